@@ -1,0 +1,5 @@
+"""``python -m sandbox up|down|status|reset``."""
+
+from sandbox.cli import main
+
+raise SystemExit(main())

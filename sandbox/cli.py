@@ -1,0 +1,211 @@
+"""Command line: ``python -m sandbox up|down|status|reset|serve [--state-dir DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from sandbox import registry, tls
+from sandbox.server import Context, EmulatorServer
+from sandbox.store import Store
+
+DEFAULT_STATE = Path(os.environ.get("SANDBOX_STATE_DIR", ".sandbox"))
+START_TIMEOUT = 60.0
+
+
+def _pid(state: Path) -> int | None:
+    try:
+        pid = int((state / "sandbox.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return pid
+
+
+def _endpoints(state: Path) -> dict[str, Any]:
+    try:
+        return json.loads((state / "endpoints.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _healthy(state: Path, endpoints: dict[str, Any]) -> dict[str, bool]:
+    ctx = ssl.create_default_context(cafile=str(state / "ca.crt"))
+    result = {}
+    for name in registry.EMULATORS:
+        url = (endpoints.get(name) or {}).get("url")
+        try:
+            with urllib.request.urlopen(f"{url}/_sandbox/health", context=ctx, timeout=5) as resp:  # noqa: S310
+                result[name] = resp.status == 200
+        except (OSError, ValueError, TypeError):
+            result[name] = False
+    return result
+
+
+def _free_port(preferred: int | None) -> int:
+    if preferred:
+        with socket.socket() as sock, contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", preferred))
+            return preferred
+    return 0
+
+
+def cmd_up(state: Path) -> int:
+    state.mkdir(parents=True, exist_ok=True)
+    if _pid(state) and all(_healthy(state, _endpoints(state)).values()):
+        print(f"sandbox already running (pid {_pid(state)}); endpoints: {state / 'endpoints.json'}")
+        return 0
+    if _pid(state):
+        cmd_down(state)
+    (state / "endpoints.json").unlink(missing_ok=True)
+    log = (state / "sandbox.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            print(f"sandbox failed to start; see {state / 'sandbox.log'}", file=sys.stderr)
+            return 1
+        endpoints = _endpoints(state)
+        if endpoints.get("pid") == proc.pid and all(_healthy(state, endpoints).values()):
+            print(f"sandbox up (pid {proc.pid}); endpoints: {state / 'endpoints.json'}")
+            return 0
+        time.sleep(0.2)
+    print(f"sandbox did not become healthy in {START_TIMEOUT:.0f}s; see {state / 'sandbox.log'}", file=sys.stderr)
+    cmd_down(state)
+    return 1
+
+
+def cmd_down(state: Path) -> int:
+    pid = _pid(state)
+    if pid is None:
+        (state / "sandbox.pid").unlink(missing_ok=True)
+        print("sandbox not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _pid(state) == pid:
+        time.sleep(0.1)
+    if _pid(state) == pid:
+        os.killpg(pid, signal.SIGKILL)
+    (state / "sandbox.pid").unlink(missing_ok=True)
+    print("sandbox stopped")
+    return 0
+
+
+def cmd_status(state: Path) -> int:
+    pid = _pid(state)
+    if pid is None:
+        print("sandbox not running")
+        return 3
+    endpoints = _endpoints(state)
+    health = _healthy(state, endpoints)
+    for name, ok in health.items():
+        print(f"{name:14} {'up  ' if ok else 'DOWN'} {(endpoints.get(name) or {}).get('url', '?')}")
+    return 0 if all(health.values()) else 1
+
+
+def cmd_reset(state: Path) -> int:
+    if _pid(state) is None:
+        for name in registry.EMULATORS:
+            (state / f"{name}.json").unlink(missing_ok=True)
+        print("sandbox state removed")
+        return 0
+    endpoints = _endpoints(state)
+    ctx = ssl.create_default_context(cafile=str(state / "ca.crt"))
+    for name in registry.EMULATORS:
+        url = endpoints[name]["url"] + "/_sandbox/reset"
+        urllib.request.urlopen(urllib.request.Request(url, method="POST"), context=ctx, timeout=10).close()  # noqa: S310
+    print("sandbox state reset")
+    return 0
+
+
+def serve(state: Path) -> int:
+    """Run every emulator in this process until SIGTERM."""
+    state = state.resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    ca_cert, ca_key = tls.ensure_ca(state)
+    cert, key = tls.ensure_server_cert(state, ca_cert, ca_key)
+    bundle = tls.write_bundle(state, ca_cert)
+    context = tls.server_context(cert, key)
+    settings_file = state / "settings.json"
+    settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
+    ports_file = state / "ports.json"
+    ports = json.loads(ports_file.read_text()) if ports_file.exists() else {}
+
+    endpoints: dict[str, Any] = {
+        "pid": os.getpid(),
+        "state_dir": str(state),
+        "ca_file": str(ca_cert),
+        "ca_bundle": str(bundle),
+    }
+    servers: dict[str, EmulatorServer] = {}
+    for name in registry.EMULATORS:
+        store = Store(state / f"{name}.json")
+        ctx = Context(name=name, store=store, endpoints=endpoints, settings=settings.get(name, {}))
+        emulator = registry.load(name)(ctx)
+        servers[name] = EmulatorServer(emulator, _free_port(ports.get(name)), context)
+        endpoints[name] = emulator.endpoint(f"https://127.0.0.1:{servers[name].port}")
+    ports_file.write_text(json.dumps({n: s.port for n, s in servers.items()}, indent=2))
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    for name, srv in servers.items():
+        threading.Thread(target=srv.serve_forever, name=f"http-{name}", daemon=True).start()
+        srv.emulator.on_start(endpoints)
+
+    def ticker() -> None:
+        while not stop.wait(0.1):
+            for srv in servers.values():
+                try:
+                    with srv.emulator.lock:
+                        srv.emulator.tick()
+                except Exception as exc:  # keep the controllers running; the log tells
+                    print(f"tick {srv.emulator.name}: {exc!r}", flush=True)
+
+    threading.Thread(target=ticker, name="controllers", daemon=True).start()
+    (state / "sandbox.pid").write_text(str(os.getpid()))
+    tmp = state / "endpoints.json.tmp"
+    tmp.write_text(json.dumps(endpoints, indent=2))
+    tmp.replace(state / "endpoints.json")
+    print(f"sandbox serving: {json.dumps({n: s.port for n, s in servers.items()})}", flush=True)
+    stop.wait()
+    for srv in servers.values():
+        srv.shutdown()
+        srv.emulator.close()
+        srv.emulator.store.close()
+    (state / "sandbox.pid").unlink(missing_ok=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "reset", "serve"])
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    args = parser.parse_args(argv)
+    state: Path = args.state_dir.resolve()
+    commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "reset": cmd_reset, "serve": serve}
+    return commands[args.command](state)
