@@ -162,10 +162,11 @@ def serve(state: Path) -> int:
         "ca_bundle": str(bundle),
     }
     servers: dict[str, EmulatorServer] = {}
+    peers: dict[str, Any] = {}
     for name in registry.EMULATORS:
         store = Store(state / f"{name}.json")
-        ctx = Context(name=name, store=store, endpoints=endpoints, settings=settings.get(name, {}))
-        emulator = registry.load(name)(ctx)
+        ctx = Context(name=name, store=store, endpoints=endpoints, settings=settings.get(name, {}), peers=peers)
+        emulator = peers[name] = registry.load(name)(ctx)
         servers[name] = EmulatorServer(emulator, _free_port(ports.get(name)), context)
         endpoints[name] = emulator.endpoint(f"https://127.0.0.1:{servers[name].port}")
     ports_file.write_text(json.dumps({n: s.port for n, s in servers.items()}, indent=2))

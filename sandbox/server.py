@@ -101,6 +101,9 @@ class Context:
     store: Store
     endpoints: dict[str, Any]
     settings: dict[str, Any]
+    # The other emulators of this process by name (DigitalOcean registers clusters with the
+    # Kubernetes emulator through it). Filled before any request is served.
+    peers: dict[str, Emulator] = field(default_factory=dict)
 
 
 class Emulator:
