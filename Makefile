@@ -89,6 +89,10 @@ test: setup ## Everything CI runs: lint, unit, molecule, e2e
 	$(MAKE) --no-print-directory e2e
 
 lint: setup ## yamllint, ruff, ansible-lint (production profile), ansible-test sanity
+	@shadow=$(HOME)/.ansible/collections/ansible_collections/doks/gitops; \
+	  if [ -e "$$shadow" ] && [ "$$(readlink -f $$shadow)" != "$(ROOT)" ]; then \
+	    echo "An installed copy of doks.gitops at $$shadow shadows this working tree for ansible-lint;"; \
+	    echo "remove it (rm -rf $$shadow) or install with -p elsewhere."; exit 1; fi
 	$(BIN)/yamllint --strict .
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
