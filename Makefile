@@ -117,13 +117,22 @@ sanity: setup
 unit: setup ## pytest: plugins, emulator contracts, the lofi app
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-molecule: setup ## molecule test for every role scenario (sandbox started on demand)
-	@$(MAKE) --no-print-directory sandbox-up
-	@for s in $(SCENARIOS); do echo "=== molecule $$s"; $(BIN)/molecule test -s $$s || exit 1; done
+# molecule and e2e each run on a sandbox of their own (state under .cache/), stopped afterwards.
+MOLECULE_SANDBOX := $(ROOT)/.cache/sandbox-molecule
+E2E_SANDBOX      := $(ROOT)/.cache/sandbox-e2e
+
+molecule: setup ## molecule test for every role scenario, on a sandbox of its own
+	@$(BIN)/python -m sandbox down --state-dir $(MOLECULE_SANDBOX) >/dev/null
+	@$(BIN)/python -m sandbox reset --state-dir $(MOLECULE_SANDBOX) >/dev/null
+	@$(BIN)/python -m sandbox up --state-dir $(MOLECULE_SANDBOX)
+	@status=0; for s in $(SCENARIOS); do echo "=== molecule $$s"; \
+	  SANDBOX_STATE_DIR=$(MOLECULE_SANDBOX) $(BIN)/molecule test -s $$s || { status=1; break; }; done; \
+	  $(BIN)/python -m sandbox down --state-dir $(MOLECULE_SANDBOX) >/dev/null; exit $$status
 
 e2e: setup ## site.yml twice on the sandbox (second run 0 changed), then teardown
-	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then \
-	  $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS); else echo "e2e: no scenarios yet"; fi
+	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then \
+	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS); \
+	else echo "e2e: no scenarios yet"; fi
 
 bench: setup ## Benchmarks on the sandbox; writes docs/benchmarks.md
 	$(BIN)/python -m tests.bench
