@@ -21,7 +21,7 @@ APP_VALUES = {
     "imagePullSecrets": [{"name": "test-pull-secret"}],
     "ingress": {"className": "test-ingress-class", "clusterIssuer": "test-issuer"},
     "placement": {
-        "nodeSelector": {"doks.digitalocean.com/node-pool": "test-workloads-pool"},
+        "nodeSelector": {"test-domain.io/node-pool": "test-workloads-pool"},
         "tolerations": [{"key": "test-taint", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
     },
     "networkPolicy": {"ingressControllerNamespace": "test-ingress-ns", "prometheusNamespace": "test-monitoring-ns"},
@@ -49,7 +49,7 @@ PIPELINE_VALUES = {
         "clusterIssuer": "test-issuer",
     },
     "placement": {
-        "nodeSelector": {"doks.digitalocean.com/node-pool": "test-tools-pool"},
+        "nodeSelector": {"test-domain.io/node-pool": "test-tools-pool"},
         "tolerations": [{"key": "test-tools-taint", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
     },
 }
