@@ -55,7 +55,12 @@ def test_base_images_are_pinned_never_latest() -> None:
 
 
 def test_builder_runs_the_tests_and_draws_the_gif() -> None:
-    runs = " ".join(args for keyword, args in _stages()[0] if keyword == "RUN")
+    builder = _stages()[0]
+    runs = " ".join(args for keyword, args in builder if keyword == "RUN")
+    copied = " ".join(args for keyword, args in builder if keyword == "COPY").split()
+    # the tests run in the builder read these files, so they must be in it
+    for needed in ("tests/", "lofi/", "pyproject.toml", "Dockerfile", ".dockerignore"):
+        assert needed in copied, f"the builder does not copy {needed}"
     assert "pytest" in runs
     assert "python -m lofi render /out/lofi.gif" in runs
 
