@@ -1,0 +1,262 @@
+# -*- coding: utf-8 -*-
+# Copyright: doks.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small JSON-over-HTTPS client with the retry rules every doks.gitops API client shares.
+
+Rules:
+
+* 429 is always safe to retry (the API refused the request without acting on it). The wait
+  honours ``Retry-After`` (seconds or HTTP date), then the rate-limit reset headers
+  (``X-RateLimit-Reset`` / ``RateLimit-Reset``, epoch seconds), else capped exponential backoff
+  with full jitter.
+* 5xx, timeouts and dropped connections are retried only for idempotent requests
+  (GET, HEAD, PUT, DELETE, and PATCH, which our clients only use with set semantics). A POST
+  that fails that way raises :class:`ApiError` with ``maybe_applied=True``: the caller must look
+  the object up before it tries again, never repeat a create blindly.
+* Every wait is capped by ``max_delay`` and the whole call by ``deadline`` seconds.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import random
+import socket
+import ssl
+import time
+from typing import Any, Callable, Mapping
+from urllib.parse import urlencode
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
+
+IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"))
+RETRY_STATUSES = frozenset((500, 502, 503, 504))
+RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset")
+
+
+class ApiError(Exception):
+    """An API call that did not succeed; ``message`` is meant for the user."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: Any = None,
+        method: str = "",
+        path: str = "",
+        maybe_applied: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.body = body
+        self.method = method
+        self.path = path
+        self.maybe_applied = maybe_applied
+
+
+class Response:
+    def __init__(self, status: int, headers: Mapping[str, str], body: Any) -> None:
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.json = body
+
+
+class RetryPolicy:
+    """How often and how long to retry. ``sleep``/``now``/``rand`` are injectable for tests."""
+
+    def __init__(
+        self,
+        *,
+        retries: int = 5,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        deadline: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.retries = retries
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.deadline = deadline
+        self.sleep = sleep
+        self.now = now
+        self.rand = rand
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff: uniform in [0, min(max, base * 2**attempt)]."""
+        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        return max(self.base_delay / 2, ceiling * self.rand())
+
+    def wait_for(self, headers: Mapping[str, str], attempt: int) -> float:
+        """Seconds to wait before the next attempt, from the server's headers if it sent any."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        retry_after = lowered.get("retry-after")
+        if retry_after:
+            seconds = _parse_retry_after(retry_after, self.now())
+            if seconds is not None:
+                return min(self.max_delay, max(0.0, seconds))
+        for name in RESET_HEADERS:
+            value = lowered.get(name)
+            if value and value.strip().lstrip("-").isdigit():
+                reset = int(value)
+                # Epoch seconds (Auth0, DigitalOcean); small numbers are "seconds from now".
+                seconds = reset - self.now() if reset > 10**9 else reset
+                return min(self.max_delay, max(0.0, seconds) + 0.1 * self.rand())
+        return self.backoff(attempt)
+
+
+def _parse_retry_after(value: str, now: float) -> float | None:
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp() - now
+    except (TypeError, ValueError):
+        return None
+
+
+def _decode(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+class JsonClient:
+    """JSON API client on ``ansible.module_utils.urls.open_url``.
+
+    ``error_message`` turns an error response body into a user-facing sentence (each API has
+    its own error shape). ``on_request`` is called with (method, path) for every HTTP attempt,
+    which modules use to count calls.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        validate_certs: bool = True,
+        ca_path: str | None = None,
+        retry: RetryPolicy | None = None,
+        error_message: Callable[[int, Any], str] | None = None,
+        user_agent: str = "doks.gitops",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path or None
+        self.retry = retry or RetryPolicy()
+        self.error_message = error_message or (lambda status, body: f"HTTP {status}: {body}")
+        self.user_agent = user_agent
+        self.calls: list[tuple[str, str, int | None]] = []
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        expected: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> Response:
+        method = method.upper()
+        url = self.base_url + path
+        if query:
+            url += "?" + urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
+        data = json.dumps(body).encode() if body is not None else None
+        send_headers = {"Accept": "application/json", **self.headers, **(headers or {})}
+        if data is not None:
+            send_headers["Content-Type"] = "application/json"
+        started = self.retry.now()
+        attempt = 0
+        while True:
+            outcome = self._attempt(method, url, data, send_headers)
+            if isinstance(outcome, Response) and outcome.status in expected:
+                return outcome
+            wait = self._retry_wait(method, path, outcome, attempt, started)
+            self.retry.sleep(wait)
+            attempt += 1
+
+    def _attempt(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> Response | Exception:
+        try:
+            resp = open_url(
+                url,
+                data=data,
+                headers=headers,
+                method=method,
+                timeout=self.timeout,
+                validate_certs=self.validate_certs,
+                ca_path=self.ca_path,
+                http_agent=self.user_agent,
+                follow_redirects="safe",
+            )
+            result = Response(resp.getcode(), dict(resp.headers.items()), _decode(resp.read()))
+        except HTTPError as exc:
+            raw = exc.read() if exc.fp is not None else b""
+            result = Response(exc.code, dict(exc.headers.items()) if exc.headers else {}, _decode(raw))
+        except (URLError, socket.timeout, ConnectionError, http.client.HTTPException, ssl.SSLError, OSError) as exc:
+            self.calls.append((method, url, None))
+            return exc
+        self.calls.append((method, url, result.status))
+        return result
+
+    def _retry_wait(self, method: str, path: str, outcome: Response | Exception, attempt: int, started: float) -> float:
+        """The wait before the next attempt, or raise ApiError when the call must stop."""
+        if isinstance(outcome, Exception):
+            reason = getattr(outcome, "reason", outcome)
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                raise ApiError(
+                    f"{method} {path}: TLS certificate verification failed ({reason}); "
+                    "set ca_path to the CA bundle that signs this endpoint",
+                    method=method,
+                    path=path,
+                )
+            retriable = method in IDEMPOTENT
+            message = f"{method} {path}: no response from {self.base_url} ({reason})"
+            headers: Mapping[str, str] = {}
+            status = None
+        else:
+            status = outcome.status
+            retriable = status == 429 or (status in RETRY_STATUSES and method in IDEMPOTENT)
+            message = f"{method} {path}: {self.error_message(status, outcome.json)}"
+            headers = outcome.headers
+        maybe_applied = status != 429 and method not in IDEMPOTENT and (status is None or status >= 500)
+        if not retriable or attempt >= self.retry.retries:
+            if retriable:
+                message += f" (gave up after {attempt + 1} attempts)"
+            raise ApiError(
+                message,
+                status=status,
+                body=None if isinstance(outcome, Exception) else outcome.json,
+                method=method,
+                path=path,
+                maybe_applied=maybe_applied,
+            )
+        wait = self.retry.wait_for(headers, attempt)
+        if self.retry.now() + wait - started > self.retry.deadline:
+            raise ApiError(
+                f"{message} (retry deadline of {self.retry.deadline:.0f}s exceeded)",
+                status=status,
+                method=method,
+                path=path,
+                maybe_applied=maybe_applied,
+            )
+        return wait
+
+
+def retry_policy_from_params(params: Mapping[str, Any]) -> RetryPolicy:
+    """Build the policy from the options of the ``doks.gitops.api`` doc fragment."""
+    return RetryPolicy(
+        retries=int(params.get("retries", 5)),
+        max_delay=float(params.get("retry_max_delay", 30)),
+    )
