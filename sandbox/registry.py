@@ -6,7 +6,9 @@ import importlib
 
 from sandbox.server import Emulator
 
-EMULATORS: dict[str, str] = {}
+EMULATORS: dict[str, str] = {
+    "auth0": "sandbox.auth0:Auth0Emulator",
+}
 
 
 def load(name: str) -> type[Emulator]:
