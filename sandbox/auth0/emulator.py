@@ -213,7 +213,7 @@ def _now_iso() -> str:
 
 
 def _rand(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
-    return "".join(secrets.choice(alphabet) for _ in range(n))
+    return "".join(secrets.choice(alphabet) for _i in range(n))
 
 
 def _not_found(kind: str) -> HTTPError:
@@ -469,7 +469,7 @@ class Auth0Emulator(Emulator):
                 params = {}
         basic = request.headers.get("Authorization") or ""
         if basic.lower().startswith("basic "):
-            cid, _, csecret = base64.b64decode(basic[6:]).decode().partition(":")
+            cid, _sep, csecret = base64.b64decode(basic[6:]).decode().partition(":")
             params.setdefault("client_id", urllib.parse.unquote(cid))
             params.setdefault("client_secret", urllib.parse.unquote(csecret))
 
@@ -712,7 +712,7 @@ class Auth0Emulator(Emulator):
             raise _not_found("client")
         return client
 
-    def list_clients(self, request: Request, _: dict[str, str], claims: dict[str, Any]) -> Response:
+    def list_clients(self, request: Request, _params: dict[str, str], claims: dict[str, Any]) -> Response:
         items = list(self.data["clients"].values())
         is_global = v.query_bool(request, "is_global")
         if is_global is not None:
@@ -725,7 +725,7 @@ class Auth0Emulator(Emulator):
             items = [c for c in items if c.get("app_type") in types]
         return self._offset(request, [self._client_view(c, claims, request) for c in items], "clients")
 
-    def create_client(self, request: Request, _: dict[str, str], claims: dict[str, Any]) -> Response:
+    def create_client(self, request: Request, _params: dict[str, str], claims: dict[str, Any]) -> Response:
         body = v.body(request, CLIENT_SCHEMA, required=("name",))
         if not body["name"].strip():
             raise v.bad_body("'String is too short (0 chars), minimum 1' on property name")
@@ -754,7 +754,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(200, self._client_view(client, claims))
 
-    def delete_client(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def delete_client(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._client(params["id"])
         del self.data["clients"][params["id"]]
         for gid in [g for g, grant in self.data["client_grants"].items() if grant["client_id"] == params["id"]]:
@@ -765,7 +765,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(204)
 
-    def rotate_secret(self, _: Request, params: dict[str, str], claims: dict[str, Any]) -> Response:
+    def rotate_secret(self, _request: Request, params: dict[str, str], claims: dict[str, Any]) -> Response:
         client = self._client(params["id"])
         client["client_secret"] = _rand(64, string.ascii_letters + string.digits + "-_")
         self.store.touch()
@@ -778,7 +778,7 @@ class Auth0Emulator(Emulator):
             raise _not_found("client grant")
         return grant
 
-    def list_grants(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_grants(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         items = list(self.data["client_grants"].values())
         if request.arg("audience"):
             items = [g for g in items if g["audience"] == request.arg("audience")]
@@ -786,7 +786,7 @@ class Auth0Emulator(Emulator):
             items = [g for g in items if g["client_id"] == request.arg("client_id")]
         return self._paged(request, items, "client_grants")
 
-    def create_grant(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def create_grant(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         body = v.body(request, GRANT_SCHEMA, required=("client_id", "audience"))
         body.setdefault("scope", [])
         self._client(body["client_id"])
@@ -805,17 +805,17 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(201, grant)
 
-    def get_grant(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def get_grant(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         return Response(200, self._grant(params["id"]))
 
-    def update_grant(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def update_grant(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         grant = self._grant(params["id"])
         body = v.body(request, {k: GRANT_SCHEMA[k] for k in ("scope", "organization_usage", "allow_any_organization")})
         grant.update(body)
         self.store.touch()
         return Response(200, grant)
 
-    def delete_grant(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def delete_grant(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._grant(params["id"])
         del self.data["client_grants"][params["id"]]
         self.store.touch()
@@ -828,14 +828,14 @@ class Auth0Emulator(Emulator):
                 return rs
         raise _not_found("resource server")
 
-    def list_resource_servers(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_resource_servers(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         items = list(self.data["resource_servers"].values())
         identifiers = request.query.get("identifiers")
         if identifiers:
             items = [rs for rs in items if rs["identifier"] in identifiers]
         return self._offset(request, items, "resource_servers")
 
-    def create_resource_server(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def create_resource_server(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         body = v.body(request, RESOURCE_SERVER_SCHEMA, required=("identifier",))
         if any(rs["identifier"] == body["identifier"] for rs in self.data["resource_servers"].values()):
             raise HTTPError(409, "A resource server with the same identifier already exists", errorCode="conflict")
@@ -856,10 +856,10 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(201, rs)
 
-    def get_resource_server(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def get_resource_server(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         return Response(200, self._resource_server(params["id"]))
 
-    def update_resource_server(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def update_resource_server(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         rs = self._resource_server(params["id"])
         body = v.body(request, {k: c for k, c in RESOURCE_SERVER_SCHEMA.items() if k != "identifier"})
         if rs.get("is_system"):
@@ -868,7 +868,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(200, rs)
 
-    def delete_resource_server(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def delete_resource_server(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         rs = self._resource_server(params["id"])
         if rs.get("is_system"):
             raise HTTPError(403, "You cannot delete a system resource server", errorCode="operation_not_supported")
@@ -883,14 +883,14 @@ class Auth0Emulator(Emulator):
             raise _not_found("role")
         return role
 
-    def list_roles(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_roles(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         items = list(self.data["roles"].values())
         name_filter = (request.arg("name_filter") or "").lower()
         if name_filter:
             items = [r for r in items if name_filter in r["name"].lower()]
         return self._offset(request, items, "roles")
 
-    def create_role(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def create_role(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         body = v.body(request, ROLE_SCHEMA, required=("name",))
         if any(r["name"] == body["name"] for r in self.data["roles"].values()):
             raise HTTPError(409, "Role name already exists", errorCode="role_already_exists")
@@ -900,10 +900,10 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(200, role)
 
-    def get_role(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def get_role(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         return Response(200, self._role(params["id"]))
 
-    def update_role(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def update_role(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         role = self._role(params["id"])
         body = v.body(request, ROLE_SCHEMA)
         if "name" in body and any(
@@ -914,7 +914,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(200, role)
 
-    def delete_role(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def delete_role(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._role(params["id"])
         del self.data["roles"][params["id"]]
         self.data["role_permissions"].pop(params["id"], None)
@@ -936,7 +936,7 @@ class Auth0Emulator(Emulator):
             perms.append(perm)
         return perms
 
-    def list_role_permissions(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_role_permissions(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._role(params["id"])
         items = []
         for perm in self.data["role_permissions"].get(params["id"], []):
@@ -944,7 +944,7 @@ class Auth0Emulator(Emulator):
             items.append({**perm, "resource_server_name": rs["name"], "description": perm["permission_name"]})
         return self._offset(request, items, "permissions")
 
-    def add_role_permissions(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def add_role_permissions(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._role(params["id"])
         current = self.data["role_permissions"].setdefault(params["id"], [])
         for perm in self._permission_body(request):
@@ -953,7 +953,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(201)
 
-    def remove_role_permissions(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def remove_role_permissions(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._role(params["id"])
         drop = self._permission_body(request)
         self.data["role_permissions"][params["id"]] = [
@@ -966,14 +966,14 @@ class Auth0Emulator(Emulator):
     def _user_summary(user: dict[str, Any]) -> dict[str, Any]:
         return {k: user.get(k) for k in ("user_id", "email", "picture", "name")}
 
-    def list_role_users(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_role_users(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._role(params["id"])
         members = [
             self.data["users"][u] for u in self.data["role_users"].get(params["id"], []) if u in self.data["users"]
         ]
         return self._paged(request, [self._user_summary(u) for u in members], "users", id_key="user_id")
 
-    def assign_role_users(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def assign_role_users(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._role(params["id"])
         body = v.body(request, {"users": v.str_list}, required=("users",))
         for uid in body["users"]:
@@ -993,7 +993,7 @@ class Auth0Emulator(Emulator):
             raise _not_found("user")
         return user
 
-    def list_users(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_users(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         items = list(self.data["users"].values())
         query = request.arg("q") or ""
         match = re.fullmatch(r'email:"?([^"]+)"?', query.strip())
@@ -1003,7 +1003,7 @@ class Auth0Emulator(Emulator):
             items = [u for u in items if u["email"] == match.group(1).lower()]
         return self._offset(request, items, "users")
 
-    def create_user(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def create_user(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         body = v.body(request, USER_SCHEMA, required=("connection",))
         if not any(c["name"] == body["connection"] for c in self.data["connections"].values()):
             raise HTTPError(400, "The connection does not exist.", errorCode="inexistent_connection")
@@ -1041,7 +1041,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(201, user)
 
-    def users_by_email(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def users_by_email(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         email = (request.arg("email") or "").lower()
         if not email:
             raise HTTPError(
@@ -1050,10 +1050,10 @@ class Auth0Emulator(Emulator):
         users = [self._fields(request, u) for u in self.data["users"].values() if u["email"] == email]
         return Response(200, users)
 
-    def get_user(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def get_user(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         return Response(200, self._fields(request, self._user(params["id"])))
 
-    def delete_user(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def delete_user(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self.data["users"].pop(params["id"], None)
         for members in self.data["role_users"].values():
             if params["id"] in members:
@@ -1061,7 +1061,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(204)
 
-    def list_user_roles(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_user_roles(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._user(params["id"])
         roles = [self.data["roles"][r] for r, members in self.data["role_users"].items() if params["id"] in members]
         return self._offset(request, roles, "roles")
@@ -1072,7 +1072,7 @@ class Auth0Emulator(Emulator):
             self._role(rid)
         return body["roles"]
 
-    def assign_user_roles(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def assign_user_roles(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._user(params["id"])
         for rid in self._role_ids(request):
             members = self.data["role_users"].setdefault(rid, [])
@@ -1081,7 +1081,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(204)
 
-    def remove_user_roles(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def remove_user_roles(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._user(params["id"])
         for rid in self._role_ids(request):
             members = self.data["role_users"].get(rid, [])
@@ -1115,7 +1115,7 @@ class Auth0Emulator(Emulator):
     def _secrets_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{"name": s.get("name"), "updated_at": _now_iso()} for s in items]
 
-    def list_actions(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_actions(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         items = list(self.data["actions"].values())
         if request.arg("triggerId"):
             items = [a for a in items if any(t["id"] == request.arg("triggerId") for t in a["supported_triggers"])]
@@ -1129,7 +1129,7 @@ class Auth0Emulator(Emulator):
         chunk = [self._action_view(a) for a in items[page * per_page : (page + 1) * per_page]]
         return Response(200, {"actions": chunk, "total": len(items), "page": page, "per_page": per_page})
 
-    def create_action(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def create_action(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         body = v.body(request, ACTION_SCHEMA, required=("name", "supported_triggers"))
         if any(a["name"] == body["name"] for a in self.data["actions"].values()):
             raise HTTPError(
@@ -1158,10 +1158,10 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(201, self._action_view(action))
 
-    def get_action(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def get_action(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         return Response(200, self._action_view(self._action(params["id"])))
 
-    def update_action(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def update_action(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         action = self._action(params["id"])
         body = v.body(request, {k: c for k, c in ACTION_SCHEMA.items() if k != "deploy"})
         if "supported_triggers" in body:
@@ -1179,7 +1179,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(200, self._action_view(action))
 
-    def delete_action(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def delete_action(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._action(params["id"])
         bound = [t for t, items in self.data["bindings"].items() if any(b["_action_id"] == params["id"] for b in items)]
         if bound and v.query_bool(request, "force") is not True:
@@ -1224,7 +1224,7 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return version
 
-    def deploy_action(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def deploy_action(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         action = self._action(params["id"])
         if action["status"] != "built":
             raise HTTPError(
@@ -1241,7 +1241,7 @@ class Auth0Emulator(Emulator):
             },
         )
 
-    def list_versions(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_versions(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._action(params["id"])
         items = list(reversed(self.data["versions"].get(params["id"], [])))
         page = v.query_int(request, "page", 0)
@@ -1249,14 +1249,14 @@ class Auth0Emulator(Emulator):
         chunk = items[page * per_page : (page + 1) * per_page]
         return Response(200, {"versions": chunk, "total": len(items), "page": page, "per_page": per_page})
 
-    def get_version(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def get_version(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._action(params["action_id"])
         for version in self.data["versions"].get(params["action_id"], []):
             if version["id"] == params["id"]:
                 return Response(200, version)
         raise _not_found("action version")
 
-    def list_triggers(self, _: Request, __: dict[str, str], ___: dict[str, Any]) -> Response:
+    def list_triggers(self, _request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         triggers = [
             {
                 "id": tid,
@@ -1285,7 +1285,7 @@ class Auth0Emulator(Emulator):
             }
         return view
 
-    def list_bindings(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_bindings(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         trigger = self._trigger(params["trigger"])
         items = [self._binding_view(b) for b in self.data["bindings"].get(trigger, [])]
         page = v.query_int(request, "page", 0)
@@ -1310,7 +1310,7 @@ class Auth0Emulator(Emulator):
             raise HTTPError(404, f"Action '{value}' does not exist.", errorCode="inexistent_action")
         return action
 
-    def update_bindings(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def update_bindings(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         trigger = self._trigger(params["trigger"])
         body = v.body(request, {"bindings": v.dict_list})
         previous = {b["_action_id"]: b for b in self.data["bindings"].get(trigger, [])}
@@ -1350,7 +1350,7 @@ class Auth0Emulator(Emulator):
             raise _not_found("connection")
         return conn
 
-    def list_connections(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_connections(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         items = list(self.data["connections"].values())
         strategies = request.query.get("strategy")
         if strategies:
@@ -1360,7 +1360,7 @@ class Auth0Emulator(Emulator):
         items = [self._fields(request, c) for c in items]
         return self._paged(request, items, "connections")
 
-    def create_connection(self, request: Request, _: dict[str, str], __: dict[str, Any]) -> Response:
+    def create_connection(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
         body = v.body(request, CONNECTION_SCHEMA, required=("name", "strategy"))
         if any(c["name"] == body["name"] for c in self.data["connections"].values()):
             raise HTTPError(409, "A connection with the same name already exists", errorCode="connection_conflict")
@@ -1377,28 +1377,28 @@ class Auth0Emulator(Emulator):
         self.store.touch()
         return Response(201, conn)
 
-    def get_connection(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def get_connection(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         return Response(200, self._fields(request, self._connection(params["id"])))
 
-    def update_connection(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def update_connection(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         conn = self._connection(params["id"])
         body = v.body(request, {k: c for k, c in CONNECTION_SCHEMA.items() if k not in {"name", "strategy"}})
         conn.update(body)
         self.store.touch()
         return Response(200, conn)
 
-    def delete_connection(self, _: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def delete_connection(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         self._connection(params["id"])
         del self.data["connections"][params["id"]]
         self.store.touch()
         return Response(202, {"deleted_at": _now_iso()})
 
-    def list_connection_clients(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def list_connection_clients(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         conn = self._connection(params["id"])
         items = [{"client_id": c} for c in conn["enabled_clients"]]
         return self._checkpoint(request, items, "clients", id_key="client_id")
 
-    def update_connection_clients(self, request: Request, params: dict[str, str], __: dict[str, Any]) -> Response:
+    def update_connection_clients(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         conn = self._connection(params["id"])
         try:
             changes = request.json()
