@@ -34,8 +34,6 @@ def run_playbook(box: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
         "-i",
         str(ROOT / "inventories/sandbox"),
         str(PLAYBOOK),
-        "-e",
-        "gitops_helm_repo_mirror=''",
         *args,
     ]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)

@@ -5,7 +5,7 @@
 
 * One access token per client object (client credentials grant), requested on first use.
 * Retries, backoff and the "never repeat a create blindly" rule come from
-  :mod:`.http` (:class:`JsonClient`); this module only adds Auth0's token, paging and error
+  :mod:`.rest` (:class:`JsonClient`); this module only adds Auth0's token, paging and error
   messages.
 * Every list is paged: offset paging (``page``/``per_page``/``include_totals``) stops at
   ``total``; checkpoint paging (``from``/``take``) follows ``next``. One request per page.
@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.doks.gitops.plugins.module_utils.http import (
+from ansible_collections.doks.gitops.plugins.module_utils.rest import (
     ApiError,
     JsonClient,
     RetryPolicy,

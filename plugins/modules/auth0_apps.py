@@ -263,7 +263,7 @@ from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.doks.gitops.plugins.module_utils.auth0 import AUTH0_ARGSPEC, Auth0Client, path_id
-from ansible_collections.doks.gitops.plugins.module_utils.http import ApiError
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 MARKER = "managed_by"
 TRIGGER = "post-login"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.doks.gitops.plugins.module_utils.auth0 import Auth0Client, error_message
-from ansible_collections.doks.gitops.plugins.module_utils.http import ApiError, RetryPolicy
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, RetryPolicy
 
 from tests.sandbox.auth0_sandbox import Sandbox, start
 from tests.unit.auth0_helpers import Api
