@@ -56,3 +56,22 @@ def test_disabled_role_publishes_empty_facts_and_calls_nothing(box: Sandbox) -> 
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Publish empty SSO facts" in proc.stdout
     assert box.requests(seq) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("auth0_apps_client_secret=not-the-secret", "check client_id and client_secret"),
+        ("auth0_apps_claim=groups", "auth0_apps_claim 'groups' must be a namespaced URL"),
+    ],
+)
+def test_failures_are_reported_despite_no_log(box: Sandbox, extra: str, message: str) -> None:
+    seq = box.last_seq()
+    proc = run_playbook(box, "-e", extra)
+    assert proc.returncode != 0
+    assert message in proc.stdout.replace("\n", " ").replace("  ", " ")
+    assert writes_in(box.requests(seq)) == []
+
+
+def writes_in(log: list[dict]) -> list[str]:
+    return [f"{e['method']} {e['path']}" for e in log if e["method"] != "GET" and e["path"] != "/oauth/token"]
