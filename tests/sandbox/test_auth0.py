@@ -319,3 +319,24 @@ def test_state_survives_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert client.clients.get(created.client_id).name == "persisted"
     finally:
         box.stop()
+
+
+def test_connections_and_their_clients(tenant: Sandbox) -> None:
+    client = mgmt(tenant)
+    db = [c for c in client.connections.list(strategy="auth0") if c.name == "Username-Password-Authentication"]
+    assert len(db) == 1
+    apps = [client.clients.create(name=f"web-{i}").client_id for i in range(3)]
+    client.connections.clients.update(db[0].id, request=[{"client_id": cid, "status": True} for cid in apps])
+    enabled = list(client.connections.clients.get(db[0].id, take=2))
+    assert sorted(c.client_id for c in enabled) == sorted(apps)
+    client.connections.clients.update(db[0].id, request=[{"client_id": apps[0], "status": False}])
+    assert sorted(c.client_id for c in client.connections.clients.get(db[0].id)) == sorted(apps[1:])
+
+
+def test_is_global_filter_and_excluded_fields(tenant: Sandbox) -> None:
+    client = mgmt(tenant)
+    client.clients.create(name="web")
+    assert [c.name for c in client.clients.list(is_global=True)] == []
+    listed = list(client.clients.list(is_global=False, fields="client_secret,signing_keys", include_fields=False))
+    assert len(listed) == 3
+    assert all(c.client_secret is None and c.name for c in listed)
