@@ -8,6 +8,7 @@ from sandbox.server import Emulator
 
 EMULATORS: dict[str, str] = {
     "artifacts": "sandbox.artifacts:ArtifactServer",
+    "auth0": "sandbox.auth0:Auth0Emulator",
 }
 
 
