@@ -192,6 +192,14 @@ def server_side_apply(
     return result
 
 
+class ApplyConflict(KubeError):
+    """A 409 from server-side apply; ``paths`` are the conflicting fields."""
+
+    def __init__(self, message: str, details: dict[str, Any], paths: set[Path]) -> None:
+        super().__init__(409, message, "Conflict", details)
+        self.paths = paths
+
+
 def _conflict_error(conflicts: list[tuple[tuple[str, str, str, str, set[Path]], Path]]) -> KubeError:
     causes = []
     lines = []
@@ -203,4 +211,4 @@ def _conflict_error(conflicts: list[tuple[tuple[str, str, str, str, set[Path]], 
     text = f"Apply failed with {count} conflict{'s' if count > 1 else ''}: " + (
         causes[0]["message"] + ": " + causes[0]["field"] if count == 1 else "\n" + "\n".join(lines)
     )
-    return KubeError(409, text, "Conflict", {"causes": causes})
+    return ApplyConflict(text, {"causes": causes}, {path for _, path in conflicts})

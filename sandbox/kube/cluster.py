@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from sandbox.kube import apply as ssa
-from sandbox.kube import errors, patch, schema
+from sandbox.kube import errors, fields, patch, schema
 from sandbox.kube.defaults import apply_defaults
 from sandbox.kube.errors import KubeError
 from sandbox.kube.resources import BUILTIN, VIRTUAL, ResourceType, from_crd
@@ -426,17 +426,25 @@ class Cluster:
         applied_clean["metadata"] = {k: v for k, v in meta.items() if k not in {"managedFields", "resourceVersion"}}
         node = schema.root(rtype)
         live = self.render(rtype, old) if old is not None else None
-        merged = ssa.server_side_apply(
-            live,
-            applied_clean,
-            op.manager,
-            op.force,
-            rtype.api_version,
-            node,
-            now(),
-            rtype.status and subresource != "status",
-            subresource,
-        )
+        skip_status = rtype.status and subresource != "status"
+
+        def run(force: bool) -> dict[str, Any]:
+            return ssa.server_side_apply(
+                live, applied_clean, op.manager, force, rtype.api_version, node, now(), skip_status, subresource
+            )
+
+        try:
+            merged = run(op.force)
+        except ssa.ApplyConflict as conflict:
+            # kubectl's own manager takes over what client-side apply managed (upstream's
+            # lastAppliedManager): conflicts that all lie in the last-applied configuration are forced.
+            last = _last_applied(live) if op.manager == "kubectl" else None
+            if last is None or not conflict.paths <= fields.paths(last, node, skip_status=skip_status):
+                raise
+            merged = run(True)
+        if op.manager == "kubectl" and live is not None and _last_applied(live) is not None:
+            annotations = merged["metadata"].setdefault("annotations", {})
+            annotations[LAST_APPLIED] = _last_applied_text(applied_clean)
         if old is None:
             if subresource:
                 raise errors.not_found(rtype.plural, rtype.group, name)
@@ -636,6 +644,29 @@ class Cluster:
                 "incomplete": False,
             }
         return result
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _last_applied(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    text = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _last_applied_text(applied: dict[str, Any]) -> str:
+    """What kubectl would write to the annotation for ``applied`` (without the annotation itself)."""
+    doc = copy.deepcopy(applied)
+    meta = doc.get("metadata") or {}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    meta["annotations"] = annotations
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def _condition(obj: dict[str, Any], kind: str) -> bool:
