@@ -9,6 +9,18 @@ from sandbox.kube.resources import GROUP_ORDER, ResourceType
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 SUB_VERBS = ["get", "patch", "update"]
+# What /version answers: the Kubernetes minor the platform targets (kubectl 1.31 skew).
+VERSION = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": "v1.31.9",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2025-05-15T00:00:00Z",
+    "goVersion": "go1.23.8",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 
 
 def version_key(version: str) -> tuple[int, int, int]:

@@ -26,7 +26,9 @@ class Api:
         self.token = endpoint["token"]
         self.context = ssl.create_default_context(cafile=ca_file)
 
-    def call(self, method: str, path: str, body: Any = None, token: str | None = "", headers: dict[str, str] | None = None) -> Reply:
+    def call(
+        self, method: str, path: str, body: Any = None, token: str | None = "", headers: dict[str, str] | None = None
+    ) -> Reply:
         conn = http.client.HTTPSConnection(self.host, self.port, context=self.context, timeout=30)
         sent = dict(headers or {})
         if token is not None:
@@ -110,7 +112,9 @@ def test_error_statuses(api: Api, ns: str) -> None:
     status, _, body = api.call("POST", f"{base}?fieldValidation=Strict", {**cm("strict"), "spce": {}})
     assert status == 400 and 'unknown field "spce"' in body["message"]
     status, headers, _ = api.call("POST", base, {**cm("warned"), "spce": {}})
-    assert status == 201 and 'unknown field \\"spce\\"' in headers["Warning"] or 'unknown field "spce"' in headers["Warning"]
+    assert (status == 201 and 'unknown field \\"spce\\"' in headers["Warning"]) or 'unknown field "spce"' in headers[
+        "Warning"
+    ]
 
 
 def test_strategic_merge_patch_follows_patch_strategies(k8s: client.ApiClient, ns: str) -> None:
@@ -123,7 +127,11 @@ def test_strategic_merge_patch_follows_patch_strategies(k8s: client.ApiClient, n
                 "metadata": {"labels": {"app": "smp"}},
                 "spec": {
                     "containers": [
-                        {"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}]},
+                        {
+                            "name": "a",
+                            "image": "a:1",
+                            "env": [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}],
+                        },
                         {"name": "b", "image": "b:1", "ports": [{"containerPort": 80}]},
                     ],
                     "tolerations": [{"key": "k1", "operator": "Exists"}],
@@ -165,21 +173,33 @@ def test_json_and_merge_patch(api: Api, ns: str) -> None:
     base = f"/api/v1/namespaces/{ns}/configmaps"
     api.call("POST", base, cm("patched", {"a": "1", "b": "2"}))
     status, _, body = api.call(
-        "PATCH", f"{base}/patched", [{"op": "replace", "path": "/data/a", "value": "9"}, {"op": "remove", "path": "/data/b"}],
+        "PATCH",
+        f"{base}/patched",
+        [{"op": "replace", "path": "/data/a", "value": "9"}, {"op": "remove", "path": "/data/b"}],
         headers={"Content-Type": "application/json-patch+json"},
     )
     assert status == 200 and body["data"] == {"a": "9"}
-    status, _, body = api.call("PATCH", f"{base}/patched", {"data": {"a": None, "c": "3"}}, headers={"Content-Type": "application/merge-patch+json"})
+    status, _, body = api.call(
+        "PATCH",
+        f"{base}/patched",
+        {"data": {"a": None, "c": "3"}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     assert status == 200 and body["data"] == {"c": "3"}
     status, _, body = api.call(
-        "PATCH", f"{base}/patched", [{"op": "test", "path": "/data/c", "value": "4"}], headers={"Content-Type": "application/json-patch+json"}
+        "PATCH",
+        f"{base}/patched",
+        [{"op": "test", "path": "/data/c", "value": "4"}],
+        headers={"Content-Type": "application/json-patch+json"},
     )
     assert status == 422
 
 
 def _apply(api: Api, path: str, manager: str, doc: dict[str, Any], force: bool = False) -> Reply:
     query = f"?fieldManager={manager}" + ("&force=true" if force else "")
-    return api.call("PATCH", path + query, json.dumps(doc).encode(), headers={"Content-Type": "application/apply-patch+yaml"})
+    return api.call(
+        "PATCH", path + query, json.dumps(doc).encode(), headers={"Content-Type": "application/apply-patch+yaml"}
+    )
 
 
 def test_server_side_apply_tracks_owners(api: Api, ns: str) -> None:
@@ -203,7 +223,9 @@ def test_server_side_apply_tracks_owners(api: Api, ns: str) -> None:
     owners = {m["manager"]: m["fieldsV1"] for m in body["metadata"]["managedFields"]}
     assert owners["alice"] == {"f:data": {"f:c": {}}}
     assert owners["bob"] == {"f:data": {"f:a": {}}}
-    status, _, body = api.call("PATCH", path, json.dumps(cm("owned")).encode(), headers={"Content-Type": "application/apply-patch+yaml"})
+    status, _, body = api.call(
+        "PATCH", path, json.dumps(cm("owned")).encode(), headers={"Content-Type": "application/apply-patch+yaml"}
+    )
     assert status == 400 and "fieldManager" in body["message"]
 
 
@@ -214,8 +236,11 @@ def test_watch_events_and_expiry(k8s: client.ApiClient, api: Api, ns: str) -> No
 
     def follow() -> None:
         stream = watch.Watch().stream(
-            core.list_namespaced_config_map, ns, label_selector="watched=yes",
-            resource_version=listing.metadata.resource_version, timeout_seconds=3,
+            core.list_namespaced_config_map,
+            ns,
+            label_selector="watched=yes",
+            resource_version=listing.metadata.resource_version,
+            timeout_seconds=3,
         )
         for event in stream:
             obj = event["object"]
@@ -235,9 +260,13 @@ def test_watch_events_and_expiry(k8s: client.ApiClient, api: Api, ns: str) -> No
     assert 2 < time.monotonic() - started + 0.3 < 6  # timeoutSeconds closed the stream
     assert events == [("ADDED", "w1", "1"), ("MODIFIED", "w1", "2"), ("DELETED", "w1", "2")]
     # a watch from an old resourceVersion replays the history it still holds
-    status, _, replay = api.call("GET", f"/api/v1/namespaces/{ns}/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1")
+    status, _, replay = api.call(
+        "GET", f"/api/v1/namespaces/{ns}/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1"
+    )
     assert status == 200
-    assert [(e["type"], e["object"]["metadata"]["name"]) for e in replay if e["object"]["metadata"]["name"] == "w1"] == [
+    assert [
+        (e["type"], e["object"]["metadata"]["name"]) for e in replay if e["object"]["metadata"]["name"] == "w1"
+    ] == [
         ("ADDED", "w1"),
         ("MODIFIED", "w1"),
         ("DELETED", "w1"),
@@ -261,12 +290,19 @@ def test_dry_run_finalizers_and_selectors(api: Api, ns: str) -> None:
     assert [i["metadata"]["name"] for i in found["items"]] == ["held"]
     _, _, found = api.call("GET", f"{base}?labelSelector=tier!%3Da")
     assert "held" not in [i["metadata"]["name"] for i in found["items"]]
-    api.call("PATCH", f"{base}/held", {"metadata": {"finalizers": None}}, headers={"Content-Type": "application/merge-patch+json"})
+    api.call(
+        "PATCH",
+        f"{base}/held",
+        {"metadata": {"finalizers": None}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     assert api.call("GET", f"{base}/held")[0] == 404
 
 
 def test_fault_injection_speaks_status(api: Api) -> None:
-    status, _, _ = api.call("POST", "/_sandbox/faults", {"status": 429, "path": "^/api/v1/nodes$", "count": 1}, token=None)
+    status, _, _ = api.call(
+        "POST", "/_sandbox/faults", {"status": 429, "path": "^/api/v1/nodes$", "count": 1}, token=None
+    )
     assert status == 201
     status, headers, body = api.call("GET", "/api/v1/nodes")
     assert (status, headers["Retry-After"], body["kind"], body["reason"]) == (429, "1", "Status", "TooManyRequests")
@@ -288,23 +324,51 @@ def test_controllers_for_workloads(k8s: client.ApiClient, api: Api, ns: str) -> 
                 "serviceName": "db",
                 "selector": {"matchLabels": {"app": "x"}},
                 "template": template,
-                "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}],
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+                    }
+                ],
             },
         },
     )
-    everywhere = {"metadata": {"labels": {"app": "agent"}}, "spec": {"tolerations": [{"operator": "Exists"}], "containers": [{"name": "c", "image": "busybox:1.37"}]}}
+    everywhere = {
+        "metadata": {"labels": {"app": "agent"}},
+        "spec": {"tolerations": [{"operator": "Exists"}], "containers": [{"name": "c", "image": "busybox:1.37"}]},
+    }
     plain = {"metadata": {"labels": {"app": "plain"}}, "spec": {"containers": [{"name": "c", "image": "busybox:1.37"}]}}
     for name, tpl in (("agent", everywhere), ("plain", plain)):
         api.call(
-            "POST", f"/apis/apps/v1/namespaces/{ns}/daemonsets",
-            {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name}, "spec": {"selector": {"matchLabels": tpl["metadata"]["labels"]}, "template": tpl}},
+            "POST",
+            f"/apis/apps/v1/namespaces/{ns}/daemonsets",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "DaemonSet",
+                "metadata": {"name": name},
+                "spec": {"selector": {"matchLabels": tpl["metadata"]["labels"]}, "template": tpl},
+            },
         )
-    api.call("POST", f"/api/v1/namespaces/{ns}/services", {"metadata": {"name": "lb"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})
-    api.call("POST", f"/api/v1/namespaces/{ns}/secrets", {"metadata": {"name": "sa-token", "annotations": {"kubernetes.io/service-account.name": "default"}}, "type": "kubernetes.io/service-account-token"})
+    api.call(
+        "POST",
+        f"/api/v1/namespaces/{ns}/services",
+        {"metadata": {"name": "lb"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}},
+    )
+    api.call(
+        "POST",
+        f"/api/v1/namespaces/{ns}/secrets",
+        {
+            "metadata": {"name": "sa-token", "annotations": {"kubernetes.io/service-account.name": "default"}},
+            "type": "kubernetes.io/service-account-token",
+        },
+    )
     live = sts.get(name="db", namespace=ns)
     assert live.status.readyReplicas == 2 and live.status.currentRevision == live.status.updateRevision
     _, _, claims = api.call("GET", f"/api/v1/namespaces/{ns}/persistentvolumeclaims")
-    assert sorted((c["metadata"]["name"], c["status"]["phase"]) for c in claims["items"]) == [("data-db-0", "Bound"), ("data-db-1", "Bound")]
+    assert sorted((c["metadata"]["name"], c["status"]["phase"]) for c in claims["items"]) == [
+        ("data-db-0", "Bound"),
+        ("data-db-1", "Bound"),
+    ]
     assert claims["items"][0]["spec"]["storageClassName"] == "do-block-storage"
     _, _, pods = api.call("GET", f"/api/v1/namespaces/{ns}/pods?labelSelector=app%3Dagent")
     assert sorted(p["spec"]["nodeName"] for p in pods["items"]) == ["base-1", "tools-1", "workloads-1"]
@@ -327,7 +391,11 @@ def test_discovery_documents(api: Api) -> None:
     assert status == 200 and headers["Content-Type"].startswith("application/json;g=apidiscovery.k8s.io;v=v2")
     apps = next(g for g in body["items"] if g["metadata"]["name"] == "apps")
     deployments = next(r for r in apps["versions"][0]["resources"] if r["resource"] == "deployments")
-    assert deployments["scope"] == "Namespaced" and deployments["shortNames"] == ["deploy"] and deployments["categories"] == ["all"]
+    assert (
+        deployments["scope"] == "Namespaced"
+        and deployments["shortNames"] == ["deploy"]
+        and deployments["categories"] == ["all"]
+    )
     assert {s["subresource"] for s in deployments["subresources"]} == {"status", "scale"}
     _, _, legacy = api.call("GET", "/api/v1")
     nodes = next(r for r in legacy["resources"] if r["name"] == "nodes")
@@ -339,6 +407,8 @@ def test_discovery_documents(api: Api) -> None:
     assert "fieldValidation" in {p["name"] for p in patch["parameters"]}
     containers = doc["components"]["schemas"]["io.k8s.sandbox.V1PodSpec"]["properties"]["containers"]
     assert (containers["x-kubernetes-patch-merge-key"], containers["x-kubernetes-patch-strategy"]) == ("name", "merge")
-    status, headers, proto = api.call("GET", "/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    status, headers, proto = api.call(
+        "GET", "/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}
+    )
     assert status == 200 and headers["Content-Type"] == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
     assert proto[:5] == b"\n\x032.0"

@@ -35,7 +35,9 @@ class Running:
         self.emulator.on_start(endpoints)
 
     def call(self, method: str, path: str, token: str | None, body: Any = None) -> tuple[int, Any]:
-        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=ssl.create_default_context(cafile=str(self.ca)))
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", self.server.port, context=ssl.create_default_context(cafile=str(self.ca))
+        )
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -63,7 +65,11 @@ def running(tmp_path: Path) -> Iterator[Running]:
 
 NODES = [
     {"name": "pool-a-1", "labels": {"doks.digitalocean.com/node-pool": "pool-a"}, "taints": []},
-    {"name": "pool-b-1", "labels": {"doks.digitalocean.com/node-pool": "pool-b"}, "taints": [{"key": "dedicated", "value": "b", "effect": "NoSchedule"}]},
+    {
+        "name": "pool-b-1",
+        "labels": {"doks.digitalocean.com/node-pool": "pool-b"},
+        "taints": [{"key": "dedicated", "value": "b", "effect": "NoSchedule"}],
+    },
 ]
 
 
@@ -83,7 +89,12 @@ def test_default_cluster_kubeconfig_and_nodes(running: Running, tmp_path: Path) 
         "workloads-1": [{"key": "workloads", "value": "true", "effect": "NoSchedule"}],
     }
     _, namespaces = running.call("GET", "/api/v1/namespaces", token)
-    assert {n["metadata"]["name"] for n in namespaces["items"]} == {"default", "kube-system", "kube-public", "kube-node-lease"}
+    assert {n["metadata"]["name"] for n in namespaces["items"]} == {
+        "default",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+    }
 
 
 def test_virtual_clusters_are_isolated(running: Running) -> None:
@@ -135,7 +146,23 @@ def test_set_nodes_moves_workloads(running: Running) -> None:
             "template": {
                 "metadata": {"labels": {"app": "pinned"}},
                 "spec": {
-                    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "doks.digitalocean.com/node-pool", "operator": "In", "values": ["pool-b"]}]}]}}},
+                    "affinity": {
+                        "nodeAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": {
+                                "nodeSelectorTerms": [
+                                    {
+                                        "matchExpressions": [
+                                            {
+                                                "key": "doks.digitalocean.com/node-pool",
+                                                "operator": "In",
+                                                "values": ["pool-b"],
+                                            }
+                                        ]
+                                    }
+                                ]
+                            }
+                        }
+                    },
                     "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "b", "effect": "NoSchedule"}],
                     "containers": [{"name": "c", "image": "busybox:1.37"}],
                 },
@@ -154,7 +181,16 @@ def test_set_nodes_moves_workloads(running: Running) -> None:
     _, dep = running.call("GET", "/clusters/c-nodes/apis/apps/v1/namespaces/default/deployments/pinned", "t")
     assert dep["status"]["availableReplicas"] == 1
     # labels are merged (DOKS keeps labels removed from a pool), taints follow the pool
-    emulator.set_nodes("c-nodes", [{"name": "pool-a-1", "labels": {"extra": "yes"}, "taints": [{"key": "x", "value": "y", "effect": "NoSchedule"}]}])
+    emulator.set_nodes(
+        "c-nodes",
+        [
+            {
+                "name": "pool-a-1",
+                "labels": {"extra": "yes"},
+                "taints": [{"key": "x", "value": "y", "effect": "NoSchedule"}],
+            }
+        ],
+    )
     _, nodes = running.call("GET", "/clusters/c-nodes/api/v1/nodes", "t")
     assert [n["metadata"]["name"] for n in nodes["items"]] == ["pool-a-1"]
     labels = nodes["items"][0]["metadata"]["labels"]
@@ -177,7 +213,12 @@ def test_state_survives_restart_and_old_watches_expire(tmp_path: Path) -> None:
     first = Running(tmp_path)
     token = first.emulator.endpoint(first.url)["token"]
     first.emulator.ensure_cluster("c-keep", "k", NODES)
-    assert first.call("POST", "/api/v1/namespaces/default/configmaps", token, {"metadata": {"name": "kept"}, "data": {"a": "1"}})[0] == 201
+    assert (
+        first.call(
+            "POST", "/api/v1/namespaces/default/configmaps", token, {"metadata": {"name": "kept"}, "data": {"a": "1"}}
+        )[0]
+        == 201
+    )
     first.stop()
     second = Running(tmp_path)
     try:
@@ -185,8 +226,14 @@ def test_state_survives_restart_and_old_watches_expire(tmp_path: Path) -> None:
         status, kept = second.call("GET", "/api/v1/namespaces/default/configmaps/kept", token)
         assert status == 200 and kept["data"] == {"a": "1"}
         assert second.call("GET", "/clusters/c-keep/api/v1/nodes", "k")[0] == 200
-        status, events = second.call("GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2&timeoutSeconds=1", token)
+        status, events = second.call(
+            "GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2&timeoutSeconds=1", token
+        )
         assert status == 200
-        assert events[0]["type"] == "ERROR" and events[0]["object"]["code"] == 410 and events[0]["object"]["reason"] == "Expired"
+        assert (
+            events[0]["type"] == "ERROR"
+            and events[0]["object"]["code"] == 410
+            and events[0]["object"]["reason"] == "Expired"
+        )
     finally:
         second.stop()
