@@ -30,7 +30,9 @@ SAMPLES = 200
 
 
 def _sandbox(command: str, state: Path) -> None:
-    subprocess.run([sys.executable, "-m", "sandbox", command, "--state-dir", str(state)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "sandbox", command, "--state-dir", str(state)], cwd=ROOT, check=True, capture_output=True
+    )
 
 
 class Client:
@@ -71,7 +73,9 @@ def requests(endpoints: dict) -> None:
     for i in range(SAMPLES):
         rounds["POST"].append(client.call("POST", base, {"metadata": {"name": f"bench-{i}"}, "data": {"v": "0"}}))
         rounds["GET"].append(client.call("GET", f"{base}/bench-{i}"))
-        rounds["PATCH"].append(client.call("PATCH", f"{base}/bench-{i}", {"data": {"v": "1"}}, "application/merge-patch+json"))
+        rounds["PATCH"].append(
+            client.call("PATCH", f"{base}/bench-{i}", {"data": {"v": "1"}}, "application/merge-patch+json")
+        )
         if i % 4 == 0:
             rounds["LIST"].append(client.call("GET", base))
     server = _server_times(endpoints, 0)

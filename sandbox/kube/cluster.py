@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -584,6 +585,26 @@ class Cluster:
             self.data["objects"].pop(gr, None)
             self.refresh_types()
 
+    def token_request(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """serviceaccounts/<name>/token: a bearer token for this cluster that expires."""
+        if self.lookup("/serviceaccounts", namespace, name) is None:
+            raise errors.not_found("serviceaccounts", "", name)
+        spec = dict(body.get("spec") or {})
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        spec["expirationSeconds"] = seconds
+        spec.setdefault("audiences", ["https://kubernetes.default.svc.cluster.local"])
+        token = secrets.token_urlsafe(48)
+        self.data["tokens"][token] = time.time() + seconds
+        self.touch()
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+        return {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        }
+
     def _review(self, rtype: ResourceType, body: Any) -> dict[str, Any]:
         body = body if isinstance(body, dict) else {}
         result = {
@@ -592,8 +613,17 @@ class Cluster:
             "metadata": {"creationTimestamp": None},
             "spec": body.get("spec") or {},
         }
-        if rtype.plural == "selfsubjectaccessreviews":
+        admin = {"username": "sandbox-admin", "groups": ["system:masters", "system:authenticated"]}
+        if rtype.plural in {"selfsubjectaccessreviews", "subjectaccessreviews"}:
             result["status"] = {"allowed": True, "reason": "the sandbox authorizes every request"}
+        elif rtype.plural == "tokenreviews":
+            token = (body.get("spec") or {}).get("token", "")
+            expires = self.data["tokens"].get(token, 0)
+            valid = token in self.data["tokens"] and (expires is None or expires > time.time())
+            result["status"] = {"authenticated": True, "user": admin} if valid else {"authenticated": False}
+        elif rtype.plural == "selfsubjectreviews":
+            result.pop("spec")
+            result["status"] = {"userInfo": admin}
         else:
             result["status"] = {
                 "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],

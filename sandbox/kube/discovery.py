@@ -66,6 +66,18 @@ def _resource_list_entries(t: ResourceType) -> list[dict[str, Any]]:
                 "verbs": SUB_VERBS,
             }
         )
+    if t.gr == "/serviceaccounts":
+        entries.append(
+            {
+                "name": "serviceaccounts/token",
+                "singularName": "",
+                "namespaced": True,
+                "group": "authentication.k8s.io",
+                "version": "v1",
+                "kind": "TokenRequest",
+                "verbs": ["create"],
+            }
+        )
     if t.scale:
         entries.append(
             {
@@ -147,6 +159,9 @@ def _aggregated_resource(t: ResourceType) -> dict[str, Any]:
                 "verbs": SUB_VERBS,
             }
         )
+    if t.gr == "/serviceaccounts":
+        kind = {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}
+        subresources.append({"subresource": "token", "responseKind": kind, "verbs": ["create"]})
     if subresources:
         entry["subresources"] = subresources
     return entry

@@ -12,7 +12,7 @@ from sandbox.kube import patch as patching
 from sandbox.kube.cluster import Cluster, Op
 from sandbox.kube.errors import KubeError, bad_request
 from sandbox.kube.protobuf import PROTO_MIME
-from sandbox.kube.resources import VIRTUAL, ResourceType
+from sandbox.kube.resources import ResourceType
 from sandbox.kube.selectors import selector_string
 from sandbox.kube.watch import WatchSpec, expired, stream
 from sandbox.server import Request, Response
@@ -223,12 +223,13 @@ class Handlers:
         return self._maybe_table([obj], obj["metadata"].get("resourceVersion", ""), single=True)
 
     def _post(self, t: Target) -> Response:
+        if t.sub == "token":
+            return self._json(self.cluster.token_request(t.namespace, t.name, self._body() or {}), 201)
         if t.name:
             raise KubeError(405, NOT_ALLOWED)
         op = self._fallback_manager(self._op())
         obj = self.cluster.create(t.rtype, t.namespace, self._body(), op)
-        code = 200 if t.rtype.plural in VIRTUAL else 201
-        return self._json(obj, code, warnings=op.warnings)
+        return self._json(obj, 201, warnings=op.warnings)
 
     def _put(self, t: Target) -> Response:
         if not t.name:
@@ -380,6 +381,8 @@ def _subresources(rtype: ResourceType) -> set[str]:
         subs.add("scale")
     if rtype.gr == "/namespaces":
         subs.add("finalize")
+    if rtype.gr == "/serviceaccounts":
+        subs.add("token")
     return subs
 
 

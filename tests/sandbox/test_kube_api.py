@@ -412,3 +412,23 @@ def test_discovery_documents(api: Api) -> None:
     )
     assert status == 200 and headers["Content-Type"] == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
     assert proto[:5] == b"\n\x032.0"
+
+
+def test_token_request_and_reviews(api: Api, ns: str) -> None:
+    status, _, body = api.call(
+        "POST", f"/api/v1/namespaces/{ns}/serviceaccounts/default/token", {"spec": {"expirationSeconds": 600}}
+    )
+    assert status == 201 and body["kind"] == "TokenRequest"
+    token = body["status"]["token"]
+    assert api.call("GET", f"/api/v1/namespaces/{ns}/configmaps", token=token)[0] == 200
+    status, _, review = api.call("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {"spec": {"token": token}})
+    assert status == 201 and review["status"]["authenticated"] is True
+    _, _, review = api.call("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {"spec": {"token": "nope"}})
+    assert review["status"] == {"authenticated": False}
+    status, _, access = api.call(
+        "POST",
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        {"spec": {"resourceAttributes": {"verb": "create", "resource": "pods"}}},
+    )
+    assert status == 201 and access["status"]["allowed"] is True
+    assert api.call("POST", f"/api/v1/namespaces/{ns}/serviceaccounts/missing/token", {})[0] == 404
