@@ -252,6 +252,11 @@ def _deployment_status(
             old,
         ),
     ]
+    revision = (current["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision")
+    if revision and (dep["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision") != revision:
+        new = copy.deepcopy(dep)
+        new["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = revision
+        dep = cluster.store(cluster.rtype("apps/deployments"), new, "MODIFIED")
     _set_status(cluster, "apps/deployments", dep, status)
 
 

@@ -66,6 +66,8 @@ def _resource_list_entries(t: ResourceType) -> list[dict[str, Any]]:
                 "verbs": SUB_VERBS,
             }
         )
+    if t.gr == "/pods":
+        entries.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
     if t.gr == "/serviceaccounts":
         entries.append(
             {
@@ -159,6 +161,9 @@ def _aggregated_resource(t: ResourceType) -> dict[str, Any]:
                 "verbs": SUB_VERBS,
             }
         )
+    if t.gr == "/pods":
+        kind = {"group": "", "version": "v1", "kind": "Pod"}
+        subresources.append({"subresource": "log", "responseKind": kind, "verbs": ["get"]})
     if t.gr == "/serviceaccounts":
         kind = {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}
         subresources.append({"subresource": "token", "responseKind": kind, "verbs": ["create"]})

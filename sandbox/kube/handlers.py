@@ -220,6 +220,8 @@ class Handlers:
         obj = self.cluster.get(t.rtype, t.namespace, t.name)
         if t.sub == "scale":
             return self._json(_scale(obj))
+        if t.sub == "log":
+            return Response(200, _log(obj, self.request.arg("container")), content_type="text/plain")
         return self._maybe_table([obj], obj["metadata"].get("resourceVersion", ""), single=True)
 
     def _post(self, t: Target) -> Response:
@@ -383,7 +385,27 @@ def _subresources(rtype: ResourceType) -> set[str]:
         subs.add("finalize")
     if rtype.gr == "/serviceaccounts":
         subs.add("token")
+    if rtype.gr == "/pods":
+        subs.add("log")
     return subs
+
+
+def _log(pod: dict[str, Any], container: str | None) -> str:
+    """What the sandbox's kubelet has to say: there is no process, only its lifecycle."""
+    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    if container and container not in names:
+        raise KubeError(400, f"container {container} is not valid for pod {pod['metadata']['name']}")
+    if not container and len(names) > 1:
+        raise KubeError(
+            400,
+            f"a container name must be specified for pod {pod['metadata']['name']}, choose one of: [{' '.join(names)}]",
+        )
+    phase = (pod.get("status") or {}).get("phase", "Pending")
+    if phase == "Pending":
+        raise KubeError(
+            400, f'container "{container or names[0]}" in pod "{pod["metadata"]["name"]}" is waiting to start'
+        )
+    return f"sandbox: container {container or names[0]} of pod {pod['metadata']['name']} is {phase.lower()}\n"
 
 
 def _scale(obj: dict[str, Any]) -> dict[str, Any]:
