@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from sandbox.kube import apply as ssa
-from sandbox.kube import errors, fields, patch, schema
+from sandbox.kube import errors, fields, patch, schema, structural
 from sandbox.kube.defaults import apply_defaults
 from sandbox.kube.errors import KubeError
 from sandbox.kube.resources import BUILTIN, VIRTUAL, ResourceType, from_crd
@@ -176,13 +176,11 @@ class Cluster:
             raise errors.bad_request("the name of the object does not match the name on the URL")
         return body
 
-    def _field_validation(self, rtype: ResourceType, body: dict[str, Any], op: Op) -> None:
-        if op.validation == "Ignore":
-            return
-        unknown = schema.unknown_fields(schema.root(rtype), body)
-        if not unknown:
-            return
-        if op.validation == "Strict":
+    def _field_validation(self, rtype: ResourceType, body: dict[str, Any], op: Op) -> dict[str, Any]:
+        """``body`` without unknown fields (dropped as the API server drops them); Strict rejects them."""
+        node = schema.root(rtype)
+        unknown = schema.unknown_fields(node, body) if op.validation != "Ignore" else []
+        if unknown and op.validation == "Strict":
             text = ", ".join(f'unknown field "{u}"' for u in unknown)
             raise KubeError(
                 400,
@@ -190,6 +188,7 @@ class Cluster:
                 f"strict decoding error: {text}",
             )
         op.warnings += [f'unknown field "{u}"' for u in unknown]
+        return schema.prune(node, body)
 
     def _namespace_ok(self, rtype: ResourceType, namespace: str) -> None:
         if not rtype.namespaced:
@@ -219,8 +218,7 @@ class Cluster:
     def create(self, rtype: ResourceType, namespace: str, body: Any, op: Op) -> dict[str, Any]:
         if rtype.plural in VIRTUAL:
             return self._review(rtype, body)
-        body = self._check_body(rtype, body, namespace)
-        self._field_validation(rtype, body, op)
+        body = self._field_validation(rtype, self._check_body(rtype, body, namespace), op)
         obj = copy.deepcopy(body)
         obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
         meta = obj.setdefault("metadata", {})
@@ -248,8 +246,7 @@ class Cluster:
             meta.pop("generation", None)
         if rtype.status and rtype.gr not in {"/nodes", "/persistentvolumes"}:
             obj.pop("status", None)
-        apply_defaults(rtype.gr, obj)
-        validate(rtype, obj, None)
+        _default_and_validate(rtype, obj, None)
         self._allocate(rtype, obj)
         self._admit(rtype, obj, None)
         if managed:
@@ -274,7 +271,7 @@ class Cluster:
         old = self.lookup(rtype.gr, namespace if rtype.namespaced else "", name)
         if old is None:
             raise errors.not_found(rtype.plural, rtype.group, name)
-        self._field_validation(rtype, body, op)
+        body = self._field_validation(rtype, body, op)
         wanted_rv = (body.get("metadata") or {}).get("resourceVersion")
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(
@@ -298,8 +295,7 @@ class Cluster:
             meta["managedFields"] = base_fields
             if not base_fields:
                 del meta["managedFields"]
-        apply_defaults(rtype.gr, new)
-        validate(rtype, new, old)
+        _default_and_validate(rtype, new, old)
         self._admit(rtype, new, old)
         if managed == "update":
             ssa.record_update(self.render(rtype, old), new, self._writer(rtype, op, subresource), base_fields)
@@ -355,7 +351,7 @@ class Cluster:
             raise KubeError(415, f"the media type {content_type!r} is not supported for PATCH")
         if not isinstance(new, dict):
             raise errors.bad_request("the patch must result in an object")
-        self._field_validation(rtype, {k: v for k, v in new.items() if k != "metadata"}, op)
+        new = self._field_validation(rtype, new, op)
         wanted_rv = (new.get("metadata") or {}).get("resourceVersion")
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(
@@ -386,7 +382,7 @@ class Cluster:
         applied = self._check_body(rtype, applied, namespace, name)
         if not applied.get("apiVersion") or not applied.get("kind"):
             raise errors.bad_request("apiVersion and kind must be set in an apply request")
-        self._field_validation(rtype, applied, op)
+        applied = self._field_validation(rtype, applied, op)
         meta = applied.setdefault("metadata", {})
         meta.setdefault("name", name)
         if rtype.namespaced:
@@ -685,6 +681,17 @@ def _crd_status(crd: dict[str, Any]) -> None:
     stored = set(status.get("storedVersions") or [])
     stored |= {v["name"] for v in spec.get("versions") or [] if v.get("storage")}
     status["storedVersions"] = sorted(stored)
+
+
+def _default_and_validate(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+    if rtype.custom:
+        structural.default(rtype.crd_schema, obj)
+        problems = structural.check(rtype.crd_schema, obj)
+        if problems:
+            raise errors.invalid(rtype.kind, rtype.group, (obj.get("metadata") or {}).get("name", ""), problems)
+    else:
+        apply_defaults(rtype.gr, obj)
+    validate(rtype, obj, old)
 
 
 def _carry_over(rtype: ResourceType, old: dict[str, Any], new: dict[str, Any], subresource: str) -> dict[str, Any]:

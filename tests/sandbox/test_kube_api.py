@@ -432,3 +432,84 @@ def test_token_request_and_reviews(api: Api, ns: str) -> None:
     )
     assert status == 201 and access["status"]["allowed"] is True
     assert api.call("POST", f"/api/v1/namespaces/{ns}/serviceaccounts/missing/token", {})[0] == 404
+
+
+def test_custom_resources_follow_their_schema(api: Api, ns: str) -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "boxes.api.example.com"},
+        "spec": {
+            "group": "api.example.com",
+            "names": {"kind": "Box", "plural": "boxes"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "required": ["size"],
+                                    "properties": {
+                                        "size": {"type": "integer"},
+                                        "color": {"type": "string", "default": "red"},
+                                    },
+                                },
+                                "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+    status, _, created = api.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    assert status == 201
+    assert created["spec"]["names"]["singular"] == "box" and created["spec"]["names"]["listKind"] == "BoxList"
+    assert {c["type"] for c in created["status"]["conditions"]} == {"NamesAccepted", "Established"}
+    base = f"/apis/api.example.com/v1/namespaces/{ns}/boxes"
+    status, _, box = api.call(
+        "POST",
+        base,
+        {
+            "apiVersion": "api.example.com/v1",
+            "kind": "Box",
+            "metadata": {"name": "b"},
+            "spec": {"size": 1, "junk": 1},
+            "status": {"ready": True},
+        },
+    )
+    assert status == 201
+    assert box["spec"] == {"size": 1, "color": "red"}  # defaulted, unknown field pruned
+    assert "status" not in box  # the status subresource owns status
+    assert box["metadata"]["generation"] == 1
+    status, _, body = api.call(
+        "POST",
+        base,
+        {"apiVersion": "api.example.com/v1", "kind": "Box", "metadata": {"name": "c"}, "spec": {"size": "big"}},
+    )
+    assert (status, body["reason"], body["details"]["causes"][0]["field"]) == (422, "Invalid", "spec.size")
+    status, _, box = api.call(
+        "PATCH",
+        f"{base}/b/status",
+        {"status": {"ready": True}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert status == 200 and box["status"] == {"ready": True} and box["metadata"]["generation"] == 1
+    status, _, body = api.call(
+        "PATCH", f"{base}/b", {"spec": {"size": 2}}, headers={"Content-Type": "application/strategic-merge-patch+json"}
+    )
+    assert (status, body["reason"]) == (415, "UnsupportedMediaType")
+    status, _, box = api.call(
+        "PATCH", f"{base}/b", {"spec": {"size": 2}}, headers={"Content-Type": "application/merge-patch+json"}
+    )
+    assert box["metadata"]["generation"] == 2 and box["status"] == {"ready": True}
+    assert api.call("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/boxes.api.example.com")[0] == 200
+    status, _, body = api.call("GET", base)
+    assert status == 404
