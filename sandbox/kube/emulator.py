@@ -63,12 +63,14 @@ class KubeEmulator(Emulator):
             self.ensure_cluster(DEFAULT, secrets.token_urlsafe(32), DEFAULT_NODES)
 
     def reset(self) -> None:
+        """Wipe every cluster; the default cluster comes back with the same token (endpoints.json)."""
         with self.lock:
+            token = self.default_token()
             for cluster in self.clusters.values():
                 cluster.bus.close()
             self.clusters.clear()
             self.store.data.clear()
-            self._load()
+            self.ensure_cluster(DEFAULT, token, DEFAULT_NODES)
             self.store.touch()
         if self.ctx.endpoints.get("state_dir"):
             self._write_kubeconfig()
