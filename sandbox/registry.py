@@ -7,6 +7,7 @@ import importlib
 from sandbox.server import Emulator
 
 EMULATORS: dict[str, str] = {
+    "kubernetes": "sandbox.kube:KubeEmulator",
     "artifacts": "sandbox.artifacts:ArtifactServer",
     "auth0": "sandbox.auth0:Auth0Emulator",
 }
