@@ -106,9 +106,13 @@ def record_update(
     now: str,
     subresource: str = "",
     skip_status: bool = False,
+    previous: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Give ``manager`` the fields a create/update/patch changed; others lose them."""
-    previous = entries(old)
+    """Give ``manager`` the fields a create/update/patch changed; others lose them.
+
+    ``previous``: the managedFields to start from when the request itself rewrote them.
+    """
+    previous = entries(old) if previous is None else previous
     if subresource == "status":
         old_paths = fields.paths({"status": (old or {}).get("status")}, node) if old else set()
         new_paths = fields.paths({"status": new.get("status")}, node)

@@ -310,8 +310,13 @@ class Cluster:
             else:
                 meta.pop(key, None)
         meta["resourceVersion"] = old_meta["resourceVersion"]
+        base_fields = None
         if managed == "update":
-            meta["managedFields"] = copy.deepcopy(old_meta.get("managedFields") or [])
+            requested = meta.get("managedFields")
+            base_fields = copy.deepcopy(old_meta.get("managedFields") or [])
+            if requested is not None and requested != base_fields and subresource != "status":
+                base_fields = copy.deepcopy(requested)  # the request rewrote managedFields: they are the base
+            meta["managedFields"] = base_fields
             if not meta["managedFields"]:
                 del meta["managedFields"]
         if "generation" in old_meta:
@@ -329,6 +334,7 @@ class Cluster:
                 now(),
                 subresource,
                 rtype.status,
+                base_fields,
             )
         if rtype.generation and _spec_changed(rtype, old, new):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
@@ -390,7 +396,6 @@ class Cluster:
                 name,
                 "the object has been modified; please apply your changes to the latest version and try again",
             )
-        new.setdefault("metadata", {}).pop("managedFields", None)
         return self._replace(rtype, old, new, op, subresource, managed="update")
 
     def _apply(

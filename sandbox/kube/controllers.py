@@ -776,7 +776,16 @@ def tokens(cluster: Cluster, ca_pem: str) -> None:
         cluster.store(cluster.rtype("/secrets"), new, "MODIFIED")
 
 
-def reconcile(cluster: Cluster, ca_pem: str) -> None:
+def reconcile(cluster: Cluster, ca_pem: str, passes: int = 6) -> None:
+    """Run the controllers until nothing changes (at most ``passes`` rounds)."""
+    for _ in range(passes):
+        before = cluster.rv
+        _round(cluster, ca_pem)
+        if cluster.rv == before:
+            return
+
+
+def _round(cluster: Cluster, ca_pem: str) -> None:
     namespaces(cluster, ca_pem)
     deployments(cluster)
     replicasets(cluster)

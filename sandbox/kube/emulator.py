@@ -209,7 +209,11 @@ class KubeEmulator(Emulator):
         try:
             if path.rstrip("/") not in PUBLIC:
                 self._authenticate(cluster, request)
-            return Handlers(self, cluster, request, path, prefix).dispatch()
+            response = Handlers(self, cluster, request, path, prefix).dispatch()
+            if request.method in {"POST", "PUT", "PATCH", "DELETE"} and response.status < 400:
+                # Controllers react at once, as if the write had been watched by them.
+                controllers.reconcile(cluster, self.ca_pem)
+            return response
         except KubeError as exc:
             return Response(exc.code, status(exc.code, exc.message, exc.reason, exc.details))
 

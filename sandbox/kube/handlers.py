@@ -6,7 +6,7 @@ import json
 import random
 from typing import TYPE_CHECKING, Any
 
-from sandbox.kube import discovery, openapi, tables
+from sandbox.kube import discovery, k8sproto, openapi, tables
 from sandbox.kube.cluster import Cluster, Op
 from sandbox.kube.errors import KubeError, bad_request, not_found
 from sandbox.kube.protobuf import PROTO_MIME
@@ -145,11 +145,11 @@ class Handlers:
 
     def _body(self) -> Any:
         ctype = self.request.content_type
-        if ctype and "protobuf" in ctype:
-            raise KubeError(
-                415,
-                f"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ctype})",
-            )
+        if ctype == "application/vnd.kubernetes.protobuf":
+            try:
+                return k8sproto.decode_object(self.request.body)
+            except (ValueError, IndexError, KeyError) as exc:
+                raise bad_request(f"error decoding protobuf body: {exc}") from exc
         try:
             if ctype == "application/yaml":
                 import yaml  # noqa: PLC0415
@@ -242,8 +242,11 @@ class Handlers:
         options: dict[str, Any] = {}
         if self.request.body:
             try:
-                body = json.loads(self.request.body)
-            except ValueError as exc:
+                if self.request.content_type == "application/vnd.kubernetes.protobuf":
+                    body = k8sproto.decode_object(self.request.body)
+                else:
+                    body = json.loads(self.request.body)
+            except (ValueError, IndexError, KeyError) as exc:
                 raise bad_request(f"error decoding DeleteOptions: {exc}") from exc
             if isinstance(body, dict):
                 options.update(body)

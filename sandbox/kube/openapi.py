@@ -31,6 +31,12 @@ SCALAR = {
     "float": {"type": "number", "format": "double"},
     "datetime": {"type": "string", "format": "date-time"},
 }
+PATCH_CONSUMES = [
+    "application/apply-patch+yaml",
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+]
 WRITE_PARAMS = [
     ("dryRun", "When present, indicates that modifications should not be persisted."),
     ("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes."),
@@ -167,6 +173,17 @@ def _operation(rtype: ResourceType, action: str, op_id: str, ref: str, v3: bool,
     }
     if write:
         op["parameters"] = _params(WRITE_PARAMS, v3)
+    if action == "patch":
+        types = PATCH_CONSUMES if not rtype.custom else [t for t in PATCH_CONSUMES if "strategic" not in t]
+        if v3:
+            op["requestBody"] = {"content": {t: {"schema": {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}} for t in types}, "required": True}
+        else:
+            op["consumes"] = types
+    elif write and action != "delete":
+        if v3:
+            op["requestBody"] = {"content": {"*/*": {"schema": {"$ref": ref}}}, "required": True}
+        else:
+            op["consumes"] = ["*/*"]
     if v3:
         op["responses"] = {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": ref}}}}}
     else:
@@ -222,6 +239,10 @@ def gv_document(types: list[ResourceType], group: str, version: str) -> dict[str
         if t.custom:
             schemas[name] = _cr_schema(t, True)
         all_paths.update(paths(t, f"#/components/schemas/{name}", True))
+    schemas["io.k8s.apimachinery.pkg.apis.meta.v1.Patch"] = {
+        "description": "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.",
+        "type": "object",
+    }
     title = f"Kubernetes {group or 'core'}/{version}"
     return {
         "openapi": "3.0.0",

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-PROTO_MIME = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+# What the API server answers for both the "@v1.0" and ".v1.0" forms of the Accept header.
+PROTO_MIME = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 
 def _varint(value: int) -> bytes:
@@ -89,6 +90,8 @@ def _operation(op: dict[str, Any]) -> bytes:
         out += _string(3, op["description"])
     if op.get("operationId"):
         out += _string(5, op["operationId"])
+    for media in op.get("consumes") or []:
+        out += _string(7, media)
     for p in op.get("parameters") or []:
         out += _field(8, _parameter(p))
     responses = b""
