@@ -201,7 +201,7 @@ def test_alloy_labels_pod_logs(default_values: dict[str, Any]) -> None:
     content = default_values["alloy"]["alloy"]["configMap"]["content"]
     for label in ("namespace", "pod", "container", "node"):
         assert f'target_label  = "{label}"' in content
-    assert 'url = "http://loki.monitoring.svc.cluster.local:3100/loki/api/v1/push"' in content
+    assert 'url = "http://loki.observability.svc.cluster.local:3100/loki/api/v1/push"' in content
     assert '"spec.nodeName=" + sys.env("HOSTNAME")' in content
 
 
