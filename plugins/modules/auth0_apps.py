@@ -105,9 +105,10 @@ options:
   roles:
     description:
       - The platform groups, kept as Auth0 roles. Every name must start with O(role_prefix).
+      - Omit it to leave roles alone (even with O(purge)); an empty list with O(purge) removes
+        every owned role.
     type: list
     elements: dict
-    default: []
     suboptions:
       name:
         description: Role name (starts with O(role_prefix)).
@@ -321,7 +322,7 @@ def _argument_spec() -> dict[str, Any]:
     return {
         **AUTH0_ARGSPEC,
         "applications": {"type": "list", "elements": "dict", "default": [], "options": app},
-        "roles": {"type": "list", "elements": "dict", "default": [], "options": role},
+        "roles": {"type": "list", "elements": "dict", "options": role},
         "role_prefix": {"type": "str", "default": "gitops-"},
         "groups_action": {"type": "dict", "options": action},
         "owner": {"type": "str", "default": "doks.gitops"},
@@ -374,7 +375,7 @@ def validate_input(params: dict[str, Any]) -> list[str]:
 def _validate_roles_and_action(params: dict[str, Any]) -> list[str]:
     errors = []
     prefix = params["role_prefix"]
-    role_names = [r["name"] for r in params["roles"]]
+    role_names = [r["name"] for r in params["roles"] or []]
     for name in sorted({n for n in role_names if role_names.count(n) > 1}):
         errors.append(f"roles: the name {name!r} is declared more than once")
     if params["roles"] and not prefix:
@@ -523,7 +524,7 @@ class Reconciler:
 
     def read_roles(self) -> dict[str, dict[str, Any]]:
         prefix = self.params["role_prefix"]
-        if not self.params["roles"] and not self.params["purge"]:
+        if self.params["roles"] is None or (not self.params["roles"] and not self.params["purge"]):
             return {}
         roles = self.api.offset_pages("/roles", "roles", {"name_filter": prefix})
         return {r["name"]: r for r in roles if r["name"].startswith(prefix)}
@@ -580,6 +581,8 @@ class Reconciler:
 
     # -------------------------------------------------------------- roles
     def apply_roles(self, owned: dict[str, dict[str, Any]]) -> None:
+        if self.params["roles"] is None:
+            return
         for spec in self.params["roles"]:
             current = owned.get(spec["name"])
             entry: dict[str, Any]

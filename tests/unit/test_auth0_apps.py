@@ -145,6 +145,21 @@ def test_purge_removes_only_owned_undeclared(box: Sandbox, api: Api) -> None:
     assert len(result["deleted"]["roles"]) == 1
 
 
+def test_purge_with_roles_omitted_leaves_roles_alone(box: Sandbox, api: Api) -> None:
+    """Teardown of one cluster removes its clients but not the groups other clusters share."""
+    run_module(box, **declared(groups_action=None))
+    args = declared(groups_action=None, purge=True, applications=[])
+    del args["roles"]
+    result = run_module(box, **args)
+    assert api.clients("argocd") == []
+    assert api.clients("grafana") == []
+    assert {"gitops-admins", "gitops-viewers"} <= set(api.roles())
+    assert result["deleted"]["roles"] == []
+    result = run_module(box, **declared(groups_action=None, purge=True, applications=[], roles=[]))
+    assert not {"gitops-admins", "gitops-viewers"} & set(api.roles())
+    assert len(result["deleted"]["roles"]) == 2
+
+
 def test_duplicate_owned_names_fail_naming_both_ids(box: Sandbox, api: Api) -> None:
     meta = {"client_metadata": {"managed_by": "doks.gitops"}}
     one = api.post("/clients", {"name": "argocd", **meta})
