@@ -6,7 +6,10 @@ import importlib
 
 from sandbox.server import Emulator
 
-EMULATORS: dict[str, str] = {}
+EMULATORS: dict[str, str] = {
+    "digitalocean": "sandbox.digitalocean:DigitalOceanEmulator",
+    "spaces": "sandbox.spaces:SpacesEmulator",
+}
 
 
 def load(name: str) -> type[Emulator]:

@@ -1,0 +1,118 @@
+"""Contract tests of the Spaces (S3) emulator, judged by boto3."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from tests.sandbox import local_sandbox as sb
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("spaces-sandbox")
+
+
+@pytest.fixture(scope="module")
+def endpoints(state: Path):
+    eps = sb.start(state)
+    yield eps
+    sb.stop(state)
+
+
+def s3(endpoints: dict[str, Any], **config: Any) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoints["spaces"]["url"],
+        region_name=endpoints["spaces"]["region"],
+        aws_access_key_id="DOEXAMPLEKEY",
+        aws_secret_access_key="example-secret",
+        verify=endpoints["ca_file"],
+        config=Config(s3={"addressing_style": "path"}, **config),
+    )
+
+
+def test_endpoint_names_the_region(endpoints: dict[str, Any]) -> None:
+    assert endpoints["spaces"]["region"] == "fra1"
+    assert endpoints["spaces"]["url"].startswith("https://127.0.0.1:")
+
+
+def test_bucket_create_put_get_list_head_delete(endpoints: dict[str, Any]) -> None:
+    client = s3(endpoints)
+    client.create_bucket(Bucket="loki-logs")
+    assert "loki-logs" in {b["Name"] for b in client.list_buckets()["Buckets"]}
+    client.put_object(Bucket="loki-logs", Key="chunks/a", Body=b"hello spaces", ContentType="text/plain")
+    got = client.get_object(Bucket="loki-logs", Key="chunks/a")
+    assert got["Body"].read() == b"hello spaces"
+    assert got["ContentType"] == "text/plain"
+    assert client.head_object(Bucket="loki-logs", Key="chunks/a")["ContentLength"] == len(b"hello spaces")
+    listed = client.list_objects_v2(Bucket="loki-logs", Prefix="chunks/")
+    assert [o["Key"] for o in listed["Contents"]] == ["chunks/a"]
+    client.delete_object(Bucket="loki-logs", Key="chunks/a")
+    assert client.list_objects_v2(Bucket="loki-logs").get("KeyCount") == 0
+    with pytest.raises(ClientError) as err:
+        client.get_object(Bucket="loki-logs", Key="chunks/a")
+    assert err.value.response["Error"]["Code"] == "NoSuchKey"
+
+
+def test_bucket_location_is_the_endpoint_region(endpoints: dict[str, Any]) -> None:
+    client = s3(endpoints)
+    client.create_bucket(Bucket="located")
+    assert client.get_bucket_location(Bucket="located")["LocationConstraint"] == "fra1"
+
+
+def test_buckets_and_objects_survive_a_restart(endpoints: dict[str, Any], state: Path) -> None:
+    client = s3(endpoints)
+    client.create_bucket(Bucket="durable")
+    client.put_object(Bucket="durable", Key="k", Body=b"kept")
+    sb.stop(state)
+    restarted = sb.start(state)
+    endpoints.update(restarted)
+    assert s3(restarted).get_object(Bucket="durable", Key="k")["Body"].read() == b"kept"
+
+
+def test_injected_503_slowdown_is_retried_by_boto3(endpoints: dict[str, Any]) -> None:
+    client = s3(endpoints)
+    client.create_bucket(Bucket="retry")
+    seq = sb.last_seq(endpoints, "spaces")
+    sb.fault(endpoints, "spaces", status=503, count=1, path="^/retry", method="GET")
+    assert client.list_objects_v2(Bucket="retry")["KeyCount"] == 0
+    statuses = [e["status"] for e in sb.requests(endpoints, "spaces", seq) if e["path"] == "/retry"]
+    assert statuses == [503, 200]
+
+
+def test_injected_429_is_s3_xml_with_retry_after(endpoints: dict[str, Any]) -> None:
+    client = s3(endpoints, retries={"total_max_attempts": 1, "mode": "standard"})
+    client.create_bucket(Bucket="throttled")
+    sb.fault(endpoints, "spaces", status=429, count=1, path="^/throttled")
+    with pytest.raises(ClientError) as err:
+        client.list_objects_v2(Bucket="throttled")
+    meta = err.value.response["ResponseMetadata"]
+    assert meta["HTTPStatusCode"] == 429
+    assert meta["HTTPHeaders"]["retry-after"] == "1"
+    assert err.value.response["Error"]["Code"] == "SlowDown"
+
+
+def test_injected_500_is_internal_error(endpoints: dict[str, Any]) -> None:
+    client = s3(endpoints, retries={"total_max_attempts": 1, "mode": "standard"})
+    sb.fault(endpoints, "spaces", status=500, count=1, path="^/")
+    with pytest.raises(ClientError) as err:
+        client.list_buckets()
+    assert err.value.response["Error"]["Code"] == "InternalError"
+
+
+def test_injected_delay_beyond_the_read_timeout(endpoints: dict[str, Any]) -> None:
+    client = s3(endpoints, retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=1)
+    sb.fault(endpoints, "spaces", delay=3, count=1, path="^/")
+    started = time.monotonic()
+    with pytest.raises(ReadTimeoutError):
+        client.list_buckets()
+    assert time.monotonic() - started < 2.9
