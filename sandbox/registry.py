@@ -7,6 +7,7 @@ import importlib
 from sandbox.server import Emulator
 
 EMULATORS: dict[str, str] = {
+    "kubernetes": "sandbox.kube:KubeEmulator",
     "digitalocean": "sandbox.digitalocean:DigitalOceanEmulator",
     "spaces": "sandbox.spaces:SpacesEmulator",
 }
