@@ -93,7 +93,7 @@ class SpacesEmulator(Emulator):
     # ------------------------------------------------------------------ HTTP
     def _environ(self, request: Request) -> dict[str, Any]:
         host = request.headers.get("Host") or "127.0.0.1"
-        server, _, port = host.partition(":")
+        server, port = host.partition(":")[::2]
         environ: dict[str, Any] = {
             "REQUEST_METHOD": request.method,
             "SCRIPT_NAME": "",

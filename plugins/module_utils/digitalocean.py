@@ -7,7 +7,7 @@
   the error message, so a failure names what the API said and the id support asks for.
 * Lists follow ``links.pages.next`` until the last page.
 * Retries (429 honouring ``ratelimit-reset``/``Retry-After``, 5xx and timeouts on idempotent
-  calls) come from :mod:`http`; a POST that may have been applied raises ``ApiError`` with
+  calls) come from :mod:`rest`; a POST that may have been applied raises ``ApiError`` with
   ``maybe_applied=True`` and the caller looks the object up by name before anything else.
 """
 
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.doks.gitops.plugins.module_utils.http import (
+from ansible_collections.doks.gitops.plugins.module_utils.rest import (
     ApiError,
     JsonClient,
     retry_policy_from_params,
@@ -146,6 +146,6 @@ class DigitalOceanClient:
     # -------------------------------------------------------------- accounting
     def counts(self) -> Dict[str, int]:
         """HTTP attempts made so far: GETs and writes (for the module's ``api_calls``)."""
-        gets = sum(1 for method, _, _ in self.http.calls if method == "GET")
-        writes = sum(1 for method, _, _ in self.http.calls if method in WRITE_METHODS)
+        gets = sum(1 for call in self.http.calls if call[0] == "GET")
+        writes = sum(1 for call in self.http.calls if call[0] in WRITE_METHODS)
         return {"get": gets, "write": writes}

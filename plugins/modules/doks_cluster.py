@@ -23,7 +23,7 @@ description:
     and 5xx/timeouts of idempotent calls; after a create fails in a way that may have been applied,
     the object is looked up by name before anything else.
 author:
-  - doks.gitops maintainers
+  - doks.gitops maintainers (@doks-gitops)
 extends_documentation_fragment:
   - doks.gitops.digitalocean
   - doks.gitops.api
@@ -366,7 +366,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
     DigitalOceanClient,
     digitalocean_argument_spec,
 )
-from ansible_collections.doks.gitops.plugins.module_utils.http import ApiError
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 CLUSTERS = "/v2/kubernetes/clusters"

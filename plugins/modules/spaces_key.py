@@ -20,7 +20,7 @@ description:
   - A create that may have been applied (timeout, 5xx) is never repeated blindly - keys named O(name)
     that appeared meanwhile, whose secret was never received, are deleted before the one retry.
 author:
-  - doks.gitops maintainers
+  - doks.gitops maintainers (@doks-gitops)
 extends_documentation_fragment:
   - doks.gitops.digitalocean
   - doks.gitops.api
@@ -68,7 +68,6 @@ options:
         another access key id - or this is the empty string because no secret is stored - the key is
         rotated so that the caller receives a secret it can keep. Leave unset to never rotate for this.
     type: str
-    no_log: false
 notes:
   - Keys are matched by name. Several keys with the same name are an error unless a rotation replaces them all.
 seealso:
@@ -143,7 +142,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
     DigitalOceanClient,
     digitalocean_argument_spec,
 )
-from ansible_collections.doks.gitops.plugins.module_utils.http import ApiError
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 KEYS = "/v2/spaces/keys"
 

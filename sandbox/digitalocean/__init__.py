@@ -159,7 +159,7 @@ class DigitalOceanEmulator(Emulator):
             self.kubernetes.resync()
 
     # ------------------------------------------------------------------ account
-    def _account(self, _: Request) -> Response:
+    def _account(self, request: Request) -> Response:
         return Response(
             200,
             {

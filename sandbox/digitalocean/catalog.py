@@ -77,6 +77,6 @@ def kubernetes_options(versions: list[str]) -> dict[str, Any]:
         "options": {
             "versions": [version_entry(v) for v in versions],
             "regions": [{"name": name, "slug": slug} for slug, name in REGIONS],
-            "sizes": [{"name": slug, "slug": slug} for slug, *_ in SIZES],
+            "sizes": [{"name": slug, "slug": slug} for slug, *_rest in SIZES],
         }
     }

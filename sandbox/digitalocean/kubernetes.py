@@ -151,7 +151,7 @@ class KubernetesApi:
         now = self.emu.now()
         return {
             "id": str(uuid.uuid4()),
-            "name": f"{pool['name']}-{''.join(secrets.choice(_ALNUM) for _ in range(5))}",
+            "name": f"{pool['name']}-{''.join(secrets.choice(_ALNUM) for _i in range(5))}",
             "status": {"state": "provisioning"},
             "droplet_id": str(400000000 + secrets.randbelow(99999999)),
             "created_at": iso(now),
@@ -193,7 +193,7 @@ class KubernetesApi:
         return pool
 
     # ------------------------------------------------------------------ catalogue
-    def options(self, _: Request) -> Response:
+    def options(self, request: Request) -> Response:
         return Response(200, catalog.kubernetes_options(self.emu.versions))
 
     # ------------------------------------------------------------------ clusters
@@ -263,7 +263,7 @@ class KubernetesApi:
             policy["start_time"] = value["start_time"]
         return policy
 
-    def get_cluster(self, _: Request, cluster_id: str) -> Response:
+    def get_cluster(self, request: Request, cluster_id: str) -> Response:
         return Response(200, {"kubernetes_cluster": public(self._cluster(cluster_id))})
 
     def update_cluster(self, request: Request, cluster_id: str) -> Response:
@@ -287,7 +287,7 @@ class KubernetesApi:
         self._touch(cluster)
         return Response(202, {"kubernetes_cluster": public(cluster)})
 
-    def delete_cluster(self, _: Request, cluster_id: str) -> Response:
+    def delete_cluster(self, request: Request, cluster_id: str) -> Response:
         self._cluster(cluster_id)
         self.unregister(cluster_id)
         del self.clusters[cluster_id]
@@ -302,7 +302,7 @@ class KubernetesApi:
         newer = versions[: versions.index(cluster["version"])]
         return [v for v in newer if _minor(v) <= minor + 1]
 
-    def available_upgrades(self, _: Request, cluster_id: str) -> Response:
+    def available_upgrades(self, request: Request, cluster_id: str) -> Response:
         cluster = self._cluster(cluster_id)
         return Response(
             200, {"available_upgrade_versions": [catalog.version_entry(v) for v in self._upgrades(cluster)]}
@@ -352,7 +352,7 @@ class KubernetesApi:
 
     def kubeconfig(self, request: Request, cluster_id: str) -> Response:
         cluster = self._cluster(cluster_id)
-        token, _ = self._token(request, cluster)
+        token = self._token(request, cluster)[0]
         ref = f"do-{cluster['region']}-{cluster['name']}"
         text = (
             "apiVersion: v1\n"
@@ -392,10 +392,10 @@ class KubernetesApi:
         )
 
     # ------------------------------------------------------------------ node pools
-    def list_pools(self, _: Request, cluster_id: str) -> Response:
+    def list_pools(self, request: Request, cluster_id: str) -> Response:
         return Response(200, {"node_pools": public(self._cluster(cluster_id)["node_pools"])})
 
-    def get_pool(self, _: Request, cluster_id: str, pool_id: str) -> Response:
+    def get_pool(self, request: Request, cluster_id: str, pool_id: str) -> Response:
         return Response(200, {"node_pool": public(self._pool(self._cluster(cluster_id), pool_id))})
 
     def create_pool(self, request: Request, cluster_id: str) -> Response:
@@ -444,7 +444,7 @@ class KubernetesApi:
         self.sync(cluster)
         return Response(202, {"node_pool": public(pool)})
 
-    def delete_pool(self, _: Request, cluster_id: str, pool_id: str) -> Response:
+    def delete_pool(self, request: Request, cluster_id: str, pool_id: str) -> Response:
         cluster = self._cluster(cluster_id)
         pool = self._pool(cluster, pool_id)
         cluster["node_pools"].remove(pool)

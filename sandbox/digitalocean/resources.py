@@ -87,7 +87,7 @@ class SpacesKeysApi(_Api):
             raise HTTPError(422, "name is required")
         grants = self._grants(body.get("grants"))
         alphabet = string.ascii_uppercase + string.digits
-        access_key = "DO" + "".join(secrets.choice(alphabet) for _ in range(18))
+        access_key = "DO" + "".join(secrets.choice(alphabet) for _i in range(18))
         key = {
             "name": name,
             "access_key": access_key,
@@ -99,7 +99,7 @@ class SpacesKeysApi(_Api):
         self._save()
         return Response(201, {"key": {**self._public(key), "secret_key": key["_secret_key"]}})
 
-    def get(self, _: Request, access_key: str) -> Response:
+    def get(self, request: Request, access_key: str) -> Response:
         return Response(200, {"key": self._public(self._key(access_key))})
 
     def update(self, request: Request, access_key: str, *, partial: bool = False) -> Response:
@@ -117,7 +117,7 @@ class SpacesKeysApi(_Api):
     def patch(self, request: Request, access_key: str) -> Response:
         return self.update(request, access_key, partial=True)
 
-    def delete(self, _: Request, access_key: str) -> Response:
+    def delete(self, request: Request, access_key: str) -> Response:
         self._key(access_key)
         del self.keys[access_key]
         self._save()
@@ -161,7 +161,7 @@ class DomainsApi(_Api):
         return {"name": domain["name"], "ttl": domain["ttl"], "zone_file": self._zone_file(domain)}
 
     def list(self, request: Request) -> Response:
-        items = [self._public(d) for _, d in sorted(self.domains.items())]
+        items = [self._public(self.domains[n]) for n in sorted(self.domains)]
         return paginate(request, "domains", items)
 
     def create(self, request: Request) -> Response:
@@ -181,10 +181,10 @@ class DomainsApi(_Api):
         self._save()
         return Response(201, {"domain": {"name": name, "ttl": None, "zone_file": None}})
 
-    def get(self, _: Request, name: str) -> Response:
+    def get(self, request: Request, name: str) -> Response:
         return Response(200, {"domain": self._public(self._domain(name))})
 
-    def delete(self, _: Request, name: str) -> Response:
+    def delete(self, request: Request, name: str) -> Response:
         self._domain(name)
         del self.domains[name]
         self._save()
@@ -241,7 +241,7 @@ class DomainsApi(_Api):
         self._save()
         return Response(201, {"domain_record": dict(record)})
 
-    def get_record(self, _: Request, name: str, record_id: str) -> Response:
+    def get_record(self, request: Request, name: str, record_id: str) -> Response:
         return Response(200, {"domain_record": dict(self._record(self._domain(name), record_id))})
 
     def update_record(self, request: Request, name: str, record_id: str) -> Response:
@@ -253,7 +253,7 @@ class DomainsApi(_Api):
         self._save()
         return Response(200, {"domain_record": dict(record)})
 
-    def delete_record(self, _: Request, name: str, record_id: str) -> Response:
+    def delete_record(self, request: Request, name: str, record_id: str) -> Response:
         domain = self._domain(name)
         domain["_records"].remove(self._record(domain, record_id))
         self._save()
@@ -337,7 +337,7 @@ class ProjectsApi(_Api):
         self._save()
         return Response(201, {"project": self._public(project)})
 
-    def get(self, _: Request, project_id: str) -> Response:
+    def get(self, request: Request, project_id: str) -> Response:
         return Response(200, {"project": self._public(self._project(project_id))})
 
     def update(self, request: Request, project_id: str) -> Response:
@@ -350,7 +350,7 @@ class ProjectsApi(_Api):
         self._save()
         return Response(200, {"project": self._public(project)})
 
-    def delete(self, _: Request, project_id: str) -> Response:
+    def delete(self, request: Request, project_id: str) -> Response:
         project = self._project(project_id)
         if project["is_default"]:
             raise HTTPError(412, "the default project cannot be deleted")

@@ -271,19 +271,33 @@ def test_kubectl_works_with_the_issued_kubeconfig(do: pydo.Client, tmp_path: Pat
     resp = raw(do, "GET", f"/v2/kubernetes/clusters/{cluster['id']}/kubeconfig", expiry_seconds=600)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(resp.text())
-    kubectl = shutil.which("kubectl") or str(KUBECTL)
-    out = subprocess.run(
-        [kubectl, "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={**os.environ, "HOME": str(tmp_path)},
+    kubectl = str(KUBECTL) if KUBECTL.exists() else shutil.which("kubectl")
+
+    def nodes() -> list[dict[str, Any]]:
+        out = subprocess.run(
+            [kubectl, "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )
+        return json.loads(out.stdout)["items"]
+
+    pool = cluster["node_pools"][0]
+    assert {n["metadata"]["name"] for n in nodes()} == {n["name"] for n in pool["nodes"]}
+    assert all(n["metadata"]["labels"]["doks.digitalocean.com/node-pool"] == "base" for n in nodes())
+    assert all(n["metadata"]["labels"]["doks.digitalocean.com/node-pool-id"] == pool["id"] for n in nodes())
+    # pool labels and taints reach the nodes; a label removed from the pool stays on them (as on DOKS)
+    taint = {"key": "tools", "value": "true", "effect": "NoSchedule"}
+    do.kubernetes.update_node_pool(
+        cluster["id"], pool["id"], {"name": "base", "count": 2, "labels": {"x": "1"}, "taints": [taint]}
     )
-    nodes = json.loads(out.stdout)["items"]
-    names = {n["metadata"]["name"] for n in nodes}
-    assert names == {n["name"] for n in cluster["node_pools"][0]["nodes"]}
-    assert all(n["metadata"]["labels"]["doks.digitalocean.com/node-pool"] == "base" for n in nodes)
+    assert all(n["metadata"]["labels"]["x"] == "1" for n in nodes())
+    assert all(n["spec"]["taints"] == [taint] for n in nodes())
+    do.kubernetes.update_node_pool(cluster["id"], pool["id"], {"name": "base", "count": 2, "labels": {}, "taints": []})
+    assert all(n["metadata"]["labels"]["x"] == "1" for n in nodes())
+    assert all(not n["spec"].get("taints") for n in nodes())
 
 
 # ---------------------------------------------------------------------- Spaces keys, domains, projects
