@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
+import ssl
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from tests.sandbox import local_sandbox as sb
@@ -69,6 +74,30 @@ def test_bucket_location_is_the_endpoint_region(endpoints: dict[str, Any]) -> No
     assert client.get_bucket_location(Bucket="located")["LocationConstraint"] == "fra1"
 
 
+def test_virtual_host_request_signed_by_botocore(endpoints: dict[str, Any]) -> None:
+    """Virtual-host style: the bucket is in the Host header (DNS for <bucket>.localhost is the
+    client's business, so the signed request is sent to 127.0.0.1 with that Host)."""
+    client = s3(endpoints)
+    client.create_bucket(Bucket="vhost")
+    client.put_object(Bucket="vhost", Key="k.txt", Body=b"virtual")
+    port = int(endpoints["spaces"]["url"].rsplit(":", 1)[1])
+    request = AWSRequest(
+        "GET", f"https://vhost.localhost:{port}/k.txt", headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    )
+    SigV4Auth(Credentials("DOEXAMPLEKEY", "example-secret"), "s3", "fra1").add_auth(request)
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", port, context=ssl.create_default_context(cafile=endpoints["ca_file"])
+    )
+    conn.putrequest("GET", "/k.txt", skip_host=True, skip_accept_encoding=True)
+    for key, value in request.headers.items():
+        conn.putheader(key, value)
+    if "Host" not in request.headers:
+        conn.putheader("Host", f"vhost.localhost:{port}")
+    conn.endheaders()
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (200, b"virtual")
+
+
 def test_buckets_and_objects_survive_a_restart(endpoints: dict[str, Any], state: Path) -> None:
     client = s3(endpoints)
     client.create_bucket(Bucket="durable")
@@ -87,6 +116,17 @@ def test_injected_503_slowdown_is_retried_by_boto3(endpoints: dict[str, Any]) ->
     assert client.list_objects_v2(Bucket="retry")["KeyCount"] == 0
     statuses = [e["status"] for e in sb.requests(endpoints, "spaces", seq) if e["path"] == "/retry"]
     assert statuses == [503, 200]
+
+
+def test_injected_429_is_retried_by_boto3(endpoints: dict[str, Any]) -> None:
+    client = s3(endpoints)
+    client.create_bucket(Bucket="patient")
+    seq = sb.last_seq(endpoints, "spaces")
+    sb.fault(endpoints, "spaces", status=429, count=1, path="^/patient", method="GET")
+    # botocore treats SlowDown as throttling and retries with its own backoff (it ignores Retry-After)
+    assert client.list_objects_v2(Bucket="patient")["KeyCount"] == 0
+    statuses = [e["status"] for e in sb.requests(endpoints, "spaces", seq) if e["path"] == "/patient"]
+    assert statuses == [429, 200]
 
 
 def test_injected_429_is_s3_xml_with_retry_after(endpoints: dict[str, Any]) -> None:
