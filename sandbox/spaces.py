@@ -6,16 +6,19 @@ the request log and fault injection (injected faults answer with S3's XML error 
 
 Addressing: path-style (``https://127.0.0.1:<port>/<bucket>/<key>``) always works; configure
 boto3 with ``endpoint_url`` and ``s3={"addressing_style": "path"}``. Virtual-host style works
-only when the client reaches the server under a host name ``<bucket>.<host>`` that resolves to
-127.0.0.1 (for example ``*.localhost`` where the resolver supports it); bare IP endpoints are
-always path-style.
+when the request carries ``Host: <bucket>.<name>:<port>`` (for example ``<bucket>.localhost``),
+but the client must reach 127.0.0.1 under that name: ``*.localhost`` does not resolve everywhere
+and the sandbox certificate names 127.0.0.1 and localhost only, so SDKs that derive the
+connection host from the bucket need path-style. Anonymous requests are refused (403) like on
+Spaces; signatures are not verified.
 
 Persistence: moto keeps state in memory. After every successful write, buckets and their
 objects (body, content type, user metadata) are snapshotted into the emulator's store, which
 flushes to ``<state>/spaces.json``; on start the snapshot is loaded back into moto. Versions,
 ACLs, policies, lifecycle rules and in-flight multipart uploads are not persisted.
-Credentials are not checked (any access key signs); DigitalOcean's Spaces keys are managed by
-the DigitalOcean emulator.
+Any access key signs (keys made with the DigitalOcean emulator's ``/v2/spaces/keys`` are not
+enforced here, nor are their bucket grants). Setting (``settings.json``): ``{"spaces": {"region":
+"fra1"}}``; ``endpoints.json`` gets ``{"spaces": {"url", "region"}}``.
 """
 
 from __future__ import annotations

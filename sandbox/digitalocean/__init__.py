@@ -11,6 +11,9 @@ Settings (``<state>/settings.json`` under ``"digitalocean"``):
 * ``kubernetes_versions``: the DOKS version slugs offered, newest first;
 * ``rate_limit`` (default 5000): the ``ratelimit-limit`` per hour.
 
+``endpoints.json`` gets ``{"digitalocean": {"url", "token"}}``; the token (``dop_v1_...``) is
+generated once and kept in ``<state>/digitalocean.json``, and every other token gets a 401.
+
 Clusters that reach ``running`` are registered with the Kubernetes emulator (peer
 ``kubernetes``) with one Node per DOKS node, so a kubeconfig from ``/kubeconfig`` works with
 kubectl.

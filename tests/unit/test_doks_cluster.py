@@ -239,13 +239,26 @@ def test_region_change_is_refused(do: DoSandbox, capsys) -> None:
 # ---------------------------------------------------------------------- faults
 def test_429_then_success_honours_the_reset_header(do: DoSandbox, capsys) -> None:
     mark = do.mark()
-    do.fault(status=429, count=1, method="GET", path="^/v2/kubernetes/clusters$")
-    started = time.monotonic()
+    reset = int(time.time()) + 3
+    do.fault(
+        status=429, count=1, method="GET", path="^/v2/kubernetes/clusters$", headers={"ratelimit-reset": str(reset)}
+    )
     result = apply(do, capsys)
     assert result["changed"] and not result.get("failed")
-    statuses = [c[2] for c in do.calls(mark) if c[:2] == ("GET", "/v2/kubernetes/clusters")]
-    assert statuses[:2] == [429, 200]
-    assert time.monotonic() - started < 10
+    lists = [e for e in do.log(mark) if (e["method"], e["path"]) == ("GET", "/v2/kubernetes/clusters")]
+    assert [e["status"] for e in lists[:2]] == [429, 200]
+    # the retry waited for the announced reset, not a blind short backoff
+    assert lists[1]["time"] >= reset - 0.05
+    assert lists[1]["time"] - lists[0]["time"] < 5
+
+
+def test_503_on_a_read_is_retried(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    mark = do.mark()
+    do.fault(status=503, count=1, method="GET", path="^/v2/kubernetes/clusters$")
+    result = apply(do, capsys, retry_max_delay=1)
+    assert not result["changed"] and not result.get("failed")
+    assert [c[2] for c in do.calls(mark)] == [503, 200]
 
 
 def test_create_that_times_out_is_looked_up_not_repeated(do: DoSandbox, capsys) -> None:
@@ -289,6 +302,15 @@ def test_kubeconfig_expiry_is_sent_and_file_is_private(do: DoSandbox, capsys, tm
     rewritten = apply(do, capsys, kubeconfig_path=str(path), kubeconfig_expiry_seconds=7200)
     assert rewritten["actions"] == [f"write kubeconfig {path}"]
     assert path.exists()
+
+
+def test_kubeconfig_returned_on_request(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    mark = do.mark()
+    result = apply(do, capsys, return_kubeconfig=True, kubeconfig_expiry_seconds=900)
+    assert not result["changed"]
+    assert "kind: Config" in result["kubeconfig"] and "token: dop_v1_" in result["kubeconfig"]
+    assert [e["query"] for e in do.log(mark) if e["path"].endswith("/kubeconfig")] == ["expiry_seconds=900"]
 
 
 def test_state_absent_deletes(do: DoSandbox, capsys) -> None:
