@@ -7,9 +7,9 @@ the request log and fault injection (injected faults answer with S3's XML error 
 Addressing: path-style (``https://127.0.0.1:<port>/<bucket>/<key>``) always works; configure
 boto3 with ``endpoint_url`` and ``s3={"addressing_style": "path"}``. Virtual-host style works
 when the request carries ``Host: <bucket>.<name>:<port>`` (for example ``<bucket>.localhost``),
-but the client must reach 127.0.0.1 under that name: ``*.localhost`` does not resolve everywhere
-and the sandbox certificate names 127.0.0.1 and localhost only, so SDKs that derive the
-connection host from the bucket need path-style. Anonymous requests are refused (403) like on
+and the client must reach 127.0.0.1 under that name: the sandbox certificate covers
+``*.localhost``, but ``*.localhost`` does not resolve everywhere (not in this sandbox's image), so
+SDKs that derive the connection host from the bucket need path-style unless /etc/hosts helps. Anonymous requests are refused (403) like on
 Spaces; signatures are not verified.
 
 Persistence: moto keeps state in memory. After every successful write, buckets and their
