@@ -9,8 +9,8 @@ boto3 with ``endpoint_url`` and ``s3={"addressing_style": "path"}``. Virtual-hos
 when the request carries ``Host: <bucket>.<name>:<port>`` (for example ``<bucket>.localhost``),
 and the client must reach 127.0.0.1 under that name: the sandbox certificate covers
 ``*.localhost``, but ``*.localhost`` does not resolve everywhere (not in this sandbox's image), so
-SDKs that derive the connection host from the bucket need path-style unless /etc/hosts helps. Anonymous requests are refused (403) like on
-Spaces; signatures are not verified.
+SDKs that derive the connection host from the bucket need path-style unless /etc/hosts helps.
+Anonymous requests are refused (403) like on Spaces; signatures are not verified.
 
 Persistence: moto keeps state in memory. After every successful write, buckets and their
 objects (body, content type, user metadata) are snapshotted into the emulator's store, which
