@@ -7,6 +7,8 @@ import importlib
 from sandbox.server import Emulator
 
 EMULATORS: dict[str, str] = {
+    "artifacts": "sandbox.artifacts:ArtifactServer",
+    "auth0": "sandbox.auth0:Auth0Emulator",
     "kubernetes": "sandbox.kube:KubeEmulator",
     "digitalocean": "sandbox.digitalocean:DigitalOceanEmulator",
     "spaces": "sandbox.spaces:SpacesEmulator",
