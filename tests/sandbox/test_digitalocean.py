@@ -30,11 +30,9 @@ KUBECTL = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "kubectl"
 
 
 @pytest.fixture(scope="module")
-def endpoints(tmp_path_factory: pytest.TempPathFactory):
-    state = tmp_path_factory.mktemp("do-sandbox")
-    eps = sb.start(state, {"digitalocean": {"provision_seconds": 1}})
-    yield eps
-    sb.stop(state)
+def endpoints(sandbox_endpoints: dict[str, Any]) -> dict[str, Any]:
+    """The session's sandbox (tests/sandbox/conftest.py); each test resets the DO emulator."""
+    return sandbox_endpoints
 
 
 @pytest.fixture
