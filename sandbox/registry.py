@@ -10,6 +10,8 @@ EMULATORS: dict[str, str] = {
     "kubernetes": "sandbox.kube:KubeEmulator",
     "artifacts": "sandbox.artifacts:ArtifactServer",
     "auth0": "sandbox.auth0:Auth0Emulator",
+    "digitalocean": "sandbox.digitalocean:DigitalOceanEmulator",
+    "spaces": "sandbox.spaces:SpacesEmulator",
 }
 
 
