@@ -20,7 +20,8 @@ def _merge(live: dict[str, Any], applied: dict[str, Any], node: Node | None) -> 
 
 
 def _merge_value(live: Any, value: Any, prop: Prop | None) -> Any:
-    if isinstance(value, dict) and isinstance(live, dict) and (prop is None or prop.kind != "scalar"):
+    atomic = prop is not None and prop.kind == "object" and prop.elem is not None and prop.elem.atomic
+    if isinstance(value, dict) and isinstance(live, dict) and not atomic and (prop is None or prop.kind != "scalar"):
         return _merge(live, value, child(prop))
     if isinstance(value, list) and isinstance(live, list) and prop is not None and prop.kind == "list":
         if prop.list_type == "map":

@@ -56,7 +56,8 @@ def paths(value: Any, node: Node | None, top: bool = True, skip_status: bool = F
 
 
 def _value_paths(value: Any, prop: Prop | None) -> set[Path]:
-    if isinstance(value, dict) and value and (prop is None or prop.kind in {"object", "map", "any"}):
+    atomic = prop is not None and prop.kind == "object" and prop.elem is not None and prop.elem.atomic
+    if isinstance(value, dict) and value and not atomic and (prop is None or prop.kind in {"object", "map", "any"}):
         return paths(value, child(prop), top=False) or {()}
     if isinstance(value, list) and prop is not None and prop.kind == "list" and prop.list_type != "atomic":
         found: set[Path] = set()

@@ -163,3 +163,10 @@ def test_structural_defaults_and_validation() -> None:
         ("FieldValueNotSupported", "spec.mode"),
     ]
     assert structural.check(schema, {"spec": {}})[0][2] == "spec.size"
+
+
+def test_atomic_structs_are_owned_whole() -> None:
+    deployment = {"spec": {"selector": {"matchLabels": {"app": "a"}}, "replicas": 1}}
+    found = fields.paths(deployment, Node(model="V1Deployment"))
+    assert ("f:spec", "f:selector") in found
+    assert not any(len(p) > 2 and p[1] == "f:selector" for p in found)
