@@ -264,3 +264,39 @@ def test_delete_propagation_policies(kube_env: dict[str, str], manifest) -> None
     assert len(get(kube_env, "pods", "-n", "orphans")["items"]) == 1
     kubectl(kube_env, "delete", "replicaset", sets[0]["metadata"]["name"], "-n", "orphans", "--cascade=foreground")
     assert get(kube_env, "pods", "-n", "orphans")["items"] == []
+
+
+def test_client_side_to_server_side_migration(kube_env: dict[str, str], manifest) -> None:
+    kubectl(kube_env, "apply", "-f", manifest(DEPLOYMENT.format(ns="migrate", replicas=2, color="blue")))
+    out = kubectl(
+        kube_env,
+        "apply",
+        "--server-side",
+        "-f",
+        manifest(DEPLOYMENT.format(ns="migrate", replicas=2, color="blue"), "b.yaml"),
+    )
+    assert "deployment.apps/web serverside-applied" in out and "Warning" not in out
+    live = get(kube_env, "deployment", "web", "-n", "migrate")
+    managers = {(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]}
+    assert ("kubectl", "Apply") in managers and ("kubectl-client-side-apply", "Update") not in managers
+    assert live["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    dry = kubectl(
+        kube_env,
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "-f",
+        manifest(DEPLOYMENT.format(ns="migrate", replicas=5, color="blue"), "c.yaml"),
+    )
+    assert "deployment.apps/web serverside-applied (server dry run)" in dry
+    diff = run(
+        kube_env,
+        KUBECTL,
+        "diff",
+        "--server-side",
+        "-f",
+        manifest(DEPLOYMENT.format(ns="migrate", replicas=5, color="blue"), "c.yaml"),
+        check=False,
+    )
+    assert diff.returncode == 1 and "+  replicas: 5" in diff.stdout
+    assert get(kube_env, "deployment", "web", "-n", "migrate")["spec"]["replicas"] == 2
