@@ -54,6 +54,10 @@ class Cluster:
         data.setdefault("seq", {})
         self.bus = EventBus()
         self.touch = touch
+        # Controller bookkeeping: the resourceVersion at which they last found nothing to do,
+        # and whether a timed step (a Job pod finishing, a load balancer IP) is pending.
+        self.quiet_rv = -1
+        self.timers = False
         self.types: list[ResourceType] = []
         self.by_path: dict[tuple[str, str, str], ResourceType] = {}
         self.by_gr: dict[str, ResourceType] = {}
@@ -551,7 +555,11 @@ class Cluster:
         if rtype.gr == "batch/jobs" and old is not None:
             spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
             for key in ("selector", "template", "completions"):
-                if key in old_spec and spec.get(key) != old_spec[key] and key != "template":
+                if (
+                    key in old_spec
+                    and spec.get(key) != old_spec[key]
+                    and not (key == "template" and spec.get("suspend"))
+                ):
                     raise errors.invalid(
                         "Job",
                         "batch",

@@ -515,8 +515,11 @@ def pods(cluster: Cluster) -> None:
             _schedule(cluster, pod, nodes, load)
         elif status.get("phase") != "Running":
             _start(cluster, pod)
-        elif _job_pod(pod) and _age(pod["metadata"]["uid"]) >= JOB_RUN:
-            _finish(cluster, pod)
+        elif _job_pod(pod):
+            if _age(pod["metadata"]["uid"]) >= JOB_RUN:
+                _finish(cluster, pod)
+            else:
+                cluster.timers = True
 
 
 def _job_pod(pod: dict[str, Any]) -> bool:
@@ -649,6 +652,8 @@ def services(cluster: Cluster) -> None:
             if not ingress and _age(svc["metadata"]["uid"]) >= LB_DELAY:
                 ip = _ip(cluster, "lbip", "203.0")
                 _set_status(cluster, "/services", svc, {"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}})
+            elif not ingress:
+                cluster.timers = True
         if spec.get("selector") and spec.get("type") != "ExternalName":
             _endpoints(cluster, svc)
 
@@ -709,6 +714,34 @@ def _endpoints(cluster: Cluster, svc: dict[str, Any]) -> None:
         else:
             new.pop("subsets", None)
         cluster.store(cluster.rtype("/endpoints"), new, "MODIFIED")
+
+
+def ingresses(cluster: Cluster) -> None:
+    """An ingress controller publishes its LoadBalancer address into the Ingresses it serves."""
+    if not any(cluster.objects("networking.k8s.io/ingressclasses")):
+        return
+    balancers = sorted(
+        (s for s in cluster.objects("/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"),
+        key=lambda s: (
+            (s["metadata"].get("labels") or {}).get("app.kubernetes.io/name") not in {"traefik", "ingress-nginx"},
+            s["metadata"].get("namespace", ""),
+            s["metadata"]["name"],
+        ),
+    )
+    address = next(
+        (
+            ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+            for s in balancers
+            if ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+        ),
+        None,
+    )
+    if not address:
+        return
+    published = [{"ip": a["ip"]} for a in address if a.get("ip")]
+    for ingress in list(cluster.objects("networking.k8s.io/ingresses")):
+        if (ingress.get("status") or {}).get("loadBalancer", {}).get("ingress") != published:
+            _set_status(cluster, "networking.k8s.io/ingresses", ingress, {"loadBalancer": {"ingress": published}})
 
 
 def claims(cluster: Cluster) -> None:
@@ -782,12 +815,22 @@ def tokens(cluster: Cluster, ca_pem: str) -> None:
 
 
 def reconcile(cluster: Cluster, ca_pem: str, passes: int = 6) -> None:
-    """Run the controllers until nothing changes (at most ``passes`` rounds)."""
+    """Run the controllers until nothing changes (at most ``passes`` rounds).
+
+    A cluster that is quiet (nothing written since, no timer pending) is skipped by ``idle``.
+    """
     for _ in range(passes):
         before = cluster.rv
+        cluster.timers = False
         _round(cluster, ca_pem)
         if cluster.rv == before:
+            cluster.quiet_rv = cluster.rv
             return
+
+
+def idle(cluster: Cluster) -> bool:
+    """Nothing for the controllers to do until the next write."""
+    return cluster.quiet_rv == cluster.rv and not cluster.timers
 
 
 def _round(cluster: Cluster, ca_pem: str) -> None:
@@ -799,5 +842,6 @@ def _round(cluster: Cluster, ca_pem: str) -> None:
     jobs(cluster)
     pods(cluster)
     services(cluster)
+    ingresses(cluster)
     claims(cluster)
     tokens(cluster, ca_pem)
