@@ -6,7 +6,9 @@ import importlib
 
 from sandbox.server import Emulator
 
-EMULATORS: dict[str, str] = {}
+EMULATORS: dict[str, str] = {
+    "kubernetes": "sandbox.kube:KubeEmulator",
+}
 
 
 def load(name: str) -> type[Emulator]:
