@@ -7,6 +7,7 @@ import importlib
 from sandbox.server import Emulator
 
 EMULATORS: dict[str, str] = {
+    "artifacts": "sandbox.artifacts:ArtifactServer",
     "kubernetes": "sandbox.kube:KubeEmulator",
 }
 
