@@ -109,7 +109,7 @@ sanity: setup
 	@test -f $(GET_PIP) || install -D -m 0644 tests/tools/get_pip_offline.py $(GET_PIP)
 	@rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)
 	@git ls-files -z --cached --others --exclude-standard | \
-	  while IFS= read -r -d '' f; do [ -e "$$f" ] && ! [[ "$$f" =~ $(SANITY_SKIP) ]] && printf '%s\0' "$$f"; done | \
+	  while IFS= read -r -d '' f; do if [ -e "$$f" ] && ! [[ "$$f" =~ $(SANITY_SKIP) ]]; then printf '%s\0' "$$f"; fi; done | \
 	  tar --null -T - -cf - | tar -xf - -C $(SANITY_DIR)
 	cd $(SANITY_DIR) && git init -q && git add -A && \
 	  $(BIN)/ansible-test sanity --python 3.11 --color no $(SANITY_ARGS)

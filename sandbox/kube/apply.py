@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.kube import fields
@@ -97,98 +98,110 @@ def _sets(old: list[dict[str, Any]]) -> list[tuple[str, str, str, str, set[Path]
     ]
 
 
-def record_update(
-    old: dict[str, Any] | None,
-    new: dict[str, Any],
-    manager: str,
-    api_version: str,
-    node: Node,
-    now: str,
-    subresource: str = "",
-    skip_status: bool = False,
-    previous: list[dict[str, Any]] | None = None,
-) -> None:
-    """Give ``manager`` the fields a create/update/patch changed; others lose them.
+@dataclass(frozen=True)
+class Writer:
+    """Who writes (field manager), at which version and type, when, and to which subresource."""
 
-    ``previous``: the managedFields to start from when the request itself rewrote them.
-    """
-    previous = entries(old) if previous is None else previous
-    if subresource == "status":
-        old_paths = fields.paths({"status": (old or {}).get("status")}, node) if old else set()
-        new_paths = fields.paths({"status": new.get("status")}, node)
+    manager: str
+    api_version: str
+    node: Node
+    now: str
+    subresource: str = ""
+    skip_status: bool = False
+
+
+def _diff(old: dict[str, Any] | None, new: dict[str, Any], w: Writer) -> tuple[set[Path], set[Path]]:
+    """(changed or added, removed) leaf paths between two versions of an object."""
+    if w.subresource == "status":
+        old_paths = fields.paths({"status": (old or {}).get("status")}, w.node) if old else set()
+        new_paths = fields.paths({"status": new.get("status")}, w.node)
     else:
-        old_paths = fields.paths(old, node, skip_status=skip_status) if old else set()
-        new_paths = fields.paths(new, node, skip_status=skip_status)
+        old_paths = fields.paths(old, w.node, skip_status=w.skip_status) if old else set()
+        new_paths = fields.paths(new, w.node, skip_status=w.skip_status)
     changed = {
         p
         for p in new_paths
         if p not in old_paths
-        or (p[-1] != "." and fields.differs(fields.value_at(old, p, node), fields.value_at(new, p, node)))
+        or (p[-1] != "." and fields.differs(fields.value_at(old, p, w.node), fields.value_at(new, p, w.node)))
     }
-    removed = old_paths - new_paths
+    return changed, old_paths - new_paths
+
+
+def record_update(
+    old: dict[str, Any] | None, new: dict[str, Any], w: Writer, previous: list[dict[str, Any]] | None = None
+) -> None:
+    """Give the writer the fields a create/update/patch changed; other managers lose them.
+
+    ``previous``: the managedFields to start from when the request itself rewrote them.
+    """
+    previous = entries(old) if previous is None else previous
+    changed, removed = _diff(old, new, w)
     sets = []
     mine_found = False
-    for manager_name, operation, sub, version, found in _sets(previous):
-        if manager_name == manager and operation == "Update" and sub == subresource:
+    for manager, operation, sub, version, found in _sets(previous):
+        if manager == w.manager and operation == "Update" and sub == w.subresource:
             mine_found = True
-            found = (found | changed) - removed
-            version = api_version
+            sets.append((manager, operation, sub, w.api_version, (found | changed) - removed))
         else:
-            found = found - changed - removed
-        sets.append((manager_name, operation, sub, version, found))
+            sets.append((manager, operation, sub, version, found - changed - removed))
     if not mine_found:
-        sets.append((manager, "Update", subresource, api_version, changed))
-    new.setdefault("metadata", {})["managedFields"] = _build(previous, sets, now)
+        sets.append((w.manager, "Update", w.subresource, w.api_version, changed))
+    new.setdefault("metadata", {})["managedFields"] = _build(previous, sets, w.now)
     if not new["metadata"]["managedFields"]:
         del new["metadata"]["managedFields"]
 
 
-def server_side_apply(
-    live: dict[str, Any] | None,
-    applied: dict[str, Any],
-    manager: str,
-    force: bool,
-    api_version: str,
-    node: Node,
-    now: str,
-    skip_status: bool,
-    subresource: str = "",
-) -> dict[str, Any]:
-    """The object after applying ``applied`` for ``manager`` (409 on conflicts unless forced)."""
+FieldSet = tuple[str, str, str, str, set[Path]]
+
+
+def _conflicts(
+    live: dict[str, Any], applied: dict[str, Any], applied_paths: set[Path], others: list[FieldSet], w: Writer
+) -> list[tuple[FieldSet, Path]]:
+    found = []
+    for other in others:
+        if other[0] == w.manager:
+            continue
+        for path in sorted(applied_paths & other[4]):
+            if path[-1] == ".":
+                continue
+            if fields.differs(fields.value_at(live, path, w.node), fields.value_at(applied, path, w.node)):
+                found.append((other, path))
+    return found
+
+
+def _prune(result: dict[str, Any], dropped: set[Path], kept: set[Path], node: Node) -> None:
+    """Remove fields the applier stopped managing, unless someone still owns them (or below)."""
+    for path in sorted(dropped, key=len, reverse=True):
+        target = path[:-1] if path[-1] == "." else path
+        if any(p[: len(target)] == target for p in kept):
+            continue
+        fields.remove(result, path, node)
+
+
+def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], w: Writer, force: bool) -> dict[str, Any]:
+    """The object after applying ``applied`` for the writer (409 on conflicts unless forced)."""
     previous = entries(live)
-    applied_paths = fields.paths(applied, node, skip_status=skip_status)
+    applied_paths = fields.paths(applied, w.node, skip_status=w.skip_status)
     sets = _sets(previous)
-    mine = next((s for s in sets if s[0] == manager and s[1] == "Apply" and s[2] == subresource), None)
+    mine = next((s for s in sets if s[0] == w.manager and s[1] == "Apply" and s[2] == w.subresource), None)
     old_paths = mine[4] if mine else set()
     others = [s for s in sets if s is not mine]
     if live is not None:
-        conflicts = []
-        for other in others:
-            if other[0] == manager:
-                continue
-            for path in sorted(applied_paths & other[4]):
-                if path[-1] == ".":
-                    continue
-                if fields.differs(fields.value_at(live, path, node), fields.value_at(applied, path, node)):
-                    conflicts.append((other, path))
+        conflicts = _conflicts(live, applied, applied_paths, others, w)
         if conflicts and not force:
             raise _conflict_error(conflicts)
         for other, path in conflicts:
             other[4].discard(path)
         for other in others:
-            if other[0] == manager:
+            if other[0] == w.manager:
                 other[4].difference_update(applied_paths)
     base = copy.deepcopy(live) if live is not None else {}
-    result = _merge(base, {k: v for k, v in applied.items() if not (skip_status and k == "status")}, node)
-    owned_elsewhere = set().union(*(o[4] for o in others)) if others else set()
-    for path in sorted(old_paths - applied_paths, key=len, reverse=True):
-        target = path[:-1] if path[-1] == "." else path
-        if any(p[: len(target)] == target for p in owned_elsewhere | applied_paths):
-            continue
-        fields.remove(result, path, node)
-    new_sets = [*others, (manager, "Apply", subresource, api_version, applied_paths)]
+    result = _merge(base, {k: v for k, v in applied.items() if not (w.skip_status and k == "status")}, w.node)
+    kept = set().union(*(o[4] for o in others)) if others else set()
+    _prune(result, old_paths - applied_paths, kept | applied_paths, w.node)
+    new_sets = [*others, (w.manager, "Apply", w.subresource, w.api_version, applied_paths)]
     new_sets.sort(key=lambda s: next((i for i, e in enumerate(previous) if _same(e, s[0], s[1], s[2])), len(previous)))
-    result.setdefault("metadata", {})["managedFields"] = _build(previous, new_sets, now)
+    result.setdefault("metadata", {})["managedFields"] = _build(previous, new_sets, w.now)
     return result
 
 

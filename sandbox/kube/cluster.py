@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 import yaml
 
 from sandbox.kube import apply as ssa
-from sandbox.kube import errors, fields, patch, schema
+from sandbox.kube import errors, fields, patch, schema, structural
 from sandbox.kube.defaults import apply_defaults
 from sandbox.kube.errors import KubeError
 from sandbox.kube.resources import BUILTIN, VIRTUAL, ResourceType, from_crd
@@ -175,19 +176,19 @@ class Cluster:
             raise errors.bad_request("the name of the object does not match the name on the URL")
         return body
 
-    def _field_validation(self, rtype: ResourceType, body: dict[str, Any], op: Op) -> None:
-        if op.validation == "Ignore":
-            return
-        unknown = schema.unknown_fields(schema.root(rtype), body)
-        if not unknown:
-            return
-        if op.validation == "Strict":
+    def _field_validation(self, rtype: ResourceType, body: dict[str, Any], op: Op) -> dict[str, Any]:
+        """``body`` without unknown fields (dropped as the API server drops them); Strict rejects them."""
+        node = schema.root(rtype)
+        unknown = schema.unknown_fields(node, body) if op.validation != "Ignore" else []
+        if unknown and op.validation == "Strict":
             text = ", ".join(f'unknown field "{u}"' for u in unknown)
             raise KubeError(
                 400,
-                f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: strict decoding error: {text}',
+                f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+                f"strict decoding error: {text}",
             )
         op.warnings += [f'unknown field "{u}"' for u in unknown]
+        return schema.prune(node, body)
 
     def _namespace_ok(self, rtype: ResourceType, namespace: str) -> None:
         if not rtype.namespaced:
@@ -198,18 +199,26 @@ class Cluster:
         if ns["metadata"].get("deletionTimestamp"):
             raise KubeError(
                 403,
-                f'{rtype.plural} "" is forbidden: unable to create new content in namespace {namespace} because it is being terminated',
+                f'{rtype.plural} "" is forbidden: unable to create new content in namespace {namespace} '
+                "because it is being terminated",
                 "Forbidden",
             )
 
-    def _manager(self, op: Op, fallback: str) -> str:
-        return op.manager or fallback
+    @staticmethod
+    def _writer(rtype: ResourceType, op: Op, subresource: str) -> ssa.Writer:
+        return ssa.Writer(
+            manager=op.manager or "unknown",
+            api_version=rtype.api_version,
+            node=schema.root(rtype),
+            now=now(),
+            subresource=subresource,
+            skip_status=rtype.status and subresource != "status",
+        )
 
     def create(self, rtype: ResourceType, namespace: str, body: Any, op: Op) -> dict[str, Any]:
         if rtype.plural in VIRTUAL:
             return self._review(rtype, body)
-        body = self._check_body(rtype, body, namespace)
-        self._field_validation(rtype, body, op)
+        body = self._field_validation(rtype, self._check_body(rtype, body, namespace), op)
         obj = copy.deepcopy(body)
         obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
         meta = obj.setdefault("metadata", {})
@@ -237,21 +246,12 @@ class Cluster:
             meta.pop("generation", None)
         if rtype.status and rtype.gr not in {"/nodes", "/persistentvolumes"}:
             obj.pop("status", None)
-        apply_defaults(rtype.gr, obj)
-        validate(rtype, obj, None)
+        _default_and_validate(rtype, obj, None)
         self._allocate(rtype, obj)
         self._admit(rtype, obj, None)
         if managed:
             meta.pop("managedFields", None)
-            ssa.record_update(
-                None,
-                obj,
-                self._manager(op, "unknown"),
-                rtype.api_version,
-                schema.root(rtype),
-                now(),
-                skip_status=rtype.status,
-            )
+            ssa.record_update(None, obj, self._writer(rtype, op, ""))
         if op.dry_run:
             return self.render(rtype, obj)
         stored = self.store(self.by_gr.get(rtype.gr, rtype), self._to_storage(rtype, obj), "ADDED")
@@ -265,13 +265,13 @@ class Cluster:
         return obj
 
     def update(
-        self, rtype: ResourceType, namespace: str, name: str, body: Any, op: Op, subresource: str = ""
+        self, rtype: ResourceType, namespace: str, name: str, body: Any, *, op: Op, subresource: str = ""
     ) -> dict[str, Any]:
         body = self._check_body(rtype, body, namespace, name)
         old = self.lookup(rtype.gr, namespace if rtype.namespaced else "", name)
         if old is None:
             raise errors.not_found(rtype.plural, rtype.group, name)
-        self._field_validation(rtype, body, op)
+        body = self._field_validation(rtype, body, op)
         wanted_rv = (body.get("metadata") or {}).get("resourceVersion")
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(
@@ -281,61 +281,24 @@ class Cluster:
                 "the object has been modified; please apply your changes to the latest version and try again",
             )
         new = copy.deepcopy(body)
-        return self._replace(rtype, old, new, op, subresource, managed="update")
+        return self._replace(rtype, old, new, op=op, subresource=subresource, managed="update")
 
     def _replace(
-        self, rtype: ResourceType, old: dict[str, Any], new: dict[str, Any], op: Op, subresource: str, managed: str
+        self, rtype: ResourceType, old: dict[str, Any], new: dict[str, Any], *, op: Op, subresource: str, managed: str
     ) -> dict[str, Any]:
         """Finish a write of ``new`` over ``old``: server fields, defaults, validation, no-op detection."""
-        new["apiVersion"], new["kind"] = rtype.api_version, rtype.kind
-        meta = new.setdefault("metadata", {})
-        old_meta = old["metadata"]
-        if subresource == "status":
-            status = new.get("status")
-            new = copy.deepcopy(old)
-            new["apiVersion"] = rtype.api_version
-            if status is None:
-                new.pop("status", None)
-            else:
-                new["status"] = status
-            meta = new["metadata"]
-        elif rtype.status:
-            if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
-            else:
-                new.pop("status", None)
-        for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "name"):
-            if key in old_meta:
-                meta[key] = old_meta[key]
-            else:
-                meta.pop(key, None)
-        meta["resourceVersion"] = old_meta["resourceVersion"]
+        new = _carry_over(rtype, old, new, subresource)
+        meta, old_meta = new["metadata"], old["metadata"]
         base_fields = None
         if managed == "update":
-            requested = meta.get("managedFields")
-            base_fields = copy.deepcopy(old_meta.get("managedFields") or [])
-            if requested is not None and requested != base_fields and subresource != "status":
-                base_fields = copy.deepcopy(requested)  # the request rewrote managedFields: they are the base
+            base_fields = _base_managed_fields(old_meta, meta, subresource)
             meta["managedFields"] = base_fields
-            if not meta["managedFields"]:
+            if not base_fields:
                 del meta["managedFields"]
-        if "generation" in old_meta:
-            meta["generation"] = old_meta["generation"]
-        apply_defaults(rtype.gr, new)
-        validate(rtype, new, old)
+        _default_and_validate(rtype, new, old)
         self._admit(rtype, new, old)
         if managed == "update":
-            ssa.record_update(
-                self.render(rtype, old),
-                new,
-                self._manager(op, "unknown"),
-                rtype.api_version,
-                schema.root(rtype),
-                now(),
-                subresource,
-                rtype.status,
-                base_fields,
-            )
+            ssa.record_update(self.render(rtype, old), new, self._writer(rtype, op, subresource), base_fields)
         if rtype.generation and _spec_changed(rtype, old, new):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         if _same(self.render(rtype, old), new):
@@ -355,6 +318,7 @@ class Cluster:
         rtype: ResourceType,
         namespace: str,
         name: str,
+        *,
         content_type: str,
         body: bytes,
         op: Op,
@@ -363,7 +327,7 @@ class Cluster:
         ns = namespace if rtype.namespaced else ""
         old = self.lookup(rtype.gr, ns, name)
         if content_type == "application/apply-patch+yaml":
-            return self._apply(rtype, namespace, name, old, body, op, subresource)
+            return self._apply(rtype, namespace, name, old=old, body=body, op=op, subresource=subresource)
         if old is None:
             raise errors.not_found(rtype.plural, rtype.group, name)
         try:
@@ -387,7 +351,7 @@ class Cluster:
             raise KubeError(415, f"the media type {content_type!r} is not supported for PATCH")
         if not isinstance(new, dict):
             raise errors.bad_request("the patch must result in an object")
-        self._field_validation(rtype, {k: v for k, v in new.items() if k != "metadata"}, op)
+        new = self._field_validation(rtype, new, op)
         wanted_rv = (new.get("metadata") or {}).get("resourceVersion")
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(
@@ -396,13 +360,14 @@ class Cluster:
                 name,
                 "the object has been modified; please apply your changes to the latest version and try again",
             )
-        return self._replace(rtype, old, new, op, subresource, managed="update")
+        return self._replace(rtype, old, new, op=op, subresource=subresource, managed="update")
 
     def _apply(
         self,
         rtype: ResourceType,
         namespace: str,
         name: str,
+        *,
         old: dict[str, Any] | None,
         body: bytes,
         op: Op,
@@ -417,31 +382,24 @@ class Cluster:
         applied = self._check_body(rtype, applied, namespace, name)
         if not applied.get("apiVersion") or not applied.get("kind"):
             raise errors.bad_request("apiVersion and kind must be set in an apply request")
-        self._field_validation(rtype, applied, op)
+        applied = self._field_validation(rtype, applied, op)
         meta = applied.setdefault("metadata", {})
         meta.setdefault("name", name)
         if rtype.namespaced:
             meta["namespace"] = namespace
         applied_clean = copy.deepcopy(applied)
         applied_clean["metadata"] = {k: v for k, v in meta.items() if k not in {"managedFields", "resourceVersion"}}
-        node = schema.root(rtype)
         live = self.render(rtype, old) if old is not None else None
-        skip_status = rtype.status and subresource != "status"
-
-        def run(force: bool) -> dict[str, Any]:
-            return ssa.server_side_apply(
-                live, applied_clean, op.manager, force, rtype.api_version, node, now(), skip_status, subresource
-            )
-
+        writer = self._writer(rtype, op, subresource)
         try:
-            merged = run(op.force)
+            merged = ssa.server_side_apply(live, applied_clean, writer, op.force)
         except ssa.ApplyConflict as conflict:
             # kubectl's own manager takes over what client-side apply managed (upstream's
             # lastAppliedManager): conflicts that all lie in the last-applied configuration are forced.
             last = _last_applied(live) if op.manager == "kubectl" else None
-            if last is None or not conflict.paths <= fields.paths(last, node, skip_status=skip_status):
+            if last is None or not conflict.paths <= fields.paths(last, writer.node, skip_status=writer.skip_status):
                 raise
-            merged = run(True)
+            merged = ssa.server_side_apply(live, applied_clean, writer, True)
         if op.manager == "kubectl" and live is not None and _last_applied(live) is not None:
             annotations = merged["metadata"].setdefault("annotations", {})
             annotations[LAST_APPLIED] = _last_applied_text(applied_clean)
@@ -449,10 +407,7 @@ class Cluster:
             if subresource:
                 raise errors.not_found(rtype.plural, rtype.group, name)
             self._namespace_ok(rtype, namespace)
-            fields_of = merged["metadata"].get("managedFields")
-            merged["metadata"]["managedFields"] = fields_of
-            result = self._create(rtype, merged, op, managed=False)
-            return result
+            return self._create(rtype, merged, op, managed=False)
         wanted_rv = meta.get("resourceVersion")
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(
@@ -461,7 +416,7 @@ class Cluster:
                 name,
                 "the object has been modified; please apply your changes to the latest version and try again",
             )
-        return self._replace(rtype, old, merged, op, subresource, managed="apply")
+        return self._replace(rtype, old, merged, op=op, subresource=subresource, managed="apply")
 
     # ------------------------------------------------------------------ deletes
 
@@ -547,12 +502,11 @@ class Cluster:
         self,
         rtype: ResourceType,
         namespace: str,
-        label_selector: str | None,
-        field_selector: str | None,
+        selectors: tuple[str | None, str | None],
         options: dict[str, Any],
         op: Op,
     ) -> list[dict[str, Any]]:
-        items = self.list(rtype, namespace, label_selector, field_selector)
+        items = self.list(rtype, namespace, *selectors)
         for item in items:
             self.delete(rtype, item["metadata"].get("namespace", ""), item["metadata"]["name"], options, op)
         return items
@@ -627,6 +581,26 @@ class Cluster:
             self.data["objects"].pop(gr, None)
             self.refresh_types()
 
+    def token_request(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """serviceaccounts/<name>/token: a bearer token for this cluster that expires."""
+        if self.lookup("/serviceaccounts", namespace, name) is None:
+            raise errors.not_found("serviceaccounts", "", name)
+        spec = dict(body.get("spec") or {})
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        spec["expirationSeconds"] = seconds
+        spec.setdefault("audiences", ["https://kubernetes.default.svc.cluster.local"])
+        token = secrets.token_urlsafe(48)
+        self.data["tokens"][token] = time.time() + seconds
+        self.touch()
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+        return {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        }
+
     def _review(self, rtype: ResourceType, body: Any) -> dict[str, Any]:
         body = body if isinstance(body, dict) else {}
         result = {
@@ -635,8 +609,17 @@ class Cluster:
             "metadata": {"creationTimestamp": None},
             "spec": body.get("spec") or {},
         }
-        if rtype.plural == "selfsubjectaccessreviews":
+        admin = {"username": "sandbox-admin", "groups": ["system:masters", "system:authenticated"]}
+        if rtype.plural in {"selfsubjectaccessreviews", "subjectaccessreviews"}:
             result["status"] = {"allowed": True, "reason": "the sandbox authorizes every request"}
+        elif rtype.plural == "tokenreviews":
+            token = (body.get("spec") or {}).get("token", "")
+            expires = self.data["tokens"].get(token, 0)
+            valid = token in self.data["tokens"] and (expires is None or expires > time.time())
+            result["status"] = {"authenticated": True, "user": admin} if valid else {"authenticated": False}
+        elif rtype.plural == "selfsubjectreviews":
+            result.pop("spec")
+            result["status"] = {"userInfo": admin}
         else:
             result["status"] = {
                 "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
@@ -698,6 +681,58 @@ def _crd_status(crd: dict[str, Any]) -> None:
     stored = set(status.get("storedVersions") or [])
     stored |= {v["name"] for v in spec.get("versions") or [] if v.get("storage")}
     status["storedVersions"] = sorted(stored)
+
+
+def _default_and_validate(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+    if rtype.custom:
+        structural.default(rtype.crd_schema, obj)
+        problems = structural.check(rtype.crd_schema, obj)
+        if problems:
+            raise errors.invalid(rtype.kind, rtype.group, (obj.get("metadata") or {}).get("name", ""), problems)
+    else:
+        apply_defaults(rtype.gr, obj)
+    validate(rtype, obj, old)
+
+
+def _carry_over(rtype: ResourceType, old: dict[str, Any], new: dict[str, Any], subresource: str) -> dict[str, Any]:
+    """``new`` with what a write cannot change: server metadata, and status or everything else."""
+    new["apiVersion"], new["kind"] = rtype.api_version, rtype.kind
+    if subresource == "status":
+        status = new.get("status")
+        new = copy.deepcopy(old)
+        new["apiVersion"] = rtype.api_version
+        new.pop("status", None)
+        if status is not None:
+            new["status"] = status
+    elif rtype.status:
+        new.pop("status", None)
+        if "status" in old:
+            new["status"] = copy.deepcopy(old["status"])
+    meta = new.setdefault("metadata", {})
+    old_meta = old["metadata"]
+    for key in (
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "namespace",
+        "name",
+        "generation",
+    ):
+        meta.pop(key, None)
+        if key in old_meta:
+            meta[key] = old_meta[key]
+    meta["resourceVersion"] = old_meta["resourceVersion"]
+    return new
+
+
+def _base_managed_fields(old_meta: dict[str, Any], meta: dict[str, Any], subresource: str) -> list[dict[str, Any]]:
+    """The managedFields an update starts from: the stored ones, or those the request rewrote."""
+    requested = meta.get("managedFields")
+    stored = copy.deepcopy(old_meta.get("managedFields") or [])
+    if requested is not None and requested != stored and subresource != "status":
+        return copy.deepcopy(requested)
+    return stored
 
 
 def _spec_changed(rtype: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -19,6 +19,11 @@ from sandbox.kube.scheduler import unschedulable_message, why_not
 from sandbox.kube.selectors import label_selector
 
 CONTROLLER = Op(manager="kube-controller-manager")
+ROOT_CA_DESCRIPTION = (
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as "
+    "the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of "
+    "Kubernetes clusters."
+)
 SAFE = "bcdfghjklmnpqrstvwxz2456789"
 LB_DELAY = 1.0
 JOB_RUN = 0.3
@@ -66,7 +71,7 @@ def _set_status(cluster: Cluster, gr: str, obj: dict[str, Any], status: dict[str
 
 
 def _condition(
-    kind: str, status: str, reason: str, message: str, old: dict[str, Any] | None, probe: bool = True
+    kind: str, status: str, reason: str, message: str, old: dict[str, Any] | None, *, probe: bool = True
 ) -> dict[str, Any]:
     previous = next((c for c in (old or {}).get("conditions") or [] if c.get("type") == kind), None)
     stamp = now()
@@ -107,9 +112,7 @@ def namespaces(cluster: Cluster, ca_pem: str) -> None:
                     "metadata": {
                         "name": "kube-root-ca.crt",
                         "namespace": name,
-                        "annotations": {
-                            "kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."
-                        },
+                        "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION},
                     },
                     "data": {"ca.crt": ca_pem},
                 },
@@ -249,6 +252,11 @@ def _deployment_status(
             old,
         ),
     ]
+    revision = (current["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision")
+    if revision and (dep["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision") != revision:
+        new = copy.deepcopy(dep)
+        new["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = revision
+        dep = cluster.store(cluster.rtype("apps/deployments"), new, "MODIFIED")
     _set_status(cluster, "apps/deployments", dep, status)
 
 
@@ -301,7 +309,7 @@ def replicasets(cluster: Cluster) -> None:
         for _ in range(want - len(pods)):
             name = f"{rs['metadata']['name']}-{secrets.token_hex(3)[:5]}"
             pods.append(_create(cluster, "/pods", _pod(rs, name, template, {})))
-        for pod in sorted(pods, key=lambda p: _pod_ready(p))[: max(0, len(pods) - want)]:
+        for pod in sorted(pods, key=_pod_ready)[: max(0, len(pods) - want)]:
             cluster._delete_now(cluster.rtype("/pods"), pod, "Background")
             pods.remove(pod)
         ready = sum(1 for p in pods if _pod_ready(p))
@@ -323,7 +331,6 @@ def statefulsets(cluster: Cluster) -> None:
         revision = f"{name}-{template_hash(spec.get('template') or {})}"
         want = int(spec.get("replicas", 1))
         pods = {p["metadata"]["name"]: p for p in _owned(cluster, "/pods", sts)}
-        ns = sts["metadata"]["namespace"]
         for index in range(want):
             pod_name = f"{name}-{index}"
             pod = pods.get(pod_name)
@@ -331,42 +338,7 @@ def statefulsets(cluster: Cluster) -> None:
                 cluster._delete_now(cluster.rtype("/pods"), pod, "Background")
                 pod = None
             if pod is None:
-                for claim in spec.get("volumeClaimTemplates") or []:
-                    claim_name = f"{claim['metadata']['name']}-{pod_name}"
-                    if cluster.lookup("/persistentvolumeclaims", ns, claim_name) is None:
-                        _create(
-                            cluster,
-                            "/persistentvolumeclaims",
-                            {
-                                "apiVersion": "v1",
-                                "kind": "PersistentVolumeClaim",
-                                "metadata": {
-                                    "name": claim_name,
-                                    "namespace": ns,
-                                    "labels": dict((spec.get("selector") or {}).get("matchLabels") or {}),
-                                },
-                                "spec": copy.deepcopy(claim.get("spec") or {}),
-                            },
-                        )
-                labels = {
-                    "controller-revision-hash": revision,
-                    "statefulset.kubernetes.io/pod-name": pod_name,
-                    "apps.kubernetes.io/pod-index": str(index),
-                }
-                pod = _pod(sts, pod_name, spec.get("template") or {}, labels)
-                pod["spec"]["hostname"] = pod_name
-                if spec.get("serviceName"):
-                    pod["spec"]["subdomain"] = spec["serviceName"]
-                for claim in spec.get("volumeClaimTemplates") or []:
-                    volumes = pod["spec"].setdefault("volumes", [])
-                    if not any(v.get("name") == claim["metadata"]["name"] for v in volumes):
-                        volumes.append(
-                            {
-                                "name": claim["metadata"]["name"],
-                                "persistentVolumeClaim": {"claimName": f"{claim['metadata']['name']}-{pod_name}"},
-                            }
-                        )
-                pods[pod_name] = _create(cluster, "/pods", pod)
+                pods[pod_name] = _stateful_pod(cluster, sts, index, revision)
         for pod_name, pod in list(pods.items()):
             if (
                 not pod_name.startswith(f"{name}-")
@@ -389,6 +361,39 @@ def statefulsets(cluster: Cluster) -> None:
         if ready:
             status["readyReplicas"] = ready
         _set_status(cluster, "apps/statefulsets", sts, status)
+
+
+def _stateful_pod(cluster: Cluster, sts: dict[str, Any], index: int, revision: str) -> dict[str, Any]:
+    """Create pod ``<name>-<index>`` of a StatefulSet and the claims of its volumeClaimTemplates."""
+    spec = sts["spec"]
+    ns = sts["metadata"]["namespace"]
+    pod_name = f"{sts['metadata']['name']}-{index}"
+    labels = {
+        "controller-revision-hash": revision,
+        "statefulset.kubernetes.io/pod-name": pod_name,
+        "apps.kubernetes.io/pod-index": str(index),
+    }
+    pod = _pod(sts, pod_name, spec.get("template") or {}, labels)
+    pod["spec"]["hostname"] = pod_name
+    if spec.get("serviceName"):
+        pod["spec"]["subdomain"] = spec["serviceName"]
+    volumes = pod["spec"].setdefault("volumes", [])
+    for claim in spec.get("volumeClaimTemplates") or []:
+        template_name = claim["metadata"]["name"]
+        claim_name = f"{template_name}-{pod_name}"
+        if cluster.lookup("/persistentvolumeclaims", ns, claim_name) is None:
+            claim_meta = {
+                "name": claim_name,
+                "namespace": ns,
+                "labels": dict((spec.get("selector") or {}).get("matchLabels") or {}),
+            }
+            body = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": claim_meta}
+            _create(cluster, "/persistentvolumeclaims", {**body, "spec": copy.deepcopy(claim.get("spec") or {})})
+        if not any(v.get("name") == template_name for v in volumes):
+            volumes.append({"name": template_name, "persistentVolumeClaim": {"claimName": claim_name}})
+    if not volumes:
+        del pod["spec"]["volumes"]
+    return _create(cluster, "/pods", pod)
 
 
 def daemonsets(cluster: Cluster) -> None:

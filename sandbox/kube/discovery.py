@@ -9,6 +9,18 @@ from sandbox.kube.resources import GROUP_ORDER, ResourceType
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 SUB_VERBS = ["get", "patch", "update"]
+# What /version answers: the Kubernetes minor the platform targets (kubectl 1.31 skew).
+VERSION = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": "v1.31.9",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2025-05-15T00:00:00Z",
+    "goVersion": "go1.23.8",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 
 
 def version_key(version: str) -> tuple[int, int, int]:
@@ -52,6 +64,20 @@ def _resource_list_entries(t: ResourceType) -> list[dict[str, Any]]:
                 "namespaced": t.namespaced,
                 "kind": t.kind,
                 "verbs": SUB_VERBS,
+            }
+        )
+    if t.gr == "/pods":
+        entries.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
+    if t.gr == "/serviceaccounts":
+        entries.append(
+            {
+                "name": "serviceaccounts/token",
+                "singularName": "",
+                "namespaced": True,
+                "group": "authentication.k8s.io",
+                "version": "v1",
+                "kind": "TokenRequest",
+                "verbs": ["create"],
             }
         )
     if t.scale:
@@ -135,6 +161,12 @@ def _aggregated_resource(t: ResourceType) -> dict[str, Any]:
                 "verbs": SUB_VERBS,
             }
         )
+    if t.gr == "/pods":
+        kind = {"group": "", "version": "v1", "kind": "Pod"}
+        subresources.append({"subresource": "log", "responseKind": kind, "verbs": ["get"]})
+    if t.gr == "/serviceaccounts":
+        kind = {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}
+        subresources.append({"subresource": "token", "responseKind": kind, "verbs": ["create"]})
     if subresources:
         entry["subresources"] = subresources
     return entry

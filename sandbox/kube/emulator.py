@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.kube import controllers, discovery, openapi, protobuf
+from sandbox.kube import controllers, openapi, protobuf
 from sandbox.kube.cluster import Cluster, Op
 from sandbox.kube.errors import KubeError, status
 from sandbox.kube.handlers import Handlers
@@ -38,17 +38,6 @@ DEFAULT_NODES = [
         "taints": [{"key": "workloads", "value": "true", "effect": "NoSchedule"}],
     },
 ]
-VERSION = {
-    "major": "1",
-    "minor": "31",
-    "gitVersion": "v1.31.9",
-    "gitCommit": "0000000000000000000000000000000000000000",
-    "gitTreeState": "clean",
-    "buildDate": "2025-05-15T00:00:00Z",
-    "goVersion": "go1.23.8",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
 PUBLIC = {"/version", "/healthz", "/livez", "/readyz"}
 
 
@@ -74,12 +63,14 @@ class KubeEmulator(Emulator):
             self.ensure_cluster(DEFAULT, secrets.token_urlsafe(32), DEFAULT_NODES)
 
     def reset(self) -> None:
+        """Wipe every cluster; the default cluster comes back with the same token (endpoints.json)."""
         with self.lock:
+            token = self.default_token()
             for cluster in self.clusters.values():
                 cluster.bus.close()
             self.clusters.clear()
             self.store.data.clear()
-            self._load()
+            self.ensure_cluster(DEFAULT, token, DEFAULT_NODES)
             self.store.touch()
         if self.ctx.endpoints.get("state_dir"):
             self._write_kubeconfig()

@@ -46,7 +46,7 @@ def paths(value: Any, node: Node | None, top: bool = True, skip_status: bool = F
         if top and key == "status" and skip_status:
             continue
         if top and key == "metadata" and isinstance(sub, dict):
-            sub = {k: v for k, v in sub.items() if k not in SERVER_META}
+            sub = {k: v for k, v in sub.items() if k not in SERVER_META}  # noqa: PLW2901
             if not sub:
                 continue
         prop = node.prop(key) if node else None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sandbox.kube import discovery, k8sproto, openapi, tables
+from sandbox.kube import patch as patching
 from sandbox.kube.cluster import Cluster, Op
-from sandbox.kube.errors import KubeError, bad_request, not_found
+from sandbox.kube.errors import KubeError, bad_request
 from sandbox.kube.protobuf import PROTO_MIME
 from sandbox.kube.resources import ResourceType
 from sandbox.kube.selectors import selector_string
@@ -25,6 +27,18 @@ PATCH_TYPES = {
     "application/apply-patch+yaml",
 }
 NO_RESOURCE = "the server could not find the requested resource"
+NOT_ALLOWED = "the server does not allow this method on the requested resource"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a resource URL names: the type, namespace, object name, subresource, and watch."""
+
+    rtype: ResourceType
+    namespace: str
+    name: str
+    sub: str
+    watch: bool
 
 
 class Handlers:
@@ -38,45 +52,48 @@ class Handlers:
 
     def dispatch(self) -> Response:
         parts = [p for p in self.path.split("/") if p]
-        method = self.request.method
         if not parts:
             return self._json({"paths": ["/api", "/api/v1", "/apis", "/openapi/v2", "/openapi/v3", "/version"]})
         head = parts[0]
         if head in {"healthz", "livez", "readyz"}:
             return Response(200, "ok", content_type="text/plain; charset=utf-8")
         if head == "version":
-            from sandbox.kube.emulator import VERSION  # noqa: PLC0415
-
-            return self._json(VERSION)
+            return self._json(discovery.VERSION)
         if head == "openapi":
             return self._openapi(parts[1:])
         if head == "api":
-            if len(parts) == 1:
-                if discovery.wants_aggregated(self.accept):
-                    return self._aggregated(True)
-                return self._json(discovery.api_versions(self.emulator.base_url.removeprefix("https://")))
-            if parts[1] != "v1":
-                raise KubeError(404, NO_RESOURCE)
-            if len(parts) == 2:
-                return self._json(discovery.resource_list(self.cluster.types, "", "v1"))
-            return self._resource(method, "", "v1", parts[2:])
+            return self._core(parts[1:])
         if head == "apis":
-            if len(parts) == 1:
-                if discovery.wants_aggregated(self.accept):
-                    return self._aggregated(False)
-                return self._json(discovery.group_list(self.cluster.types))
-            if len(parts) == 2:
-                doc = discovery.group(self.cluster.types, parts[1])
-                if doc is None:
-                    raise KubeError(404, NO_RESOURCE)
-                return self._json(doc)
-            group, version = parts[1], parts[2]
-            if not any(t.group == group and t.version == version for t in self.cluster.types):
-                raise KubeError(404, NO_RESOURCE)
-            if len(parts) == 3:
-                return self._json(discovery.resource_list(self.cluster.types, group, version))
-            return self._resource(method, group, version, parts[3:])
+            return self._groups(parts[1:])
         raise KubeError(404, NO_RESOURCE)
+
+    def _core(self, parts: list[str]) -> Response:
+        if not parts:
+            if discovery.wants_aggregated(self.accept):
+                return self._aggregated(True)
+            return self._json(discovery.api_versions(self.emulator.base_url.removeprefix("https://")))
+        if parts[0] != "v1":
+            raise KubeError(404, NO_RESOURCE)
+        if len(parts) == 1:
+            return self._json(discovery.resource_list(self.cluster.types, "", "v1"))
+        return self._resource(self.request.method, "", "v1", parts[1:])
+
+    def _groups(self, parts: list[str]) -> Response:
+        if not parts:
+            if discovery.wants_aggregated(self.accept):
+                return self._aggregated(False)
+            return self._json(discovery.group_list(self.cluster.types))
+        if len(parts) == 1:
+            doc = discovery.group(self.cluster.types, parts[0])
+            if doc is None:
+                raise KubeError(404, NO_RESOURCE)
+            return self._json(doc)
+        group, version = parts[0], parts[1]
+        if not any(t.group == group and t.version == version for t in self.cluster.types):
+            raise KubeError(404, NO_RESOURCE)
+        if len(parts) == 2:
+            return self._json(discovery.resource_list(self.cluster.types, group, version))
+        return self._resource(self.request.method, group, version, parts[2:])
 
     # ------------------------------------------------------------------ helpers
 
@@ -161,10 +178,10 @@ class Handlers:
 
     # ------------------------------------------------------------------ resources
 
-    def _resource(self, method: str, group: str, version: str, rest: list[str]) -> Response:
-        watch = (self.request.arg("watch") or "").lower() in {"true", "1"}
+    def _target(self, group: str, version: str, rest: list[str]) -> Target:
+        watching = (self.request.arg("watch") or "").lower() in {"true", "1"}
         if rest and rest[0] == "watch":
-            watch, rest = True, rest[1:]
+            watching, rest = True, rest[1:]
         if not rest:
             raise KubeError(404, NO_RESOURCE)
         namespace = ""
@@ -173,70 +190,87 @@ class Handlers:
             if candidate is not None and candidate.namespaced:
                 namespace, rest = rest[1], rest[2:]
         rtype = self.cluster.by_path.get((group, version, rest[0]))
-        if rtype is None:
+        if rtype is None or len(rest) > 3:
             raise KubeError(404, NO_RESOURCE)
-        name = rest[1] if len(rest) > 1 else ""
-        sub = rest[2] if len(rest) > 2 else ""
-        if len(rest) > 3 or (sub and sub not in _subresources(rtype)):
+        target = Target(rtype, namespace, rest[1] if len(rest) > 1 else "", rest[2] if len(rest) > 2 else "", watching)
+        if target.sub and target.sub not in _subresources(rtype):
             raise KubeError(404, NO_RESOURCE)
-        if rtype.namespaced and not namespace and (name or method not in {"GET"}):
-            if method == "POST" and not name:
-                raise KubeError(404, NO_RESOURCE)
-            if name:
-                raise KubeError(404, NO_RESOURCE)
-        if method == "GET":
-            if watch:
-                return self._watch(rtype, namespace, name)
-            if name:
-                obj = self.cluster.get(rtype, namespace, name)
-                if sub == "scale":
-                    return self._json(_scale(rtype, obj))
-                return self._maybe_table([obj], obj["metadata"].get("resourceVersion", ""), single=True)
-            return self._list(rtype, namespace)
-        if method == "POST":
-            if name:
-                raise KubeError(405, f"the server does not allow this method on the requested resource")
-            op = self._fallback_manager(self._op())
-            obj = self.cluster.create(rtype, namespace, self._body(), op)
-            code = 200 if rtype.plural in {"selfsubjectaccessreviews", "selfsubjectrulesreviews"} else 201
-            return self._json(obj, code, warnings=op.warnings)
-        if method == "PUT":
-            if not name:
-                raise KubeError(405, "the server does not allow this method on the requested resource")
-            op = self._fallback_manager(self._op())
-            if sub == "scale":
-                return self._scale_update(rtype, namespace, name, self._body(), op)
-            old_rv = (self.cluster.lookup(rtype.gr, namespace, name) or {}).get("metadata", {}).get("resourceVersion")
-            obj = self.cluster.update(rtype, namespace, name, self._body(), op, sub)
-            return self._json(obj, 200 if old_rv else 201, warnings=op.warnings)
-        if method == "PATCH":
-            if not name:
-                raise KubeError(405, "the server does not allow this method on the requested resource")
-            ctype = self.request.content_type
-            if ctype not in PATCH_TYPES:
-                raise KubeError(
-                    415,
-                    f"the body of the request was in an unknown format - accepted media types include: {', '.join(sorted(PATCH_TYPES))}",
-                )
-            op = self._op()
-            if ctype != "application/apply-patch+yaml":
-                op = self._fallback_manager(op)
-            if sub == "scale":
-                return self._scale_patch(rtype, namespace, name, ctype, op)
-            existed = self.cluster.lookup(rtype.gr, namespace, name) is not None
-            obj = self.cluster.patch(rtype, namespace, name, ctype, self.request.body, op, sub)
-            return self._json(obj, 200 if existed else 201, warnings=op.warnings)
-        if method == "DELETE":
-            op = self._op()
-            options = self._delete_options()
-            if name:
-                obj = self.cluster.delete(rtype, namespace, name, options, op)
-                return self._json(obj)
-            items = self.cluster.delete_collection(
-                rtype, namespace, self.request.arg("labelSelector"), self.request.arg("fieldSelector"), options, op
+        if rtype.namespaced and not namespace and (target.name or self.request.method == "POST"):
+            raise KubeError(404, NO_RESOURCE)
+        return target
+
+    def _resource(self, method: str, group: str, version: str, rest: list[str]) -> Response:
+        target = self._target(group, version, rest)
+        verb = {
+            "GET": self._get,
+            "POST": self._post,
+            "PUT": self._put,
+            "PATCH": self._patch,
+            "DELETE": self._delete,
+        }.get(method)
+        if verb is None:
+            raise KubeError(405, NOT_ALLOWED)
+        return verb(target)
+
+    def _get(self, t: Target) -> Response:
+        if t.watch:
+            return self._watch(t.rtype, t.namespace, t.name)
+        if not t.name:
+            return self._list(t.rtype, t.namespace)
+        obj = self.cluster.get(t.rtype, t.namespace, t.name)
+        if t.sub == "scale":
+            return self._json(_scale(obj))
+        if t.sub == "log":
+            return Response(200, _log(obj, self.request.arg("container")), content_type="text/plain")
+        return self._maybe_table([obj], obj["metadata"].get("resourceVersion", ""), single=True)
+
+    def _post(self, t: Target) -> Response:
+        if t.sub == "token":
+            return self._json(self.cluster.token_request(t.namespace, t.name, self._body() or {}), 201)
+        if t.name:
+            raise KubeError(405, NOT_ALLOWED)
+        op = self._fallback_manager(self._op())
+        obj = self.cluster.create(t.rtype, t.namespace, self._body(), op)
+        return self._json(obj, 201, warnings=op.warnings)
+
+    def _put(self, t: Target) -> Response:
+        if not t.name:
+            raise KubeError(405, NOT_ALLOWED)
+        op = self._fallback_manager(self._op())
+        if t.sub == "scale":
+            replicas = ((self._body() or {}).get("spec") or {}).get("replicas")
+            return self._set_replicas(t, replicas, op)
+        obj = self.cluster.update(t.rtype, t.namespace, t.name, self._body(), op=op, subresource=t.sub)
+        return self._json(obj, 200, warnings=op.warnings)
+
+    def _patch(self, t: Target) -> Response:
+        if not t.name:
+            raise KubeError(405, NOT_ALLOWED)
+        ctype = self.request.content_type
+        if ctype not in PATCH_TYPES:
+            accepted = ", ".join(sorted(PATCH_TYPES))
+            raise KubeError(
+                415, f"the body of the request was in an unknown format - accepted media types include: {accepted}"
             )
-            return self._json(self._list_body(rtype, items))
-        raise KubeError(405, "the server does not allow this method on the requested resource")
+        op = self._op()
+        if ctype != "application/apply-patch+yaml":
+            op = self._fallback_manager(op)
+        if t.sub == "scale":
+            return self._scale_patch(t, ctype, op)
+        existed = self.cluster.lookup(t.rtype.gr, t.namespace, t.name) is not None
+        obj = self.cluster.patch(
+            t.rtype, t.namespace, t.name, content_type=ctype, body=self.request.body, op=op, subresource=t.sub
+        )
+        return self._json(obj, 200 if existed else 201, warnings=op.warnings)
+
+    def _delete(self, t: Target) -> Response:
+        op = self._op()
+        options = self._delete_options()
+        if t.name:
+            return self._json(self.cluster.delete(t.rtype, t.namespace, t.name, options, op))
+        selectors = (self.request.arg("labelSelector"), self.request.arg("fieldSelector"))
+        items = self.cluster.delete_collection(t.rtype, t.namespace, selectors, options, op)
+        return self._json(self._list_body(t.rtype, items))
 
     def _delete_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {}
@@ -318,32 +352,27 @@ class Handlers:
 
     # ------------------------------------------------------------------ scale
 
-    def _scale_update(self, rtype: ResourceType, namespace: str, name: str, body: Any, op: Op) -> Response:
-        replicas = ((body or {}).get("spec") or {}).get("replicas")
-        return self._set_replicas(rtype, namespace, name, replicas, op)
-
-    def _scale_patch(self, rtype: ResourceType, namespace: str, name: str, ctype: str, op: Op) -> Response:
-        from sandbox.kube import patch as patching  # noqa: PLC0415
-
-        obj = self.cluster.get(rtype, namespace, name)
-        current = _scale(rtype, obj)
+    def _scale_patch(self, t: Target, ctype: str, op: Op) -> Response:
+        current = _scale(self.cluster.get(t.rtype, t.namespace, t.name))
         document = json.loads(self.request.body or b"null")
         if ctype == "application/json-patch+json":
             new = patching.json_patch(current, document)
         else:
             new = patching.merge_patch(current, document)
-        return self._set_replicas(rtype, namespace, name, (new.get("spec") or {}).get("replicas"), op)
+        return self._set_replicas(t, (new.get("spec") or {}).get("replicas"), op)
 
-    def _set_replicas(self, rtype: ResourceType, namespace: str, name: str, replicas: Any, op: Op) -> Response:
+    def _set_replicas(self, t: Target, replicas: Any, op: Op) -> Response:
         if not isinstance(replicas, int) or replicas < 0:
             raise KubeError(
                 422,
-                f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0',
+                f'Scale.autoscaling "{t.name}" is invalid: spec.replicas: Invalid value: {replicas}: '
+                "must be greater than or equal to 0",
             )
-        obj = self.cluster.get(rtype, namespace, name)
-        patch_body = json.dumps({"spec": {"replicas": replicas}}).encode()
-        obj = self.cluster.patch(rtype, namespace, name, "application/merge-patch+json", patch_body, op)
-        return self._json(_scale(rtype, obj))
+        body = json.dumps({"spec": {"replicas": replicas}}).encode()
+        obj = self.cluster.patch(
+            t.rtype, t.namespace, t.name, content_type="application/merge-patch+json", body=body, op=op
+        )
+        return self._json(_scale(obj))
 
 
 def _subresources(rtype: ResourceType) -> set[str]:
@@ -354,10 +383,32 @@ def _subresources(rtype: ResourceType) -> set[str]:
         subs.add("scale")
     if rtype.gr == "/namespaces":
         subs.add("finalize")
+    if rtype.gr == "/serviceaccounts":
+        subs.add("token")
+    if rtype.gr == "/pods":
+        subs.add("log")
     return subs
 
 
-def _scale(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+def _log(pod: dict[str, Any], container: str | None) -> str:
+    """What the sandbox's kubelet has to say: there is no process, only its lifecycle."""
+    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    if container and container not in names:
+        raise KubeError(400, f"container {container} is not valid for pod {pod['metadata']['name']}")
+    if not container and len(names) > 1:
+        raise KubeError(
+            400,
+            f"a container name must be specified for pod {pod['metadata']['name']}, choose one of: [{' '.join(names)}]",
+        )
+    phase = (pod.get("status") or {}).get("phase", "Pending")
+    if phase == "Pending":
+        raise KubeError(
+            400, f'container "{container or names[0]}" in pod "{pod["metadata"]["name"]}" is waiting to start'
+        )
+    return f"sandbox: container {container or names[0]} of pod {pod['metadata']['name']} is {phase.lower()}\n"
+
+
+def _scale(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj["metadata"]
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
@@ -373,13 +424,9 @@ def _scale(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_initial_end(body: Any, count: int, mark: dict[str, Any]) -> Any:
-    for index, chunk in enumerate(body):
-        yield chunk
-        if index + 1 == count:
-            break
+    """The initial events, the ``k8s.io/initial-events-end`` bookmark, then the live stream."""
+    for _ in range(count):
+        yield next(body)
     mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
     yield json.dumps({"type": "BOOKMARK", "object": mark}).encode() + b"\n"
     yield from body
-
-
-del not_found

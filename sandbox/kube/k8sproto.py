@@ -20,7 +20,12 @@ MAGIC = b"k8s\x00"
 # message name -> field number -> (json name, type); type is a scalar kind, a message name,
 # "map:<value kind>" or "[]<kind>" (repeated).
 MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
-    "Unknown": {1: ("typeMeta", "TypeMeta"), 2: ("raw", "bytes"), 3: ("contentEncoding", "string"), 4: ("contentType", "string")},
+    "Unknown": {
+        1: ("typeMeta", "TypeMeta"),
+        2: ("raw", "bytes"),
+        3: ("contentEncoding", "string"),
+        4: ("contentType", "string"),
+    },
     "TypeMeta": {1: ("apiVersion", "string"), 2: ("kind", "string")},
     "ObjectMeta": {
         1: ("name", "string"),
@@ -58,8 +63,19 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     },
     "FieldsV1": {1: ("Raw", "bytes")},
     "Time": {1: ("seconds", "int"), 2: ("nanos", "int")},
-    "Secret": {1: ("metadata", "ObjectMeta"), 2: ("data", "map:bytes"), 3: ("type", "string"), 4: ("stringData", "map:string"), 5: ("immutable", "bool")},
-    "ConfigMap": {1: ("metadata", "ObjectMeta"), 2: ("data", "map:string"), 3: ("binaryData", "map:bytes"), 4: ("immutable", "bool")},
+    "Secret": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("data", "map:bytes"),
+        3: ("type", "string"),
+        4: ("stringData", "map:string"),
+        5: ("immutable", "bool"),
+    },
+    "ConfigMap": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("data", "map:string"),
+        3: ("binaryData", "map:bytes"),
+        4: ("immutable", "bool"),
+    },
     "Namespace": {1: ("metadata", "ObjectMeta"), 2: ("spec", "NamespaceSpec"), 3: ("status", "NamespaceStatus")},
     "NamespaceSpec": {1: ("finalizers", "[]string")},
     "NamespaceStatus": {1: ("phase", "string")},

@@ -42,7 +42,8 @@ WRITE_PARAMS = [
     ("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes."),
     (
         "fieldValidation",
-        "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields: Ignore, Warn or Strict.",
+        "fieldValidation instructs the server on how to handle objects in the request containing unknown or "
+        "duplicate fields: Ignore, Warn or Strict.",
     ),
 ]
 
@@ -63,10 +64,13 @@ def _ref(name: str, v3: bool) -> dict[str, Any]:
     return {"$ref": f"#/definitions/{name}"}
 
 
-def _type_schema(typ: str, owner: str, key: str, v3: bool, names: dict[str, str], todo: list[str]) -> dict[str, Any]:
+def _type_schema(typ: str, owner: str, key: str, *, v3: bool, names: dict[str, str], todo: list[str]) -> dict[str, Any]:
     match = re.fullmatch(r"list\[(.+)\]", typ)
     if match:
-        out: dict[str, Any] = {"type": "array", "items": _type_schema(match.group(1), owner, key, v3, names, todo)}
+        out: dict[str, Any] = {
+            "type": "array",
+            "items": _type_schema(match.group(1), owner, key, v3=v3, names=names, todo=todo),
+        }
         if (owner, key) in _PATCH:
             strategies, merge_key, map_keys = _PATCH[(owner, key)]
             if strategies:
@@ -83,7 +87,10 @@ def _type_schema(typ: str, owner: str, key: str, v3: bool, names: dict[str, str]
         return out
     match = re.fullmatch(r"dict\[str, (.+)\]", typ)
     if match:
-        return {"type": "object", "additionalProperties": _type_schema(match.group(1), owner, key, v3, names, todo)}
+        return {
+            "type": "object",
+            "additionalProperties": _type_schema(match.group(1), owner, key, v3=v3, names=names, todo=todo),
+        }
     if typ in SCALAR:
         return dict(SCALAR[typ])
     if typ == "object":
@@ -108,7 +115,8 @@ def model_schemas(roots: list[str], rtypes: dict[str, ResourceType], v3: bool) -
             continue
         seen.add(model)
         props = {
-            key: _type_schema(typ, model, key, v3, names, todo) for key, typ in sorted(model_fields(model).items())
+            key: _type_schema(typ, model, key, v3=v3, names=names, todo=todo)
+            for key, typ in sorted(model_fields(model).items())
         }
         schema: dict[str, Any] = {"type": "object", "properties": props}
         rtype = rtypes.get(model)
@@ -164,7 +172,7 @@ def _params(names: list[tuple[str, str]], v3: bool) -> list[dict[str, Any]]:
     return out
 
 
-def _operation(rtype: ResourceType, action: str, op_id: str, ref: str, v3: bool, write: bool) -> dict[str, Any]:
+def _operation(rtype: ResourceType, action: str, op_id: str, ref: str, *, v3: bool, write: bool) -> dict[str, Any]:
     op: dict[str, Any] = {
         "description": f"{action} {rtype.kind}",
         "operationId": op_id,
@@ -176,7 +184,13 @@ def _operation(rtype: ResourceType, action: str, op_id: str, ref: str, v3: bool,
     if action == "patch":
         types = PATCH_CONSUMES if not rtype.custom else [t for t in PATCH_CONSUMES if "strategic" not in t]
         if v3:
-            op["requestBody"] = {"content": {t: {"schema": {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}} for t in types}, "required": True}
+            op["requestBody"] = {
+                "content": {
+                    t: {"schema": {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}}
+                    for t in types
+                },
+                "required": True,
+            }
         else:
             op["consumes"] = types
     elif write and action != "delete":
@@ -198,21 +212,21 @@ def paths(rtype: ResourceType, ref: str, v3: bool) -> dict[str, Any]:
     gv = "".join(p.capitalize() for p in (rtype.group or "core").split(".")[:1]) + rtype.version.capitalize()
     out = {
         f"{scope}/{rtype.plural}": {
-            "get": _operation(rtype, "list", f"list{gv}{suffix}", ref, v3, False),
-            "post": _operation(rtype, "post", f"create{gv}{suffix}", ref, v3, True),
+            "get": _operation(rtype, "list", f"list{gv}{suffix}", ref, v3=v3, write=False),
+            "post": _operation(rtype, "post", f"create{gv}{suffix}", ref, v3=v3, write=True),
         },
         f"{scope}/{rtype.plural}/{{name}}": {
-            "get": _operation(rtype, "get", f"read{gv}{suffix}", ref, v3, False),
-            "put": _operation(rtype, "put", f"replace{gv}{suffix}", ref, v3, True),
-            "patch": _operation(rtype, "patch", f"patch{gv}{suffix}", ref, v3, True),
-            "delete": _operation(rtype, "delete", f"delete{gv}{suffix}", ref, v3, True),
+            "get": _operation(rtype, "get", f"read{gv}{suffix}", ref, v3=v3, write=False),
+            "put": _operation(rtype, "put", f"replace{gv}{suffix}", ref, v3=v3, write=True),
+            "patch": _operation(rtype, "patch", f"patch{gv}{suffix}", ref, v3=v3, write=True),
+            "delete": _operation(rtype, "delete", f"delete{gv}{suffix}", ref, v3=v3, write=True),
         },
     }
     if rtype.status:
         out[f"{scope}/{rtype.plural}/{{name}}/status"] = {
-            "get": _operation(rtype, "get", f"read{gv}{suffix}Status", ref, v3, False),
-            "put": _operation(rtype, "put", f"replace{gv}{suffix}Status", ref, v3, True),
-            "patch": _operation(rtype, "patch", f"patch{gv}{suffix}Status", ref, v3, True),
+            "get": _operation(rtype, "get", f"read{gv}{suffix}Status", ref, v3=v3, write=False),
+            "put": _operation(rtype, "put", f"replace{gv}{suffix}Status", ref, v3=v3, write=True),
+            "patch": _operation(rtype, "patch", f"patch{gv}{suffix}Status", ref, v3=v3, write=True),
         }
     return out
 

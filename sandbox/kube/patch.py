@@ -66,10 +66,7 @@ def _remove(doc: Any, parts: list[str]) -> Any:
     parent = _walk(doc, parts[:-1])
     last = parts[-1]
     try:
-        if isinstance(parent, dict):
-            value = parent.pop(last)
-        else:
-            value = parent.pop(int(last))
+        value = parent.pop(last) if isinstance(parent, dict) else parent.pop(int(last))
     except (KeyError, ValueError, IndexError, AttributeError) as exc:
         raise KubeError(422, f"remove operation does not apply: doc is missing path: /{'/'.join(parts)}") from exc
     return value
@@ -150,17 +147,8 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], node: Node | Non
         raise bad_request(f"Unknown patch type: {directive}")
     orders: dict[str, list[Any]] = {}
     for key, value in patch.items():
-        if key in (DIRECTIVE, RETAIN):
-            continue
-        if key.startswith(ORDER):
-            orders[key[len(ORDER) :]] = value or []
-            continue
-        if key.startswith(DELETE_PRIMITIVE):
-            field = key[len(DELETE_PRIMITIVE) :]
-            if isinstance(original.get(field), list):
-                original[field] = [v for v in original[field] if v not in (value or [])]
-            continue
-        _merge_field(original, key, value, node.prop(key) if node else None)
+        if not _directive(original, key, value, orders):
+            _merge_field(original, key, value, node.prop(key) if node else None)
     for field, order in orders.items():
         prop = node.prop(field) if node else None
         if isinstance(original.get(field), list):
@@ -171,6 +159,21 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], node: Node | Non
             if key not in keep:
                 del original[key]
     return original
+
+
+def _directive(original: dict[str, Any], key: str, value: Any, orders: dict[str, list[Any]]) -> bool:
+    """Handle a ``$``-directive key of a patch map; False for ordinary fields."""
+    if key in (DIRECTIVE, RETAIN):
+        return True
+    if key.startswith(ORDER):
+        orders[key[len(ORDER) :]] = value or []
+        return True
+    if key.startswith(DELETE_PRIMITIVE):
+        field = key[len(DELETE_PRIMITIVE) :]
+        if isinstance(original.get(field), list):
+            original[field] = [v for v in original[field] if v not in (value or [])]
+        return True
+    return False
 
 
 def _merge_field(target: dict[str, Any], key: str, value: Any, prop: Prop | None) -> None:

@@ -66,6 +66,37 @@ BUILTIN: list[ResourceType] = [
     _r("", "v1", "Node", "nodes", False, short_names=("no",), status=True),
     _r("", "v1", "LimitRange", "limitranges", short_names=("limits",)),
     _r("", "v1", "ResourceQuota", "resourcequotas", short_names=("quota",), status=True),
+    _r("", "v1", "PodTemplate", "podtemplates"),
+    _r(
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        short_names=("rc",),
+        categories=ALL,
+        status=True,
+        scale=True,
+        generation=True,
+    ),
+    _r("apiregistration.k8s.io", "v1", "APIService", "apiservices", False, categories=EXT, status=True),
+    _r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+    _r("events.k8s.io", "v1", "Event", "events", short_names=("ev",), model="EventsV1Event"),
+    _r("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", False),
+    _r("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False),
+    _r("storage.k8s.io", "v1", "CSINode", "csinodes", False),
+    _r("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", False, status=True),
+    _r(
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        False,
+        short_names=("csr",),
+        status=True,
+    ),
+    _r("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", False, verbs=("create",)),
+    _r("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", False, verbs=("create",)),
+    _r("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", False, verbs=("create",)),
     _r(
         "apps",
         "v1",
@@ -136,6 +167,25 @@ BUILTIN: list[ResourceType] = [
     _r(
         "admissionregistration.k8s.io",
         "v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        False,
+        categories=EXT,
+        status=True,
+        generation=True,
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        False,
+        categories=EXT,
+        generation=True,
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
         "MutatingWebhookConfiguration",
         "mutatingwebhookconfigurations",
         False,
@@ -154,12 +204,20 @@ BUILTIN: list[ResourceType] = [
         generation=True,
     ),
     _r("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, short_names=("pc",)),
+    # Aggregated APIs (metrics-server registers v1beta1.metrics.k8s.io).
+    _r("apiregistration.k8s.io", "v1", "APIService", "apiservices", False, categories=EXT, status=True),
     _r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False, verbs=("create",)),
     _r("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False, verbs=("create",)),
 ]
 
 # Kinds that only answer a POST (reviews): nothing is stored.
-VIRTUAL = {"selfsubjectaccessreviews", "selfsubjectrulesreviews"}
+VIRTUAL = {
+    "selfsubjectaccessreviews",
+    "selfsubjectrulesreviews",
+    "subjectaccessreviews",
+    "tokenreviews",
+    "selfsubjectreviews",
+}
 
 # Preferred order of groups in discovery, as a real API server lists them.
 GROUP_ORDER = [

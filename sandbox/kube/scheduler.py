@@ -21,23 +21,30 @@ def tolerates(tolerations: list[dict[str, Any]], taint: dict[str, Any]) -> bool:
     return False
 
 
+def _compare(value: str | None, bound: list[str], greater: bool) -> bool:
+    try:
+        left, right = int(value or ""), int(bound[0])
+    except (ValueError, IndexError):
+        return False
+    return left > right if greater else left < right
+
+
+_OPERATORS: dict[str, Any] = {
+    "In": lambda value, present, values: present and value in values,
+    "NotIn": lambda value, present, values: value not in values,
+    "Exists": lambda value, present, values: present,
+    "DoesNotExist": lambda value, present, values: not present,
+    "Gt": lambda value, present, values: present and _compare(value, values, True),
+    "Lt": lambda value, present, values: present and _compare(value, values, False),
+}
+
+
 def _expression(labels: dict[str, str], expr: dict[str, Any]) -> bool:
-    key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
-    if op == "In":
-        return labels.get(key) in values
-    if op == "NotIn":
-        return labels.get(key) not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    if op in {"Gt", "Lt"} and key in labels and values:
-        try:
-            left, right = int(labels[key]), int(values[0])
-        except ValueError:
-            return False
-        return left > right if op == "Gt" else left < right
-    return False
+    """A node selector requirement (In, NotIn, Exists, DoesNotExist, Gt, Lt) against labels."""
+    test = _OPERATORS.get(str(expr.get("operator")))
+    key = expr.get("key")
+    values = [str(v) for v in expr.get("values") or []]
+    return bool(test and test(labels.get(key), key in labels, values))
 
 
 def _node_fields(node: dict[str, Any], expr: dict[str, Any]) -> bool:
@@ -92,4 +99,8 @@ def unschedulable_message(spec: dict[str, Any], nodes: list[dict[str, Any]]) -> 
         if reason:
             reasons[reason] = reasons.get(reason, 0) + 1
     detail = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
-    return f"0/{len(nodes)} nodes are available: {detail}. preemption: 0/{len(nodes)} nodes are available: {len(nodes)} Preemption is not helpful for scheduling."
+    total = len(nodes)
+    return (
+        f"0/{total} nodes are available: {detail}. "
+        f"preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+    )

@@ -240,3 +240,26 @@ def child(prop: Prop | None) -> Node | None:
     if prop.kind == "map":
         return Node(values=Prop("object", prop.elem) if prop.elem else Prop("scalar", scalar=prop.scalar))
     return None
+
+
+def prune(node: Node | None, value: Any, top: bool = True) -> Any:
+    """``value`` without the fields its schema does not know, as the API server drops them."""
+    if node is None or not isinstance(value, dict) or node.open:
+        return value
+    out = {}
+    for key, sub in value.items():
+        if top and node.json is not None and key in {"apiVersion", "kind"}:
+            out[key] = sub
+            continue
+        prop = node.prop(key)
+        if prop is None:
+            continue
+        if prop.kind == "object":
+            out[key] = prune(prop.elem, sub, top=False)
+        elif prop.kind == "list" and prop.elem is not None and isinstance(sub, list):
+            out[key] = [prune(prop.elem, item, top=False) for item in sub]
+        elif prop.kind == "map" and prop.elem is not None and isinstance(sub, dict):
+            out[key] = {name: prune(prop.elem, item, top=False) for name, item in sub.items()}
+        else:
+            out[key] = sub
+    return out

@@ -9,7 +9,7 @@ TABLE_MIME = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
 
 def wants_table(accept: str) -> bool:
-    first = accept.split(",")[0].lower()
+    first = accept.split(",", maxsplit=1)[0].lower()
     return "as=table" in first
 
 

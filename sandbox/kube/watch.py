@@ -6,10 +6,10 @@ the emulator lock, so a long watch blocks nobody.
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,8 @@ from typing import Any
 from sandbox.kube.errors import status
 
 HISTORY = 20000
+# How often an idle stream yields an empty chunk so the server can check the connection.
+IDLE = 2.0
 
 
 @dataclass(frozen=True)
@@ -30,19 +32,26 @@ class Event:
 
 
 class EventBus:
+    """The last ``HISTORY`` events of a cluster, in resourceVersion order."""
+
     def __init__(self) -> None:
-        self._events: deque[Event] = deque(maxlen=HISTORY)
+        self._events: list[Event] = []
+        self._rvs: list[int] = []
         self._cond = threading.Condition()
         self._closed = False
 
     def publish(self, event: Event) -> None:
         with self._cond:
             self._events.append(event)
+            self._rvs.append(event.rv)
+            if len(self._events) > 2 * HISTORY:
+                del self._events[:HISTORY]
+                del self._rvs[:HISTORY]
             self._cond.notify_all()
 
     def oldest(self) -> int | None:
         with self._cond:
-            return self._events[0].rv if self._events else None
+            return self._rvs[0] if self._rvs else None
 
     def close(self) -> None:
         with self._cond:
@@ -56,8 +65,8 @@ class EventBus:
             while True:
                 if self._closed:
                     return None
-                if self._events and self._events[-1].rv > rv:
-                    return [e for e in self._events if e.rv > rv]
+                if self._rvs and self._rvs[-1] > rv:
+                    return self._events[bisect.bisect_right(self._rvs, rv) :]
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return []
@@ -92,9 +101,11 @@ def stream(
         left = deadline - time.monotonic()
         if left <= 0:
             return
-        events = bus.after(cursor, min(left, 5.0))
+        events = bus.after(cursor, min(left, IDLE))
         if events is None:
             return
+        if not events:
+            yield b""  # idle: lets the server notice a client that went away
         for event in events:
             cursor = event.rv
             if event.gr != spec.gr or (spec.namespace and event.namespace != spec.namespace):

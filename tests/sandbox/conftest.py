@@ -73,9 +73,13 @@ def kube_env(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     return env
 
 
-def run(env: dict[str, str], *args: str, check: bool = True, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    env: dict[str, str], *args: str, check: bool = True, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a real binary (kubectl, helm, ansible-playbook) against the sandbox."""
-    result = subprocess.run(list(args), env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd or ROOT)
+    result = subprocess.run(
+        list(args), env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd or ROOT
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

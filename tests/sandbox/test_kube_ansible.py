@@ -30,6 +30,19 @@ def test_kubernetes_core_playbook_is_idempotent(kube_env: dict[str, str]) -> Non
     deployment = json.loads(run(kube_env, kubectl, "get", "deployment", "api", "-n", "contract", "-o", "json").stdout)
     assert deployment["status"]["readyReplicas"] == 2
     managed = json.loads(
-        run(kube_env, kubectl, "get", "configmap", "server-side", "-n", "contract", "-o", "json", "--show-managed-fields").stdout
+        run(
+            kube_env,
+            kubectl,
+            "get",
+            "configmap",
+            "server-side",
+            "-n",
+            "contract",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ).stdout
     )
-    assert ("contract-playbook", "Apply") in {(m["manager"], m["operation"]) for m in managed["metadata"]["managedFields"]}
+    assert ("contract-playbook", "Apply") in {
+        (m["manager"], m["operation"]) for m in managed["metadata"]["managedFields"]
+    }

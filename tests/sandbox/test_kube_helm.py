@@ -31,7 +31,18 @@ def test_helm_install_upgrade_uninstall(kube_env: dict[str, str], tmp_path: Path
     package = run(kube_env, HELM, "package", str(CHART), "--destination", str(tmp_path)).stdout
     archive = tmp_path / "demo-0.1.0.tgz"
     assert archive.exists(), package
-    args = ["upgrade", "--install", "demo", str(archive), "-n", "helm-demo", "--create-namespace", "--wait", "--timeout", "60s"]
+    args = [
+        "upgrade",
+        "--install",
+        "demo",
+        str(archive),
+        "-n",
+        "helm-demo",
+        "--create-namespace",
+        "--wait",
+        "--timeout",
+        "60s",
+    ]
     first = run(kube_env, HELM, *args, "--set", "message=first")
     assert "STATUS: deployed" in first.stdout
     assert "REVISION: 1" in first.stdout

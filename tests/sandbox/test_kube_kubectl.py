@@ -81,7 +81,9 @@ def kubectl(env: dict[str, str], *args: str, check: bool = True, stdin: str | No
     if stdin is not None:
         import subprocess  # noqa: PLC0415
 
-        result = subprocess.run([KUBECTL, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [KUBECTL, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)}: {result.stdout}{result.stderr}")
         return result.stdout + result.stderr
@@ -129,7 +131,9 @@ def test_client_side_apply_twice_then_change(kube_env: dict[str, str], manifest)
     after = get(kube_env, "deployment", "web", "-n", "csa")
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     # A change goes through a strategic merge patch: env merged by name, generation bumped.
-    changed = kubectl(kube_env, "apply", "-f", manifest(DEPLOYMENT.format(ns="csa", replicas=3, color="red"), "v2.yaml"))
+    changed = kubectl(
+        kube_env, "apply", "-f", manifest(DEPLOYMENT.format(ns="csa", replicas=3, color="red"), "v2.yaml")
+    )
     assert "deployment.apps/web configured" in changed
     assert "warning" not in changed.lower()
     live = get(kube_env, "deployment", "web", "-n", "csa")
@@ -164,10 +168,20 @@ def test_server_side_apply_twice_keeps_resource_version(kube_env: dict[str, str]
 def test_server_side_apply_conflict_and_force(kube_env: dict[str, str], manifest) -> None:
     base = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared, namespace: default}\ndata: {key: %s}\n"
     kubectl(kube_env, "apply", "--server-side", "--field-manager=alice", "-f", manifest(base % "a", "a.yaml"))
-    conflict = kubectl(kube_env, "apply", "--server-side", "--field-manager=bob", "-f", manifest(base % "b", "b.yaml"), check=False)
+    conflict = kubectl(
+        kube_env, "apply", "--server-side", "--field-manager=bob", "-f", manifest(base % "b", "b.yaml"), check=False
+    )
     assert "conflict" in conflict.lower() and "alice" in conflict
     assert get(kube_env, "configmap", "shared")["data"] == {"key": "a"}
-    kubectl(kube_env, "apply", "--server-side", "--field-manager=bob", "--force-conflicts", "-f", manifest(base % "b", "b.yaml"))
+    kubectl(
+        kube_env,
+        "apply",
+        "--server-side",
+        "--field-manager=bob",
+        "--force-conflicts",
+        "-f",
+        manifest(base % "b", "b.yaml"),
+    )
     assert get(kube_env, "configmap", "shared")["data"] == {"key": "b"}
 
 
@@ -179,7 +193,9 @@ def test_get_yaml_create_conflict_and_strict_validation(kube_env: dict[str, str]
     doc = yaml.safe_load(kubectl(kube_env, "get", "configmap", "once", "-o", "yaml"))
     assert doc["data"] == {"a": "1"}
     assert doc["metadata"]["uid"] and doc["metadata"]["creationTimestamp"]
-    bogus = manifest("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bogus, namespace: default}\nbogus: field\n", "b.yaml")
+    bogus = manifest(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bogus, namespace: default}\nbogus: field\n", "b.yaml"
+    )
     rejected = kubectl(kube_env, "apply", "-f", bogus, check=False)
     assert 'unknown field "bogus"' in rejected
     assert "NotFound" in kubectl(kube_env, "get", "configmap", "bogus", check=False)
@@ -188,7 +204,9 @@ def test_get_yaml_create_conflict_and_strict_validation(kube_env: dict[str, str]
 def test_crd_established_and_custom_resources(kube_env: dict[str, str], manifest) -> None:
     kubectl(kube_env, "apply", "-f", manifest(CRD, "crd.yaml"))
     kubectl(kube_env, "wait", "--for=condition=Established", "crd/widgets.kubectl.example.com", "--timeout=30s")
-    widget = "apiVersion: kubectl.example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: default}\nspec: {size: %d}\n"
+    widget = (
+        "apiVersion: kubectl.example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: default}\nspec: {size: %d}\n"
+    )
     kubectl(kube_env, "apply", "-f", manifest(widget % 1, "w.yaml"))
     assert "unchanged" in kubectl(kube_env, "apply", "-f", manifest(widget % 1, "w.yaml"))
     assert get(kube_env, "wdg", "w1")["spec"] == {"size": 1}
