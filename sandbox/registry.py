@@ -6,7 +6,9 @@ import importlib
 
 from sandbox.server import Emulator
 
-EMULATORS: dict[str, str] = {}
+EMULATORS: dict[str, str] = {
+    "artifacts": "sandbox.artifacts:ArtifactServer",
+}
 
 
 def load(name: str) -> type[Emulator]:
