@@ -552,7 +552,9 @@ def write_cert_manager() -> None:
             1,
         )
         name = doc["metadata"]["name"]
-        (target / f"crd-{name}.yaml").write_text("{{- if .Values.crds.enabled }}\n" + body + "{{- end }}\n")
+        (target / f"crd-{name}.yaml").write_text(
+            "{{- if or .Values.crds.enabled .Values.installCRDs }}\n" + body + "{{- end }}\n"
+        )
 
 
 def main(argv: list[str]) -> int:
