@@ -8,6 +8,7 @@ from sandbox.server import Emulator
 
 EMULATORS: dict[str, str] = {
     "artifacts": "sandbox.artifacts:ArtifactServer",
+    "kubernetes": "sandbox.kube:KubeEmulator",
 }
 
 

@@ -1,0 +1,85 @@
+"""Session fixtures for the emulator contract tests: one sandbox for the whole run.
+
+``sandbox_endpoints`` starts ``python -m sandbox up`` on a fresh state directory (stopped at the
+end of the session); ``kubeconfig`` is the default cluster's kubeconfig; ``kube_env`` is an
+environment for the real kubectl/helm/ansible-playbook binaries with a private HOME (so the
+discovery and helm caches of one run never leak into another).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = ROOT / ".tools" / "bin"
+VENV_BIN = Path(sys.executable).parent
+
+
+def _sandbox(command: str, state: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", command, "--state-dir", str(state)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def sandbox_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    state = tmp_path_factory.mktemp("sandbox-state")
+    started = _sandbox("up", state)
+    if started.returncode != 0:
+        log = (state / "sandbox.log").read_text() if (state / "sandbox.log").exists() else ""
+        pytest.fail(f"sandbox did not start: {started.stdout}{started.stderr}\n{log}")
+    yield state
+    _sandbox("down", state)
+
+
+@pytest.fixture(scope="session")
+def sandbox_endpoints(sandbox_state_dir: Path) -> dict[str, Any]:
+    return json.loads((sandbox_state_dir / "endpoints.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(sandbox_endpoints: dict[str, Any]) -> Path:
+    return Path(sandbox_endpoints["kubernetes"]["kubeconfig"])
+
+
+@pytest.fixture(scope="session")
+def kube_env(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("home")
+    env = {
+        "PATH": f"{TOOLS}:{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(home),
+        "KUBECONFIG": str(kubeconfig),
+        "K8S_AUTH_KUBECONFIG": str(kubeconfig),
+        "LANG": "C.UTF-8",
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_LOCAL_TEMP": str(home / ".ansible" / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    return env
+
+
+def run(
+    env: dict[str, str], *args: str, check: bool = True, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a real binary (kubectl, helm, ansible-playbook) against the sandbox."""
+    result = subprocess.run(
+        list(args), env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd or ROOT
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
