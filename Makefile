@@ -89,6 +89,10 @@ test: setup ## Everything CI runs: lint, unit, molecule, e2e
 	$(MAKE) --no-print-directory e2e
 
 lint: setup ## yamllint, ruff, ansible-lint (production profile), ansible-test sanity
+	@shadow=$(HOME)/.ansible/collections/ansible_collections/doks/gitops; \
+	  if [ -e "$$shadow" ] && [ "$$(readlink -f $$shadow)" != "$(ROOT)" ]; then \
+	    echo "An installed copy of doks.gitops at $$shadow shadows this working tree for ansible-lint;"; \
+	    echo "remove it (rm -rf $$shadow) or install with -p elsewhere."; exit 1; fi
 	$(BIN)/yamllint --strict .
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -96,17 +100,16 @@ lint: setup ## yamllint, ruff, ansible-lint (production profile), ansible-test s
 	$(MAKE) --no-print-directory sanity
 
 # ansible-test must run from inside ansible_collections/<ns>/<name>; it gets a clean copy of
-# the tracked and new (non-ignored) files, so local state never leaks into the checks. The
-# sandbox and its contract tests are not part of the collection (galaxy.yml build_ignore):
-# ruff, yamllint and pytest check them, ansible-test does not.
+# the tracked and new (non-ignored) files of what ships to Galaxy (the dev-only trees below are
+# linted by ruff instead), so local state never leaks into the checks.
+SANITY_SKIP := ^(sandbox|tests|molecule|application|docs)/
 SANITY_DIR := $(ROOT)/.cache/sanity/ansible_collections/doks/gitops
 GET_PIP    := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 sanity: setup
 	@test -f $(GET_PIP) || install -D -m 0644 tests/tools/get_pip_offline.py $(GET_PIP)
 	@rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)
 	@git ls-files -z --cached --others --exclude-standard | \
-	  grep -zv -e '^sandbox/' -e '^tests/sandbox/' -e '^tests/bench' | \
-	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
+	  while IFS= read -r -d '' f; do if [ -e "$$f" ] && ! [[ "$$f" =~ $(SANITY_SKIP) ]]; then printf '%s\0' "$$f"; fi; done | \
 	  tar --null -T - -cf - | tar -xf - -C $(SANITY_DIR)
 	cd $(SANITY_DIR) && git init -q && git add -A && \
 	  $(BIN)/ansible-test sanity --python 3.11 --color no $(SANITY_ARGS)
@@ -114,13 +117,22 @@ sanity: setup
 unit: setup ## pytest: plugins, emulator contracts, the lofi app
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-molecule: setup ## molecule test for every role scenario (sandbox started on demand)
-	@$(MAKE) --no-print-directory sandbox-up
-	@for s in $(SCENARIOS); do echo "=== molecule $$s"; $(BIN)/molecule test -s $$s || exit 1; done
+# molecule and e2e each run on a sandbox of their own (state under .cache/), stopped afterwards.
+MOLECULE_SANDBOX := $(ROOT)/.cache/sandbox-molecule
+E2E_SANDBOX      := $(ROOT)/.cache/sandbox-e2e
+
+molecule: setup ## molecule test for every role scenario, on a sandbox of its own
+	@$(BIN)/python -m sandbox down --state-dir $(MOLECULE_SANDBOX) >/dev/null
+	@$(BIN)/python -m sandbox reset --state-dir $(MOLECULE_SANDBOX) >/dev/null
+	@$(BIN)/python -m sandbox up --state-dir $(MOLECULE_SANDBOX)
+	@status=0; for s in $(SCENARIOS); do echo "=== molecule $$s"; \
+	  SANDBOX_STATE_DIR=$(MOLECULE_SANDBOX) $(BIN)/molecule test -s $$s || { status=1; break; }; done; \
+	  $(BIN)/python -m sandbox down --state-dir $(MOLECULE_SANDBOX) >/dev/null; exit $$status
 
 e2e: setup ## site.yml twice on the sandbox (second run 0 changed), then teardown
-	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then \
-	  $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS); else echo "e2e: no scenarios yet"; fi
+	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then \
+	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS); \
+	else echo "e2e: no scenarios yet"; fi
 
 bench: setup ## Benchmarks on the sandbox; writes docs/benchmarks.md
 	$(BIN)/python -m tests.bench

@@ -170,9 +170,9 @@ spec:
       tolerations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with (default $ctx.Values.global.affinity $c.affinity) }}
+      {{- with include "argo-cd.affinity" (dict "context" $ctx "component" $c) | trim }}
       affinity:
-        {{- toYaml . | nindent 8 }}
+        {{- . | nindent 8 }}
       {{- end }}
 {{- if .servicePorts }}
 ---
@@ -245,4 +245,28 @@ spec:
       {{- include "argo-cd.selectorLabels" (dict "context" $ctx "component" $c.name "name" "metrics") | nindent 6 }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* a component's affinity, or the global.affinity presets (dict context component) */}}
+{{- define "argo-cd.affinity" -}}
+{{- if .component.affinity -}}
+{{- toYaml .component.affinity -}}
+{{- else -}}
+{{- $preset := .context.Values.global.affinity -}}
+{{- $selector := dict "matchLabels" (dict "app.kubernetes.io/name" (printf "%s-%s" (include "argo-cd.name" .context) .component.name)) -}}
+{{- $affinity := dict -}}
+{{- if eq (toString $preset.podAntiAffinity) "soft" -}}
+{{- $_ := set $affinity "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 100 "podAffinityTerm" (dict "labelSelector" $selector "topologyKey" "kubernetes.io/hostname")))) -}}
+{{- else if eq (toString $preset.podAntiAffinity) "hard" -}}
+{{- $_ := set $affinity "podAntiAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list (dict "labelSelector" $selector "topologyKey" "kubernetes.io/hostname"))) -}}
+{{- end -}}
+{{- with ($preset.nodeAffinity).matchExpressions -}}
+{{- if eq (toString $preset.nodeAffinity.type) "soft" -}}
+{{- $_ := set $affinity "nodeAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 1 "preference" (dict "matchExpressions" .)))) -}}
+{{- else -}}
+{{- $_ := set $affinity "nodeAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (dict "nodeSelectorTerms" (list (dict "matchExpressions" .)))) -}}
+{{- end -}}
+{{- end -}}
+{{- if $affinity }}{{ toYaml $affinity }}{{ end -}}
+{{- end -}}
 {{- end -}}

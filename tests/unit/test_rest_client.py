@@ -1,4 +1,4 @@
-"""The shared retry rules of plugins/module_utils/http.py, against a real local HTTPS server."""
+"""The shared retry rules of plugins/module_utils/rest.py, against a real local HTTPS server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.doks.gitops.plugins.module_utils.http import ApiError, JsonClient, RetryPolicy
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, JsonClient, RetryPolicy
 
 from sandbox import tls
 from sandbox.server import Context, Emulator, EmulatorServer, Request, Response

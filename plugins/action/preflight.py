@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: doks.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for doks.gitops.preflight: validate a cluster's whole inventory at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+from ansible_collections.doks.gitops.plugins.module_utils.preflight import SHARED_CHECKS, Problem, check_pins
+
+ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
+DEFAULT_ROLES = (
+    "gitops",
+    "doks_cluster",
+    "auth0_apps",
+    "ingress_certmanager",
+    "observability",
+    "tekton",
+    "argocd",
+    "lofi_pipeline",
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        roles = self._task.args.get("roles") or list(DEFAULT_ROLES)
+        unknown = [r for r in roles if not (ROLES_DIR / r / "meta" / "argument_specs.yml").is_file()]
+        if unknown:
+            raise AnsibleError(f"preflight: unknown roles {unknown}; known: {list(DEFAULT_ROLES)}")
+        cache: dict[str, Any] = {}
+        broken: set[str] = set()
+        problems: list[Problem] = []
+
+        def get(name: str, default: Any = None) -> Any:
+            if name not in task_vars or name in broken:
+                return default
+            if name not in cache:
+                try:
+                    cache[name] = self._templar.template(task_vars[name])
+                except Exception as exc:  # an undefined or broken expression is itself a finding
+                    problems.append(Problem(name, f"cannot be evaluated ({exc})", "define the variables it refers to"))
+                    broken.add(name)
+                    return default
+            return cache[name]
+
+        for role in roles:
+            problems += self._check_spec(role, get)
+        for check in SHARED_CHECKS:
+            problems += check(get)
+        problems += check_pins({name: get(name) for name in task_vars if name.endswith(("_chart", "_release"))})
+        problems = list(dict.fromkeys(problems))
+        result.update(changed=False, problems=[p._asdict() for p in problems], roles=roles)
+        if problems:
+            lines = "\n".join(f"  - {p}" for p in problems)
+            result.update(failed=True, msg=f"Inventory check found {len(problems)} problem(s):\n{lines}")
+        else:
+            result["msg"] = f"Inventory is valid for {', '.join(roles)}"
+        return result
+
+    @staticmethod
+    def _spec(role: str) -> dict[str, Any]:
+        data = yaml.safe_load((ROLES_DIR / role / "meta" / "argument_specs.yml").read_text())
+        return (data.get("argument_specs", {}).get("main") or {}).get("options") or {}
+
+    def _check_spec(self, role: str, get: Any) -> list[Problem]:
+        spec = self._spec(role)
+        provided = {name: get(name) for name in spec if get(name, _MISSING) is not _MISSING}
+        validation = ArgumentSpecValidator(spec).validate(provided)
+        problems = []
+        for error in validation.errors:
+            message = str(error)
+            variable = next((name for name in spec if f"'{name}'" in message or f" {name}" in message), role)
+            problems.append(
+                Problem(
+                    variable,
+                    message,
+                    f"correct it in the inventory (see roles/{role}/README.md and meta/argument_specs.yml)",
+                )
+            )
+        return problems
+
+
+_MISSING = object()

@@ -1,0 +1,215 @@
+# -*- coding: utf-8 -*-
+# Copyright: doks.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cross-field checks of a cluster's inventory that argument specs cannot express.
+
+Every check takes ``get(name, default)`` (which returns the templated value of an inventory
+variable, or ``default`` when the variable is not set) and returns a list of
+:class:`Problem`. They are pure functions so tests can drive them with plain dicts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, NamedTuple
+
+Getter = Callable[[str, Any], Any]
+
+HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+RELEASE_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+POOLS = ("gitops_pool_base", "gitops_pool_tools", "gitops_pool_workloads")
+
+
+class Problem(NamedTuple):
+    variable: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}: {self.message}. Fix: {self.fix}"
+
+
+def is_hostname(value: Any) -> bool:
+    if not isinstance(value, str) or not value or len(value) > 253 or value.endswith("."):
+        return False
+    labels = value.split(".")
+    return len(labels) >= 2 and all(HOST_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
+
+
+def check_domain(get: Getter) -> list[Problem]:
+    problems = []
+    domain = get("gitops_domain", None)
+    if not is_hostname(domain):
+        problems.append(
+            Problem(
+                "gitops_domain",
+                f"{domain!r} is not a DNS domain (lowercase labels of letters, digits and '-', separated by dots)",
+                "set it to the zone the platform's hosts live under, for example platform.example.com",
+            )
+        )
+    # names derived from a broken domain would only repeat the finding above
+    derived = f".{domain}" if problems else None
+    hosts = get("gitops_hosts", {}) or {}
+    if not isinstance(hosts, dict):
+        return [*problems, Problem("gitops_hosts", "must be a mapping of component to host name", "see roles/gitops")]
+    problems += [
+        Problem(
+            f"gitops_hosts.{key}", f"{host!r} is not a valid host name", f"use a name such as {key}.<gitops_domain>"
+        )
+        for key, host in hosts.items()
+        if not is_hostname(host) and not (derived and str(host).endswith(derived))
+    ]
+    email = get("gitops_acme_email", None)
+    if email is not None and not EMAIL.match(str(email)) and not (derived and str(email).endswith(derived[1:])):
+        problems.append(
+            Problem("gitops_acme_email", f"{email!r} is not an e-mail address", "set the address ACME sends notices to")
+        )
+    return problems
+
+
+def check_pools(get: Getter) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for var in POOLS:
+        name = get(var, None)
+        if not isinstance(name, str) or not HOST_LABEL.match(name):
+            problems.append(
+                Problem(var, f"{name!r} is not a valid node pool name", "use lowercase letters, digits and '-'")
+            )
+            continue
+        if name in seen:
+            problems.append(
+                Problem(
+                    var, f"pool name {name!r} is also used by {seen[name]}", "give each of the three pools its own name"
+                )
+            )
+        seen[name] = var
+    for var in ("gitops_pool_tools_taint", "gitops_pool_workloads_taint"):
+        problems += check_taint(var, get(var, None))
+    return problems
+
+
+def check_taint(var: str, taint: Any) -> list[Problem]:
+    if not isinstance(taint, dict):
+        return [
+            Problem(
+                var,
+                "must be a mapping with key, value and effect",
+                "for example {key: tools, value: 'true', effect: NoSchedule}",
+            )
+        ]
+    problems = []
+    if taint.get("effect") not in TAINT_EFFECTS:
+        problems.append(
+            Problem(
+                f"{var}.effect",
+                f"{taint.get('effect')!r} is not a taint effect",
+                f"use one of {', '.join(TAINT_EFFECTS)}",
+            )
+        )
+    if not LABEL_KEY.match(str(taint.get("key", ""))):
+        problems.append(
+            Problem(
+                f"{var}.key", f"{taint.get('key')!r} is not a valid taint key", "use a label-style key such as tools"
+            )
+        )
+    if not LABEL_VALUE.match(str(taint.get("value", ""))):
+        problems.append(
+            Problem(
+                f"{var}.value",
+                f"{taint.get('value')!r} is not a valid taint value",
+                "use a label-style value such as 'true'",
+            )
+        )
+    return problems
+
+
+def check_placement(get: Getter) -> list[Problem]:
+    """Placement must point at a pool that exists and tolerate that pool's taint."""
+    label = get("gitops_pool_label", "doks.digitalocean.com/node-pool")
+    pools = {get(var, None) for var in POOLS}
+    problems = []
+    for var, pool_var, taint_var in (
+        ("gitops_placement_tools", "gitops_pool_tools", "gitops_pool_tools_taint"),
+        ("gitops_placement_workloads", "gitops_pool_workloads", "gitops_pool_workloads_taint"),
+    ):
+        placement = get(var, None)
+        if not isinstance(placement, dict):
+            problems.append(
+                Problem(
+                    var, "must be a mapping with nodeSelector and tolerations", "see roles/gitops/defaults/main.yml"
+                )
+            )
+            continue
+        target = (placement.get("nodeSelector") or {}).get(label)
+        if target not in pools:
+            problems.append(
+                Problem(
+                    f"{var}.nodeSelector",
+                    f"selects pool {target!r}, which is none of the declared pools {sorted(p for p in pools if p)}",
+                    f"select one of the pools named by {', '.join(POOLS)}",
+                )
+            )
+            continue
+        taint = get(taint_var, None) if target == get(pool_var, None) else None
+        if isinstance(taint, dict) and not any(_tolerates(t, taint) for t in placement.get("tolerations") or []):
+            problems.append(
+                Problem(
+                    f"{var}.tolerations",
+                    f"do not tolerate the taint {_show(taint)} of pool {target!r}",
+                    f"add a toleration matching {taint_var}",
+                )
+            )
+    return problems
+
+
+def _show(taint: dict[str, Any]) -> str:
+    return f"{taint.get('key')}={taint.get('value')}:{taint.get('effect')}"
+
+
+def _tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
+    if toleration.get("effect") not in (None, "", taint.get("effect")):
+        return False
+    if toleration.get("operator") == "Exists":
+        return toleration.get("key") in (None, "", taint.get("key"))
+    return toleration.get("key") == taint.get("key") and str(toleration.get("value")) == str(taint.get("value"))
+
+
+def check_pins(variables: dict[str, Any]) -> list[Problem]:
+    """Chart pins ``*_chart`` and release pins ``*_release`` must carry well-formed versions."""
+    problems = []
+    for name, value in sorted(variables.items()):
+        if name.endswith("_chart") and isinstance(value, dict):
+            for key in ("name", "repo", "version"):
+                if not value.get(key):
+                    problems.append(Problem(f"{name}.{key}", "is missing", "pin the chart as {name, repo, version}"))
+            if value.get("version") and not CHART_VERSION.match(str(value["version"])):
+                problems.append(
+                    Problem(
+                        f"{name}.version",
+                        f"{value['version']!r} is not a chart version",
+                        "use an exact version such as 1.2.3",
+                    )
+                )
+            if value.get("repo") and not str(value["repo"]).startswith(("https://", "oci://")):
+                problems.append(
+                    Problem(
+                        f"{name}.repo",
+                        f"{value['repo']!r} is not an https:// or oci:// URL",
+                        "use the chart repository URL",
+                    )
+                )
+        release = name.endswith("_release") and isinstance(value, dict) and "version" in value
+        if release and not RELEASE_VERSION.match(str(value["version"])):
+            problems.append(
+                Problem(f"{name}.version", f"{value['version']!r} is not a release tag", "use a tag such as v1.15.0")
+            )
+    return problems
+
+
+SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (check_domain, check_pools, check_placement)

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: doks.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# The work is done by the action plugin of the same name (plugins/action/preflight.py), on
+# the controller, before anything talks to an API. This file documents it.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: preflight
+short_description: Validate a cluster's whole inventory before any API call
+version_added: 0.1.0
+description:
+  - Checks the variables of the current inventory host against the argument specs of the
+    doks.gitops roles (types, choices, required values) and against the rules specs cannot
+    express - DNS domain and host name syntax, unique node-pool names, taint keys, values and
+    effects, placement that selects a declared pool and tolerates its taint, well-formed chart
+    and release pins.
+  - Reports every problem at once, one line each, naming the variable and the fix, and fails
+    when there is any. It never contacts an API and never changes anything.
+  - Runs on the controller (action plugin).
+author:
+  - doks.gitops maintainers
+options:
+  roles:
+    description:
+      - Roles whose argument specs apply. Defaults to every role of the collection.
+    type: list
+    elements: str
+attributes:
+  check_mode:
+    support: full
+    description: Read-only, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+  platform:
+    platforms: all
+    description: Runs on the controller.
+"""
+
+EXAMPLES = r"""
+- name: Validate the inventory before any API call
+  doks.gitops.preflight:
+
+- name: Validate only what the ingress layer needs
+  doks.gitops.preflight:
+    roles: [gitops, ingress_certmanager]
+"""
+
+RETURN = r"""
+problems:
+  description: Every problem found, each with the variable, what is wrong and how to fix it.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - variable: gitops_domain
+      message: "'example_com' is not a DNS domain"
+      fix: set it to the zone the platform's hosts live under
+roles:
+  description: The roles whose argument specs were applied.
+  returned: always
+  type: list
+  elements: str
+"""

@@ -1,0 +1,134 @@
+"""Cross-field inventory checks (plugins/module_utils/preflight.py) on plain dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ansible_collections.doks.gitops.plugins.module_utils import preflight as pf
+
+LABEL = "doks.digitalocean.com/node-pool"
+
+
+def good() -> dict[str, Any]:
+    return {
+        "gitops_domain": "platform.example.com",
+        "gitops_hosts": {"argocd": "argocd.platform.example.com", "grafana": "grafana.platform.example.com"},
+        "gitops_acme_email": "ops@example.com",
+        "gitops_pool_label": LABEL,
+        "gitops_pool_base": "base",
+        "gitops_pool_tools": "tools",
+        "gitops_pool_workloads": "workloads",
+        "gitops_pool_tools_taint": {"key": "tools", "value": "true", "effect": "NoSchedule"},
+        "gitops_pool_workloads_taint": {"key": "workloads", "value": "true", "effect": "NoSchedule"},
+        "gitops_placement_tools": {
+            "nodeSelector": {LABEL: "tools"},
+            "tolerations": [{"key": "tools", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+        },
+        "gitops_placement_workloads": {
+            "nodeSelector": {LABEL: "workloads"},
+            "tolerations": [{"key": "workloads", "operator": "Exists"}],
+        },
+    }
+
+
+def run(values: dict[str, Any]) -> list[pf.Problem]:
+    def get(name: str, default: Any = None) -> Any:
+        return values.get(name, default)
+
+    return [p for check in pf.SHARED_CHECKS for p in check(get)]
+
+
+def variables(problems: list[pf.Problem]) -> list[str]:
+    return [p.variable for p in problems]
+
+
+def test_the_default_shape_is_valid() -> None:
+    assert run(good()) == []
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "example",
+        "Example.com",
+        "-a.example.com",
+        "a..example.com",
+        "a_b.example.com",
+        "x" * 64 + ".com",
+        "example.com.",
+        42,
+        "1.2.3.4",
+    ],
+)
+def test_malformed_domains_are_named(domain: Any) -> None:
+    values = {**good(), "gitops_domain": domain}
+    assert variables(run(values)) == ["gitops_domain"]
+
+
+def test_hosts_derived_from_a_broken_domain_are_not_reported_twice() -> None:
+    values = {**good(), "gitops_domain": "bad_domain", "gitops_hosts": {"argocd": "argocd.bad_domain"}}
+    values["gitops_acme_email"] = "admin@bad_domain"
+    assert variables(run(values)) == ["gitops_domain"]
+
+
+def test_a_bad_host_name_is_named_with_its_key() -> None:
+    values = {**good(), "gitops_hosts": {"grafana": "grafana_.platform.example.com"}}
+    problems = run(values)
+    assert variables(problems) == ["gitops_hosts.grafana"]
+    assert "grafana.<gitops_domain>" in problems[0].fix
+
+
+def test_duplicate_pool_names() -> None:
+    values = {**good(), "gitops_pool_workloads": "tools"}
+    values["gitops_placement_workloads"] = {**values["gitops_placement_workloads"], "nodeSelector": {LABEL: "tools"}}
+    problems = run(values)
+    assert "gitops_pool_workloads" in variables(problems)
+    assert "also used by gitops_pool_tools" in str(problems[0])
+
+
+@pytest.mark.parametrize("effect", ["NoSchedul", "noschedule", "", None])
+def test_taint_effect_typo(effect: Any) -> None:
+    values = {**good(), "gitops_pool_tools_taint": {"key": "tools", "value": "true", "effect": effect}}
+    problems = run(values)
+    assert "gitops_pool_tools_taint.effect" in variables(problems)
+    assert "NoSchedule, PreferNoSchedule, NoExecute" in str(problems[0])
+
+
+def test_placement_naming_a_pool_that_does_not_exist() -> None:
+    values = {**good()}
+    values["gitops_placement_tools"] = {**values["gitops_placement_tools"], "nodeSelector": {LABEL: "tooling"}}
+    problems = run(values)
+    assert variables(problems) == ["gitops_placement_tools.nodeSelector"]
+    assert "'tooling'" in problems[0].message
+
+
+def test_placement_without_the_toleration_for_its_pool() -> None:
+    values = {**good()}
+    values["gitops_placement_tools"] = {"nodeSelector": {LABEL: "tools"}, "tolerations": []}
+    assert variables(run(values)) == ["gitops_placement_tools.tolerations"]
+
+
+def test_placement_to_the_untainted_pool_needs_no_toleration() -> None:
+    values = {**good()}
+    values["gitops_placement_tools"] = {"nodeSelector": {LABEL: "base"}, "tolerations": []}
+    assert run(values) == []
+
+
+def test_chart_and_release_pins() -> None:
+    problems = pf.check_pins(
+        {
+            "x_traefik_chart": {"name": "traefik", "repo": "https://traefik.github.io/charts", "version": "41.3.0"},
+            "x_bad_chart": {"name": "loki", "repo": "http://insecure", "version": "latest"},
+            "x_incomplete_chart": {"name": "alloy"},
+            "tekton_pipelines_release": {"version": "1.15"},
+            "tekton_ok_release": {"version": "v1.15.0"},
+        }
+    )
+    assert variables(problems) == [
+        "tekton_pipelines_release.version",
+        "x_bad_chart.version",
+        "x_bad_chart.repo",
+        "x_incomplete_chart.repo",
+        "x_incomplete_chart.version",
+    ]
