@@ -19,7 +19,7 @@ description:
     when there is any. It never contacts an API and never changes anything.
   - Runs on the controller (action plugin).
 author:
-  - doks.gitops maintainers
+  - doks.gitops maintainers (@doks-gitops)
 options:
   roles:
     description:
@@ -34,6 +34,7 @@ attributes:
     support: none
     description: Nothing to diff.
   platform:
+    support: full
     platforms: all
     description: Runs on the controller.
 """
