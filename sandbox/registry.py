@@ -7,8 +7,11 @@ import importlib
 from sandbox.server import Emulator
 
 EMULATORS: dict[str, str] = {
-    "artifacts": "sandbox.artifacts:ArtifactServer",
     "kubernetes": "sandbox.kube:KubeEmulator",
+    "artifacts": "sandbox.artifacts:ArtifactServer",
+    "auth0": "sandbox.auth0:Auth0Emulator",
+    "digitalocean": "sandbox.digitalocean:DigitalOceanEmulator",
+    "spaces": "sandbox.spaces:SpacesEmulator",
 }
 
 

@@ -168,8 +168,15 @@ class JsonClient:
         query: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         expected: tuple[int, ...] = (200, 201, 202, 204),
+        idempotent: bool | None = None,
     ) -> Response:
+        """Send one call, retried per the policy.
+
+        ``idempotent`` overrides the method's default (for example a token request is a POST
+        that is safe to repeat); None decides by method.
+        """
         method = method.upper()
+        safe = method in IDEMPOTENT if idempotent is None else idempotent
         url = self.base_url + path
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
@@ -183,7 +190,7 @@ class JsonClient:
             outcome = self._attempt(method, url, data, send_headers)
             if isinstance(outcome, Response) and outcome.status in expected:
                 return outcome
-            wait = self._retry_wait(method, path, outcome, attempt, started)
+            wait = self._retry_wait(method, path, outcome, attempt, started, safe=safe)
             self.retry.sleep(wait)
             attempt += 1
 
@@ -210,7 +217,9 @@ class JsonClient:
         self.calls.append((method, url, result.status))
         return result
 
-    def _retry_wait(self, method: str, path: str, outcome: Response | Exception, attempt: int, started: float) -> float:
+    def _retry_wait(
+        self, method: str, path: str, outcome: Response | Exception, attempt: int, started: float, *, safe: bool
+    ) -> float:
         """The wait before the next attempt, or raise ApiError when the call must stop."""
         if isinstance(outcome, Exception):
             reason = getattr(outcome, "reason", outcome)
@@ -221,16 +230,16 @@ class JsonClient:
                     method=method,
                     path=path,
                 )
-            retriable = method in IDEMPOTENT
+            retriable = safe
             message = f"{method} {path}: no response from {self.base_url} ({reason})"
             headers: Mapping[str, str] = {}
             status = None
         else:
             status = outcome.status
-            retriable = status == 429 or (status in RETRY_STATUSES and method in IDEMPOTENT)
+            retriable = status == 429 or (status in RETRY_STATUSES and safe)
             message = f"{method} {path}: {self.error_message(status, outcome.json)}"
             headers = outcome.headers
-        maybe_applied = status != 429 and method not in IDEMPOTENT and (status is None or status >= 500)
+        maybe_applied = status != 429 and not safe and (status is None or status >= 500)
         if not retriable or attempt >= self.retry.retries:
             if retriable:
                 message += f" (gave up after {attempt + 1} attempts)"

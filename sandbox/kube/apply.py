@@ -20,7 +20,8 @@ def _merge(live: dict[str, Any], applied: dict[str, Any], node: Node | None) -> 
 
 
 def _merge_value(live: Any, value: Any, prop: Prop | None) -> Any:
-    if isinstance(value, dict) and isinstance(live, dict) and (prop is None or prop.kind != "scalar"):
+    atomic = prop is not None and prop.kind == "object" and prop.elem is not None and prop.elem.atomic
+    if isinstance(value, dict) and isinstance(live, dict) and not atomic and (prop is None or prop.kind != "scalar"):
         return _merge(live, value, child(prop))
     if isinstance(value, list) and isinstance(live, list) and prop is not None and prop.kind == "list":
         if prop.list_type == "map":
@@ -170,12 +171,16 @@ def _conflicts(
 
 
 def _prune(result: dict[str, Any], dropped: set[Path], kept: set[Path], node: Node) -> None:
-    """Remove fields the applier stopped managing, unless someone still owns them (or below)."""
+    """Remove fields the applier stopped managing, unless someone still owns them, below or above.
+
+    A field under one still owned whole (an atomic struct or list) stays; emptied parents go,
+    up to the first one somebody owns.
+    """
     for path in sorted(dropped, key=len, reverse=True):
         target = path[:-1] if path[-1] == "." else path
-        if any(p[: len(target)] == target for p in kept):
+        if any(p[: len(target)] == target or target[: len(p)] == p for p in kept):
             continue
-        fields.remove(result, path, node)
+        fields.remove(result, path, node, keep=kept)
 
 
 def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], w: Writer, force: bool) -> dict[str, Any]:

@@ -551,7 +551,11 @@ class Cluster:
         if rtype.gr == "batch/jobs" and old is not None:
             spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
             for key in ("selector", "template", "completions"):
-                if key in old_spec and spec.get(key) != old_spec[key] and key != "template":
+                if (
+                    key in old_spec
+                    and spec.get(key) != old_spec[key]
+                    and not (key == "template" and spec.get("suspend"))
+                ):
                     raise errors.invalid(
                         "Job",
                         "batch",

@@ -712,6 +712,34 @@ def _endpoints(cluster: Cluster, svc: dict[str, Any]) -> None:
         cluster.store(cluster.rtype("/endpoints"), new, "MODIFIED")
 
 
+def ingresses(cluster: Cluster) -> None:
+    """An ingress controller publishes its LoadBalancer address into the Ingresses it serves."""
+    if not any(cluster.objects("networking.k8s.io/ingressclasses")):
+        return
+    balancers = sorted(
+        (s for s in cluster.objects("/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"),
+        key=lambda s: (
+            (s["metadata"].get("labels") or {}).get("app.kubernetes.io/name") not in {"traefik", "ingress-nginx"},
+            s["metadata"].get("namespace", ""),
+            s["metadata"]["name"],
+        ),
+    )
+    address = next(
+        (
+            ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+            for s in balancers
+            if ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+        ),
+        None,
+    )
+    if not address:
+        return
+    published = [{"ip": a["ip"]} for a in address if a.get("ip")]
+    for ingress in list(cluster.objects("networking.k8s.io/ingresses")):
+        if (ingress.get("status") or {}).get("loadBalancer", {}).get("ingress") != published:
+            _set_status(cluster, "networking.k8s.io/ingresses", ingress, {"loadBalancer": {"ingress": published}})
+
+
 def claims(cluster: Cluster) -> None:
     default_class = next(
         (
@@ -800,6 +828,7 @@ def _round(cluster: Cluster, ca_pem: str) -> None:
     jobs(cluster)
     pods(cluster)
     services(cluster)
+    ingresses(cluster)
     claims(cluster)
     tokens(cluster, ca_pem)
     argocd.applications(cluster)

@@ -20,7 +20,8 @@ import yaml
 
 from sandbox.kube import controllers, openapi, protobuf
 from sandbox.kube.cluster import Cluster, Op
-from sandbox.kube.errors import KubeError, status
+from sandbox.kube.errors import KubeError
+from sandbox.kube.errors import status as status_body
 from sandbox.kube.handlers import Handlers
 from sandbox.server import Context, Emulator, Request, Response
 
@@ -47,7 +48,8 @@ class KubeEmulator(Emulator):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.base_url = ""
-        self.ca_pem = ""
+        ca_file = ctx.endpoints.get("ca_file")
+        self.ca_pem = Path(ca_file).read_text() if ca_file and Path(ca_file).exists() else ""
         self.clusters: dict[str, Cluster] = {}
         self._openapi_cache: dict[Any, Any] = {}
         with self.lock:
@@ -63,12 +65,14 @@ class KubeEmulator(Emulator):
             self.ensure_cluster(DEFAULT, secrets.token_urlsafe(32), DEFAULT_NODES)
 
     def reset(self) -> None:
+        """Wipe every cluster; the default cluster comes back with the same token (endpoints.json)."""
         with self.lock:
+            token = self.default_token()
             for cluster in self.clusters.values():
                 cluster.bus.close()
             self.clusters.clear()
             self.store.data.clear()
-            self._load()
+            self.ensure_cluster(DEFAULT, token, DEFAULT_NODES)
             self.store.touch()
         if self.ctx.endpoints.get("state_dir"):
             self._write_kubeconfig()
@@ -177,11 +181,11 @@ class KubeEmulator(Emulator):
         for cluster in list(self.clusters.values()):
             controllers.reconcile(cluster, self.ca_pem)
 
-    def error(self, status_code: int, message: str, **extra: Any) -> Response:
-        return Response(status_code, status(status_code, message, extra.get("reason"), extra.get("details")))
+    def error(self, status: int, message: str, **extra: Any) -> Response:
+        return Response(status, status_body(status, message, extra.get("reason"), extra.get("details")))
 
-    def fault_headers(self, status_code: int) -> dict[str, str]:
-        return {"Retry-After": "1"} if status_code == 429 else {}
+    def fault_headers(self, status: int) -> dict[str, str]:
+        return {"Retry-After": "1"} if status == 429 else {}
 
     # ------------------------------------------------------------------ HTTP
 
@@ -204,7 +208,7 @@ class KubeEmulator(Emulator):
                 controllers.reconcile(cluster, self.ca_pem)
             return response
         except KubeError as exc:
-            return Response(exc.code, status(exc.code, exc.message, exc.reason, exc.details))
+            return Response(exc.code, status_body(exc.code, exc.message, exc.reason, exc.details))
 
     def _authenticate(self, cluster: Cluster, request: Request) -> None:
         token = request.bearer()

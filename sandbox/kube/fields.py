@@ -56,7 +56,8 @@ def paths(value: Any, node: Node | None, top: bool = True, skip_status: bool = F
 
 
 def _value_paths(value: Any, prop: Prop | None) -> set[Path]:
-    if isinstance(value, dict) and value and (prop is None or prop.kind in {"object", "map", "any"}):
+    atomic = prop is not None and prop.kind == "object" and prop.elem is not None and prop.elem.atomic
+    if isinstance(value, dict) and value and not atomic and (prop is None or prop.kind in {"object", "map", "any"}):
         return paths(value, child(prop), top=False) or {()}
     if isinstance(value, list) and prop is not None and prop.kind == "list" and prop.list_type != "atomic":
         found: set[Path] = set()
@@ -133,19 +134,19 @@ def value_at(obj: Any, path: Path, node: Node | None) -> Any:
     return current
 
 
-def remove(obj: dict[str, Any], path: Path, node: Node | None) -> None:
-    """Delete what ``path`` points at; empty parents it leaves are pruned."""
-    trail: list[tuple[Any, Any]] = []
+def remove(obj: dict[str, Any], path: Path, node: Node | None, keep: set[Path] | None = None) -> None:
+    """Delete what ``path`` points at; empty parents it leaves go too, unless owned (``keep``)."""
+    trail: list[tuple[Any, Any, Path]] = []
     current: Any = obj
     prop: Prop | None = None
-    for element in path:
+    for depth, element in enumerate(path):
         if element == ".":
             break
         if element.startswith("f:") and isinstance(current, dict):
             key = element[2:]
             if key not in current:
                 return
-            trail.append((current, key))
+            trail.append((current, key, path[: depth + 1]))
             prop = node.prop(key) if node else None
             node = child(prop)
             current = current[key]
@@ -153,7 +154,7 @@ def remove(obj: dict[str, Any], path: Path, node: Node | None) -> None:
             index = _find_item(current, element, prop)
             if index is None:
                 return
-            trail.append((current, index))
+            trail.append((current, index, path[: depth + 1]))
             current = current[index]
             node = prop.elem if prop else None
             prop = None
@@ -161,10 +162,13 @@ def remove(obj: dict[str, Any], path: Path, node: Node | None) -> None:
             return
     if not trail:
         return
-    container, key = trail.pop()
+    container, key, _owned = trail.pop()
     del container[key]
+    owned = keep or set()
     while trail and not container:
-        container, key = trail.pop()
+        container, key, parent = trail.pop()
+        if parent in owned or (isinstance(container, list) and (*parent, ".") in owned):
+            return
         del container[key]
 
 

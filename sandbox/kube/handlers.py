@@ -424,10 +424,9 @@ def _scale(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_initial_end(body: Any, count: int, mark: dict[str, Any]) -> Any:
-    for index, chunk in enumerate(body):
-        yield chunk
-        if index + 1 == count:
-            break
+    """The initial events, the ``k8s.io/initial-events-end`` bookmark, then the live stream."""
+    for _ in range(count):
+        yield next(body)
     mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
     yield json.dumps({"type": "BOOKMARK", "object": mark}).encode() + b"\n"
     yield from body

@@ -204,6 +204,8 @@ BUILTIN: list[ResourceType] = [
         generation=True,
     ),
     _r("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, short_names=("pc",)),
+    # Aggregated APIs (metrics-server registers v1beta1.metrics.k8s.io).
+    _r("apiregistration.k8s.io", "v1", "APIService", "apiservices", False, categories=EXT, status=True),
     _r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False, verbs=("create",)),
     _r("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False, verbs=("create",)),
 ]

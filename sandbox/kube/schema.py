@@ -59,6 +59,15 @@ _PATCH: dict[tuple[str, str], tuple[str, str, tuple[str, ...]]] = {
     ("V1ValidatingWebhookConfiguration", "webhooks"): ("merge", "name", ("name",)),
 }
 
+# Structs tagged ``+structType=atomic`` upstream: server-side apply owns and replaces them whole.
+ATOMIC_STRUCTS = {
+    "V1LabelSelector",
+    "V1NodeSelector",
+    "V1LocalObjectReference",
+    "V1ObjectReference",
+    "V1TypedLocalObjectReference",
+}
+
 _SCALARS = {"str": "string", "int": "integer", "bool": "boolean", "float": "number", "datetime": "string"}
 
 
@@ -98,6 +107,10 @@ class Node:
         if isinstance(self.json, dict):
             return list((self.json.get("properties") or {}).keys())
         return []
+
+    @property
+    def atomic(self) -> bool:
+        return self.model in ATOMIC_STRUCTS
 
     @property
     def open(self) -> bool:

@@ -133,10 +133,20 @@ def validate(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | Non
         for key, value in (obj.get("data") or {}).items():
             if not isinstance(value, str):
                 errors.append(("FieldValueTypeInvalid", "Invalid value: must be a string", f"data.{key}"))
-    elif rtype.gr == "apiextensions.k8s.io/customresourcedefinitions":
-        errors += _crd(obj)
+    errors += _immutable_data(rtype, obj, old)
     if errors:
         raise invalid(rtype.kind, rtype.group, name, errors)
+
+
+def _immutable_data(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """ConfigMaps and Secrets marked ``immutable`` keep their data."""
+    if rtype.gr not in {"/configmaps", "/secrets"} or old is None or not old.get("immutable"):
+        return []
+    return [
+        ("FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set", key)
+        for key in ("data", "binaryData", "immutable")
+        if obj.get(key) != old.get(key)
+    ]
 
 
 def _crd(obj: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -237,3 +237,28 @@ def test_state_survives_restart_and_old_watches_expire(tmp_path: Path) -> None:
         )
     finally:
         second.stop()
+
+
+def test_reset_keeps_the_default_token(running: Running) -> None:
+    token = running.emulator.endpoint(running.url)["token"]
+    running.emulator.ensure_cluster("c-reset", "t", [])
+    assert (
+        running.call("POST", "/api/v1/namespaces/default/configmaps", token, {"metadata": {"name": "gone"}})[0] == 201
+    )
+    assert running.call("POST", "/_sandbox/reset", None)[0] == 200
+    assert running.call("GET", "/api/v1/namespaces/default/configmaps/gone", token)[0] == 404
+    assert running.call("GET", "/clusters/c-reset/api/v1/nodes", "t")[0] == 404
+    status, nodes = running.call("GET", "/api/v1/nodes", token)
+    assert status == 200 and len(nodes["items"]) == 3
+
+
+def test_watch_list_ends_initial_events_with_a_bookmark(running: Running) -> None:
+    token = running.emulator.endpoint(running.url)["token"]
+    query = (
+        "watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1"
+    )
+    status, events = running.call("GET", f"/api/v1/namespaces?{query}", token)
+    assert status == 200
+    kinds = [e["type"] for e in events]
+    assert kinds[:4] == ["ADDED"] * 4 and kinds[4] == "BOOKMARK"
+    assert events[4]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}

@@ -233,7 +233,10 @@ def test_delete_and_namespace_cascade(kube_env: dict[str, str], manifest) -> Non
 
 
 def test_unschedulable_pod_stays_pending(kube_env: dict[str, str], manifest) -> None:
-    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: lost, namespace: default}\nspec:\n  nodeSelector: {doks.digitalocean.com/node-pool: tools}\n  containers: [{name: c, image: busybox:1.37}]\n"
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: lost, namespace: default}\n"
+        "spec:\n  nodeSelector: {doks.digitalocean.com/node-pool: tools}\n  containers: [{name: c, image: busybox:1.37}]\n"
+    )
     kubectl(kube_env, "apply", "-f", manifest(pod))
     live = get(kube_env, "pod", "lost")
     assert live["status"]["phase"] == "Pending"
@@ -241,3 +244,59 @@ def test_unschedulable_pod_stays_pending(kube_env: dict[str, str], manifest) -> 
     assert (condition["type"], condition["status"], condition["reason"]) == ("PodScheduled", "False", "Unschedulable")
     assert "untolerated taint {tools: true}" in condition["message"]
     assert "nodeName" not in live["spec"]
+
+
+def test_explain_reads_both_openapi_versions(kube_env: dict[str, str]) -> None:
+    v3 = kubectl(kube_env, "explain", "deployment.spec.template.spec.containers")
+    assert "FIELD: containers <[]" in v3 and "image\t<string>" in v3
+    v2 = kubectl(
+        kube_env, "explain", "deployment.spec.replicas", "--output=plaintext-openapiv2"
+    )  # the protobuf document
+    assert "FIELD:    replicas <integer>" in v2
+
+
+def test_delete_propagation_policies(kube_env: dict[str, str], manifest) -> None:
+    kubectl(kube_env, "apply", "-f", manifest(DEPLOYMENT.format(ns="orphans", replicas=1, color="blue")))
+    kubectl(kube_env, "wait", "--for=condition=Available", "deployment/web", "-n", "orphans", "--timeout=30s")
+    kubectl(kube_env, "delete", "deployment", "web", "-n", "orphans", "--cascade=orphan")
+    sets = get(kube_env, "replicasets", "-n", "orphans")["items"]
+    assert len(sets) == 1 and "ownerReferences" not in sets[0]["metadata"]
+    assert len(get(kube_env, "pods", "-n", "orphans")["items"]) == 1
+    kubectl(kube_env, "delete", "replicaset", sets[0]["metadata"]["name"], "-n", "orphans", "--cascade=foreground")
+    assert get(kube_env, "pods", "-n", "orphans")["items"] == []
+
+
+def test_client_side_to_server_side_migration(kube_env: dict[str, str], manifest) -> None:
+    kubectl(kube_env, "apply", "-f", manifest(DEPLOYMENT.format(ns="migrate", replicas=2, color="blue")))
+    out = kubectl(
+        kube_env,
+        "apply",
+        "--server-side",
+        "-f",
+        manifest(DEPLOYMENT.format(ns="migrate", replicas=2, color="blue"), "b.yaml"),
+    )
+    assert "deployment.apps/web serverside-applied" in out and "Warning" not in out
+    live = get(kube_env, "deployment", "web", "-n", "migrate")
+    managers = {(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]}
+    assert ("kubectl", "Apply") in managers and ("kubectl-client-side-apply", "Update") not in managers
+    assert live["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    dry = kubectl(
+        kube_env,
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "-f",
+        manifest(DEPLOYMENT.format(ns="migrate", replicas=5, color="blue"), "c.yaml"),
+    )
+    assert "deployment.apps/web serverside-applied (server dry run)" in dry
+    diff = run(
+        kube_env,
+        KUBECTL,
+        "diff",
+        "--server-side",
+        "-f",
+        manifest(DEPLOYMENT.format(ns="migrate", replicas=5, color="blue"), "c.yaml"),
+        check=False,
+    )
+    assert diff.returncode == 1 and "+  replicas: 5" in diff.stdout
+    assert get(kube_env, "deployment", "web", "-n", "migrate")["spec"]["replicas"] == 2

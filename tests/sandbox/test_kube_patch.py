@@ -163,3 +163,34 @@ def test_structural_defaults_and_validation() -> None:
         ("FieldValueNotSupported", "spec.mode"),
     ]
     assert structural.check(schema, {"spec": {}})[0][2] == "spec.size"
+
+
+def test_atomic_structs_are_owned_whole() -> None:
+    deployment = {"spec": {"selector": {"matchLabels": {"app": "a"}}, "replicas": 1}}
+    found = fields.paths(deployment, Node(model="V1Deployment"))
+    assert ("f:spec", "f:selector") in found
+    assert not any(len(p) > 2 and p[1] == "f:selector" for p in found)
+
+
+def test_apply_keeps_fields_under_an_owned_atomic_parent() -> None:
+    writer = Writer(manager="kubectl", api_version="apps/v1", node=Node(model="V1Deployment"), now="t")
+    live = {
+        "metadata": {
+            "name": "d",
+            "managedFields": [
+                {
+                    "manager": "kubectl",
+                    "operation": "Apply",
+                    "apiVersion": "apps/v1",
+                    "time": "t",
+                    "fieldsType": "FieldsV1",
+                    # granular selector fields, as a client-side apply migration hands them over
+                    "fieldsV1": {"f:spec": {"f:selector": {"f:matchLabels": {"f:app": {}}}, "f:replicas": {}}},
+                }
+            ],
+        },
+        "spec": {"selector": {"matchLabels": {"app": "a"}}, "replicas": 1},
+    }
+    applied = {"metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"app": "a"}}}}
+    out = server_side_apply(live, applied, writer, False)
+    assert out["spec"] == {"selector": {"matchLabels": {"app": "a"}}}

@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: doks.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""DigitalOcean API v2 client for doks.gitops modules, on the shared JsonClient.
+
+* Bearer token auth; DigitalOcean's error body (``id``, ``message``, ``request_id``) becomes
+  the error message, so a failure names what the API said and the id support asks for.
+* Lists follow ``links.pages.next`` until the last page.
+* Retries (429 honouring ``ratelimit-reset``/``Retry-After``, 5xx and timeouts on idempotent
+  calls) come from :mod:`rest`; a POST that may have been applied raises ``ApiError`` with
+  ``maybe_applied=True`` and the caller looks the object up by name before anything else.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.doks.gitops.plugins.module_utils.rest import (
+    ApiError,
+    JsonClient,
+    retry_policy_from_params,
+)
+
+DEFAULT_API_URL = "https://api.digitalocean.com"
+WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+
+
+def digitalocean_argument_spec() -> Dict[str, Any]:
+    """Options of the ``doks.gitops.digitalocean`` and ``doks.gitops.api`` doc fragments."""
+    return dict(
+        api_token=dict(
+            type="str",
+            required=True,
+            no_log=True,
+            fallback=(env_fallback, ["DIGITALOCEAN_TOKEN", "DO_API_TOKEN"]),
+        ),
+        api_url=dict(type="str", default=DEFAULT_API_URL),
+        timeout=dict(type="float", default=30),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        retries=dict(type="int", default=5),
+        retry_max_delay=dict(type="float", default=30),
+    )
+
+
+def error_message(status: int, body: Any) -> str:
+    """``<id>: <message> (HTTP <status>, request_id <id>)`` from DigitalOcean's error body."""
+    if isinstance(body, dict) and body.get("message"):
+        text = "%s: %s" % (body.get("id") or "error", body["message"])
+        details = ["HTTP %s" % status]
+        if body.get("request_id"):
+            details.append("request_id %s" % body["request_id"])
+        return "%s (%s)" % (text, ", ".join(details))
+    if status == 401:
+        return "HTTP 401: the API token was refused; check api_token (or DIGITALOCEAN_TOKEN)"
+    return "HTTP %s: %s" % (status, body if body else "no body")
+
+
+class DigitalOceanClient:
+    """Thin helpers over JsonClient for the API v2 conventions."""
+
+    def __init__(self, params: Dict[str, Any], user_agent: str = "doks.gitops") -> None:
+        token = params.get("api_token")
+        if not token:
+            raise ApiError("api_token is empty: set it, or export DIGITALOCEAN_TOKEN")
+        self.http = JsonClient(
+            params.get("api_url") or DEFAULT_API_URL,
+            headers={"Authorization": "Bearer %s" % token},
+            timeout=float(params.get("timeout") or 30),
+            validate_certs=bool(params.get("validate_certs", True)),
+            ca_path=params.get("ca_path"),
+            retry=retry_policy_from_params(params),
+            error_message=error_message,
+            user_agent=user_agent,
+        )
+
+    # -------------------------------------------------------------- calls
+    def get(self, path: str, query: Optional[Dict[str, Any]] = None, expected: Tuple[int, ...] = (200,)) -> Any:
+        return self.http.request("GET", path, query=query, expected=expected).json
+
+    def get_or_none(self, path: str, query: Optional[Dict[str, Any]] = None) -> Any:
+        """GET that returns None on 404 (object absent) instead of raising."""
+        try:
+            return self.get(path, query)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.http.request("POST", path, body).json
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.http.request("PUT", path, body).json
+
+    def delete(self, path: str) -> None:
+        self.http.request("DELETE", path)
+
+    def get_text(self, path: str, query: Optional[Dict[str, Any]] = None) -> str:
+        """A non-JSON document (kubeconfig YAML) as text."""
+        body = self.http.request("GET", path, query=query, headers={"Accept": "application/yaml"}).json
+        if isinstance(body, bytes):
+            return body.decode("utf-8")
+        if not isinstance(body, str):
+            raise ApiError("GET %s: expected a text document, got %s" % (path, type(body).__name__))
+        return body
+
+    def list_all(self, path: str, key: str, query: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        """Every item of a paginated list, following ``links.pages.next``."""
+        items: List[Dict[str, Any]] = []
+        params: Optional[Dict[str, Any]] = dict(query or {}, per_page=200)
+        next_path: Optional[str] = path
+        while next_path:
+            body = self.get(next_path, params) or {}
+            items.extend(body.get(key) or [])
+            next_url = ((body.get("links") or {}).get("pages") or {}).get("next")
+            if not next_url:
+                break
+            parts = urlsplit(next_url)
+            next_path = parts.path + ("?" + parts.query if parts.query else "")
+            params = None
+        return items
+
+    def look_up_after_failure(self, error: ApiError, find: Callable[[], Any]) -> Any:
+        """After a create that may have been applied: look the object up before anything else.
+
+        A 5xx answer is checked once. A request without an answer (timeout, dropped connection)
+        can still be processed by the server for about the client's timeout, so it is looked up
+        three times, spaced by the request timeout. Returns the first truthy result of ``find``
+        or the last (falsy) one.
+        """
+        attempts = 1 if error.status else 3
+        found = None
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(self.http.timeout)
+            found = find()
+            if found:
+                return found
+        return found
+
+    # -------------------------------------------------------------- accounting
+    def counts(self) -> Dict[str, int]:
+        """HTTP attempts made so far: GETs and writes (for the module's ``api_calls``)."""
+        gets = sum(1 for call in self.http.calls if call[0] == "GET")
+        writes = sum(1 for call in self.http.calls if call[0] in WRITE_METHODS)
+        return {"get": gets, "write": writes}

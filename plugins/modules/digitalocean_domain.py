@@ -1,0 +1,127 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: doks.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: digitalocean_domain
+short_description: Ensure a DigitalOcean DNS zone (domain) exists or is absent
+version_added: 0.1.0
+description:
+  - Creates the DNS zone O(name) in DigitalOcean DNS if it is missing, or deletes it with O(state=absent).
+  - Records are not managed here (external-dns writes them); an existing zone is left as it is.
+  - A create that may have been applied (timeout, 5xx) is checked with a lookup before anything else.
+author:
+  - doks.gitops maintainers (@doks-gitops)
+extends_documentation_fragment:
+  - doks.gitops.digitalocean
+  - doks.gitops.api
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the zone would be created or deleted and makes no write.
+  diff_mode:
+    support: full
+    description: Shows the zone name before and after.
+options:
+  name:
+    description: The zone, a fully qualified domain name such as V(example.com).
+    type: str
+    required: true
+  state:
+    description: V(present) creates the zone if missing, V(absent) deletes it with all its records.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: doks.gitops.doks_cluster
+  - name: Domains API
+    description: The domains endpoints of the API v2 reference.
+    link: https://docs.digitalocean.com/reference/api/digitalocean/#tag/Domains
+"""
+
+EXAMPLES = r"""
+- name: Ensure the platform's DNS zone
+  doks.gitops.digitalocean_domain:
+    name: gitops.example.com
+"""
+
+RETURN = r"""
+domain:
+  description: The zone as the API reports it (name and default TTL); planned values in check mode.
+  returned: state=present
+  type: dict
+  sample: {name: gitops.example.com, ttl: 1800}
+api_calls:
+  description: HTTP attempts this run made, by kind.
+  returned: always
+  type: dict
+  sample: {get: 1, write: 0}
+"""
+
+import re
+from typing import Any, Dict, Optional
+from urllib.parse import quote
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
+    DigitalOceanClient,
+    digitalocean_argument_spec,
+)
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
+
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def lookup(client: DigitalOceanClient, name: str) -> Optional[Dict[str, Any]]:
+    body = client.get_or_none("/v2/domains/%s" % quote(name))
+    return (body or {}).get("domain")
+
+
+def ensure(module: AnsibleModule, client: DigitalOceanClient, name: str) -> Dict[str, Any]:
+    current = lookup(client, name)
+    wanted = module.params["state"] == "present"
+    result: Dict[str, Any] = {"changed": (current is not None) != wanted}
+    result["diff"] = {"before": {"name": name} if current else {}, "after": {"name": name} if wanted else {}}
+    if wanted:
+        result["domain"] = {"name": name, "ttl": (current or {}).get("ttl")}
+    if not result["changed"] or module.check_mode:
+        return result
+    if not wanted:
+        client.delete("/v2/domains/%s" % quote(name))
+        return result
+    try:
+        client.post("/v2/domains", {"name": name})
+    except ApiError as exc:
+        if not exc.maybe_applied or not client.look_up_after_failure(exc, lambda: lookup(client, name)):
+            raise
+    result["domain"] = lookup(client, name) or result["domain"]
+    return result
+
+
+def main() -> None:
+    spec = digitalocean_argument_spec()
+    spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    name = module.params["name"].lower().rstrip(".")
+    if not DOMAIN_RE.match(name):
+        module.fail_json(msg="name %r is not a fully qualified domain name" % module.params["name"])
+    client: Optional[DigitalOceanClient] = None
+    try:
+        client = DigitalOceanClient(module.params, user_agent="doks.gitops/digitalocean_domain")
+        result = ensure(module, client, name)
+    except ApiError as exc:
+        module.fail_json(msg=exc.message, status=exc.status, api_calls=client.counts() if client else {})
+    result["api_calls"] = client.counts()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

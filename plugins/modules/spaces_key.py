@@ -1,0 +1,299 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: doks.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: spaces_key
+short_description: Manage a DigitalOcean Spaces access key by name, with bucket grants and rotation
+version_added: 0.1.0
+description:
+  - Finds the Spaces access key named O(name); creates it with O(grants) if it is missing, updates
+    its grants if they drifted, deletes it with O(state=absent).
+  - The secret key is returned only by the API call that creates a key. The module returns it
+    (RV(secret_key)) only from a run that created or rotated the key; store it at once (for
+    example in a Kubernetes Secret) in the same play.
+  - Rotation creates a new key with the same name and grants, then deletes the old one(s). It
+    happens when O(rotate=true), or when O(stored_access_key) is given and differs from the
+    existing key's access key id (the stored secret belongs to another key, or is lost).
+  - A create that may have been applied (timeout, 5xx) is never repeated blindly - keys named O(name)
+    that appeared meanwhile, whose secret was never received, are deleted before the one retry.
+author:
+  - doks.gitops maintainers (@doks-gitops)
+extends_documentation_fragment:
+  - doks.gitops.digitalocean
+  - doks.gitops.api
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and makes no write; no secret is returned.
+  diff_mode:
+    support: full
+    description: Shows the key's name and grants before and after.
+options:
+  name:
+    description: Name of the access key.
+    type: str
+    required: true
+  state:
+    description: V(present) ensures the key, V(absent) deletes every key with this name.
+    type: str
+    choices: [present, absent]
+    default: present
+  grants:
+    description:
+      - Bucket permissions of the key. A V(fullaccess) grant applies to every bucket and takes an
+        empty O(grants[].bucket).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      bucket:
+        description: Bucket name (empty for V(fullaccess)).
+        type: str
+        required: true
+      permission:
+        description: What the key may do in the bucket.
+        type: str
+        required: true
+        choices: [read, readwrite, fullaccess]
+  rotate:
+    description: Replace the key with a new one (new access key and secret) even if nothing else changed.
+    type: bool
+    default: false
+  stored_access_key:
+    description:
+      - The access key id whose secret the caller has stored. When set and the existing key has
+        another access key id - or this is the empty string because no secret is stored - the key is
+        rotated so that the caller receives a secret it can keep. Leave unset to never rotate for this.
+    type: str
+notes:
+  - Keys are matched by name. Several keys with the same name are an error unless a rotation replaces them all.
+seealso:
+  - module: doks.gitops.doks_cluster
+  - name: Spaces keys API
+    description: The Spaces access keys endpoints of the API v2 reference.
+    link: https://docs.digitalocean.com/reference/api/digitalocean/#tag/Spaces-Keys
+"""
+
+EXAMPLES = r"""
+- name: Ensure Loki's key for the logs bucket (rotated if the stored secret is gone)
+  doks.gitops.spaces_key:
+    name: loki-logs
+    grants:
+      - bucket: gitops-logs
+        permission: readwrite
+    stored_access_key: "{{ stored_id | default('') }}"
+  register: key
+  no_log: true
+
+- name: Delete the key
+  doks.gitops.spaces_key:
+    name: loki-logs
+    state: absent
+"""
+
+RETURN = r"""
+key:
+  description: The key (without its secret).
+  returned: state=present
+  type: dict
+  contains:
+    name:
+      description: Key name.
+      type: str
+    access_key:
+      description: Access key id (null in check mode before creation).
+      type: str
+      sample: DO00EXAMPLE7EXAMPLE9
+    grants:
+      description: Bucket grants.
+      type: list
+      elements: dict
+    created_at:
+      description: Creation time.
+      type: str
+secret_key:
+  description: The secret of a key created or rotated by this run. Shown once - store it right away.
+  returned: when the key was created or rotated (not in check mode)
+  type: str
+rotated:
+  description: Whether an existing key was replaced.
+  returned: always
+  type: bool
+actions:
+  description: What the run did (or would do), one sentence each.
+  returned: always
+  type: list
+  elements: str
+api_calls:
+  description: HTTP attempts this run made, by kind.
+  returned: always
+  type: dict
+  sample: {get: 1, write: 0}
+"""
+
+from typing import Any, Dict, List, Optional
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
+    DigitalOceanClient,
+    digitalocean_argument_spec,
+)
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
+
+KEYS = "/v2/spaces/keys"
+
+
+def norm_grants(grants: Optional[List[Dict[str, Any]]]) -> List[Dict[str, str]]:
+    items = [{"bucket": g.get("bucket") or "", "permission": g["permission"]} for g in grants or []]
+    return sorted(items, key=lambda g: (g["bucket"], g["permission"]))
+
+
+def public(key: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "name": key.get("name"),
+        "access_key": key.get("access_key"),
+        "grants": norm_grants(key.get("grants")),
+        "created_at": key.get("created_at"),
+    }
+
+
+class SpacesKeyManager:
+    def __init__(self, module: AnsibleModule, client: DigitalOceanClient) -> None:
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.actions: List[str] = []
+
+    def find(self) -> List[Dict[str, Any]]:
+        keys = self.client.list_all(KEYS, "keys", {"name": self.params["name"]})
+        return [k for k in keys if k.get("name") == self.params["name"]]
+
+    def create(self, known: List[Dict[str, Any]]) -> Dict[str, Any]:
+        body = {"name": self.params["name"], "grants": norm_grants(self.params["grants"])}
+        try:
+            return self.client.post(KEYS, body)["key"]
+        except ApiError as exc:
+            if not exc.maybe_applied:
+                raise
+            error = exc
+        # The create may have happened, but its secret never reached us: such a key is useless.
+        before = {k["access_key"] for k in known}
+
+        def orphans() -> List[Dict[str, Any]]:
+            return [k for k in self.find() if k["access_key"] not in before]
+
+        for orphan in self.client.look_up_after_failure(error, orphans) or []:
+            self.client.delete("%s/%s" % (KEYS, orphan["access_key"]))
+            self.actions.append("delete key %s whose secret was lost in a failed create" % orphan["access_key"])
+        return self.client.post(KEYS, body)["key"]
+
+    def absent(self) -> Dict[str, Any]:
+        existing = self.find()
+        for key in existing:
+            self.actions.append("delete key %s (%s)" % (self.params["name"], key["access_key"]))
+            if not self.module.check_mode:
+                self.client.delete("%s/%s" % (KEYS, key["access_key"]))
+        before = public(existing[0]) if existing else {}
+        return {"changed": bool(existing), "rotated": False, "diff": {"before": before, "after": {}}}
+
+    def present(self) -> Dict[str, Any]:
+        existing = self.find()
+        wanted = norm_grants(self.params["grants"])
+        stored = self.params["stored_access_key"]
+        if len(existing) > 1 and not self.params["rotate"] and stored is None:
+            self.module.fail_json(
+                msg="%d Spaces keys are named %s; delete the extra ones or set rotate: true to replace them all"
+                % (len(existing), self.params["name"]),
+                api_calls=self.client.counts(),
+            )
+        current = existing[0] if existing else None
+        rotate = bool(existing) and (
+            self.params["rotate"]
+            or len(existing) > 1
+            or (stored is not None and stored != (current or {}).get("access_key"))
+        )
+        result: Dict[str, Any] = {"rotated": rotate}
+        after = {"name": self.params["name"], "access_key": None, "grants": wanted, "created_at": None}
+        if current is None or rotate:
+            self.actions.append(
+                ("rotate key %s" if rotate else "create key %s") % self.params["name"]
+                + " with grants %s" % ", ".join("%s:%s" % (g["bucket"] or "*", g["permission"]) for g in wanted)
+            )
+            if not self.module.check_mode:
+                created = self.create(existing)
+                for old in existing:
+                    self.client.delete("%s/%s" % (KEYS, old["access_key"]))
+                result["secret_key"] = created.get("secret_key")
+                after = public(created)
+        elif norm_grants(current.get("grants")) != wanted:
+            self.actions.append("update grants of key %s" % self.params["name"])
+            after = dict(public(current), grants=wanted)
+            if not self.module.check_mode:
+                body = {"name": self.params["name"], "grants": wanted}
+                after = public(self.client.put("%s/%s" % (KEYS, current["access_key"]), body)["key"])
+        else:
+            after = public(current)
+        result.update(
+            changed=bool(self.actions),
+            key=after,
+            diff={
+                "before": {k: v for k, v in public(current).items() if k in ("name", "grants")} if current else {},
+                "after": {k: v for k, v in after.items() if k in ("name", "grants")},
+            },
+        )
+        return result
+
+
+def argument_spec() -> Dict[str, Any]:
+    spec = digitalocean_argument_spec()
+    spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        grants=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                bucket=dict(type="str", required=True),
+                permission=dict(type="str", required=True, choices=["read", "readwrite", "fullaccess"]),
+            ),
+        ),
+        rotate=dict(type="bool", default=False),
+        stored_access_key=dict(type="str", no_log=False),
+    )
+    return spec
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    for grant in module.params["grants"]:
+        if grant["permission"] == "fullaccess" and grant["bucket"]:
+            module.fail_json(msg="grants: a fullaccess grant applies to every bucket; set its bucket to ''")
+        if grant["permission"] != "fullaccess" and not grant["bucket"]:
+            module.fail_json(msg="grants: a %s grant needs a bucket name" % grant["permission"])
+    client: Optional[DigitalOceanClient] = None
+    manager: Optional[SpacesKeyManager] = None
+    try:
+        client = DigitalOceanClient(module.params, user_agent="doks.gitops/spaces_key")
+        manager = SpacesKeyManager(module, client)
+        result = manager.absent() if module.params["state"] == "absent" else manager.present()
+    except ApiError as exc:
+        module.fail_json(
+            msg=exc.message,
+            status=exc.status,
+            actions=manager.actions if manager else [],
+            api_calls=client.counts() if client else {},
+        )
+    result["actions"] = manager.actions
+    result["api_calls"] = client.counts()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""doks.gitops.auth0_apps and its REST client against the sandbox Auth0 emulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.sandbox.auth0_sandbox import Sandbox, start
+from tests.unit.auth0_helpers import Api, run_module, writes
+
+pytestmark = pytest.mark.sandbox
+
+CLAIM = "https://sandbox.example.com/groups"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    box = start(Path(tmp_path_factory.mktemp("auth0-unit")))
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def box(sandbox: Sandbox) -> Sandbox:
+    sandbox.reset()
+    sandbox.clear_faults()
+    return sandbox
+
+
+@pytest.fixture
+def api(box: Sandbox) -> Api:
+    return Api(box)
+
+
+def declared(**over) -> dict:
+    args = {
+        "applications": [
+            {
+                "name": "argocd",
+                "callbacks": ["https://argocd.sandbox.example.com/auth/callback"],
+                "allowed_logout_urls": ["https://argocd.sandbox.example.com"],
+                "web_origins": ["https://argocd.sandbox.example.com"],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "token_endpoint_auth_method": "client_secret_post",
+            },
+            {"name": "grafana", "callbacks": ["https://grafana.sandbox.example.com/login/generic_oauth"]},
+        ],
+        "roles": [
+            {"name": "gitops-admins", "description": "Admins", "members": ["alice@example.com"]},
+            {"name": "gitops-viewers", "description": "Viewers", "members": []},
+        ],
+        "groups_action": {"claim": CLAIM},
+    }
+    args.update(over)
+    return args
+
+
+def test_create_from_empty(box: Sandbox, api: Api) -> None:
+    api.user("alice@example.com")
+    result = run_module(box, **declared())
+    assert result["changed"] is True, result
+    argocd = api.clients("argocd")
+    assert len(argocd) == 1
+    assert argocd[0]["client_metadata"] == {"managed_by": "doks.gitops"}
+    assert argocd[0]["callbacks"] == ["https://argocd.sandbox.example.com/auth/callback"]
+    assert argocd[0]["grant_types"] == ["authorization_code", "refresh_token"]
+    assert result["applications"]["argocd"] == {"client_id": argocd[0]["client_id"], "action": "created"}
+    roles = api.roles()
+    assert set(roles) == {"gitops-admins", "gitops-viewers"}
+    assert api.members(roles["gitops-admins"]["id"]) == ["alice@example.com"]
+    bound = api.bindings()
+    assert [b["action"]["name"] for b in bound] == ["gitops-groups-claim"]
+    action = api.get(f"/actions/actions/{bound[0]['action']['id']}")
+    assert action["all_changes_deployed"] is True
+    assert CLAIM in action["code"]
+    assert result["issuer"] == f"https://{box.auth0['domain']}/"
+    assert result["groups_claim"] == CLAIM
+    assert "client_secret" not in str(result["applications"])
+
+
+def test_no_op_sends_no_write_and_one_token(box: Sandbox, api: Api) -> None:
+    api.user("alice@example.com")
+    run_module(box, **declared())
+    seq = box.last_seq()
+    result = run_module(box, **declared())
+    assert result["changed"] is False, result
+    log = box.requests(seq)
+    assert writes(log) == []
+    assert [e["path"] for e in log if e["method"] == "POST"] == ["/oauth/token"]
+    # clients, roles, members of 2 roles, the action by name, the trigger's bindings: one page each
+    assert sorted(e["path"] for e in log if e["method"] == "GET") == sorted(
+        [
+            "/api/v2/clients",
+            "/api/v2/roles",
+            f"/api/v2/roles/{api.roles()['gitops-admins']['id']}/users",
+            f"/api/v2/roles/{api.roles()['gitops-viewers']['id']}/users",
+            "/api/v2/actions/actions",
+            "/api/v2/actions/triggers/post-login/bindings",
+        ]
+    )
+    assert result["api_calls"] == {"POST": 1, "GET": 6}
+
+
+def test_field_change_patches_only_that_client(box: Sandbox, api: Api) -> None:
+    run_module(box, **declared(roles=[], groups_action=None))
+    args = declared(roles=[], groups_action=None)
+    args["applications"][1]["callbacks"] = ["https://grafana.sandbox.example.com/login/generic_oauth", "https://x/cb"]
+    seq = box.last_seq()
+    result = run_module(box, diff=True, **args)
+    grafana = api.clients("grafana")[0]
+    assert writes(box.requests(seq)) == [("PATCH", f"/api/v2/clients/{grafana['client_id']}")]
+    assert grafana["callbacks"] == ["https://grafana.sandbox.example.com/login/generic_oauth", "https://x/cb"]
+    assert result["applications"]["grafana"]["action"] == "updated"
+    assert result["applications"]["argocd"]["action"] == "unchanged"
+    after = result["diff"]["after"]["applications"]["grafana"]
+    assert set(after) == {"client_id", "callbacks"}
+
+
+def test_arrays_compare_as_sets(box: Sandbox) -> None:
+    run_module(box, **declared(roles=[], groups_action=None))
+    args = declared(roles=[], groups_action=None)
+    args["applications"][0]["grant_types"] = ["refresh_token", "authorization_code"]
+    seq = box.last_seq()
+    assert run_module(box, **args)["changed"] is False
+    assert writes(box.requests(seq)) == []
+
+
+def test_purge_removes_only_owned_undeclared(box: Sandbox, api: Api) -> None:
+    run_module(box, **declared(groups_action=None))
+    foreign = api.post("/clients", {"name": "grafana"})  # same name, not owned
+    foreign_role = api.post("/roles", {"name": "ops-team"})
+    args = declared(groups_action=None, purge=True)
+    args["applications"] = args["applications"][:1]
+    args["roles"] = args["roles"][:1]
+    result = run_module(box, **args)
+    assert result["changed"] is True
+    assert [c["client_id"] for c in api.clients("grafana")] == [foreign["client_id"]]
+    assert len(api.clients("argocd")) == 1
+    assert set(api.roles()) == {"gitops-admins", "ops-team"}
+    assert api.roles()["ops-team"]["id"] == foreign_role["id"]
+    assert len(result["deleted"]["applications"]) == 1
+    assert len(result["deleted"]["roles"]) == 1
+
+
+def test_purge_with_roles_omitted_leaves_roles_alone(box: Sandbox, api: Api) -> None:
+    """Teardown of one cluster removes its clients but not the groups other clusters share."""
+    run_module(box, **declared(groups_action=None))
+    args = declared(groups_action=None, purge=True, applications=[])
+    del args["roles"]
+    result = run_module(box, **args)
+    assert api.clients("argocd") == []
+    assert api.clients("grafana") == []
+    assert {"gitops-admins", "gitops-viewers"} <= set(api.roles())
+    assert result["deleted"]["roles"] == []
+    result = run_module(box, **declared(groups_action=None, purge=True, applications=[], roles=[]))
+    assert not {"gitops-admins", "gitops-viewers"} & set(api.roles())
+    assert len(result["deleted"]["roles"]) == 2
+
+
+def test_duplicate_owned_names_fail_naming_both_ids(box: Sandbox, api: Api) -> None:
+    meta = {"client_metadata": {"managed_by": "doks.gitops"}}
+    one = api.post("/clients", {"name": "argocd", **meta})
+    two = api.post("/clients", {"name": "argocd", **meta})
+    seq = box.last_seq()
+    result = run_module(box, **declared())
+    assert result["failed"] is True
+    assert one["client_id"] in result["msg"]
+    assert two["client_id"] in result["msg"]
+    assert writes(box.requests(seq)) == []
+
+
+def test_foreign_objects_and_bindings_untouched(box: Sandbox, api: Api) -> None:
+    api.user("alice@example.com")
+    api.deployed_action("tenant-own-action")
+    api.patch(
+        "/actions/triggers/post-login/bindings",
+        {"bindings": [{"ref": {"type": "action_name", "value": "tenant-own-action"}}]},
+    )
+    foreign = api.post("/clients", {"name": "argocd", "callbacks": ["https://other/cb"]})
+    run_module(box, purge=True, **declared())
+    assert [b["action"]["name"] for b in api.bindings()] == ["tenant-own-action", "gitops-groups-claim"]
+    again = api.get(f"/clients/{foreign['client_id']}")
+    assert again["callbacks"] == ["https://other/cb"]
+    assert again["client_metadata"] == {}
+    assert len(api.clients("argocd")) == 2
+
+
+def test_check_mode_writes_nothing(box: Sandbox, api: Api) -> None:
+    seq = box.last_seq()
+    result = run_module(box, check=True, diff=True, **declared())
+    assert result["changed"] is True
+    assert writes(box.requests(seq)) == []
+    assert api.clients("argocd") == []
+    assert result["diff"]["after"]["applications"]["argocd"]["callbacks"]
+
+
+def test_secret_only_when_asked(box: Sandbox, api: Api) -> None:
+    first = run_module(box, return_secrets=True, **declared(roles=[], groups_action=None))
+    secret = api.get(f"/clients/{first['applications']['argocd']['client_id']}")["client_secret"]
+    assert first["applications"]["argocd"]["client_secret"] == secret
+    again = run_module(box, return_secrets=True, diff=True, **declared(roles=[], groups_action=None))
+    assert again["applications"]["argocd"]["client_secret"] == secret
+    assert secret not in str(again["diff"])
+    plain = run_module(box, **declared(roles=[], groups_action=None))
+    assert secret not in str(plain)
+
+
+def test_429_then_success(box: Sandbox) -> None:
+    seq = box.last_seq()
+    box.fault(status=429, headers={"Retry-After": "1"}, count=1, path="^/api/v2/clients$", method="GET")
+    result = run_module(box, **declared(roles=[], groups_action=None))
+    assert result["changed"] is True
+    gets = [e["status"] for e in box.requests(seq) if e["path"] == "/api/v2/clients" and e["method"] == "GET"]
+    assert gets[:2] == [429, 200]
+
+
+def test_429_on_create_is_retried_once_without_duplicate(box: Sandbox, api: Api) -> None:
+    box.fault(status=429, count=1, path="^/api/v2/clients$", method="POST")
+    run_module(box, **declared(roles=[], groups_action=None))
+    assert len(api.clients("argocd")) == 1
+
+
+def test_500_then_success(box: Sandbox) -> None:
+    seq = box.last_seq()
+    box.fault(status=500, count=1, path="^/api/v2/roles$", method="GET")
+    result = run_module(box, **declared(groups_action=None))
+    assert result["changed"] is True
+    gets = [e["status"] for e in box.requests(seq) if e["path"] == "/api/v2/roles"]
+    assert gets[:2] == [500, 200]
+
+
+def test_timeout_on_create_makes_no_duplicate(box: Sandbox, api: Api) -> None:
+    box.fault(delay=2.5, count=1, path="^/api/v2/clients$", method="POST")
+    started = time.monotonic()
+    result = run_module(box, timeout=1, **declared(roles=[], groups_action=None))
+    assert result["changed"] is True, result
+    time.sleep(max(0.0, 3.0 - (time.monotonic() - started)))  # let the delayed create land
+    assert len(api.clients("argocd")) == 1
+    assert len(api.clients("grafana")) == 1
+    assert "was created" in str(result.get("warnings"))
+
+
+def test_missing_scope_is_named(box: Sandbox) -> None:
+    run_module(box, **declared(roles=[], groups_action=None))
+    args = declared(roles=[], groups_action=None, purge=True)
+    args["applications"] = args["applications"][:1]
+    result = run_module(box, limited=True, **args)
+    assert result["failed"] is True
+    assert "delete:clients" in result["msg"]
+    assert "DELETE /api/v2/clients/" in result["msg"]
+
+
+def test_return_secrets_without_read_client_keys_fails_before_writes(box: Sandbox) -> None:
+    seq = box.last_seq()
+    result = run_module(box, limited=True, return_secrets=True, **declared())
+    assert result["failed"] is True
+    assert "read:client_keys" in result["msg"]
+    assert writes(box.requests(seq)) == []
+
+
+@pytest.mark.parametrize("claim", ["groups", "roles", "https://tenant.auth0.com/groups", "https://example.com"])
+def test_reserved_or_bare_claims_are_refused_before_any_call(box: Sandbox, claim: str) -> None:
+    seq = box.last_seq()
+    result = run_module(box, **declared(groups_action={"claim": claim}))
+    assert result["failed"] is True
+    assert "groups_action.claim" in result["msg"]
+    assert box.requests(seq) == []
+
+
+def test_member_changes_and_missing_member_warning(box: Sandbox, api: Api) -> None:
+    api.user("alice@example.com")
+    bob = api.user("bob@example.com")
+    run_module(box, **declared(groups_action=None))
+    args = declared(groups_action=None)
+    args["roles"][0]["members"] = ["bob@example.com", "carol@example.com"]
+    result = run_module(box, **args)
+    admins = api.roles()["gitops-admins"]["id"]
+    assert api.members(admins) == ["bob@example.com"]
+    assert "carol@example.com" in str(result["warnings"])
+    assert bob["email"] == "bob@example.com"
+
+
+def test_action_change_redeploys_and_keeps_one_binding(box: Sandbox, api: Api) -> None:
+    run_module(box, **declared(roles=[]))
+    result = run_module(box, **declared(roles=[], groups_action={"claim": "https://sandbox.example.com/roles"}))
+    assert result["changed"] is True
+    assert result["action"]["version"] == 2
+    bound = api.bindings()
+    assert len(bound) == 1
+    assert "https://sandbox.example.com/roles" in api.get(f"/actions/actions/{bound[0]['action']['id']}")["code"]

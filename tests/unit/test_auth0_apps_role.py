@@ -1,0 +1,77 @@
+"""The auth0_apps role on the sandbox: no secret in -vvv output; a no-op makes no write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.bench_auth0 import counts, run_playbook
+from tests.sandbox.auth0_sandbox import Sandbox, start
+from tests.unit.auth0_helpers import Api
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    sandbox = start(Path(tmp_path_factory.mktemp("auth0-role")))
+    yield sandbox
+    sandbox.stop()
+
+
+def secrets_of(box: Sandbox) -> list[str]:
+    api = Api(box)
+    values = [c["client_secret"] for c in api.clients()]
+    values += [box.auth0["client_secret"], box.auth0["limited_client_secret"], api.token]
+    assert all(len(v) >= 32 for v in values)
+    return values
+
+
+def test_converge_at_vvv_prints_no_secret_and_no_op_writes_nothing(box: Sandbox) -> None:
+    first = run_playbook(box, "-vvv")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "changed=1" in first.stdout
+    seq = box.last_seq()
+    second = run_playbook(box, "-vvv", "--diff")
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert "changed=0" in second.stdout
+    calls = counts(box.requests(seq))
+    assert calls["POST /oauth/token"] == 1
+    assert [c for c in calls if not c.startswith("GET") and "oauth/token" not in c] == []
+    check = run_playbook(box, "-vvv", "--check", "--diff")
+    assert check.returncode == 0
+    output = first.stdout + first.stderr + second.stdout + second.stderr + check.stdout + check.stderr
+    secrets = secrets_of(box)
+    assert len(secrets) >= 6  # 3 platform clients + 2 management clients + the token
+    assert any(c["client_id"] in output for c in Api(box).clients())  # the output is really there
+    leaked = [s[:6] + "..." for s in secrets if s in output]
+    assert leaked == []
+
+
+def test_disabled_role_publishes_empty_facts_and_calls_nothing(box: Sandbox) -> None:
+    seq = box.last_seq()
+    proc = run_playbook(box, "-e", "gitops_sso_enabled=false", "-v")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Publish empty SSO facts" in proc.stdout
+    assert box.requests(seq) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("auth0_apps_client_secret=not-the-secret", "check client_id and client_secret"),
+        ("auth0_apps_claim=groups", "auth0_apps_claim 'groups' must be a namespaced URL"),
+    ],
+)
+def test_failures_are_reported_despite_no_log(box: Sandbox, extra: str, message: str) -> None:
+    seq = box.last_seq()
+    proc = run_playbook(box, "-e", extra)
+    assert proc.returncode != 0
+    assert message in proc.stdout.replace("\n", " ").replace("  ", " ")
+    assert writes_in(box.requests(seq)) == []
+
+
+def writes_in(log: list[dict]) -> list[str]:
+    return [f"{e['method']} {e['path']}" for e in log if e["method"] != "GET" and e["path"] != "/oauth/token"]

@@ -1,0 +1,322 @@
+"""doks.gitops.doks_cluster against the sandbox DigitalOcean emulator: state and request counts."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ansible_collections.doks.gitops.plugins.modules import doks_cluster
+
+from tests.sandbox import local_sandbox as sb
+from tests.unit.doks_helpers import DoSandbox, run_module
+
+pytestmark = pytest.mark.sandbox
+
+TOOLS_TAINT = {"key": "tools", "value": "true", "effect": "NoSchedule"}
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory):
+    state = tmp_path_factory.mktemp("doks-sandbox")
+    endpoints = sb.start(state, {"digitalocean": {"provision_seconds": 0.5}})
+    yield DoSandbox(endpoints)
+    sb.stop(state)
+
+
+@pytest.fixture
+def do(sandbox: DoSandbox) -> DoSandbox:
+    sandbox.reset()
+    return sandbox
+
+
+def pools(**overrides: Any) -> list[dict[str, Any]]:
+    declared = {
+        "base": {"name": "base", "size": "s-2vcpu-4gb", "count": 1},
+        "tools": {"name": "tools", "size": "s-2vcpu-4gb", "count": 1, "taints": [TOOLS_TAINT], "labels": {"tier": "t"}},
+    }
+    for name, value in overrides.items():
+        if value is None:
+            declared.pop(name)
+        else:
+            declared[name] = {**declared.get(name, {"name": name, "size": "s-2vcpu-4gb"}), **value}
+    return list(declared.values())
+
+
+def args(do: DoSandbox, **extra: Any) -> dict[str, Any]:
+    base = {"name": "c1", "region": "fra1", "version": "latest", "node_pools": pools(), "poll_interval": 0.1}
+    return do.conn(**{**base, **extra})
+
+
+def apply(do: DoSandbox, capsys: pytest.CaptureFixture[str], **extra: Any) -> dict[str, Any]:
+    return run_module(doks_cluster.main, capsys, args(do, **extra))
+
+
+# ---------------------------------------------------------------------- create and no-op
+def test_create_waits_for_running_and_returns_ids(do: DoSandbox, capsys) -> None:
+    mark = do.mark()
+    result = apply(do, capsys, tags=["gitops"], surge_upgrade=True, maintenance_policy={"day": "sunday"})
+    assert result["changed"] and not result.get("failed"), result
+    assert result["cluster"]["status"] == "running"
+    assert result["cluster"]["id"] and result["cluster"]["endpoint"] is not None
+    assert {p["name"]: bool(p["id"]) for p in result["cluster"]["node_pools"]} == {"base": True, "tools": True}
+    assert all(n["status"] == "running" for p in result["cluster"]["node_pools"] for n in p["nodes"])
+    assert do.writes(mark) == [("POST", "/v2/kubernetes/clusters", 201)]
+    cluster = do.cluster("c1")
+    assert "gitops" in cluster["tags"] and cluster["surge_upgrade"]
+    assert cluster["maintenance_policy"]["day"] == "sunday"
+    assert do.pool("c1", "tools")["taints"] == [TOOLS_TAINT]
+
+
+def test_second_run_is_a_noop_with_one_get(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    mark = do.mark()
+    result = apply(do, capsys)
+    assert not result["changed"], result["actions"]
+    assert do.calls(mark) == [("GET", "/v2/kubernetes/clusters", 200)]
+    assert result["api_calls"] == {"get": 1, "write": 0}
+
+
+def test_check_mode_create_writes_nothing(do: DoSandbox, capsys) -> None:
+    mark = do.mark()
+    result = apply(do, capsys, _ansible_check_mode=True, _ansible_diff=True)
+    assert result["changed"]
+    assert result["actions"][0].startswith("create cluster c1")
+    assert result["diff"]["before"] == {}
+    assert set(result["diff"]["after"]["node_pools"]) == {"base", "tools"}
+    assert do.writes(mark) == []
+    assert do.cluster("c1") is None
+
+
+# ---------------------------------------------------------------------- node pools
+def test_add_a_pool(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    mark = do.mark()
+    result = apply(do, capsys, node_pools=pools(workloads={"count": 2}))
+    assert result["actions"] == ["create node pool workloads"]
+    assert [w[:2] for w in do.writes(mark)] == [
+        ("POST", f"/v2/kubernetes/clusters/{result['cluster']['id']}/node_pools")
+    ]
+    assert len(do.pool("c1", "workloads")["nodes"]) == 2
+
+
+def test_change_a_taint_with_put(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    new_taint = {"key": "tools", "value": "true", "effect": "NoExecute"}
+    mark = do.mark()
+    result = apply(do, capsys, node_pools=pools(tools={"taints": [new_taint]}), _ansible_diff=True)
+    assert result["actions"] == ["update node pool tools: taints"]
+    assert [w[0] for w in do.writes(mark)] == ["PUT"]
+    assert do.pool("c1", "tools")["taints"] == [new_taint]
+    assert do.pool("c1", "tools")["labels"] == {"tier": "t"}
+    assert result["diff"]["after"]["node_pools"]["tools"]["taints"] == [new_taint]
+    assert result["diff"]["before"]["node_pools"]["tools"]["taints"] == [TOOLS_TAINT]
+
+
+def test_clear_labels_and_taints_only_when_declared_empty(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    omitted = {"name": "tools", "size": "s-2vcpu-4gb", "count": 1}
+    mark = do.mark()
+    result = apply(do, capsys, node_pools=[pools()[0], omitted])
+    assert not result["changed"], "omitted labels/taints must be left alone"
+    assert do.writes(mark) == []
+    result = apply(do, capsys, node_pools=pools(tools={"labels": {}, "taints": []}))
+    assert result["actions"] == ["update node pool tools: labels, taints"]
+    assert do.pool("c1", "tools")["labels"] == {}
+    assert do.pool("c1", "tools")["taints"] == []
+
+
+def test_purge_off_keeps_and_reports_purge_on_deletes(do: DoSandbox, capsys) -> None:
+    apply(do, capsys, node_pools=pools(extra={"count": 1}))
+    mark = do.mark()
+    kept = apply(do, capsys)
+    assert not kept["changed"]
+    assert kept["unmanaged_node_pools"] == ["extra"]
+    assert any("purge_node_pools" in w for w in kept["warnings"])
+    assert do.writes(mark) == []
+    purged = apply(do, capsys, purge_node_pools=True)
+    assert purged["actions"] == ["delete node pool extra"]
+    assert [w[0] for w in do.writes(mark)] == ["DELETE"]
+    assert {p["name"] for p in do.cluster("c1")["node_pools"]} == {"base", "tools"}
+
+
+def test_count_vs_autoscale(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    result = apply(do, capsys, node_pools=pools(base={"count": 2}))
+    assert result["actions"] == ["update node pool base: count"]
+    assert do.pool("c1", "base")["count"] == 2
+    scaled = {"auto_scale": True, "min_nodes": 1, "max_nodes": 3}
+    result = apply(do, capsys, node_pools=pools(base=scaled))
+    assert result["actions"] == ["update node pool base: auto_scale, min_nodes, max_nodes"]
+    pool = do.pool("c1", "base")
+    assert (pool["auto_scale"], pool["min_nodes"], pool["max_nodes"], pool["count"]) == (True, 1, 3, 2)
+    # the autoscaler owns count: a scale-up is not drift, and count in the declaration is not enforced
+    do.api(
+        "PUT",
+        f"/v2/kubernetes/clusters/{do.cluster('c1')['id']}/node_pools/{pool['id']}",
+        {"name": "base", "count": 3},
+    )
+    mark = do.mark()
+    result = apply(do, capsys, node_pools=pools(base={**scaled, "count": 1}))
+    assert not result["changed"], result["actions"]
+    assert do.writes(mark) == []
+    # narrowing max below the current count clamps it
+    result = apply(do, capsys, node_pools=pools(base={**scaled, "max_nodes": 2}))
+    assert result["actions"] == ["update node pool base: max_nodes, count"]
+    assert do.pool("c1", "base")["count"] == 2
+
+
+# ---------------------------------------------------------------------- versions
+def test_version_prefix_resolves_to_newest_matching_slug(do: DoSandbox, capsys) -> None:
+    versions = do.versions()
+    older = versions[1]
+    prefix = ".".join(older.split(".")[:2])
+    result = apply(do, capsys, version=prefix)
+    assert result["cluster"]["version"] == older
+    mark = do.mark()
+    assert not apply(do, capsys, version=prefix)["changed"]
+    assert do.writes(mark) == []
+
+
+def test_upgrade_only_when_asked_and_only_to_an_offered_version(do: DoSandbox, capsys) -> None:
+    versions = do.versions()
+    older_prefix = ".".join(versions[1].split(".")[:2])
+    newer_prefix = ".".join(versions[0].split(".")[:2])
+    apply(do, capsys, version=older_prefix)
+    mark = do.mark()
+    warned = apply(do, capsys, version=newer_prefix)
+    assert not warned["changed"]
+    assert any("upgrade: true" in w for w in warned["warnings"])
+    refused = apply(do, capsys, version="1.99", upgrade=True)
+    assert refused["failed"]
+    assert "'1.99' is not an available upgrade" in refused["msg"]
+    assert versions[0] in refused["msg"]
+    assert do.writes(mark) == []
+    upgraded = apply(do, capsys, version=newer_prefix, upgrade=True)
+    assert upgraded["actions"] == [f"upgrade cluster c1 from {versions[1]} to {versions[0]}"]
+    assert upgraded["cluster"]["version"] == versions[0]
+    assert upgraded["cluster"]["status"] == "running"
+    assert [w[:2] for w in do.writes(mark)] == [
+        ("POST", f"/v2/kubernetes/clusters/{upgraded['cluster']['id']}/upgrade")
+    ]
+
+
+# ---------------------------------------------------------------------- bad input fails before any write
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"node_pools": pools(tools={"name": "base"})}, "duplicate node pool name"),
+        ({"node_pools": pools(base={"auto_scale": True, "min_nodes": 3, "max_nodes": 2})}, "min_nodes (3) is greater"),
+        (
+            {"node_pools": pools(base={"auto_scale": True, "min_nodes": 1, "max_nodes": 2, "count": 5})},
+            "count 5 is outside",
+        ),
+        ({"node_pools": pools(base={"count": None})}, "count is required"),
+        ({"node_pools": pools(tools={"taints": [{"key": "a", "effect": "Sometimes"}]})}, "effect"),
+        ({"version": "1.99"}, "version '1.99' matches no DOKS version"),
+        ({"region": None}, "region is required"),
+    ],
+)
+def test_bad_input_fails_before_any_write(do: DoSandbox, capsys, extra: dict[str, Any], message: str) -> None:
+    mark = do.mark()
+    result = apply(do, capsys, **extra)
+    assert result["failed"]
+    assert message in result["msg"]
+    assert do.writes(mark) == []
+
+
+def test_region_change_is_refused(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    mark = do.mark()
+    result = apply(do, capsys, region="nyc1")
+    assert result["failed"] and "region" in result["msg"]
+    assert do.writes(mark) == []
+
+
+# ---------------------------------------------------------------------- faults
+def test_429_then_success_honours_the_reset_header(do: DoSandbox, capsys) -> None:
+    mark = do.mark()
+    reset = int(time.time()) + 3
+    do.fault(
+        status=429, count=1, method="GET", path="^/v2/kubernetes/clusters$", headers={"ratelimit-reset": str(reset)}
+    )
+    result = apply(do, capsys)
+    assert result["changed"] and not result.get("failed")
+    lists = [e for e in do.log(mark) if (e["method"], e["path"]) == ("GET", "/v2/kubernetes/clusters")]
+    assert [e["status"] for e in lists[:2]] == [429, 200]
+    # the retry waited for the announced reset, not a blind short backoff
+    assert lists[1]["time"] >= reset - 0.05
+    assert lists[1]["time"] - lists[0]["time"] < 5
+
+
+def test_503_on_a_read_is_retried(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    mark = do.mark()
+    do.fault(status=503, count=1, method="GET", path="^/v2/kubernetes/clusters$")
+    result = apply(do, capsys, retry_max_delay=1)
+    assert not result["changed"] and not result.get("failed")
+    assert [c[2] for c in do.calls(mark)] == [503, 200]
+
+
+def test_create_that_times_out_is_looked_up_not_repeated(do: DoSandbox, capsys) -> None:
+    do.fault(delay=1.5, count=1, method="POST", path="^/v2/kubernetes/clusters$")
+    mark = do.mark()
+    result = apply(do, capsys, timeout=1)
+    assert not result.get("failed"), result.get("msg")
+    assert any("exists" in w for w in result["warnings"])
+    # the server logs a request only once it answered; the client gave up before: count its attempts
+    assert result["api_calls"]["write"] == 1
+    assert [c for c in do.calls(mark) if c[0] == "POST"] == []
+    clusters = do.api("GET", "/v2/kubernetes/clusters")["kubernetes_clusters"]
+    assert [c["name"] for c in clusters] == ["c1"]
+
+
+def test_5xx_on_create_that_did_not_apply_fails_without_retry(do: DoSandbox, capsys) -> None:
+    do.fault(status=500, count=1, method="POST", path="^/v2/kubernetes/clusters$")
+    mark = do.mark()
+    result = apply(do, capsys)
+    assert result["failed"]
+    assert "server_error" in result["msg"] and "request_id" in result["msg"]
+    assert "nothing was created" in result["msg"]
+    assert [w[:2] for w in do.writes(mark)] == [("POST", "/v2/kubernetes/clusters")]
+    assert do.cluster("c1") is None
+
+
+# ---------------------------------------------------------------------- kubeconfig, delete
+def test_kubeconfig_expiry_is_sent_and_file_is_private(do: DoSandbox, capsys, tmp_path: Path) -> None:
+    path = tmp_path / "kube" / "c1.kubeconfig"
+    mark = do.mark()
+    apply(do, capsys, kubeconfig_path=str(path), kubeconfig_expiry_seconds=7200)
+    fetches = [e for e in do.log(mark) if e["path"].endswith("/kubeconfig")]
+    assert [e["query"] for e in fetches] == ["expiry_seconds=7200"]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert "kind: Config" in path.read_text()
+    mark = do.mark()
+    again = apply(do, capsys, kubeconfig_path=str(path), kubeconfig_expiry_seconds=7200)
+    assert not again["changed"]
+    assert do.calls(mark) == [("GET", "/v2/kubernetes/clusters", 200)]
+    path.unlink()
+    rewritten = apply(do, capsys, kubeconfig_path=str(path), kubeconfig_expiry_seconds=7200)
+    assert rewritten["actions"] == [f"write kubeconfig {path}"]
+    assert path.exists()
+
+
+def test_kubeconfig_returned_on_request(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    mark = do.mark()
+    result = apply(do, capsys, return_kubeconfig=True, kubeconfig_expiry_seconds=900)
+    assert not result["changed"]
+    assert "kind: Config" in result["kubeconfig"] and "token: dop_v1_" in result["kubeconfig"]
+    assert [e["query"] for e in do.log(mark) if e["path"].endswith("/kubeconfig")] == ["expiry_seconds=900"]
+
+
+def test_state_absent_deletes(do: DoSandbox, capsys) -> None:
+    apply(do, capsys)
+    result = run_module(doks_cluster.main, capsys, do.conn(name="c1", state="absent", poll_interval=0.1))
+    assert result["changed"]
+    assert do.cluster("c1") is None
+    again = run_module(doks_cluster.main, capsys, do.conn(name="c1", state="absent"))
+    assert not again["changed"]

@@ -1,0 +1,251 @@
+"""The observability role's Helm values and input checks, rendered by Ansible itself (no cluster).
+
+A tiny playbook renders the role's templates with the role's and the shared defaults plus the
+overrides of each case, the way the role's tasks do, and the tests read the result back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jmespath
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = ROOT / "roles" / "observability"
+TEMPLATES = ["kube-prometheus-stack", "loki", "alloy", "metrics-server"]
+CLIENT_SECRET = "grafana-client-secret-must-not-leak"
+CLAIM = 'https://doks.gitops/groups"odd\\claim'
+
+PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  vars_files:
+    - {gitops_defaults}
+    - {role_defaults}
+  tasks:
+    - name: Validate the inputs like the role does
+      ansible.builtin.include_tasks: {validate}
+    - name: Render every values template
+      ansible.builtin.copy:
+        dest: "{out}/{{{{ item }}}}.json"
+        content: "{{{{ lookup('ansible.builtin.template', item ~ '-values.yml.j2') | from_yaml | to_json }}}}"
+        mode: "0600"
+      loop: {templates}
+    - name: Render the alert rules
+      ansible.builtin.copy:
+        dest: "{out}/rules.json"
+        content: "{{{{ lookup('ansible.builtin.template', 'platform-rules.yml.j2') | from_yaml | to_json }}}}"
+        mode: "0600"
+"""
+
+BASE_VARS: dict[str, Any] = {
+    "auth0_apps_issuer": "https://tenant.eu.auth0.com/",
+    "auth0_apps_groups_claim": CLAIM,
+    "auth0_apps_clients": {"grafana": {"client_id": "grafana-id", "client_secret": CLIENT_SECRET}},
+    "doks_cluster_spaces_bucket": "logs-bucket",
+    "doks_cluster_region": "fra1",
+}
+
+
+def render(tmp_path: Path, **overrides: Any) -> subprocess.CompletedProcess[str]:
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "templates").symlink_to(ROLE / "templates")
+    (tmp_path / "play.yml").write_text(
+        PLAYBOOK.format(
+            gitops_defaults=ROOT / "roles/gitops/defaults/main.yml",
+            role_defaults=ROLE / "defaults/main.yml",
+            validate=ROLE / "tasks/validate.yml",
+            out=out,
+            templates=json.dumps(TEMPLATES),
+        )
+    )
+    (tmp_path / "extra.json").write_text(json.dumps({**BASE_VARS, **overrides}))
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"), "ANSIBLE_NOCOLOR": "1"}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "play.yml", "-e", "@extra.json"],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def values(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    result = render(tmp_path, **overrides)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {name: json.loads((tmp_path / "out" / f"{name}.json").read_text()) for name in [*TEMPLATES, "rules"]}
+
+
+@pytest.fixture(scope="module")
+def default_values(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return values(tmp_path_factory.mktemp("default"))
+
+
+def test_no_secret_in_any_values(default_values: dict[str, Any]) -> None:
+    assert CLIENT_SECRET not in json.dumps(default_values)
+    grafana = default_values["kube-prometheus-stack"]["grafana"]
+    ref = grafana["envValueFrom"]["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"]["secretKeyRef"]
+    assert ref == {"name": "grafana-oidc", "key": "client-secret"}
+    assert "client_secret" not in grafana["grafana.ini"]["auth.generic_oauth"]
+    assert grafana["admin"]["existingSecret"] == "grafana-admin"
+
+
+@pytest.mark.parametrize(
+    ("groups", "role"),
+    [
+        (["platform-admins"], "Admin"),
+        (["developers", "platform-admins"], "Admin"),
+        (["developers"], "Editor"),
+        (["someone-else"], "Viewer"),
+        (None, "Viewer"),
+    ],
+)
+def test_role_mapping_from_a_namespaced_claim(
+    default_values: dict[str, Any], groups: list[str] | None, role: str
+) -> None:
+    path = default_values["kube-prometheus-stack"]["grafana"]["grafana.ini"]["auth.generic_oauth"][
+        "role_attribute_path"
+    ]
+    claims = {"email": "a@b.c"} if groups is None else {CLAIM: groups, "groups": ["platform-admins"]}
+    assert jmespath.search(path, claims) == role
+
+
+def test_group_names_with_quotes_and_backslashes(tmp_path: Path) -> None:
+    odd = "o'brien\\ops`team\""
+    ini = values(tmp_path, observability_grafana_editor_groups=[odd])["kube-prometheus-stack"]["grafana"]["grafana.ini"]
+    path = ini["auth.generic_oauth"]["role_attribute_path"]
+    assert jmespath.search(path, {CLAIM: [odd]}) == "Editor"
+    assert jmespath.search(path, {CLAIM: ["o'brien"]}) == "Viewer"
+
+
+def test_sso_off_keeps_the_login_form_and_no_oauth(tmp_path: Path) -> None:
+    grafana = values(tmp_path, gitops_sso_enabled=False, auth0_apps_clients={})["kube-prometheus-stack"]["grafana"]
+    assert grafana["grafana.ini"]["auth"]["disable_login_form"] is False
+    assert "auth.generic_oauth" not in grafana["grafana.ini"]
+    assert "envValueFrom" not in grafana
+
+
+def test_placement(default_values: dict[str, Any]) -> None:
+    tools = {"doks.digitalocean.com/node-pool": "tools"}
+    kps = default_values["kube-prometheus-stack"]
+    placed = [
+        kps["prometheusOperator"],
+        kps["prometheusOperator"]["admissionWebhooks"]["patch"],
+        kps["prometheus"]["prometheusSpec"],
+        kps["alertmanager"]["alertmanagerSpec"],
+        kps["grafana"],
+        kps["kube-state-metrics"],
+        default_values["loki"]["singleBinary"],
+        default_values["metrics-server"],
+    ]
+    for section in placed:
+        assert section["nodeSelector"] == tools
+        assert {"key": "tools", "operator": "Equal", "value": "true", "effect": "NoSchedule"} in section["tolerations"]
+    assert kps["prometheus-node-exporter"]["tolerations"] == [{"operator": "Exists"}]
+    assert default_values["alloy"]["controller"]["tolerations"] == [{"operator": "Exists"}]
+    assert default_values["alloy"]["controller"]["type"] == "daemonset"
+
+
+def test_loki_storage_and_credentials(default_values: dict[str, Any]) -> None:
+    loki = default_values["loki"]
+    s3 = loki["loki"]["storage"]["s3"]
+    assert (s3["accessKeyId"], s3["secretAccessKey"]) == ("${AWS_ACCESS_KEY_ID}", "${AWS_SECRET_ACCESS_KEY}")
+    assert s3["endpoint"] == "fra1.digitaloceanspaces.com" and s3["region"] == "fra1" and s3["insecure"] is False
+    assert loki["loki"]["storage"]["bucketNames"] == {
+        "chunks": "logs-bucket",
+        "ruler": "logs-bucket",
+        "admin": "logs-bucket",
+    }
+    assert loki["loki"]["schemaConfig"]["configs"][0] | {"index": None} == {
+        "from": "2024-04-01",
+        "store": "tsdb",
+        "object_store": "s3",
+        "schema": "v13",
+        "index": None,
+    }
+    assert loki["loki"]["compactor"]["retention_enabled"] is True
+    assert loki["loki"]["limits_config"]["retention_period"] == "744h"
+    assert loki["singleBinary"]["extraEnvFrom"] == [{"secretRef": {"name": "loki-spaces"}}]
+    assert "-config.expand-env=true" in loki["singleBinary"]["extraArgs"]
+    assert loki["loki"]["auth_enabled"] is False
+    assert "tenant_id" not in default_values["alloy"]["alloy"]["configMap"]["content"]
+
+
+def test_an_http_endpoint_is_insecure_and_loses_its_scheme(tmp_path: Path) -> None:
+    s3 = values(tmp_path, observability_loki_endpoint="http://127.0.0.1:9000")["loki"]["loki"]["storage"]["s3"]
+    assert (s3["endpoint"], s3["insecure"]) == ("127.0.0.1:9000", True)
+
+
+def test_multi_tenant_loki_sends_the_tenant_everywhere(tmp_path: Path) -> None:
+    rendered = values(tmp_path, observability_loki_auth_enabled=True, observability_loki_tenant="team-a")
+    assert rendered["loki"]["loki"]["auth_enabled"] is True
+    assert 'tenant_id = "team-a"' in rendered["alloy"]["alloy"]["configMap"]["content"]
+    loki_ds = next(
+        d for d in rendered["kube-prometheus-stack"]["grafana"]["additionalDataSources"] if d["type"] == "loki"
+    )
+    assert loki_ds["jsonData"]["httpHeaderName1"] == "X-Scope-OrgID"
+    assert loki_ds["secureJsonData"]["httpHeaderValue1"] == "team-a"
+
+
+def test_alloy_labels_pod_logs(default_values: dict[str, Any]) -> None:
+    content = default_values["alloy"]["alloy"]["configMap"]["content"]
+    for label in ("namespace", "pod", "container", "node"):
+        assert f'target_label  = "{label}"' in content
+    assert 'url = "http://loki.observability.svc.cluster.local:3100/loki/api/v1/push"' in content
+    assert '"spec.nodeName=" + sys.env("HOSTNAME")' in content
+
+
+def test_platform_rules_use_the_real_metric_names(default_values: dict[str, Any]) -> None:
+    rules = [r for g in default_values["rules"]["spec"]["groups"] for r in g["rules"]]
+    exprs = {r["alert"]: r["expr"] for r in rules}
+    assert 'argocd_app_info{sync_status!="Synced"}' in exprs["ArgoCDApplicationOutOfSync"]
+    assert 'health_status=~"Degraded|Missing"' in exprs["ArgoCDApplicationDegraded"]
+    assert 'tekton_pipelines_controller_pipelinerun_total{status="failed"}[15m]' in exprs["TektonPipelineRunFailed"]
+    assert "< 1209600" in exprs["CertificateExpiresSoon"]
+    assert "loki_discarded_samples_total" in exprs["LokiDiscardingSamples"]
+    assert "> 0.05" in exprs["LokiPushErrors"]
+    for rule in rules:
+        assert "{{ $labels" not in rule["expr"]
+        assert rule["labels"]["severity"] in {"warning", "critical"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"observability_prometheus_retention": "two weeks"}, "observability_prometheus_retention"),
+        ({"doks_cluster_spaces_bucket": ""}, "observability_loki_bucket"),
+        (
+            {
+                "observability_alertmanager_receivers": [
+                    {"name": "slack", "slack_configs": [{"api_url": "https://hooks/x"}]}
+                ]
+            },
+            "observability_alertmanager_secrets",
+        ),
+        ({"observability_alertmanager_route": {"receiver": "pager"}}, "observability_alertmanager_route"),
+        ({"auth0_apps_issuer": "https://tenant.eu.auth0.com"}, "observability_grafana_oidc_issuer"),
+        ({"auth0_apps_clients": {}}, "observability_grafana_oidc_client_secret"),
+    ],
+)
+def test_bad_input_fails_naming_the_variable(tmp_path: Path, overrides: dict[str, Any], needle: str) -> None:
+    result = render(tmp_path, **overrides)
+    assert result.returncode != 0
+    assert needle in result.stdout + result.stderr
+    assert not list((tmp_path / "out").iterdir()), "nothing may be rendered after a failed check"
+
+
+def test_defaults_are_documented_in_the_readme() -> None:
+    defaults = yaml.safe_load((ROLE / "defaults/main.yml").read_text())
+    readme = (ROLE / "README.md").read_text()
+    for name in defaults:
+        assert f"`{name}`" in readme
