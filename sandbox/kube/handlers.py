@@ -102,7 +102,8 @@ class Handlers:
     ) -> Response:
         headers = {}
         if warnings:
-            headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings)
+            quoted = (w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings)
+            headers["Warning"] = ", ".join(f'299 - "{w}"' for w in quoted)
         return Response(code, body, headers=headers, content_type=content_type)
 
     def _aggregated(self, legacy: bool) -> Response:
