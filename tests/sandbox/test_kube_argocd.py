@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client, config, dynamic
-from kubernetes.dynamic.exceptions import NotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 CRDS = Path(__file__).resolve().parents[2] / "sandbox" / "charts" / "argo-cd" / "crds"
 NS = "argocd"
@@ -43,7 +43,7 @@ def _dynamic(api: client.ApiClient) -> dynamic.DynamicClient | None:
     dyn_client = dynamic.DynamicClient(api)
     try:
         dyn_client.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
-    except Exception:  # noqa: BLE001 - discovery not refreshed yet
+    except ResourceNotFoundError:  # discovery not refreshed yet
         return None
     return dyn_client
 
