@@ -14,6 +14,7 @@ import secrets
 import time
 from typing import Any
 
+from sandbox.kube import argocd
 from sandbox.kube.cluster import NS_GR, Cluster, Op, now
 from sandbox.kube.scheduler import unschedulable_message, why_not
 from sandbox.kube.selectors import label_selector
@@ -845,3 +846,4 @@ def _round(cluster: Cluster, ca_pem: str) -> None:
     ingresses(cluster)
     claims(cluster)
     tokens(cluster, ca_pem)
+    argocd.applications(cluster)
