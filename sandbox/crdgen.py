@@ -84,8 +84,13 @@ def crd(
     required: list[str] | None = None,
     top: dict[str, Any] | None = None,
     labels: dict[str, str] | None = None,
+    status_subresource: bool = True,
 ) -> dict[str, Any]:
-    """One CRD; ``versions`` are served, ``storage`` (default: the first) is stored."""
+    """One CRD; ``versions`` are served, ``storage`` (default: the first) is stored.
+
+    ``status_subresource=False`` for kinds whose upstream CRD keeps status in the main object
+    (Argo CD's Application and AppProject: the controller writes status with ordinary updates).
+    """
     plural = plural or kind.lower() + "s"
     storage = storage or versions[0]
     props: dict[str, Any] = {"apiVersion": STR, "kind": STR, "metadata": {"type": "object"}}
@@ -105,7 +110,7 @@ def crd(
     for name in versions:
         version: dict[str, Any] = {"name": name, "served": True, "storage": name == storage}
         version["schema"] = {"openAPIV3Schema": schema}
-        if spec is not None:
+        if spec is not None and status_subresource:
             version["subresources"] = {"status": {}}
         vers.append(version)
     metadata: dict[str, Any] = {"name": f"{plural}.{group}"}
@@ -336,6 +341,7 @@ def argo_cd() -> list[dict[str, Any]]:
         short=["app", "apps"],
         required=["destination", "project"],
         top={"operation": OBJ},
+        status_subresource=False,
     )
     project = crd(
         g,
@@ -351,6 +357,7 @@ def argo_cd() -> list[dict[str, Any]]:
         },
         short=["appproj", "appprojs"],
         required=[],
+        status_subresource=False,
     )
     appset = crd(
         g,

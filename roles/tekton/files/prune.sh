@@ -1,11 +1,11 @@
-#!/bin/sh
+#!/bin/bash
 # Keep the newest PRUNE_KEEP completed PipelineRuns of every Pipeline, and the newest PRUNE_KEEP
 # completed TaskRuns of every Task among TaskRuns that belong to no PipelineRun; delete the rest.
 # Deletion cascades (background) to the runs' TaskRuns, pods and the PersistentVolumeClaims
 # Tekton created for volumeClaimTemplate workspaces (they carry owner references to the run).
 # PRUNE_NAMESPACES (space separated) limits the namespaces; empty means every namespace.
 set -eu
-# Fail when a kubectl listing fails inside a pipe (busybox ash and bash both know pipefail).
+# Fail when a kubectl listing fails inside a pipe.
 set -o pipefail
 
 keep="${PRUNE_KEEP:?PRUNE_KEEP is not set}"

@@ -1,0 +1,86 @@
+"""The manifest filters the tekton role applies to upstream release files."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.doks.gitops.plugins.filter.manifests import (
+    k8s_configmap_data,
+    k8s_container_args,
+    k8s_place,
+)
+
+PLACEMENT = {
+    "nodeSelector": {"doks.digitalocean.com/node-pool": "tools"},
+    "tolerations": [{"key": "tools", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+}
+
+
+def _deployment(name: str, **pod: object) -> dict:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "tekton-pipelines"},
+        "spec": {
+            "template": {"spec": {"containers": [{"name": name, "args": ["--port=9097", "--read-only=x"]}], **pod}}
+        },
+    }
+
+
+def _docs() -> list[dict]:
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tekton-pipelines"}},
+        _deployment("tekton-pipelines-controller"),
+        _deployment(
+            "tekton-dashboard", nodeSelector={"kubernetes.io/os": "linux"}, tolerations=[{"operator": "Exists"}]
+        ),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "feature-flags"}, "data": {"a": "1"}},
+        {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "ds"}, "spec": {"template": {"spec": {}}}},
+        None,
+    ]
+
+
+def test_place_sets_selector_and_tolerations_on_deployments_only() -> None:
+    docs = _docs()
+    before = copy.deepcopy(docs)
+    out = k8s_place(docs, PLACEMENT)
+    assert docs == before, "the input must not change"
+    assert len(out) == 5, "empty documents are dropped"
+    controller, dashboard = out[1]["spec"]["template"]["spec"], out[2]["spec"]["template"]["spec"]
+    assert controller["nodeSelector"] == PLACEMENT["nodeSelector"]
+    assert controller["tolerations"] == PLACEMENT["tolerations"]
+    # the manifest's own selector stays, its tolerations are replaced
+    assert dashboard["nodeSelector"] == {"kubernetes.io/os": "linux", "doks.digitalocean.com/node-pool": "tools"}
+    assert dashboard["tolerations"] == PLACEMENT["tolerations"]
+    assert out[4]["spec"]["template"]["spec"] == {}, "DaemonSets are not in the default kinds"
+
+
+def test_place_reaches_cronjob_pod_template() -> None:
+    cron = {"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}}
+    out = k8s_place([cron], PLACEMENT, ["CronJob"])
+    assert out[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["nodeSelector"] == PLACEMENT["nodeSelector"]
+
+
+def test_configmap_data_merges_as_strings_and_fails_on_unknown_name() -> None:
+    out = k8s_configmap_data(_docs(), "feature-flags", {"b": True, "c": 3, "a": "2"})
+    assert out[3]["data"] == {"a": "2", "b": "true", "c": "3"}
+    with pytest.raises(AnsibleFilterError, match="no ConfigMap named renamed"):
+        k8s_configmap_data(_docs(), "renamed", {"x": "y"})
+
+
+def test_container_args_replace_in_place_or_append() -> None:
+    out = k8s_container_args(_docs(), "tekton-dashboard", {"read-only": True, "logout-url": "https://a/b"})
+    args = out[2]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args == ["--port=9097", "--read-only=true", "--logout-url=https://a/b"]
+    untouched = out[1]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert untouched == ["--port=9097", "--read-only=x"]
+    with pytest.raises(AnsibleFilterError, match="no Deployment named missing"):
+        k8s_container_args(_docs(), "missing", {"a": "b"})
+
+
+@pytest.mark.parametrize("bad", ["text", {"kind": "x"}, [{"metadata": {}}]])
+def test_bad_input_is_refused(bad: object) -> None:
+    with pytest.raises(AnsibleFilterError):
+        k8s_place(bad, PLACEMENT)
