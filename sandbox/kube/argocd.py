@@ -57,6 +57,7 @@ def applications(cluster: Cluster) -> None:
             continue
         key = (app["metadata"]["uid"], int(app["metadata"].get("generation", 1)))
         if time.monotonic() - _seen.setdefault(key, time.monotonic()) < DELAY and not app.get("operation"):
+            cluster.timers = True  # come back once the delay has passed, even if nothing else is written
             continue
         _reconcile(cluster, app)
 
@@ -179,7 +180,9 @@ def desired_status(cluster: Cluster, app: dict[str, Any]) -> dict[str, Any]:
         return status
     multi = bool(spec.get("sources"))
     sources = _sources(spec)
-    synced = bool((spec.get("syncPolicy") or {}).get("automated")) or bool(app.get("operation"))
+    # `automated: {}` turns auto-sync on: Argo CD looks at the key, not at what it holds
+    automated = (spec.get("syncPolicy") or {}).get("automated")
+    synced = (isinstance(automated, dict) and automated.get("enabled", True) is not False) or bool(app.get("operation"))
     sync: dict[str, Any] = {
         "status": "Synced" if synced else "OutOfSync",
         "comparedTo": _compared(spec, sources, multi),
