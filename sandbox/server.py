@@ -259,17 +259,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if request.path.startswith("/_sandbox/"):
             self._send(self.server.admin(request))
             return
-        status, fault = self.server.serve(request, self._send, self._reset)
-        self.server.log.add(
-            time=time.time(),
-            method=request.method,
-            path=request.path,
-            query=parsed.query,
-            status=status,
-            user_agent=self.headers.get("User-Agent", ""),
-            duration_ms=round((time.monotonic() - started) * 1000, 2),
-            fault=fault,
-        )
+
+        # The log entry is written before the answer leaves, so a client that reads the log right
+        # after its response always finds its own request there.
+        def record(status: int, fault: bool) -> None:
+            self.server.log.add(
+                time=time.time(),
+                method=request.method,
+                path=request.path,
+                query=parsed.query,
+                status=status,
+                user_agent=self.headers.get("User-Agent", ""),
+                duration_ms=round((time.monotonic() - started) * 1000, 2),
+                fault=fault,
+            )
+
+        def send(response: Response, fault: bool) -> None:
+            record(response.status, fault)
+            self._send(response)
+
+        def reset() -> None:
+            record(0, True)
+            self._reset()
+
+        self.server.serve(request, send, reset)
 
     def _client_gone(self) -> bool:
         """During a stream the client sends nothing: a readable socket means it closed (FIN/close_notify)."""
@@ -343,22 +356,22 @@ class EmulatorServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def port(self) -> int:
         return self.server_address[1]
 
-    def serve(self, request: Request, send: Callable[[Response], None], reset: Callable[[], None]) -> tuple[int, bool]:
+    def serve(self, request: Request, send: Callable[[Response, bool], None], reset: Callable[[], None]) -> None:
         fault = self.faults.match(request.method, request.path)
         if fault:
             if fault.get("delay"):
                 time.sleep(float(fault["delay"]))
             if fault["action"] == "reset":
                 reset()
-                return 0, True
+                return
             if fault["action"] == "respond":
                 response = self.emulator.error(int(fault["status"]), "injected fault")
                 if fault.get("body") is not None:
                     response.body = fault["body"]
                 response.headers.update(self.emulator.fault_headers(response.status))
                 response.headers.update({k: str(v) for k, v in (fault.get("headers") or {}).items()})
-                send(response)
-                return response.status, True
+                send(response, True)
+                return
         try:
             with self.emulator.lock:
                 response = self.emulator.handle(request)
@@ -366,8 +379,7 @@ class EmulatorServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             response = self.emulator.error(exc.status, exc.message, **exc.extra)
         except Exception as exc:  # an emulator bug must surface as a 500, not a hang
             response = self.emulator.error(500, f"sandbox emulator error: {exc!r}")
-        send(response)
-        return response.status, bool(fault)
+        send(response, bool(fault))
 
     def admin(self, request: Request) -> Response:
         route = request.path.removeprefix("/_sandbox/").strip("/")

@@ -12,6 +12,7 @@ import yaml
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+from ansible.template import trust_as_template
 from ansible_collections.doks.gitops.plugins.module_utils.preflight import SHARED_CHECKS, Problem, check_pins
 
 ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
@@ -38,6 +39,14 @@ class ActionModule(ActionBase):
         unknown = [r for r in roles if not (ROLES_DIR / r / "meta" / "argument_specs.yml").is_file()]
         if unknown:
             raise AnsibleError(f"preflight: unknown roles {unknown}; known: {list(DEFAULT_ROLES)}")
+        # The roles' defaults sit under the host's variables, as when the roles run, so the
+        # check works in any play (teardown.yml lists no roles) and sees what the roles will see.
+        merged: dict[str, Any] = {}
+        for role in roles:
+            merged.update(self._defaults(role))
+        merged.update(task_vars)
+        task_vars = merged
+        templar = self._templar.copy_with_new_env(available_variables=task_vars)
         cache: dict[str, Any] = {}
         broken: set[str] = set()
         problems: list[Problem] = []
@@ -47,7 +56,7 @@ class ActionModule(ActionBase):
                 return default
             if name not in cache:
                 try:
-                    cache[name] = self._templar.template(task_vars[name])
+                    cache[name] = templar.template(task_vars[name])
                 except Exception as exc:  # an undefined or broken expression is itself a finding
                     problems.append(Problem(name, f"cannot be evaluated ({exc})", "define the variables it refers to"))
                     broken.add(name)
@@ -67,6 +76,13 @@ class ActionModule(ActionBase):
         else:
             result["msg"] = f"Inventory is valid for {', '.join(roles)}"
         return result
+
+    @staticmethod
+    def _defaults(role: str) -> dict[str, Any]:
+        path = ROLES_DIR / role / "defaults" / "main.yml"
+        if not path.is_file():
+            return {}
+        return {name: _trusted(value) for name, value in (yaml.safe_load(path.read_text()) or {}).items()}
 
     @staticmethod
     def _spec(role: str) -> dict[str, Any]:
@@ -92,3 +108,14 @@ class ActionModule(ActionBase):
 
 
 _MISSING = object()
+
+
+def _trusted(value: Any) -> Any:
+    """Role defaults are the collection's own files: their templates may be rendered."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: _trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    return value

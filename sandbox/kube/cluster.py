@@ -54,6 +54,10 @@ class Cluster:
         data.setdefault("seq", {})
         self.bus = EventBus()
         self.touch = touch
+        # Controller bookkeeping: the resourceVersion at which they last found nothing to do,
+        # and whether a timed step (a Job pod finishing, a load balancer IP) is pending.
+        self.quiet_rv = -1
+        self.timers = False
         self.types: list[ResourceType] = []
         self.by_path: dict[tuple[str, str, str], ResourceType] = {}
         self.by_gr: dict[str, ResourceType] = {}

@@ -14,6 +14,7 @@ import secrets
 import time
 from typing import Any
 
+from sandbox.kube import argocd
 from sandbox.kube.cluster import NS_GR, Cluster, Op, now
 from sandbox.kube.scheduler import unschedulable_message, why_not
 from sandbox.kube.selectors import label_selector
@@ -515,8 +516,11 @@ def pods(cluster: Cluster) -> None:
             _schedule(cluster, pod, nodes, load)
         elif status.get("phase") != "Running":
             _start(cluster, pod)
-        elif _job_pod(pod) and _age(pod["metadata"]["uid"]) >= JOB_RUN:
-            _finish(cluster, pod)
+        elif _job_pod(pod):
+            if _age(pod["metadata"]["uid"]) >= JOB_RUN:
+                _finish(cluster, pod)
+            else:
+                cluster.timers = True
 
 
 def _job_pod(pod: dict[str, Any]) -> bool:
@@ -649,6 +653,8 @@ def services(cluster: Cluster) -> None:
             if not ingress and _age(svc["metadata"]["uid"]) >= LB_DELAY:
                 ip = _ip(cluster, "lbip", "203.0")
                 _set_status(cluster, "/services", svc, {"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}})
+            elif not ingress:
+                cluster.timers = True
         if spec.get("selector") and spec.get("type") != "ExternalName":
             _endpoints(cluster, svc)
 
@@ -810,12 +816,22 @@ def tokens(cluster: Cluster, ca_pem: str) -> None:
 
 
 def reconcile(cluster: Cluster, ca_pem: str, passes: int = 6) -> None:
-    """Run the controllers until nothing changes (at most ``passes`` rounds)."""
+    """Run the controllers until nothing changes (at most ``passes`` rounds).
+
+    A cluster that is quiet (nothing written since, no timer pending) is skipped by ``idle``.
+    """
     for _ in range(passes):
         before = cluster.rv
+        cluster.timers = False
         _round(cluster, ca_pem)
         if cluster.rv == before:
+            cluster.quiet_rv = cluster.rv
             return
+
+
+def idle(cluster: Cluster) -> bool:
+    """Nothing for the controllers to do until the next write."""
+    return cluster.quiet_rv == cluster.rv and not cluster.timers
 
 
 def _round(cluster: Cluster, ca_pem: str) -> None:
@@ -830,3 +846,4 @@ def _round(cluster: Cluster, ca_pem: str) -> None:
     ingresses(cluster)
     claims(cluster)
     tokens(cluster, ca_pem)
+    argocd.applications(cluster)

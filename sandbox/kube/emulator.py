@@ -179,7 +179,8 @@ class KubeEmulator(Emulator):
 
     def tick(self) -> None:
         for cluster in list(self.clusters.values()):
-            controllers.reconcile(cluster, self.ca_pem)
+            if not controllers.idle(cluster):
+                controllers.reconcile(cluster, self.ca_pem)
 
     def error(self, status: int, message: str, **extra: Any) -> Response:
         return Response(status, status_body(status, message, extra.get("reason"), extra.get("details")))

@@ -102,7 +102,8 @@ class Handlers:
     ) -> Response:
         headers = {}
         if warnings:
-            headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings)
+            quoted = (w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings)
+            headers["Warning"] = ", ".join(f'299 - "{w}"' for w in quoted)
         return Response(code, body, headers=headers, content_type=content_type)
 
     def _aggregated(self, legacy: bool) -> Response:
@@ -329,7 +330,8 @@ class Handlers:
         def bookmark(rv: int) -> dict[str, Any]:
             return {"kind": rtype.kind, "apiVersion": rtype.api_version, "metadata": {"resourceVersion": str(rv)}}
 
-        spec = WatchSpec(rtype.gr, namespace, matches, lambda o: cluster.render(rtype, o), timeout, bookmarks, bookmark)
+        render = self._watch_renderer(rtype)
+        spec = WatchSpec(rtype.gr, namespace, matches, render, timeout, bookmarks, bookmark)
         headers = {"Cache-Control": "no-cache, private"}
         if rv_arg in {"", "0"} or initial_events:
             initial = sorted(current, key=lambda o: int(o["metadata"].get("resourceVersion", "0")))
@@ -349,6 +351,23 @@ class Handlers:
         return Response(
             200, stream=stream(cluster.bus, spec, [], since, present), headers=headers, content_type="application/json"
         )
+
+    def _watch_renderer(self, rtype: ResourceType) -> Any:
+        """Objects as served; for ``kubectl get -w``, one-row Tables (columns in the first only)."""
+        cluster = self.cluster
+        if not tables.wants_table(self.accept):
+            return lambda o: cluster.render(rtype, o)
+        include = (self.request.arg("includeObject") or "Metadata") == "Object"
+        first = [True]
+
+        def as_table(obj: dict[str, Any]) -> dict[str, Any]:
+            table = tables.table([cluster.render(rtype, obj)], include, obj["metadata"].get("resourceVersion", ""))
+            if not first[0]:
+                table["columnDefinitions"] = None
+            first[0] = False
+            return table
+
+        return as_table
 
     # ------------------------------------------------------------------ scale
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sandbox.kube.errors import status
 
-HISTORY = 20000
+HISTORY = 5000
 # How often an idle stream yields an empty chunk so the server can check the connection.
 IDLE = 2.0
 

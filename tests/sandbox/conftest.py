@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ROOT / ".tools" / "bin"
-VENV_BIN = Path(sys.executable).parent
+from sandbox_tools import ROOT, TOOLS, VENV_BIN
 
 
 def _sandbox(command: str, state: Path) -> subprocess.CompletedProcess[str]:
@@ -71,15 +68,3 @@ def kube_env(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     return env
-
-
-def run(
-    env: dict[str, str], *args: str, check: bool = True, timeout: float = 120, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a real binary (kubectl, helm, ansible-playbook) against the sandbox."""
-    result = subprocess.run(
-        list(args), env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd or ROOT
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.sandbox.conftest import TOOLS, VENV_BIN, run
+from sandbox_tools import TOOLS, VENV_BIN, run
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "kube_contract.yml"
 

@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 import yaml
-
-from tests.sandbox.conftest import TOOLS, run
+from sandbox_tools import TOOLS, run
 
 HELM = str(TOOLS / "helm")
 KUBECTL = str(TOOLS / "kubectl")

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from tests.sandbox.conftest import TOOLS, run
+from sandbox_tools import TOOLS, run
 
 KUBECTL = str(TOOLS / "kubectl")
 

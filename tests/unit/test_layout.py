@@ -13,8 +13,8 @@ ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
 PLATFORM_ROLES = [
     "doks_cluster",
     "auth0_apps",
-    "ingress_certmanager",
     "observability",
+    "ingress_certmanager",
     "tekton",
     "argocd",
     "lofi_pipeline",

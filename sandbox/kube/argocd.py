@@ -1,0 +1,252 @@
+"""A minimal emulation of Argo CD's application controller.
+
+The sandbox runs no Argo CD, so nothing would ever report an Application as Synced or Healthy.
+This controller gives ``applications.argoproj.io`` objects the status the real controller writes,
+from the spec alone: it never fetches a repository and never renders or applies anything, so
+``status.resources`` stays empty and ``status.sync.revision`` is the spec's targetRevision (the
+real controller resolves it to a commit SHA).
+
+It only acts while the Application CRD exists in the virtual cluster, and only after an object
+has been unchanged for ``DELAY`` seconds (the real controller is asynchronous too). Rules:
+
+* the spec is checked like the real controller does before it compares: at least one source with a
+  ``repoURL`` and a ``path`` or ``chart`` (sources that only carry a ``ref`` are value sources), a
+  destination ``server`` or ``name``, a namespace that is a DNS-1123 label, a project that exists
+  (``default`` always exists) and whose ``sourceRepos`` and ``destinations`` admit the sources and the
+  destination. A failed check gives sync ``Unknown``, health ``Missing`` and an ``InvalidSpecError``
+  condition naming the problem; no sync operation is run.
+* a valid Application with ``spec.syncPolicy.automated`` (or with an ``operation`` requested, as
+  ``argocd app sync`` does) is synced: sync ``Synced``, health ``Healthy``, ``operationState``
+  ``Succeeded``; the requested ``operation`` is cleared. Without either it is ``OutOfSync``/``Missing``.
+* on deletion, Argo CD's finalizers (``resources-finalizer.argocd.argoproj.io`` and its
+  ``/background`` and ``/foreground`` forms, ``post-delete-finalizer.argocd.argoproj.io``) are
+  removed, as the real controller does once the (here non-existent) resources are gone.
+
+Status is written only when its meaningful part changes, so an idle cluster emits no watch events.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from fnmatch import fnmatchcase
+from typing import Any
+
+from sandbox.kube.cluster import Cluster, now
+
+APPS = "argoproj.io/applications"
+PROJECTS = "argoproj.io/appprojects"
+DELAY = 0.5
+FINALIZER_PREFIXES = ("resources-finalizer.argocd.argoproj.io", "post-delete-finalizer.argocd.argoproj.io")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+SYNCED_MESSAGE = "successfully synced (all tasks run)"
+# Fields that change on every write; they do not make a status "different".
+VOLATILE = ("reconciledAt", "startedAt", "finishedAt", "lastTransitionTime")
+
+_seen: dict[tuple[str, int], float] = {}
+
+
+def applications(cluster: Cluster) -> None:
+    """Reconcile every Application of ``cluster`` (no-op while the Application CRD is absent)."""
+    if APPS not in cluster.by_gr:
+        return
+    for app in list(cluster.objects(APPS)):
+        if app["metadata"].get("deletionTimestamp"):
+            _finalize(cluster, app)
+            continue
+        key = (app["metadata"]["uid"], int(app["metadata"].get("generation", 1)))
+        if time.monotonic() - _seen.setdefault(key, time.monotonic()) < DELAY and not app.get("operation"):
+            continue
+        _reconcile(cluster, app)
+
+
+def _finalize(cluster: Cluster, app: dict[str, Any]) -> None:
+    finalizers = app["metadata"].get("finalizers") or []
+    kept = [f for f in finalizers if not f.startswith(FINALIZER_PREFIXES)]
+    if kept == finalizers:
+        return
+    rtype = cluster.rtype(APPS)
+    if not kept:
+        cluster.unstore(rtype, app)
+        return
+    new = copy.deepcopy(app)
+    new["metadata"]["finalizers"] = kept
+    cluster.store(rtype, new, "MODIFIED")
+
+
+def _sources(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    if spec.get("sources"):
+        return [s for s in spec["sources"] if isinstance(s, dict)]
+    return [spec["source"]] if isinstance(spec.get("source"), dict) else []
+
+
+def _source_problem(source: dict[str, Any], field: str, multi: bool) -> str | None:
+    if not source.get("repoURL"):
+        return f"{field}.repoURL is required"
+    if source.get("path") or source.get("chart") or (multi and source.get("ref")):
+        return None
+    return f"{field} needs a path (Git directory) or a chart (Helm repository)"
+
+
+def _project_problem(cluster: Cluster, app: dict[str, Any], sources: list[dict[str, Any]]) -> str | None:
+    name = (app.get("spec") or {}).get("project") or ""
+    if not name:
+        return "spec.project is required"
+    if PROJECTS not in cluster.by_gr:
+        return None
+    project = cluster.lookup(PROJECTS, app["metadata"]["namespace"], name)
+    if project is None:
+        return None if name == "default" else f"Application referencing project {name} which does not exist"
+    pspec = project.get("spec") or {}
+    allowed = [str(r) for r in pspec.get("sourceRepos") or []]
+    for source in sources:
+        repo = str(source["repoURL"])
+        if not any(fnmatchcase(repo, pattern) for pattern in allowed):
+            return f"application repo {repo} is not permitted in project '{name}'"
+    return _destination_problem(name, pspec, (app.get("spec") or {}).get("destination") or {})
+
+
+def _destination_problem(project: str, pspec: dict[str, Any], dest: dict[str, Any]) -> str | None:
+    namespace = str(dest.get("namespace") or "")
+    for allowed in pspec.get("destinations") or []:
+        if dest.get("server"):
+            target_ok = fnmatchcase(str(dest["server"]), str(allowed.get("server") or ""))
+        else:
+            target_ok = fnmatchcase(str(dest.get("name") or ""), str(allowed.get("name") or ""))
+        if target_ok and fnmatchcase(namespace, str(allowed.get("namespace") or "")):
+            return None
+    target = f"server '{dest['server']}'" if dest.get("server") else f"name '{dest.get('name', '')}'"
+    return (
+        f"application destination {target} and namespace '{namespace}' do not match any of the allowed "
+        f"destinations in project '{project}'"
+    )
+
+
+def spec_problem(cluster: Cluster, app: dict[str, Any]) -> str | None:
+    """Return why Argo CD would refuse the Application's spec, or None when it is valid."""
+    spec = app.get("spec") or {}
+    multi = bool(spec.get("sources"))
+    sources = _sources(spec)
+    if not sources:
+        return "spec.source or spec.sources is required"
+    for index, source in enumerate(sources):
+        problem = _source_problem(source, f"spec.sources[{index}]" if multi else "spec.source", multi)
+        if problem:
+            return problem
+    dest = spec.get("destination") or {}
+    if not dest.get("server") and not dest.get("name"):
+        return "spec.destination needs a server or a name"
+    namespace = dest.get("namespace") or ""
+    if namespace and not DNS_LABEL.match(str(namespace)):
+        return f"spec.destination.namespace {namespace!r} is not a valid namespace name (DNS-1123 label)"
+    return _project_problem(cluster, app, sources)
+
+
+def _source_type(source: dict[str, Any]) -> str:
+    if source.get("chart") or source.get("helm"):
+        return "Helm"
+    if source.get("kustomize"):
+        return "Kustomize"
+    if source.get("plugin"):
+        return "Plugin"
+    return "Directory"
+
+
+def _revision(source: dict[str, Any]) -> str:
+    return str(source.get("targetRevision") or "HEAD")
+
+
+def _compared(spec: dict[str, Any], sources: list[dict[str, Any]], multi: bool) -> dict[str, Any]:
+    compared: dict[str, Any] = {"destination": copy.deepcopy(spec.get("destination") or {})}
+    if multi:
+        compared["sources"] = copy.deepcopy(sources)
+    else:
+        compared["source"] = copy.deepcopy(sources[0])
+    return compared
+
+
+def desired_status(cluster: Cluster, app: dict[str, Any]) -> dict[str, Any]:
+    """The status Argo CD's application controller would write for ``app`` (without timestamps set)."""
+    spec = app.get("spec") or {}
+    old = app.get("status") or {}
+    problem = spec_problem(cluster, app)
+    status: dict[str, Any] = {"controllerNamespace": app["metadata"]["namespace"], "summary": {}}
+    if problem:
+        status["sync"] = {"status": "Unknown", "comparedTo": {"destination": {}, "source": {"repoURL": ""}}}
+        status["health"] = {"status": "Missing"}
+        status["conditions"] = [{"type": "InvalidSpecError", "message": problem}]
+        return status
+    multi = bool(spec.get("sources"))
+    sources = _sources(spec)
+    synced = bool((spec.get("syncPolicy") or {}).get("automated")) or bool(app.get("operation"))
+    sync: dict[str, Any] = {
+        "status": "Synced" if synced else "OutOfSync",
+        "comparedTo": _compared(spec, sources, multi),
+    }
+    if multi:
+        sync["revisions"] = [_revision(s) for s in sources]
+        status["sourceTypes"] = [_source_type(s) for s in sources]
+    else:
+        sync["revision"] = _revision(sources[0])
+        status["sourceType"] = _source_type(sources[0])
+    status["sync"] = sync
+    status["health"] = {"status": "Healthy" if synced else "Missing"}
+    if synced:
+        status["operationState"] = _operation_state(app, sync, sources, multi)
+    elif old.get("operationState"):
+        status["operationState"] = old["operationState"]
+    return status
+
+
+def _operation_state(
+    app: dict[str, Any], sync: dict[str, Any], sources: list[dict[str, Any]], multi: bool
+) -> dict[str, Any]:
+    requested = app.get("operation") or {}
+    operation: dict[str, Any] = copy.deepcopy(requested) or {
+        "initiatedBy": {"automated": True},
+        "retry": {"limit": 5},
+    }
+    result: dict[str, Any] = {"resources": []}
+    if multi:
+        operation.setdefault("sync", {})["revisions"] = list(sync["revisions"])
+        result.update({"revisions": list(sync["revisions"]), "sources": copy.deepcopy(sources)})
+    else:
+        operation.setdefault("sync", {})["revision"] = sync["revision"]
+        result.update({"revision": sync["revision"], "source": copy.deepcopy(sources[0])})
+    return {"operation": operation, "phase": "Succeeded", "message": SYNCED_MESSAGE, "syncResult": result}
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _stamp(status: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    stamp = now()
+    status["reconciledAt"] = stamp
+    for cond in status.get("conditions") or []:
+        previous = next((c for c in old.get("conditions") or [] if _strip(c) == cond), None)
+        cond["lastTransitionTime"] = (previous or {}).get("lastTransitionTime", stamp)
+    state = status.get("operationState")
+    if state and state is not old.get("operationState"):
+        kept = old.get("operationState") or {}
+        same = _strip(kept) == _strip(state)
+        state["startedAt"] = kept.get("startedAt", stamp) if same else stamp
+        state["finishedAt"] = kept.get("finishedAt", stamp) if same else stamp
+    return status
+
+
+def _reconcile(cluster: Cluster, app: dict[str, Any]) -> None:
+    old = app.get("status") or {}
+    status = desired_status(cluster, app)
+    if _strip(status) == _strip(old) and not app.get("operation"):
+        return
+    new = copy.copy(app)
+    new["metadata"] = copy.copy(app["metadata"])
+    new.pop("operation", None)
+    new["status"] = _stamp(status, old)
+    cluster.store(cluster.rtype(APPS), new, "MODIFIED")

@@ -1,0 +1,99 @@
+"""Drive playbooks against a sandbox of their own and read the emulators back."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class Sandbox:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+
+    def cli(self, command: str) -> None:
+        subprocess.run([sys.executable, "-m", "sandbox", command, "--state-dir", str(self.state)], cwd=ROOT, check=True)
+
+    @property
+    def endpoints(self) -> dict[str, Any]:
+        return json.loads((self.state / "endpoints.json").read_text())
+
+    def _context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.endpoints["ca_file"])
+
+    def call(self, url: str, token: str | None = None, data: Any = None) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        body = json.dumps(data).encode() if data is not None else None
+        request = urllib.request.Request(url, data=body, headers=headers)
+        with urllib.request.urlopen(request, context=self._context(), timeout=30) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def log_marks(self) -> dict[str, int]:
+        marks = {}
+        for name, info in self.endpoints.items():
+            if isinstance(info, dict) and "url" in info:
+                entries = self.call(f"{info['url']}/_sandbox/requests")
+                marks[name] = entries[-1]["seq"] if entries else 0
+        return marks
+
+    def requests_since(self, marks: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+        return {
+            name: self.call(f"{self.endpoints[name]['url']}/_sandbox/requests?since={seq}")
+            for name, seq in marks.items()
+        }
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "SANDBOX_STATE_DIR": str(self.state),
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "PATH": f"{ROOT / '.tools' / 'bin'}:{BIN}:{os.environ.get('PATH', '')}",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "NO_COLOR": "1",
+        }
+
+    def playbook(self, playbook: str, *args: str) -> tuple[int, str]:
+        result = subprocess.run(
+            [str(BIN / "ansible-playbook"), "-i", "inventories/sandbox", playbook, *args],
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1800,
+        )
+        return result.returncode, result.stdout + result.stderr
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    hosts = {}
+    for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
+        hosts[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+    return hosts
+
+
+def state_writes(requests: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str, str]]:
+    """Requests that can change state. Token requests (Auth0 /oauth/token) only read."""
+    found = []
+    for name, entries in requests.items():
+        for entry in entries:
+            if entry["method"] not in WRITE_METHODS or entry["status"] >= 400:
+                continue
+            if name == "auth0" and entry["path"] == "/oauth/token":
+                continue
+            if name == "kubernetes":
+                continue  # judged by resourceVersion instead: an unchanged apply is a PATCH that writes nothing
+            found.append((name, entry["method"], entry["path"]))
+    return found

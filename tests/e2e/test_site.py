@@ -1,0 +1,101 @@
+"""The platform as users run it: site.yml twice on the sandbox, then teardown.yml.
+
+The second converge must report 0 changed, send no state-changing request to DigitalOcean,
+Auth0 or Spaces, and move no object's resourceVersion in the cluster; teardown must leave
+nothing the platform created in any emulator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from kubernetes import client, config
+
+from tests.e2e.harness import ROOT, Sandbox, recap, state_writes
+
+HOST = "sandbox-1"
+STATE = Path(os.environ.get("SANDBOX_STATE_DIR") or ROOT / ".cache" / "sandbox-e2e")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(STATE.resolve())
+    box.cli("down")
+    box.cli("reset")
+    box.cli("up")
+    yield box
+    box.cli("down")
+
+
+def cluster_version(kubeconfig: Path) -> str:
+    """The cluster-wide resourceVersion: it moves with every write to any object."""
+    api = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
+    return api.list_namespace().metadata.resource_version
+
+
+def kubeconfig(box: Sandbox) -> Path:
+    return box.state / f"{HOST}.kubeconfig"
+
+
+def test_first_converge(sandbox: Sandbox) -> None:
+    rc, out = sandbox.playbook("playbooks/site.yml")
+    assert rc == 0, out[-6000:]
+    assert recap(out)[HOST]["failed"] == 0
+    assert recap(out)[HOST]["changed"] > 0
+    assert kubeconfig(sandbox).is_file()
+
+
+def test_second_converge_changes_nothing(sandbox: Sandbox) -> None:
+    before = cluster_version(kubeconfig(sandbox))
+    marks = sandbox.log_marks()
+    rc, out = sandbox.playbook("playbooks/site.yml")
+    assert rc == 0, out[-6000:]
+    assert recap(out)[HOST]["changed"] == 0, out[-6000:]
+    assert state_writes(sandbox.requests_since(marks)) == []
+    assert cluster_version(kubeconfig(sandbox)) == before
+
+
+def test_teardown_leaves_nothing(sandbox: Sandbox) -> None:
+    rc, out = sandbox.playbook("playbooks/teardown.yml", "-e", f"teardown_confirm={HOST}")
+    assert rc == 0, out[-6000:]
+    do = sandbox.endpoints["digitalocean"]
+    assert sandbox.call(f"{do['url']}/v2/kubernetes/clusters", do["token"])["kubernetes_clusters"] == []
+    assert sandbox.call(f"{do['url']}/v2/spaces/keys", do["token"])["keys"] == []
+    auth0 = sandbox.endpoints["auth0"]
+    token = sandbox.call(
+        f"{auth0['url']}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": auth0["client_id"],
+            "client_secret": auth0["client_secret"],
+            "audience": auth0["audience"],
+        },
+    )["access_token"]
+    clients = sandbox.call(f"{auth0['url']}/api/v2/clients", token)
+    assert [c for c in clients if (c.get("client_metadata") or {}).get("managed_by")] == []
+    assert sandbox.call(f"{auth0['url']}/api/v2/roles", token) == []
+    assert sandbox.call(f"{auth0['url']}/api/v2/actions/actions", token)["actions"] == []
+    spaces = sandbox.endpoints["spaces"]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=spaces["url"],
+        region_name=spaces["region"],
+        aws_access_key_id="sandbox-admin",
+        aws_secret_access_key="sandbox-admin-not-a-secret",
+        verify=sandbox.endpoints["ca_file"],
+    )
+    assert s3.list_buckets()["Buckets"] == []
+    assert not kubeconfig(sandbox).exists()
+    rc, out = sandbox.playbook("playbooks/teardown.yml", "-e", f"teardown_confirm={HOST}")
+    assert rc == 0, out[-6000:]
+    assert recap(out)[HOST]["changed"] == 0
+
+
+def test_teardown_refuses_without_confirmation(sandbox: Sandbox) -> None:
+    rc, out = sandbox.playbook("playbooks/teardown.yml")
+    assert rc != 0
+    assert f"set teardown_confirm={HOST}" in out

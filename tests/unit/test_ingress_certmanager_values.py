@@ -1,0 +1,286 @@
+"""The ingress_certmanager role's Helm values, Secrets, custom resources and input checks,
+rendered by Ansible itself (no cluster), plus the shared SSO annotations of the gitops role.
+
+A tiny playbook renders the role's templates with the shared and the role's defaults plus the
+overrides of each case, the way the role's tasks do, and the tests read the result back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = ROOT / "roles" / "ingress_certmanager"
+CHARTS = ["traefik", "ingress-nginx", "cert-manager", "external-dns", "oauth2-proxy", "sealed-secrets"]
+TOKEN = "dop_v1_token_that_must_not_leak_0123"
+CLIENT_SECRET = "oidc-client-secret-that-must-not-leak"
+COOKIE = "cookie-secret-that-must-not-leak!"
+CLAIM = "https://gitops.example.com/groups"
+TOOLS = {
+    "nodeSelector": {"doks.digitalocean.com/node-pool": "tools"},
+    "tolerations": [{"key": "tools", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+}
+
+PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  vars_files:
+    - {gitops_defaults}
+    - {role_defaults}
+  vars:
+    ingress_certmanager_servicemonitor_on: true
+    ingress_certmanager_oauth2_proxy_cookie_b64: "{{{{ '{cookie}' | b64encode }}}}"
+  tasks:
+    - name: Validate the inputs like the role does
+      ansible.builtin.include_tasks: {validate}
+    - name: Render every template
+      ansible.builtin.copy:
+        dest: "{out}/{{{{ item }}}}.json"
+        content: "{{{{ lookup('ansible.builtin.template', item ~ '.yml.j2') | from_yaml | to_json }}}}"
+        mode: "0600"
+      loop: {templates}
+    - name: Write the shared SSO annotations
+      ansible.builtin.copy:
+        dest: "{out}/sso.json"
+        content: "{{{{ gitops_sso_ingress_annotations | to_json }}}}"
+        mode: "0600"
+"""
+
+BASE_VARS: dict[str, Any] = {
+    "inventory_hostname": "cluster-1",
+    "gitops_domain": "example.com",
+    "ingress_certmanager_digitalocean_token": TOKEN,
+    "auth0_apps_issuer": "https://tenant.eu.auth0.com/",
+    "auth0_apps_groups_claim": CLAIM,
+    "auth0_apps_clients": {"oauth2_proxy": {"client_id": "o2p-id", "client_secret": CLIENT_SECRET}},
+    "ingress_certmanager_oauth2_proxy_allowed_groups": ["platform-admins"],
+}
+
+
+def render(tmp_path: Path, **overrides: Any) -> subprocess.CompletedProcess[str]:
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "templates").symlink_to(ROLE / "templates")
+    templates = [f"{c}-values" for c in CHARTS] + ["secrets", "custom-resources", "namespaces"]
+    (tmp_path / "play.yml").write_text(
+        PLAYBOOK.format(
+            gitops_defaults=ROOT / "roles/gitops/defaults/main.yml",
+            role_defaults=ROLE / "defaults/main.yml",
+            validate=ROLE / "tasks/validate.yml",
+            out=out,
+            cookie=COOKIE,
+            templates=json.dumps(templates),
+        )
+    )
+    (tmp_path / "extra.json").write_text(json.dumps({**BASE_VARS, **overrides}))
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"), "ANSIBLE_NOCOLOR": "1"}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "play.yml", "-e", "@extra.json"],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def rendered(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    result = render(tmp_path, **overrides)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.json")}
+
+
+@pytest.fixture(scope="module")
+def traefik(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return rendered(tmp_path_factory.mktemp("traefik"))
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return rendered(
+        tmp_path_factory.mktemp("nginx"),
+        gitops_ingress_controller="ingress-nginx",
+        ingress_certmanager_acme_solver="dns01",
+        ingress_certmanager_external_dns_provider="webhook",
+    )
+
+
+@pytest.mark.parametrize("case", ["traefik", "nginx"])
+def test_no_secret_in_any_values(case: str, request: pytest.FixtureRequest) -> None:
+    out = request.getfixturevalue(case)
+    for chart in CHARTS:
+        text = json.dumps(out[f"{chart}-values"])
+        for secret in (TOKEN, CLIENT_SECRET, COOKIE, base64.b64encode(TOKEN.encode()).decode()):
+            assert secret not in text, f"{chart} values carry a secret"
+
+
+@pytest.mark.parametrize("case", ["traefik", "nginx"])
+def test_secrets_go_into_secrets(case: str, request: pytest.FixtureRequest) -> None:
+    secrets = {
+        (s["metadata"]["namespace"], s["metadata"]["name"]): s["data"] for s in request.getfixturevalue(case)["secrets"]
+    }
+    token_namespaces = {"external-dns"} | ({"cert-manager"} if case == "nginx" else set())
+    assert {ns for ns, name in secrets if name == "digitalocean-dns"} == token_namespaces
+    for ns in token_namespaces:
+        assert base64.b64decode(secrets[ns, "digitalocean-dns"]["access-token"]).decode() == TOKEN
+    o2p = secrets["oauth2-proxy", "oauth2-proxy"]
+    assert sorted(o2p) == ["client-id", "client-secret", "cookie-secret"]
+    assert base64.b64decode(o2p["client-secret"]).decode() == CLIENT_SECRET
+    assert base64.b64decode(o2p["cookie-secret"]).decode() == COOKIE
+
+
+def test_placement_on_tools_pool(traefik: dict[str, Any], nginx: dict[str, Any]) -> None:
+    t, n = traefik, nginx
+    placed = [
+        t["traefik-values"],
+        n["ingress-nginx-values"]["controller"],
+        n["ingress-nginx-values"]["controller"]["admissionWebhooks"]["patch"],
+        t["cert-manager-values"],
+        *(t["cert-manager-values"][c] for c in ("webhook", "cainjector", "startupapicheck")),
+        t["external-dns-values"],
+        t["oauth2-proxy-values"],
+        t["sealed-secrets-values"],
+    ]
+    for values in placed:
+        assert values["nodeSelector"] == TOOLS["nodeSelector"]
+        assert values["tolerations"] == TOOLS["tolerations"]
+
+
+def test_traefik_controller(traefik: dict[str, Any]) -> None:
+    v = traefik["traefik-values"]
+    assert v["service"]["spec"]["type"] == "LoadBalancer"
+    assert v["service"]["annotations"] == {"service.beta.kubernetes.io/do-loadbalancer-name": "cluster-1-ingress"}
+    assert v["ports"]["web"]["http"]["redirections"]["entryPoint"] == {
+        "to": "websecure",
+        "scheme": "https",
+        "permanent": True,
+    }
+    assert v["ingressClass"] == {"enabled": True, "isDefaultClass": True, "name": "traefik"}
+    assert v["metrics"]["prometheus"]["serviceMonitor"]["enabled"] is True
+
+
+def test_ingress_nginx_controller(nginx: dict[str, Any]) -> None:
+    c = nginx["ingress-nginx-values"]["controller"]
+    assert c["ingressClassResource"]["name"] == "nginx"
+    assert c["config"]["force-ssl-redirect"] == "true"
+    assert c["service"]["annotations"]["service.beta.kubernetes.io/do-loadbalancer-name"] == "cluster-1-ingress"
+    assert c["metrics"] == {"enabled": True, "serviceMonitor": {"enabled": True}}
+
+
+def test_cluster_issuers_follow_the_solver(traefik: dict[str, Any], nginx: dict[str, Any]) -> None:
+    def issuers(out: dict[str, Any]) -> dict[str, Any]:
+        return {
+            r["resource"]["metadata"]["name"]: r["resource"]
+            for r in out["custom-resources"]
+            if r["crd"].startswith("clusterissuers")
+        }
+
+    http = issuers(traefik)
+    assert sorted(http) == ["letsencrypt-production", "letsencrypt-staging"]
+    assert (
+        http["letsencrypt-staging"]["spec"]["acme"]["server"]
+        == "https://acme-staging-v02.api.letsencrypt.org/directory"
+    )
+    assert http["letsencrypt-production"]["spec"]["acme"]["solvers"] == [
+        {"http01": {"ingress": {"ingressClassName": "traefik"}}}
+    ]
+    dns = issuers(nginx)
+    assert dns["letsencrypt-production"]["spec"]["acme"]["solvers"] == [
+        {"dns01": {"digitalocean": {"tokenSecretRef": {"name": "digitalocean-dns", "key": "access-token"}}}}
+    ]
+    shim = traefik["cert-manager-values"]["ingressShim"]
+    assert shim == {
+        "defaultIssuerName": "letsencrypt-production",
+        "defaultIssuerKind": "ClusterIssuer",
+        "defaultIssuerGroup": "cert-manager.io",
+    }
+
+
+def test_external_dns_providers(traefik: dict[str, Any], nginx: dict[str, Any]) -> None:
+    ref = {"secretKeyRef": {"name": "digitalocean-dns", "key": "access-token"}}
+    intree = traefik["external-dns-values"]
+    assert intree["provider"] == {"name": "digitalocean"}
+    assert intree["env"] == [{"name": "DO_TOKEN", "valueFrom": ref}]
+    assert (intree["domainFilters"], intree["txtOwnerId"], intree["policy"]) == (
+        ["example.com"],
+        "cluster-1",
+        "upsert-only",
+    )
+    webhook = nginx["external-dns-values"]
+    assert webhook["provider"]["name"] == "webhook"
+    assert (
+        webhook["provider"]["webhook"]["image"]["repository"] == "ghcr.io/amoniacou/external-dns-digitalocean-webhook"
+    )
+    assert {"name": "DO_TOKEN", "valueFrom": ref} in webhook["provider"]["webhook"]["env"]
+    assert webhook["extraArgs"] == {"webhook-provider-url": "http://localhost:8080"}
+
+
+def test_oauth2_proxy_values(traefik: dict[str, Any]) -> None:
+    v = traefik["oauth2-proxy-values"]
+    assert v["config"]["existingSecret"] == "oauth2-proxy"
+    args = v["extraArgs"]
+    for arg in (
+        "--reverse-proxy=true",
+        "--oidc-issuer-url=https://tenant.eu.auth0.com/",
+        f"--oidc-groups-claim={CLAIM}",
+        "--allowed-group=platform-admins",
+        "--cookie-domain=.example.com",
+        "--whitelist-domain=.example.com",
+        "--redirect-url=https://auth.example.com/oauth2/callback",
+    ):
+        assert arg in args
+    assert v["ingress"]["hosts"] == ["auth.example.com"]
+    assert v["ingress"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-production"}
+
+
+def test_sso_annotations_for_traefik(traefik: dict[str, Any]) -> None:
+    assert traefik["sso"] == {
+        "traefik.ingress.kubernetes.io/router.middlewares": "oauth2-proxy-oauth2-proxy@kubernetescrd"
+    }
+    middleware = [r for r in traefik["custom-resources"] if r["crd"] == "middlewares.traefik.io"]
+    assert len(middleware) == 1
+    resource = middleware[0]["resource"]
+    assert (resource["metadata"]["namespace"], resource["metadata"]["name"]) == ("oauth2-proxy", "oauth2-proxy")
+    assert resource["spec"]["forwardAuth"]["address"] == "http://oauth2-proxy.oauth2-proxy.svc.cluster.local/"
+
+
+def test_sso_annotations_for_ingress_nginx(nginx: dict[str, Any]) -> None:
+    assert nginx["sso"] == {
+        "nginx.ingress.kubernetes.io/auth-url": "http://oauth2-proxy.oauth2-proxy.svc.cluster.local/oauth2/auth",
+        "nginx.ingress.kubernetes.io/auth-signin": "https://auth.example.com/oauth2/start?rd=$scheme://$host$escaped_request_uri",
+        "nginx.ingress.kubernetes.io/auth-response-headers": "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups",
+    }
+    assert not [r for r in nginx["custom-resources"] if r["crd"] == "middlewares.traefik.io"]
+
+
+def test_sso_off_means_no_annotations_and_no_oauth2_proxy(tmp_path: Path) -> None:
+    out = rendered(tmp_path, gitops_sso_enabled=False, auth0_apps_clients={})
+    assert out["sso"] == {}
+    assert not [r for r in out["custom-resources"] if r["crd"] == "middlewares.traefik.io"]
+    assert [s["metadata"]["name"] for s in out["secrets"]] == ["digitalocean-dns"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ingress_certmanager_digitalocean_token": ""}, "ingress_certmanager_digitalocean_token is empty"),
+        ({"ingress_certmanager_controller": "ingress-nginx"}, "differs from\ngitops_ingress_controller"),
+        ({"auth0_apps_issuer": ""}, "ingress_certmanager_oauth2_proxy_oidc_issuer"),
+        ({"gitops_acme_email": "not-an-address"}, "ingress_certmanager_acme_email"),
+    ],
+)
+def test_bad_input_fails_with_the_variable_named(tmp_path: Path, overrides: dict[str, Any], message: str) -> None:
+    result = render(tmp_path, **overrides)
+    assert result.returncode != 0
+    text = " ".join((result.stdout + result.stderr).split())
+    assert " ".join(message.split()) in text, text[-2000:]
+    assert not list((tmp_path / "out").iterdir()), "nothing may be rendered after a failed check"
