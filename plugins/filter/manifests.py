@@ -41,9 +41,13 @@ def _docs(value: Any, name: str) -> list[dict[str, Any]]:
 
 def _pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
     if doc["kind"] == "CronJob":
-        return doc.setdefault("spec", {}).setdefault("jobTemplate", {}).setdefault("spec", {}).setdefault(
-            "template", {}
-        ).setdefault("spec", {})
+        return (
+            doc.setdefault("spec", {})
+            .setdefault("jobTemplate", {})
+            .setdefault("spec", {})
+            .setdefault("template", {})
+            .setdefault("spec", {})
+        )
     return doc.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
 
 

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Keep the newest PRUNE_KEEP completed PipelineRuns of every Pipeline, and the newest PRUNE_KEEP
 # completed TaskRuns of every Task among TaskRuns that belong to no PipelineRun; delete the rest.
 # Deletion cascades (background) to the runs' TaskRuns, pods and the PersistentVolumeClaims
