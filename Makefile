@@ -134,8 +134,10 @@ e2e: setup ## site.yml twice on the sandbox (second run 0 changed), then teardow
 	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS); \
 	else echo "e2e: no scenarios yet"; fi
 
-bench: setup ## Benchmarks on the sandbox; writes docs/benchmarks.md
-	$(BIN)/python -m tests.bench
+bench: setup ## Request-count and latency benchmarks of the emulators and the API modules
+	$(BIN)/python -m tests.bench_kube
+	$(BIN)/python -m tests.bench_doks
+	$(BIN)/python -m tests.bench_auth0
 
 build: setup ## Build the Galaxy artifact
 	$(BIN)/ansible-galaxy collection build --force --output-path $(ROOT)/.cache/build .
