@@ -212,4 +212,97 @@ def check_pins(variables: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (check_domain, check_pools, check_placement)
+K8S_VERSION = re.compile(r"^(latest|\d+\.\d+(\.\d+(-do\.\d+)?)?)$")
+POOL_PREFIXES = ("base", "tools", "workloads")
+
+
+def _enabled(get: Getter, role: str) -> bool:
+    return str(get(f"{role}_enabled", True)).lower() in ("true", "1", "yes", "on")
+
+
+def _missing(get: Getter, names: tuple[str, ...], fix: str) -> list[Problem]:
+    return [Problem(name, "is empty", fix) for name in names if not str(get(name, "") or "").strip()]
+
+
+def check_credentials(get: Getter) -> list[Problem]:
+    """The credentials the chosen targets need are present (their values are never shown)."""
+    problems = []
+    if _enabled(get, "doks_cluster"):
+        problems += _missing(
+            get,
+            ("doks_cluster_api_token",),
+            "export DIGITALOCEAN_TOKEN (or set it from ansible-vault), "
+            "or set doks_cluster_enabled: false for an existing cluster",
+        )
+        if str(get("doks_cluster_spaces_enabled", True)).lower() in ("true", "1", "yes", "on"):
+            problems += _missing(
+                get,
+                ("doks_cluster_spaces_access_key_id", "doks_cluster_spaces_secret_access_key"),
+                "export SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY (admin Spaces keys create the logs bucket)",
+            )
+    if _enabled(get, "auth0_apps"):
+        problems += _missing(
+            get,
+            ("auth0_apps_domain", "auth0_apps_client_id", "auth0_apps_client_secret"),
+            "export AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or set auth0_apps_enabled: false",
+        )
+    return problems
+
+
+def check_conflicts(get: Getter) -> list[Problem]:
+    """Options that are valid alone but contradict each other."""
+    problems = []
+    controller = get("ingress_certmanager_controller", None)
+    shared = get("gitops_ingress_controller", None)
+    if controller is not None and shared is not None and controller != shared:
+        problems.append(
+            Problem(
+                "ingress_certmanager_controller",
+                f"is {controller!r} but gitops_ingress_controller (which every other role reads) is {shared!r}",
+                "set gitops_ingress_controller only; ingress_certmanager_controller follows it",
+            )
+        )
+    if _enabled(get, "doks_cluster"):
+        for pool in POOL_PREFIXES:
+            problems += _check_pool_counts(get, f"doks_cluster_{pool}")
+        version = get("doks_cluster_version", None)
+        if version is not None and not K8S_VERSION.match(str(version)):
+            problems.append(
+                Problem(
+                    "doks_cluster_version",
+                    f"{version!r} is not a DOKS version",
+                    "use latest, a minor prefix such as 1.34, or an exact slug such as 1.34.1-do.0",
+                )
+            )
+    return problems
+
+
+def _check_pool_counts(get: Getter, prefix: str) -> list[Problem]:
+    low, high, count = (get(f"{prefix}_{k}", None) for k in ("min_nodes", "max_nodes", "count"))
+    if not all(isinstance(v, int) for v in (low, high, count)):
+        return []  # types are the argument specs' job
+    autoscale = str(get(f"{prefix}_autoscale", False)).lower() in ("true", "1", "yes", "on")
+    if low > high:
+        return [
+            Problem(f"{prefix}_min_nodes", f"{low} is above {prefix}_max_nodes ({high})", "make min_nodes <= max_nodes")
+        ]
+    if autoscale and not low <= count <= high:
+        return [
+            Problem(
+                f"{prefix}_count",
+                f"{count} is outside {prefix}_min_nodes..max_nodes ({low}..{high})",
+                "keep count within the autoscaling range",
+            )
+        ]
+    if count < 1:
+        return [Problem(f"{prefix}_count", f"{count} nodes cannot run anything", "use at least 1")]
+    return []
+
+
+SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
+    check_domain,
+    check_pools,
+    check_placement,
+    check_credentials,
+    check_conflicts,
+)

@@ -15,6 +15,21 @@ def good() -> dict[str, Any]:
         "gitops_domain": "platform.example.com",
         "gitops_hosts": {"argocd": "argocd.platform.example.com", "grafana": "grafana.platform.example.com"},
         "gitops_acme_email": "ops@example.com",
+        "doks_cluster_enabled": True,
+        "doks_cluster_api_token": "dop_v1_x",
+        "doks_cluster_spaces_access_key_id": "AK",
+        "doks_cluster_spaces_secret_access_key": "SK",
+        "doks_cluster_version": "1.34",
+        "doks_cluster_base_count": 2,
+        "doks_cluster_base_min_nodes": 1,
+        "doks_cluster_base_max_nodes": 3,
+        "doks_cluster_base_autoscale": False,
+        "auth0_apps_enabled": True,
+        "auth0_apps_domain": "tenant.eu.auth0.com",
+        "auth0_apps_client_id": "cid",
+        "auth0_apps_client_secret": "secret",
+        "gitops_ingress_controller": "traefik",
+        "ingress_certmanager_controller": "traefik",
         "gitops_pool_label": LABEL,
         "gitops_pool_base": "base",
         "gitops_pool_tools": "tools",
@@ -132,3 +147,42 @@ def test_chart_and_release_pins() -> None:
         "x_incomplete_chart.repo",
         "x_incomplete_chart.version",
     ]
+
+
+@pytest.mark.parametrize(
+    "name", ["doks_cluster_api_token", "doks_cluster_spaces_secret_access_key", "auth0_apps_client_secret"]
+)
+def test_missing_credential_is_named_without_its_value(name: str) -> None:
+    problems = run({**good(), name: ""})
+    assert variables(problems) == [name]
+    assert "export" in problems[0].fix
+
+
+def test_credentials_of_a_disabled_target_are_not_required() -> None:
+    values = {**good(), "doks_cluster_enabled": False, "doks_cluster_api_token": "", "auth0_apps_enabled": "false"}
+    values["auth0_apps_client_secret"] = ""
+    assert run(values) == []
+
+
+def test_controller_mismatch_is_a_conflict() -> None:
+    assert variables(run({**good(), "ingress_certmanager_controller": "ingress-nginx"})) == [
+        "ingress_certmanager_controller"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("over", "variable"),
+    [
+        ({"doks_cluster_base_min_nodes": 4}, "doks_cluster_base_min_nodes"),
+        ({"doks_cluster_base_autoscale": True, "doks_cluster_base_count": 5}, "doks_cluster_base_count"),
+        ({"doks_cluster_base_count": 0}, "doks_cluster_base_count"),
+        ({"doks_cluster_version": "1.34.x"}, "doks_cluster_version"),
+    ],
+)
+def test_pool_and_version_conflicts(over: dict[str, Any], variable: str) -> None:
+    assert variables(run({**good(), **over})) == [variable]
+
+
+@pytest.mark.parametrize("version", ["latest", "1.34", "1.34.1", "1.34.1-do.0"])
+def test_good_versions(version: str) -> None:
+    assert run({**good(), "doks_cluster_version": version}) == []

@@ -1,0 +1,125 @@
+"""Bad-input matrix: broken inventories fail in preflight, naming the variable, before any API call.
+
+Each case runs the whole site.yml on the sandbox inventory with one broken setting (extra vars
+override the inventory) and must fail with the variable's name in the message while no
+request of any kind reaches any emulator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import ROOT, Sandbox
+
+STATE = ROOT / ".cache" / "sandbox-e2e-bad-input"
+LABEL = "doks.digitalocean.com/node-pool"
+TOOLS_TOLERATION = [{"key": "tools", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+
+CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("domain with underscore", {"gitops_domain": "bad_domain.example.com"}, "gitops_domain"),
+    ("domain without a dot", {"gitops_domain": "example"}, "gitops_domain"),
+    ("domain of the wrong type", {"gitops_domain": ["example.com"]}, "gitops_domain"),
+    ("upper-case domain", {"gitops_domain": "Platform.Example.com"}, "gitops_domain"),
+    ("host name with underscore", {"gitops_hosts": {"argocd": "argo_cd.sandbox.example.com"}}, "gitops_hosts.argocd"),
+    ("malformed ACME e-mail", {"gitops_acme_email": "ops-at-example.com"}, "gitops_acme_email"),
+    ("unknown ingress controller", {"gitops_ingress_controller": "haproxy"}, "gitops_ingress_controller"),
+    ("unknown cluster issuer", {"gitops_cluster_issuer": "letsencrypt"}, "gitops_cluster_issuer"),
+    ("duplicate pool names", {"gitops_pool_workloads": "tools"}, "gitops_pool_workloads"),
+    ("invalid pool name", {"gitops_pool_tools": "Tools_Pool"}, "gitops_pool_tools"),
+    (
+        "taint effect typo",
+        {"gitops_pool_tools_taint": {"key": "tools", "value": "true", "effect": "NoSchedul"}},
+        "gitops_pool_tools_taint.effect",
+    ),
+    (
+        "placement naming a pool that does not exist",
+        {"gitops_placement_tools": {"nodeSelector": {LABEL: "tooling"}, "tolerations": TOOLS_TOLERATION}},
+        "gitops_placement_tools.nodeSelector",
+    ),
+    (
+        "placement that does not tolerate its pool",
+        {"gitops_placement_tools": {"nodeSelector": {LABEL: "tools"}, "tolerations": []}},
+        "gitops_placement_tools.tolerations",
+    ),
+    ("missing DigitalOcean token", {"doks_cluster_api_token": ""}, "doks_cluster_api_token"),
+    (
+        "missing Spaces admin key",
+        {"doks_cluster_spaces_secret_access_key": ""},
+        "doks_cluster_spaces_secret_access_key",
+    ),
+    ("missing Auth0 client secret", {"auth0_apps_client_secret": ""}, "auth0_apps_client_secret"),
+    ("missing Auth0 domain", {"auth0_apps_domain": ""}, "auth0_apps_domain"),
+    ("node count of the wrong type", {"doks_cluster_base_count": "three"}, "doks_cluster_base_count"),
+    ("boolean of the wrong type", {"doks_cluster_ha": "maybe"}, "doks_cluster_ha"),
+    ("min nodes above max nodes", {"doks_cluster_tools_min_nodes": 5}, "doks_cluster_tools_min_nodes"),
+    (
+        "count outside the autoscaling range",
+        {"doks_cluster_workloads_autoscale": True, "doks_cluster_workloads_count": 9},
+        "doks_cluster_workloads_count",
+    ),
+    ("malformed Kubernetes version", {"doks_cluster_version": "v1.34-latest"}, "doks_cluster_version"),
+    (
+        "chart pinned to a moving tag",
+        {
+            "argocd_argo_cd_chart": {
+                "name": "argo-cd",
+                "repo": "https://argoproj.github.io/argo-helm",
+                "version": "latest",
+            }
+        },
+        "argocd_argo_cd_chart.version",
+    ),
+    (
+        "chart repository over plain HTTP",
+        {"observability_loki_chart": {"name": "loki", "repo": "http://charts.example.com", "version": "18.11.0"}},
+        "observability_loki_chart.repo",
+    ),
+    (
+        "release tag without v",
+        {"tekton_pipeline_release": {"version": "1.15.0", "files": ["release.yaml"]}},
+        "tekton_pipeline_release.version",
+    ),
+    ("unknown ACME solver", {"ingress_certmanager_acme_solver": "tls-alpn01"}, "ingress_certmanager_acme_solver"),
+    (
+        "conflicting ingress controllers",
+        {"gitops_ingress_controller": "traefik", "ingress_certmanager_controller": "ingress-nginx"},
+        "ingress_certmanager_controller",
+    ),
+    ("unknown Pod Security level", {"lofi_pipeline_app_pod_security": "strict"}, "lofi_pipeline_app_pod_security"),
+]
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(STATE.resolve())
+    box.cli("down")
+    box.cli("reset")
+    box.cli("up")
+    yield box
+    box.cli("down")
+
+
+def test_the_matrix_is_large_enough() -> None:
+    assert len(CASES) >= 25
+    assert len({case[0] for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize(("title", "override", "variable"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_fails_in_preflight_without_any_request(
+    sandbox: Sandbox, tmp_path: Path, title: str, override: dict[str, Any], variable: str
+) -> None:
+    extra = tmp_path / "override.json"
+    extra.write_text(json.dumps(override))
+    marks = sandbox.log_marks()
+    rc, out = sandbox.playbook("playbooks/site.yml", "-e", f"@{extra}")
+    assert rc != 0, f"{title}: site.yml did not fail\n{out[-3000:]}"
+    assert "Inventory check found" in out, f"{title}: did not fail in preflight\n{out[-3000:]}"
+    assert f"- {variable}:" in out, f"{title}: {variable} not named\n{out[-3000:]}"
+    assert "Fix:" in out
+    requests = sandbox.requests_since(marks)
+    assert {name: entries for name, entries in requests.items() if entries} == {}, title
