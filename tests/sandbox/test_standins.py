@@ -114,7 +114,10 @@ def test_chart_pin_has_a_standin_at_that_version(role: str, var: str, pin: dict[
 
 @pytest.mark.parametrize(("role", "var", "pin"), _pins("_release"), ids=lambda v: v if isinstance(v, str) else "")
 def test_release_pin_has_its_manifests(role: str, var: str, pin: dict[str, Any]) -> None:
-    assert set(pin) == {"version", "files"}, f"{role}: {var} must have exactly version and files"
+    assert {"version", "files"} <= set(pin) <= {"version", "files", "sha256"}, (
+        f"{role}: {var} must have version and files (and optionally sha256 pins per file)"
+    )
+    assert set(pin.get("sha256") or {}) <= set(pin["files"]), f"{role}: {var}.sha256 names a file it does not pin"
     base = _defaults()[role].get(f"{role}_release_base_url")
     assert base, f"{role}: {var} needs {role}_release_base_url"
     host_dir = urllib.parse.urlsplit(base).path.strip("/").split("/")[-1]

@@ -16,6 +16,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.doks.gitops.plugins.modules import auth0_apps
 
 from tests.sandbox.auth0_sandbox import Sandbox
+from tests.unit.module_runner import as_target
 
 
 def run_module(box: Sandbox, *, limited: bool = False, check: bool = False, diff: bool = False, **args: Any) -> dict:
@@ -33,7 +34,7 @@ def run_module(box: Sandbox, *, limited: bool = False, check: bool = False, diff
         **args,
     }
     out = io.StringIO()
-    with patch_module_args(params), contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+    with as_target(), patch_module_args(params), contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         auth0_apps.main()
     return json.loads(out.getvalue())
 

@@ -11,6 +11,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from tests.sandbox import local_sandbox as sb
+from tests.unit.module_runner import as_target
 
 
 class ModuleResult(dict):
@@ -22,7 +23,7 @@ class ModuleResult(dict):
 def run_module(main: Any, capsys: pytest.CaptureFixture[str], args: dict[str, Any]) -> ModuleResult:
     """Call a module's main() the way Ansible does and return its JSON result."""
     capsys.readouterr()
-    with patch_module_args(args), pytest.raises(SystemExit):
+    with as_target(), patch_module_args(args), pytest.raises(SystemExit):
         main()
     out = capsys.readouterr().out
     result = ModuleResult(json.loads(out.strip().splitlines()[-1]))
