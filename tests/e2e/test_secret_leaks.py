@@ -1,0 +1,132 @@
+"""Secret-leak scan of a full site.yml run at -vvv.
+
+Every secret the run handled (the DigitalOcean token, the Auth0 management and application
+client secrets, and every value of the Secrets the platform wrote in the cluster) is searched,
+plain and base64-encoded, in the run's output, the Helm release values, the Argo CD
+Applications and the ConfigMaps. None may appear.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.harness import ROOT, Sandbox
+
+HOST = "sandbox-1"
+STATE = ROOT / ".cache" / "sandbox-e2e-leaks"
+# Secret types that hold credentials the platform put there (not Helm's own release records).
+SECRET_TYPES = {"Opaque", "kubernetes.io/dockerconfigjson", "kubernetes.io/basic-auth"}
+# Keys that hold public identifiers stored next to their secret (an OAuth client id, an access
+# key id, a user name): they are meant to be shown; their secret counterparts are scanned.
+IDENTIFIER_KEYS = {
+    "client-id",
+    "client_id",
+    "clientid",
+    "aws_access_key_id",
+    "access_key",
+    "username",
+    "user",
+    "admin-user",
+}
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[tuple[Sandbox, str]]:
+    box = Sandbox(STATE.resolve())
+    box.cli("down")
+    box.cli("reset")
+    box.cli("up")
+    rc, out = box.playbook("playbooks/site.yml", "-vvv")
+    assert rc == 0, out[-6000:]
+    yield box, out
+    box.cli("down")
+
+
+def kubectl(box: Sandbox, *args: str) -> str:
+    return subprocess.run(
+        [str(ROOT / ".tools" / "bin" / "kubectl"), "--kubeconfig", str(box.state / f"{HOST}.kubeconfig"), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=box.env(),
+    ).stdout
+
+
+def secrets(box: Sandbox) -> set[str]:
+    found = {box.endpoints["digitalocean"]["token"], box.endpoints["auth0"]["client_secret"]}
+    auth0 = box.endpoints["auth0"]
+    token = box.call(
+        f"{auth0['url']}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": auth0["client_id"],
+            "client_secret": auth0["client_secret"],
+            "audience": auth0["audience"],
+        },
+    )["access_token"]
+    for client in box.call(f"{auth0['url']}/api/v2/clients", token):
+        if (client.get("client_metadata") or {}).get("managed_by"):
+            found.add(client["client_secret"])
+    for item in json.loads(kubectl(box, "get", "secrets", "-A", "-o", "json"))["items"]:
+        if item.get("type") in SECRET_TYPES:
+            for key, value in (item.get("data") or {}).items():
+                if key.lower() in IDENTIFIER_KEYS:
+                    continue
+                text = base64.b64decode(value).decode("utf-8", "replace")
+                if len(text) >= 12:  # short values (user names, "admin") are not secrets
+                    found.add(text)
+    return found
+
+
+def haystacks(box: Sandbox, output: str) -> dict[str, str]:
+    found = {"site.yml -vvv output": output}
+    for rel in json.loads(
+        subprocess.run(
+            [str(ROOT / ".tools" / "bin" / "helm"), "list", "-A", "-o", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**box.env(), "KUBECONFIG": str(box.state / f"{HOST}.kubeconfig")},
+        ).stdout
+    ):
+        found[f"helm values {rel['namespace']}/{rel['name']}"] = subprocess.run(
+            [
+                str(ROOT / ".tools" / "bin" / "helm"),
+                "get",
+                "values",
+                "--all",
+                "-o",
+                "json",
+                rel["name"],
+                "-n",
+                rel["namespace"],
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**box.env(), "KUBECONFIG": str(box.state / f"{HOST}.kubeconfig")},
+        ).stdout
+    found["Argo CD Applications"] = kubectl(box, "get", "applications.argoproj.io", "-A", "-o", "json")
+    found["ConfigMaps"] = kubectl(box, "get", "configmaps", "-A", "-o", "json")
+    return found
+
+
+def test_no_secret_leaks(run: tuple[Sandbox, str]) -> None:
+    box, output = run
+    values = secrets(box)
+    assert len(values) >= 8, "the scan found too few secrets to be meaningful"
+    places = haystacks(box, output)
+    assert len(places) >= 10
+    leaks = [
+        (where, secret[:4] + "…")
+        for secret in values
+        for form in (secret, base64.b64encode(secret.encode()).decode())
+        for where, text in places.items()
+        if form in text
+    ]
+    assert leaks == []
