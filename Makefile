@@ -118,6 +118,8 @@ unit: setup ## pytest: plugins, emulator contracts, the lofi app
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # molecule and e2e each run on a sandbox of their own (state under .cache/), stopped afterwards.
+# Each scenario's molecule state (kept under ~/.ansible/tmp, e.g. "prepared") is reset first:
+# the sandbox is fresh, so a scenario must prepare again.
 MOLECULE_SANDBOX := $(ROOT)/.cache/sandbox-molecule
 E2E_SANDBOX      := $(ROOT)/.cache/sandbox-e2e
 
@@ -126,6 +128,7 @@ molecule: setup ## molecule test for every role scenario, on a sandbox of its ow
 	@$(BIN)/python -m sandbox reset --state-dir $(MOLECULE_SANDBOX) >/dev/null
 	@$(BIN)/python -m sandbox up --state-dir $(MOLECULE_SANDBOX)
 	@status=0; for s in $(SCENARIOS); do echo "=== molecule $$s"; \
+	  $(BIN)/molecule reset -s $$s >/dev/null 2>&1 || true; \
 	  SANDBOX_STATE_DIR=$(MOLECULE_SANDBOX) $(BIN)/molecule test -s $$s || { status=1; break; }; done; \
 	  $(BIN)/python -m sandbox down --state-dir $(MOLECULE_SANDBOX) >/dev/null; exit $$status
 
