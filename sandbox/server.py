@@ -8,7 +8,9 @@ An emulator is an :class:`Emulator` subclass with a ``handle(request) -> Respons
   (seq, time, method, path, query, status, user agent, duration, fault);
 * ``GET|POST|DELETE /_sandbox/faults`` — fault injection: ``{"status": 429, "headers": {...},
   "body": ..., "delay": 2.5, "count": 1, "method": "POST", "path": "^/v2/kubernetes",
-  "action": "respond"|"reset"|"delay"}``; ``count`` null means until deleted;
+  "action": "respond"|"reset"|"delay", "after": false}``; ``count`` null means until deleted;
+  ``after: true`` lets the emulator act on the request first and then answers with the fault
+  (a 5xx or a dropped connection after the server applied the change);
 * ``POST /_sandbox/reset`` — wipe the emulator's state (and the log and faults).
 """
 
@@ -177,7 +179,7 @@ class Faults:
         self._lock = threading.Lock()
 
     def add(self, rule: dict[str, Any]) -> dict[str, Any]:
-        allowed = {"status", "headers", "body", "delay", "count", "method", "path", "action"}
+        allowed = {"status", "headers", "body", "delay", "count", "method", "path", "action", "after"}
         unknown = set(rule) - allowed
         if unknown:
             raise HTTPError(400, f"unknown fault keys: {sorted(unknown)}")
@@ -358,28 +360,31 @@ class EmulatorServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def serve(self, request: Request, send: Callable[[Response, bool], None], reset: Callable[[], None]) -> None:
         fault = self.faults.match(request.method, request.path)
-        if fault:
-            if fault.get("delay"):
-                time.sleep(float(fault["delay"]))
-            if fault["action"] == "reset":
-                reset()
-                return
-            if fault["action"] == "respond":
-                response = self.emulator.error(int(fault["status"]), "injected fault")
-                if fault.get("body") is not None:
-                    response.body = fault["body"]
-                response.headers.update(self.emulator.fault_headers(response.status))
-                response.headers.update({k: str(v) for k, v in (fault.get("headers") or {}).items()})
-                send(response, True)
-                return
+        if fault and fault.get("delay"):
+            time.sleep(float(fault["delay"]))
+        if fault and fault.get("after"):
+            self._handle(request)  # the change is applied; the client never learns it
+        if fault and fault["action"] == "reset":
+            reset()
+            return
+        if fault and fault["action"] == "respond":
+            response = self.emulator.error(int(fault["status"]), "injected fault")
+            if fault.get("body") is not None:
+                response.body = fault["body"]
+            response.headers.update(self.emulator.fault_headers(response.status))
+            response.headers.update({k: str(v) for k, v in (fault.get("headers") or {}).items()})
+            send(response, True)
+            return
+        send(self._handle(request), bool(fault))
+
+    def _handle(self, request: Request) -> Response:
         try:
             with self.emulator.lock:
-                response = self.emulator.handle(request)
+                return self.emulator.handle(request)
         except HTTPError as exc:
-            response = self.emulator.error(exc.status, exc.message, **exc.extra)
+            return self.emulator.error(exc.status, exc.message, **exc.extra)
         except Exception as exc:  # an emulator bug must surface as a 500, not a hang
-            response = self.emulator.error(500, f"sandbox emulator error: {exc!r}")
-        send(response, bool(fault))
+            return self.emulator.error(500, f"sandbox emulator error: {exc!r}")
 
     def admin(self, request: Request) -> Response:
         route = request.path.removeprefix("/_sandbox/").strip("/")

@@ -113,6 +113,22 @@ def test_fault_reset_drops_the_connection(tmp_path: Path, pki) -> None:
     srv.shutdown()
 
 
+def test_fault_after_applies_the_request_then_fails_it(tmp_path: Path, pki) -> None:
+    ca, context = pki
+    srv = _start(tmp_path, context)
+    _call(srv, ca, "POST", "/_sandbox/faults", [{"status": 503, "after": True, "count": 1, "method": "POST"}])
+    assert _call(srv, ca, "POST", "/a", {})[0] == 503
+    assert _call(srv, ca, "GET", "/a")[2] == {"n": 1}
+    _call(srv, ca, "POST", "/_sandbox/faults", {"action": "reset", "after": True, "count": 1, "method": "POST"})
+    with pytest.raises((ConnectionError, http.client.RemoteDisconnected, ssl.SSLError, OSError)):
+        _call(srv, ca, "POST", "/a", {})
+    assert _call(srv, ca, "GET", "/a")[2] == {"n": 2}
+    _call(srv, ca, "POST", "/_sandbox/faults", {"status": 500, "count": 1, "method": "POST"})
+    assert _call(srv, ca, "POST", "/a", {})[0] == 500
+    assert _call(srv, ca, "GET", "/a")[2] == {"n": 2}, "a fault without after leaves the state alone"
+    srv.shutdown()
+
+
 def test_bad_fault_is_rejected(tmp_path: Path, pki) -> None:
     ca, context = pki
     srv = _start(tmp_path, context)
