@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import http.client
+import io
 import ssl
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.auth
+import pydo
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -33,16 +39,48 @@ def endpoints(state: Path):
     sb.stop(state)
 
 
-def s3(endpoints: dict[str, Any], **config: Any) -> Any:
+# The sandbox admin key (inventories/sandbox): full access to every bucket.
+ADMIN = ("sandbox-admin", "sandbox-admin-not-a-secret")
+
+
+def s3(endpoints: dict[str, Any], key: tuple[str, str] = ADMIN, **config: Any) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=endpoints["spaces"]["url"],
         region_name=endpoints["spaces"]["region"],
-        aws_access_key_id="DOEXAMPLEKEY",
-        aws_secret_access_key="example-secret",
+        aws_access_key_id=key[0],
+        aws_secret_access_key=key[1],
         verify=endpoints["ca_file"],
         config=Config(s3={"addressing_style": "path"}, **config),
     )
+
+
+def do_client(endpoints: dict[str, Any]) -> pydo.Client:
+    ep = endpoints["digitalocean"]
+    return pydo.Client(token=ep["token"], endpoint=ep["url"], connection_verify=endpoints["ca_file"])
+
+
+def spaces_key(endpoints: dict[str, Any], name: str, *grants: tuple[str, str]) -> tuple[str, str]:
+    """A key made through the DigitalOcean API (/v2/spaces/keys), as doks_cluster makes its own."""
+    body = {"name": name, "grants": [{"bucket": b, "permission": p} for b, p in grants]}
+    created = do_client(endpoints).spaces_key.create(body)["key"]
+    return created["access_key"], created["secret_key"]
+
+
+def error_code(call: Any, *args: Any, **kwargs: Any) -> tuple[int, str, str]:
+    with pytest.raises(ClientError) as err:
+        call(*args, **kwargs)
+    response = err.value.response
+    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
+
+
+def fetch(url: str, ca_file: str) -> tuple[int, bytes]:
+    context = ssl.create_default_context(cafile=ca_file)
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
 
 
 def test_endpoint_names_the_region(endpoints: dict[str, Any]) -> None:
@@ -84,7 +122,7 @@ def test_virtual_host_request_signed_by_botocore(endpoints: dict[str, Any]) -> N
     request = AWSRequest(
         "GET", f"https://vhost.localhost:{port}/k.txt", headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
     )
-    SigV4Auth(Credentials("DOEXAMPLEKEY", "example-secret"), "s3", "fra1").add_auth(request)
+    SigV4Auth(Credentials(*ADMIN), "s3", "fra1").add_auth(request)
     conn = http.client.HTTPSConnection(
         "127.0.0.1", port, context=ssl.create_default_context(cafile=endpoints["ca_file"])
     )
@@ -156,3 +194,157 @@ def test_injected_delay_beyond_the_read_timeout(endpoints: dict[str, Any]) -> No
     with pytest.raises(ReadTimeoutError):
         client.list_buckets()
     assert time.monotonic() - started < 2.9
+
+
+# ---------------------------------------------------------------------- credentials and grants
+def test_admin_key_has_full_access(endpoints: dict[str, Any]) -> None:
+    client = s3(endpoints)
+    client.create_bucket(Bucket="admin-owned")
+    client.put_object(Bucket="admin-owned", Key="k", Body=b"v")
+    assert client.get_object(Bucket="admin-owned", Key="k")["Body"].read() == b"v"
+    client.delete_object(Bucket="admin-owned", Key="k")
+    client.delete_bucket(Bucket="admin-owned")
+    assert "admin-owned" not in {b["Name"] for b in client.list_buckets()["Buckets"]}
+
+
+def test_readwrite_key_works_in_its_bucket_only(endpoints: dict[str, Any]) -> None:
+    admin = s3(endpoints)
+    admin.create_bucket(Bucket="rw-mine")
+    admin.create_bucket(Bucket="rw-other")
+    key = s3(endpoints, spaces_key(endpoints, "loki", ("rw-mine", "readwrite")))
+    key.put_object(Bucket="rw-mine", Key="chunk", Body=b"data")
+    assert key.get_object(Bucket="rw-mine", Key="chunk")["Body"].read() == b"data"
+    assert [o["Key"] for o in key.list_objects_v2(Bucket="rw-mine")["Contents"]] == ["chunk"]
+    key.delete_object(Bucket="rw-mine", Key="chunk")
+    assert error_code(key.put_object, Bucket="rw-other", Key="x", Body=b"no")[:2] == (403, "AccessDenied")
+    assert error_code(key.list_objects_v2, Bucket="rw-other")[:2] == (403, "AccessDenied")
+    assert error_code(key.create_bucket, Bucket="rw-new")[:2] == (403, "AccessDenied")
+    assert error_code(key.delete_bucket, Bucket="rw-mine")[:2] == (403, "AccessDenied")
+    assert "rw-new" not in {b["Name"] for b in admin.list_buckets()["Buckets"]}
+    assert "x" not in {o["Key"] for o in admin.list_objects_v2(Bucket="rw-other").get("Contents", [])}
+    # ListBuckets answers every valid key with the buckets it can see
+    assert {b["Name"] for b in key.list_buckets()["Buckets"]} == {"rw-mine"}
+
+
+def test_read_key_cannot_write(endpoints: dict[str, Any]) -> None:
+    admin = s3(endpoints)
+    admin.create_bucket(Bucket="read-only")
+    admin.put_object(Bucket="read-only", Key="k", Body=b"visible")
+    key = s3(endpoints, spaces_key(endpoints, "reader", ("read-only", "read")))
+    assert key.get_object(Bucket="read-only", Key="k")["Body"].read() == b"visible"
+    assert key.head_object(Bucket="read-only", Key="k")["ContentLength"] == len(b"visible")
+    assert error_code(key.put_object, Bucket="read-only", Key="k", Body=b"overwritten")[:2] == (403, "AccessDenied")
+    assert error_code(key.delete_object, Bucket="read-only", Key="k")[:2] == (403, "AccessDenied")
+    assert admin.get_object(Bucket="read-only", Key="k")["Body"].read() == b"visible"
+
+
+def test_fullaccess_key_creates_and_deletes_buckets(endpoints: dict[str, Any]) -> None:
+    key = s3(endpoints, spaces_key(endpoints, "ops", ("", "fullaccess")))
+    key.create_bucket(Bucket="full-made")
+    key.put_object(Bucket="full-made", Key="k", Body=b"v")
+    assert "full-made" in {b["Name"] for b in key.list_buckets()["Buckets"]}
+    key.delete_object(Bucket="full-made", Key="k")
+    key.delete_bucket(Bucket="full-made")
+
+
+def test_wrong_secret_is_signature_does_not_match(endpoints: dict[str, Any]) -> None:
+    access_key, _secret = spaces_key(endpoints, "wrong", ("", "fullaccess"))
+    status, code, message = error_code(s3(endpoints, (access_key, "not-the-secret")).list_buckets)
+    assert (status, code) == (403, "SignatureDoesNotMatch")
+    assert "signature we calculated does not match" in message
+    assert error_code(s3(endpoints, (ADMIN[0], "wrong")).list_buckets)[:2] == (403, "SignatureDoesNotMatch")
+
+
+def test_unknown_key_is_invalid_access_key_id(endpoints: dict[str, Any]) -> None:
+    status, code, _message = error_code(s3(endpoints, ("DOEXAMPLEKEY", "example-secret")).list_buckets)
+    assert (status, code) == (403, "InvalidAccessKeyId")
+
+
+def test_deleted_key_stops_working_at_once(endpoints: dict[str, Any]) -> None:
+    access_key, secret = spaces_key(endpoints, "short-lived", ("", "fullaccess"))
+    client = s3(endpoints, (access_key, secret))
+    client.list_buckets()
+    do_client(endpoints).spaces_key.delete(access_key)
+    assert error_code(client.list_buckets)[:2] == (403, "InvalidAccessKeyId")
+
+
+def test_anonymous_request_is_access_denied(endpoints: dict[str, Any]) -> None:
+    s3(endpoints).create_bucket(Bucket="anon")
+    status, body = fetch(f"{endpoints['spaces']['url']}/anon", endpoints["ca_file"])
+    assert status == 403
+    assert b"<Code>AccessDenied</Code>" in body
+
+
+def test_clock_skew_beyond_15_minutes_is_refused(endpoints: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    real = botocore.auth.get_current_datetime
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: real() - datetime.timedelta(minutes=16))
+    client = s3(endpoints, retries={"total_max_attempts": 1, "mode": "standard"})
+    assert error_code(client.list_buckets)[:2] == (403, "RequestTimeTooSkewed")
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: real() - datetime.timedelta(minutes=14))
+    client.list_buckets()
+
+
+def test_presigned_get_url(endpoints: dict[str, Any]) -> None:
+    admin = s3(endpoints)
+    admin.create_bucket(Bucket="shared")
+    admin.put_object(Bucket="shared", Key="dir/report 1.txt", Body=b"presigned body")
+    key = s3(endpoints, spaces_key(endpoints, "sharer", ("shared", "read")))
+    url = key.generate_presigned_url("get_object", Params={"Bucket": "shared", "Key": "dir/report 1.txt"}, ExpiresIn=60)
+    assert "X-Amz-Signature=" in url
+    assert fetch(url, endpoints["ca_file"]) == (200, b"presigned body")
+    tampered = url.replace("report%201.txt", "report%202.txt")
+    assert tampered != url
+    status, body = fetch(tampered, endpoints["ca_file"])
+    assert (status, b"<Code>SignatureDoesNotMatch</Code>" in body) == (403, True)
+    signature = url.rsplit("X-Amz-Signature=", 1)[1]
+    forged = url.replace(signature, ("0" if signature[0] != "0" else "1") + signature[1:])
+    assert fetch(forged, endpoints["ca_file"])[0] == 403
+
+
+def test_expired_presigned_url(endpoints: dict[str, Any]) -> None:
+    admin = s3(endpoints)
+    admin.create_bucket(Bucket="stale")
+    admin.put_object(Bucket="stale", Key="k", Body=b"old")
+    url = admin.generate_presigned_url("get_object", Params={"Bucket": "stale", "Key": "k"}, ExpiresIn=1)
+    assert fetch(url, endpoints["ca_file"]) == (200, b"old")
+    time.sleep(2.1)
+    status, body = fetch(url, endpoints["ca_file"])
+    assert status == 403
+    assert b"<Code>AccessDenied</Code>" in body
+    assert b"Request has expired" in body
+
+
+def test_signatures_verify_for_awkward_keys_queries_and_multipart(endpoints: dict[str, Any]) -> None:
+    """Canonical URI, query and payload rules hold for the requests boto3 really sends: keys that
+    need encoding, list prefixes with reserved characters, multipart uploads, DeleteObjects."""
+    key = s3(endpoints, spaces_key(endpoints, "awkward", ("awkward", "readwrite")))
+    s3(endpoints).create_bucket(Bucket="awkward")
+    names = ["a b/c+d=e&f.txt", "ünïcode/ключ", "tilde~star*(paren)'quote'", "semi;colon,comma:colon@at$"]
+    for name in names:
+        key.put_object(Bucket="awkward", Key=name, Body=name.encode())
+        assert key.get_object(Bucket="awkward", Key=name)["Body"].read() == name.encode()
+    listed = key.list_objects_v2(Bucket="awkward", Prefix="a b/c+d=e&", Delimiter="/")
+    assert [o["Key"] for o in listed["Contents"]] == ["a b/c+d=e&f.txt"]
+    upload = key.create_multipart_upload(Bucket="awkward", Key="big/object")
+    part = bytes(range(256)) * 20480  # 5 MiB, the smallest part S3 accepts before the last one
+    etags = [
+        key.upload_part(Bucket="awkward", Key="big/object", PartNumber=n, UploadId=upload["UploadId"], Body=body)[
+            "ETag"
+        ]
+        for n, body in ((1, part), (2, b"tail"))
+    ]
+    key.complete_multipart_upload(
+        Bucket="awkward",
+        Key="big/object",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in zip((1, 2), etags, strict=True)]},
+    )
+    assert key.head_object(Bucket="awkward", Key="big/object")["ContentLength"] == len(part) + 4
+    deleted = key.delete_objects(Bucket="awkward", Delete={"Objects": [{"Key": n} for n in names]})
+    assert sorted(d["Key"] for d in deleted["Deleted"]) == sorted(names)
+    assert [o["Key"] for o in key.list_objects_v2(Bucket="awkward")["Contents"]] == ["big/object"]
+    # streamed uploads (file objects) carry x-amz-content-sha256 values other than a hex digest
+    key.upload_fileobj(io.BytesIO(b"streamed body"), "awkward", "streamed")
+    out = io.BytesIO()
+    key.download_fileobj("awkward", "streamed", out)
+    assert out.getvalue() == b"streamed body"
