@@ -10,15 +10,33 @@ when the request carries ``Host: <bucket>.<name>:<port>`` (for example ``<bucket
 and the client must reach 127.0.0.1 under that name: the sandbox certificate covers
 ``*.localhost``, but ``*.localhost`` does not resolve everywhere (not in this sandbox's image), so
 SDKs that derive the connection host from the bucket need path-style unless /etc/hosts helps.
-Anonymous requests are refused (403) like on Spaces; signatures are not verified.
 
 Persistence: moto keeps state in memory. After every successful write, buckets and their
 objects (body, content type, user metadata) are snapshotted into the emulator's store, which
 flushes to ``<state>/spaces.json``; on start the snapshot is loaded back into moto. Versions,
 ACLs, policies, lifecycle rules and in-flight multipart uploads are not persisted.
-Any access key signs (keys made with the DigitalOcean emulator's ``/v2/spaces/keys`` are not
-enforced here, nor are their bucket grants). Setting (``settings.json``): ``{"spaces": {"region":
-"fra1"}}``; ``endpoints.json`` gets ``{"spaces": {"url", "region"}}``.
+Setting (``settings.json``): ``{"spaces": {"region": "fra1"}}``; ``endpoints.json`` gets
+``{"spaces": {"url", "region"}}``.
+
+Authentication, as on Spaces: every request carries AWS Signature Version 4, in the
+``Authorization`` header or as a presigned URL's ``X-Amz-*`` query, and is verified with the S3
+rules (canonical URI = the path as sent; query names and values re-encoded with ``-_.~``
+unreserved and sorted; the SignedHeaders lowercased with trimmed, space-collapsed values; the
+payload hash = ``x-amz-content-sha256`` as sent, ``UNSIGNED-PAYLOAD`` for presigned URLs, and a
+hex digest must match the body). Known keys: the sandbox admin key ``sandbox-admin`` /
+``sandbox-admin-not-a-secret`` (full access) and the keys the DigitalOcean emulator holds
+(``/v2/spaces/keys``), read under its lock on every request, so a deleted key fails at once.
+Errors are S3's: no credentials → 403 ``AccessDenied``; unknown key → 403 ``InvalidAccessKeyId``;
+wrong signature → 403 ``SignatureDoesNotMatch``; ``x-amz-date`` more than 15 minutes off → 403
+``RequestTimeTooSkewed``; an expired presigned URL → 403 ``AccessDenied`` "Request has expired".
+Any signing region is accepted (Spaces clients often sign for ``us-east-1``). Signature
+Version 2 is not emulated (400 ``InvalidRequest``).
+
+Grants of DigitalOcean keys: ``read`` allows GET/HEAD on the bucket and its objects;
+``readwrite`` adds object writes (PUT/POST/DELETE on objects, multipart uploads, DeleteObjects)
+but not creating, deleting or configuring the bucket; ``fullaccess`` (bucket ``""``) allows
+everything. ListBuckets answers every valid key with the buckets it can read. Anything else is
+403 ``AccessDenied``.
 """
 
 from __future__ import annotations
@@ -247,6 +265,14 @@ def _check_presign_window(request: Request, timestamp: str, now: float) -> None:
         raise _denied("Request is not yet valid")
 
 
+def _check_amz_headers_signed(request: Request, signed_headers: list[str]) -> None:
+    """S3 refuses header-signed requests that carry x-amz-* headers outside SignedHeaders."""
+    unsigned = sorted({k.lower() for k in request.headers} - set(signed_headers))
+    unsigned = [name for name in unsigned if name.startswith("x-amz-")]
+    if unsigned:
+        raise _denied(f"There were headers present in the request which were not signed: {', '.join(unsigned)}")
+
+
 def _signature(secret: str, signed: Signed, request: Request) -> str:
     canonical = "\n".join(
         [
@@ -363,6 +389,8 @@ class SpacesEmulator(Emulator):
                     "The difference between the request time and the current time is too large.",
                     code="RequestTimeTooSkewed",
                 )
+        if not presigned:
+            _check_amz_headers_signed(request, signed.signed_headers)
         if not hmac.compare_digest(_signature(secret, signed, request), signed.signature):
             raise HTTPError(
                 403,
@@ -415,6 +443,12 @@ class SpacesEmulator(Emulator):
             return  # ListBuckets: every valid key; the answer lists what the key can see
         if identity.level(bucket) < self._required(request, key):
             raise _denied()
+        source = request.headers.get("x-amz-copy-source")
+        if source and request.method == "PUT":
+            # CopyObject / UploadPartCopy also read the source object
+            source_bucket = urllib.parse.unquote(source).lstrip("/").split("/", 1)[0]
+            if identity.level(source_bucket) < READ:
+                raise _denied()
 
     @staticmethod
     def _visible_buckets(body: bytes, identity: Identity) -> bytes:

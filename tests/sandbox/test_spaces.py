@@ -16,7 +16,7 @@ import boto3
 import botocore.auth
 import pydo
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
@@ -301,14 +301,17 @@ def test_presigned_get_url(endpoints: dict[str, Any]) -> None:
     assert fetch(forged, endpoints["ca_file"])[0] == 403
 
 
-def test_expired_presigned_url(endpoints: dict[str, Any]) -> None:
+def test_expired_presigned_url(endpoints: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     admin = s3(endpoints)
     admin.create_bucket(Bucket="stale")
     admin.put_object(Bucket="stale", Key="k", Body=b"old")
-    url = admin.generate_presigned_url("get_object", Params={"Bucket": "stale", "Key": "k"}, ExpiresIn=1)
-    assert fetch(url, endpoints["ca_file"]) == (200, b"old")
-    time.sleep(2.1)
-    status, body = fetch(url, endpoints["ca_file"])
+    real = botocore.auth.get_current_datetime
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: real() - datetime.timedelta(seconds=620))
+    params = {"Bucket": "stale", "Key": "k"}
+    still_valid = admin.generate_presigned_url("get_object", Params=params, ExpiresIn=900)
+    expired = admin.generate_presigned_url("get_object", Params=params, ExpiresIn=600)
+    assert fetch(still_valid, endpoints["ca_file"]) == (200, b"old")
+    status, body = fetch(expired, endpoints["ca_file"])
     assert status == 403
     assert b"<Code>AccessDenied</Code>" in body
     assert b"Request has expired" in body
@@ -348,3 +351,50 @@ def test_signatures_verify_for_awkward_keys_queries_and_multipart(endpoints: dic
     out = io.BytesIO()
     key.download_fileobj("awkward", "streamed", out)
     assert out.getvalue() == b"streamed body"
+
+
+def test_copy_needs_read_on_the_source_bucket(endpoints: dict[str, Any]) -> None:
+    admin = s3(endpoints)
+    for bucket in ("copy-src", "copy-dst"):
+        admin.create_bucket(Bucket=bucket)
+    admin.put_object(Bucket="copy-src", Key="k", Body=b"secret data")
+    admin.put_object(Bucket="copy-dst", Key="k", Body=b"mine")
+    key = s3(endpoints, spaces_key(endpoints, "copier", ("copy-dst", "readwrite")))
+    copy = {"Bucket": "copy-dst", "Key": "copied"}
+    assert error_code(key.copy_object, CopySource={"Bucket": "copy-src", "Key": "k"}, **copy)[:2] == (
+        403,
+        "AccessDenied",
+    )
+    key.copy_object(CopySource={"Bucket": "copy-dst", "Key": "k"}, **copy)
+    assert key.get_object(**copy)["Body"].read() == b"mine"
+
+
+def send_signed(
+    endpoints: dict[str, Any], method: str, path: str, body: bytes, sent: bytes | None = None, **after: str
+) -> tuple[int, bytes]:
+    """Sign a request with botocore's S3 signer, then send it with ``sent`` as the body (when
+    given) and the headers in ``after`` added or replaced."""
+    port = int(endpoints["spaces"]["url"].rsplit(":", 1)[1])
+    request = AWSRequest(method, f"https://127.0.0.1:{port}{path}", data=body)
+    S3SigV4Auth(Credentials(*ADMIN), "s3", "fra1").add_auth(request)
+    headers = dict(request.headers.items())
+    headers.update(after)
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", port, context=ssl.create_default_context(cafile=endpoints["ca_file"])
+    )
+    conn.request(method, path, body=body if sent is None else sent, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def test_signed_body_and_headers_cannot_change(endpoints: dict[str, Any]) -> None:
+    s3(endpoints).create_bucket(Bucket="tamper")
+    assert send_signed(endpoints, "PUT", "/tamper/k", b"original")[0] == 200
+    status, body = send_signed(endpoints, "PUT", "/tamper/k", b"original", b"replaced")
+    assert status == 400
+    assert b"<Code>XAmzContentSHA256Mismatch</Code>" in body
+    status, body = send_signed(endpoints, "PUT", "/tamper/k", b"original", **{"x-amz-meta-added": "later"})
+    assert (status, b"were not signed" in body) == (403, True)
+    status, body = send_signed(endpoints, "PUT", "/tamper/k", b"original", **{"X-Amz-Date": "20200101T000000Z"})
+    assert (status, b"<Code>RequestTimeTooSkewed</Code>" in body) == (403, True)
+    assert s3(endpoints).get_object(Bucket="tamper", Key="k")["Body"].read() == b"original"
