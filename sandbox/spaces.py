@@ -389,9 +389,8 @@ class SpacesEmulator(Emulator):
                     "The difference between the request time and the current time is too large.",
                     code="RequestTimeTooSkewed",
                 )
-        if not presigned:
             _check_amz_headers_signed(request, signed.signed_headers)
-        if not hmac.compare_digest(_signature(secret, signed, request), signed.signature):
+        if not hmac.compare_digest(_signature(secret, signed, request).encode(), signed.signature.encode()):
             raise HTTPError(
                 403,
                 "The request signature we calculated does not match the signature you provided. "
