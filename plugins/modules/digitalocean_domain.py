@@ -69,6 +69,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
     DigitalOceanClient,
     digitalocean_argument_spec,
+    run_module,
 )
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
@@ -111,16 +112,7 @@ def main() -> None:
     name = module.params["name"].lower().rstrip(".")
     if not DOMAIN_RE.match(name):
         module.fail_json(msg="name %r is not a fully qualified domain name" % module.params["name"])
-    client: Optional[DigitalOceanClient] = None
-    try:
-        client = DigitalOceanClient(module.params, user_agent="doks.gitops/digitalocean_domain")
-        result = ensure(module, client, name)
-    except ApiError as exc:
-        module.fail_json(msg=exc.message, status=exc.status, api_calls=client.counts() if client else {})
-    result["api_calls"] = client.counts()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_module(module, "doks.gitops/digitalocean_domain", lambda client: ensure(module, client, name))
 
 
 if __name__ == "__main__":
