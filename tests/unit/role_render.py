@@ -1,7 +1,8 @@
 """Render a role's templates with Ansible itself (no cluster) and read the result back.
 
-A test module writes a tiny playbook (a ``str.format`` template) that includes the role's input
-checks and renders its templates to JSON files under ``{out}``, the way the role's tasks do.
+A tiny playbook loads the shared and the role's defaults, runs the role's input checks
+(tasks/validate.yml), then the test module's tasks, which render the role's templates to JSON
+files under ``{out}`` the way the role's tasks do.
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+PLAY = """
+- hosts: localhost
+  gather_facts: false
+  vars_files:
+    - {gitops_defaults}
+    - {role_defaults}
+  vars: {play_vars}
+  tasks:
+    - name: Validate the inputs like the role does
+      ansible.builtin.include_tasks: {validate}
+{tasks}"""
 
 
 def ansible_playbook(
@@ -32,24 +44,29 @@ def ansible_playbook(
 
 
 def render_role(
-    tmp_path: Path, role: str, playbook: str, variables: dict[str, Any], **fields: Any
+    tmp_path: Path,
+    role: str,
+    tasks: str,
+    variables: dict[str, Any],
+    play_vars: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``playbook`` in ``tmp_path`` with the templates of ``roles/<role>`` and ``variables`` as extra vars.
+    """Run the role's input checks then ``tasks`` in ``tmp_path``, with ``variables`` as extra vars.
 
-    The playbook is formatted with ``gitops_defaults``, ``role_defaults``, ``validate`` (the
-    role's tasks/validate.yml), ``out`` (where it writes its JSON files) and ``fields``.
+    ``tasks`` are YAML list items indented by four spaces, a ``str.format`` template given
+    ``out`` (where they write their JSON files) and ``fields``; ``templates/`` is the role's.
     """
     role_dir = ROOT / "roles" / role
     out = tmp_path / "out"
     out.mkdir()
     (tmp_path / "templates").symlink_to(role_dir / "templates")
     (tmp_path / "play.yml").write_text(
-        playbook.format(
+        PLAY.format(
             gitops_defaults=ROOT / "roles/gitops/defaults/main.yml",
             role_defaults=role_dir / "defaults/main.yml",
+            play_vars=json.dumps(play_vars or {}),
             validate=role_dir / "tasks/validate.yml",
-            out=out,
-            **fields,
+            tasks=tasks.format(out=out, **fields),
         )
     )
     (tmp_path / "extra.json").write_text(json.dumps(variables))

@@ -27,18 +27,11 @@ TOOLS = {
     "tolerations": [{"key": "tools", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
 }
 
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  vars_files:
-    - {gitops_defaults}
-    - {role_defaults}
-  vars:
-    ingress_certmanager_servicemonitor_on: true
-    ingress_certmanager_oauth2_proxy_cookie_b64: "{{{{ '{cookie}' | b64encode }}}}"
-  tasks:
-    - name: Validate the inputs like the role does
-      ansible.builtin.include_tasks: {validate}
+PLAY_VARS = {
+    "ingress_certmanager_servicemonitor_on": True,
+    "ingress_certmanager_oauth2_proxy_cookie_b64": "{{ '" + COOKIE + "' | b64encode }}",
+}
+TASKS = """
     - name: Render every template
       ansible.builtin.copy:
         dest: "{out}/{{{{ item }}}}.json"
@@ -66,9 +59,7 @@ BASE_VARS: dict[str, Any] = {
 def render(tmp_path: Path, **overrides: Any) -> subprocess.CompletedProcess[str]:
     templates = [f"{c}-values" for c in CHARTS] + ["secrets", "custom-resources", "namespaces"]
     variables = {**BASE_VARS, **overrides}
-    return render_role(
-        tmp_path, "ingress_certmanager", PLAYBOOK, variables, cookie=COOKIE, templates=json.dumps(templates)
-    )
+    return render_role(tmp_path, "ingress_certmanager", TASKS, variables, PLAY_VARS, templates=json.dumps(templates))
 
 
 def rendered(tmp_path: Path, **overrides: Any) -> dict[str, Any]:

@@ -22,15 +22,7 @@ TEMPLATES = ["kube-prometheus-stack", "loki", "alloy", "metrics-server"]
 CLIENT_SECRET = "grafana-client-secret-must-not-leak"
 CLAIM = 'https://doks.gitops/groups"odd\\claim'
 
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  vars_files:
-    - {gitops_defaults}
-    - {role_defaults}
-  tasks:
-    - name: Validate the inputs like the role does
-      ansible.builtin.include_tasks: {validate}
+TASKS = """
     - name: Render every values template
       ansible.builtin.copy:
         dest: "{out}/{{{{ item }}}}.json"
@@ -54,7 +46,7 @@ BASE_VARS: dict[str, Any] = {
 
 
 def render(tmp_path: Path, **overrides: Any) -> subprocess.CompletedProcess[str]:
-    return render_role(tmp_path, "observability", PLAYBOOK, {**BASE_VARS, **overrides}, templates=json.dumps(TEMPLATES))
+    return render_role(tmp_path, "observability", TASKS, {**BASE_VARS, **overrides}, templates=json.dumps(TEMPLATES))
 
 
 def values(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
