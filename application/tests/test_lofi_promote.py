@@ -43,6 +43,14 @@ class Remote:
     def count(self, ref: str = "main") -> int:
         return int(git("rev-list", "--count", ref, cwd=self.bare))
 
+    def push_values(self, text: str, message: str) -> None:
+        """Someone else's commit: ``text`` becomes the values file on main, pushed from another clone."""
+        work = self.tmp / "edit"
+        git("clone", "--quiet", str(self.bare), str(work), cwd=self.tmp)
+        (work / VALUES_FILE).write_text(text)
+        git("-c", "user.name=x", "-c", "user.email=x@test", "commit", "--quiet", "-am", message, cwd=work)
+        git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+
 
 @pytest.fixture
 def remote(tmp_path: Path) -> Remote:
@@ -135,11 +143,7 @@ def test_promoted_file_renders_the_digest_into_the_deployment(remote: Remote, tm
 
 
 def test_other_keys_in_the_values_file_are_kept(remote: Remote) -> None:
-    work = remote.tmp / "edit"
-    git("clone", "--quiet", str(remote.bare), str(work), cwd=remote.tmp)
-    (work / VALUES_FILE).write_text("replicaCount: 3\nimage:\n  tag: old # kept\nlogLevel: DEBUG\n")
-    git("-c", "user.name=x", "-c", "user.email=x@test", "commit", "--quiet", "-am", "edit", cwd=work)
-    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    remote.push_values("replicaCount: 3\nimage:\n  tag: old # kept\nlogLevel: DEBUG\n", "edit")
     assert promote(remote).returncode == 0
     assert yaml.safe_load(remote.show(VALUES_FILE)) == {
         "replicaCount": 3,
@@ -223,11 +227,7 @@ def test_unreachable_repository_fails_with_a_message(remote: Remote) -> None:
 
 
 def test_inline_image_mapping_is_refused(remote: Remote) -> None:
-    work = remote.tmp / "edit"
-    git("clone", "--quiet", str(remote.bare), str(work), cwd=remote.tmp)
-    (work / VALUES_FILE).write_text("image: {tag: x}\n")
-    git("-c", "user.name=x", "-c", "user.email=x@test", "commit", "--quiet", "-am", "inline", cwd=work)
-    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    remote.push_values("image: {tag: x}\n", "inline")
     head = remote.head()
     result = promote(remote)
     assert result.returncode == 2

@@ -9,6 +9,7 @@
 * Retries (429 honouring ``ratelimit-reset``/``Retry-After``, 5xx and timeouts on idempotent
   calls) come from :mod:`rest`; a POST that may have been applied raises ``ApiError`` with
   ``maybe_applied=True`` and the caller looks the object up by name before anything else.
+* :func:`run_module` is the common end of every DigitalOcean module's ``main()``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.doks.gitops.plugins.module_utils.rest import (
     ApiError,
@@ -149,3 +150,29 @@ class DigitalOceanClient:
         gets = sum(1 for call in self.http.calls if call[0] == "GET")
         writes = sum(1 for call in self.http.calls if call[0] in WRITE_METHODS)
         return {"get": gets, "write": writes}
+
+
+def run_module(
+    module: AnsibleModule,
+    user_agent: str,
+    work: Callable[[DigitalOceanClient], Dict[str, Any]],
+    actions: Optional[List[str]] = None,
+) -> None:
+    """Run ``work`` with a client built from the module's parameters, then exit the module.
+
+    The result gets ``actions`` (when the module keeps that list: pass the one its work appends
+    to) and ``api_calls``; ``diff`` is dropped unless --diff was asked for. An ``ApiError`` fails
+    the module with the API's message and status, plus what was done and called until then.
+    """
+    client: Optional[DigitalOceanClient] = None
+    done: Dict[str, Any] = {} if actions is None else {"actions": actions}
+    try:
+        client = DigitalOceanClient(module.params, user_agent=user_agent)
+        result = work(client)
+    except ApiError as exc:
+        module.fail_json(msg=exc.message, status=exc.status, **done, api_calls=client.counts() if client else {})
+    result.update(done)
+    result["api_calls"] = client.counts()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)

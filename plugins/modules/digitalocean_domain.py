@@ -60,7 +60,6 @@ api_calls:
   sample: {get: 1, write: 0}
 """
 
-import re
 from typing import Any, Dict, Optional
 from urllib.parse import quote
 
@@ -69,10 +68,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
     DigitalOceanClient,
     digitalocean_argument_spec,
+    run_module,
 )
+from ansible_collections.doks.gitops.plugins.module_utils.preflight import is_hostname
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
-
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 def lookup(client: DigitalOceanClient, name: str) -> Optional[Dict[str, Any]]:
@@ -109,18 +108,9 @@ def main() -> None:
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     name = module.params["name"].lower().rstrip(".")
-    if not DOMAIN_RE.match(name):
+    if not is_hostname(name):
         module.fail_json(msg="name %r is not a fully qualified domain name" % module.params["name"])
-    client: Optional[DigitalOceanClient] = None
-    try:
-        client = DigitalOceanClient(module.params, user_agent="doks.gitops/digitalocean_domain")
-        result = ensure(module, client, name)
-    except ApiError as exc:
-        module.fail_json(msg=exc.message, status=exc.status, api_calls=client.counts() if client else {})
-    result["api_calls"] = client.counts()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_module(module, "doks.gitops/digitalocean_domain", lambda client: ensure(module, client, name))
 
 
 if __name__ == "__main__":

@@ -365,6 +365,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
     DigitalOceanClient,
     digitalocean_argument_spec,
+    run_module,
 )
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
@@ -511,12 +512,12 @@ def _validate_scaling(pool: Dict[str, Any], where: str) -> List[str]:
 
 # ------------------------------------------------------------------------- the reconciler
 class ClusterReconciler:
-    def __init__(self, module: AnsibleModule, client: DigitalOceanClient) -> None:
+    def __init__(self, module: AnsibleModule, client: DigitalOceanClient, actions: List[str]) -> None:
         self.module = module
         self.client = client
         self.params = module.params
         self.check = module.check_mode
-        self.actions: List[str] = []
+        self.actions = actions
 
     # ---------------------------------------------------------------- lookups
     def find_cluster(self) -> Optional[Dict[str, Any]]:
@@ -997,24 +998,13 @@ def main() -> None:
     errors = validate(module.params)
     if errors:
         module.fail_json(msg="invalid input: " + "; ".join(errors), errors=errors)
-    client: Optional[DigitalOceanClient] = None
-    reconciler: Optional[ClusterReconciler] = None
-    try:
-        client = DigitalOceanClient(module.params, user_agent="doks.gitops/doks_cluster")
-        reconciler = ClusterReconciler(module, client)
-        result = reconciler.absent() if module.params["state"] == "absent" else reconciler.present()
-    except ApiError as exc:
-        module.fail_json(
-            msg=exc.message,
-            status=exc.status,
-            actions=reconciler.actions if reconciler else [],
-            api_calls=client.counts() if client else {},
-        )
-    result["actions"] = reconciler.actions
-    result["api_calls"] = client.counts()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    actions: List[str] = []
+
+    def work(client: DigitalOceanClient) -> Dict[str, Any]:
+        reconciler = ClusterReconciler(module, client, actions)
+        return reconciler.absent() if module.params["state"] == "absent" else reconciler.present()
+
+    run_module(module, "doks.gitops/doks_cluster", work, actions)
 
 
 if __name__ == "__main__":

@@ -141,6 +141,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
     DigitalOceanClient,
     digitalocean_argument_spec,
+    run_module,
 )
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
@@ -162,11 +163,11 @@ def public(key: Dict[str, Any]) -> Dict[str, Any]:
 
 
 class SpacesKeyManager:
-    def __init__(self, module: AnsibleModule, client: DigitalOceanClient) -> None:
+    def __init__(self, module: AnsibleModule, client: DigitalOceanClient, actions: List[str]) -> None:
         self.module = module
         self.client = client
         self.params = module.params
-        self.actions: List[str] = []
+        self.actions = actions
 
     def find(self) -> List[Dict[str, Any]]:
         keys = self.client.list_all(KEYS, "keys", {"name": self.params["name"]})
@@ -275,24 +276,13 @@ def main() -> None:
             module.fail_json(msg="grants: a fullaccess grant applies to every bucket; set its bucket to ''")
         if grant["permission"] != "fullaccess" and not grant["bucket"]:
             module.fail_json(msg="grants: a %s grant needs a bucket name" % grant["permission"])
-    client: Optional[DigitalOceanClient] = None
-    manager: Optional[SpacesKeyManager] = None
-    try:
-        client = DigitalOceanClient(module.params, user_agent="doks.gitops/spaces_key")
-        manager = SpacesKeyManager(module, client)
-        result = manager.absent() if module.params["state"] == "absent" else manager.present()
-    except ApiError as exc:
-        module.fail_json(
-            msg=exc.message,
-            status=exc.status,
-            actions=manager.actions if manager else [],
-            api_calls=client.counts() if client else {},
-        )
-    result["actions"] = manager.actions
-    result["api_calls"] = client.counts()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    actions: List[str] = []
+
+    def work(client: DigitalOceanClient) -> Dict[str, Any]:
+        manager = SpacesKeyManager(module, client, actions)
+        return manager.absent() if module.params["state"] == "absent" else manager.present()
+
+    run_module(module, "doks.gitops/spaces_key", work, actions)
 
 
 if __name__ == "__main__":

@@ -276,14 +276,7 @@ class Cluster:
         if old is None:
             raise errors.not_found(rtype.plural, rtype.group, name)
         body = self._field_validation(rtype, body, op)
-        wanted_rv = (body.get("metadata") or {}).get("resourceVersion")
-        if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
-            raise errors.conflict(
-                rtype.plural,
-                rtype.group,
-                name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            )
+        _check_resource_version(rtype, name, body, old)
         new = copy.deepcopy(body)
         return self._replace(rtype, old, new, op=op, subresource=subresource, managed="update")
 
@@ -356,14 +349,7 @@ class Cluster:
         if not isinstance(new, dict):
             raise errors.bad_request("the patch must result in an object")
         new = self._field_validation(rtype, new, op)
-        wanted_rv = (new.get("metadata") or {}).get("resourceVersion")
-        if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
-            raise errors.conflict(
-                rtype.plural,
-                rtype.group,
-                name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            )
+        _check_resource_version(rtype, name, new, old)
         return self._replace(rtype, old, new, op=op, subresource=subresource, managed="update")
 
     def _apply(
@@ -412,14 +398,7 @@ class Cluster:
                 raise errors.not_found(rtype.plural, rtype.group, name)
             self._namespace_ok(rtype, namespace)
             return self._create(rtype, merged, op, managed=False)
-        wanted_rv = meta.get("resourceVersion")
-        if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
-            raise errors.conflict(
-                rtype.plural,
-                rtype.group,
-                name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            )
+        _check_resource_version(rtype, name, applied, old)
         return self._replace(rtype, old, merged, op=op, subresource=subresource, managed="apply")
 
     # ------------------------------------------------------------------ deletes
@@ -700,6 +679,18 @@ def _default_and_validate(rtype: ResourceType, obj: dict[str, Any], old: dict[st
     else:
         apply_defaults(rtype.gr, obj)
     validate(rtype, obj, old)
+
+
+def _check_resource_version(rtype: ResourceType, name: str, wanted: dict[str, Any], old: dict[str, Any]) -> None:
+    """409 Conflict when a write names a resourceVersion other than the stored one (optimistic locking)."""
+    wanted_rv = (wanted.get("metadata") or {}).get("resourceVersion")
+    if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
+        raise errors.conflict(
+            rtype.plural,
+            rtype.group,
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        )
 
 
 def _carry_over(rtype: ResourceType, old: dict[str, Any], new: dict[str, Any], subresource: str) -> dict[str, Any]:

@@ -108,34 +108,8 @@ def _find_item(items: list[Any], element: str, prop: Prop | None) -> int | None:
 _MISSING = object()
 
 
-def value_at(obj: Any, path: Path, node: Node | None) -> Any:
-    """The value a path points at (``_MISSING`` when absent)."""
-    current: Any = obj
-    prop: Prop | None = None
-    for element in path:
-        if element == ".":
-            return current
-        if element.startswith("f:") and isinstance(current, dict):
-            key = element[2:]
-            if key not in current:
-                return _MISSING
-            prop = node.prop(key) if node else None
-            node = child(prop)
-            current = current[key]
-        elif isinstance(current, list):
-            index = _find_item(current, element, prop)
-            if index is None:
-                return _MISSING
-            current = current[index]
-            node = prop.elem if prop else None
-            prop = None
-        else:
-            return _MISSING
-    return current
-
-
-def remove(obj: dict[str, Any], path: Path, node: Node | None, keep: set[Path] | None = None) -> None:
-    """Delete what ``path`` points at; empty parents it leaves go too, unless owned (``keep``)."""
+def _walk(obj: Any, path: Path, node: Node | None) -> list[tuple[Any, Any, Path]] | None:
+    """The steps down ``path`` (container, key or index, path so far); None when it is absent."""
     trail: list[tuple[Any, Any, Path]] = []
     current: Any = obj
     prop: Prop | None = None
@@ -145,7 +119,7 @@ def remove(obj: dict[str, Any], path: Path, node: Node | None, keep: set[Path] |
         if element.startswith("f:") and isinstance(current, dict):
             key = element[2:]
             if key not in current:
-                return
+                return None
             trail.append((current, key, path[: depth + 1]))
             prop = node.prop(key) if node else None
             node = child(prop)
@@ -153,13 +127,30 @@ def remove(obj: dict[str, Any], path: Path, node: Node | None, keep: set[Path] |
         elif isinstance(current, list):
             index = _find_item(current, element, prop)
             if index is None:
-                return
+                return None
             trail.append((current, index, path[: depth + 1]))
             current = current[index]
             node = prop.elem if prop else None
             prop = None
         else:
-            return
+            return None
+    return trail
+
+
+def value_at(obj: Any, path: Path, node: Node | None) -> Any:
+    """The value a path points at (``_MISSING`` when absent)."""
+    trail = _walk(obj, path, node)
+    if trail is None:
+        return _MISSING
+    if not trail:
+        return obj
+    container, key, _prefix = trail[-1]
+    return container[key]
+
+
+def remove(obj: dict[str, Any], path: Path, node: Node | None, keep: set[Path] | None = None) -> None:
+    """Delete what ``path`` points at; empty parents it leaves go too, unless owned (``keep``)."""
+    trail = _walk(obj, path, node)
     if not trail:
         return
     container, key, _owned = trail.pop()

@@ -117,6 +117,24 @@ def test_error_statuses(api: Api, ns: str) -> None:
     assert "spce" not in api.call("GET", f"{base}/warned")[2]  # dropped, as the API server drops it
 
 
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("stale-merge", "application/merge-patch+json"),
+        ("stale-strategic", "application/strategic-merge-patch+json"),
+        ("stale-apply", "application/apply-patch+yaml"),
+    ],
+)
+def test_stale_resource_version_in_a_patch_conflicts(api: Api, ns: str, name: str, content_type: str) -> None:
+    path = f"/api/v1/namespaces/{ns}/configmaps/{name}"
+    assert api.call("POST", f"/api/v1/namespaces/{ns}/configmaps", cm(name, {"a": "1"}))[0] == 201
+    stale = json.dumps(cm(name, {"b": "2"}, resourceVersion="1")).encode()
+    status, _, body = api.call("PATCH", path + "?fieldManager=tests", stale, headers={"Content-Type": content_type})
+    assert (status, body["reason"]) == (409, "Conflict")
+    assert "the object has been modified" in body["message"]
+    assert api.call("GET", path)[2]["data"] == {"a": "1"}
+
+
 def test_strategic_merge_patch_follows_patch_strategies(k8s: client.ApiClient, ns: str) -> None:
     apps = client.AppsV1Api(k8s)
     body = {

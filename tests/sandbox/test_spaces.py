@@ -146,25 +146,16 @@ def test_buckets_and_objects_survive_a_restart(endpoints: dict[str, Any], state:
     assert s3(restarted).get_object(Bucket="durable", Key="k")["Body"].read() == b"kept"
 
 
-def test_injected_503_slowdown_is_retried_by_boto3(endpoints: dict[str, Any]) -> None:
+@pytest.mark.parametrize(("bucket", "status"), [("retry", 503), ("patient", 429)])
+def test_injected_throttling_is_retried_by_boto3(endpoints: dict[str, Any], bucket: str, status: int) -> None:
+    # botocore retries both with its own backoff: SlowDown counts as throttling; Retry-After is ignored
     client = s3(endpoints)
-    client.create_bucket(Bucket="retry")
+    client.create_bucket(Bucket=bucket)
     seq = sb.last_seq(endpoints, "spaces")
-    sb.fault(endpoints, "spaces", status=503, count=1, path="^/retry", method="GET")
-    assert client.list_objects_v2(Bucket="retry")["KeyCount"] == 0
-    statuses = [e["status"] for e in sb.requests(endpoints, "spaces", seq) if e["path"] == "/retry"]
-    assert statuses == [503, 200]
-
-
-def test_injected_429_is_retried_by_boto3(endpoints: dict[str, Any]) -> None:
-    client = s3(endpoints)
-    client.create_bucket(Bucket="patient")
-    seq = sb.last_seq(endpoints, "spaces")
-    sb.fault(endpoints, "spaces", status=429, count=1, path="^/patient", method="GET")
-    # botocore treats SlowDown as throttling and retries with its own backoff (it ignores Retry-After)
-    assert client.list_objects_v2(Bucket="patient")["KeyCount"] == 0
-    statuses = [e["status"] for e in sb.requests(endpoints, "spaces", seq) if e["path"] == "/patient"]
-    assert statuses == [429, 200]
+    sb.fault(endpoints, "spaces", status=status, count=1, path=f"^/{bucket}", method="GET")
+    assert client.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    statuses = [e["status"] for e in sb.requests(endpoints, "spaces", seq) if e["path"] == f"/{bucket}"]
+    assert statuses == [status, 200]
 
 
 def test_injected_429_is_s3_xml_with_retry_after(endpoints: dict[str, Any]) -> None:

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.sandbox.auth0_sandbox import Sandbox, start
+from tests.sandbox.auth0_sandbox import Sandbox
 from tests.unit.auth0_helpers import Api, run_module, writes
 
 pytestmark = pytest.mark.sandbox
 
 CLAIM = "https://sandbox.example.com/groups"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    box = start(Path(tmp_path_factory.mktemp("auth0-unit")))
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def box(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    sandbox.clear_faults()
-    return sandbox
 
 
 @pytest.fixture

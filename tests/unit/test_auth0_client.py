@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from ansible_collections.doks.gitops.plugins.module_utils.auth0 import Auth0Client, error_message
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, RetryPolicy
 
-from tests.sandbox.auth0_sandbox import Sandbox, start
+from tests.sandbox.auth0_sandbox import Sandbox
 from tests.unit.auth0_helpers import Api
 
 pytestmark = pytest.mark.sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    box = start(Path(tmp_path_factory.mktemp("auth0-client")))
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def box(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    sandbox.clear_faults()
-    return sandbox
 
 
 def client(box: Sandbox, limited: bool = False, **kw) -> Auth0Client:

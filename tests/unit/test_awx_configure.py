@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +13,8 @@ from sandbox import tls
 from sandbox.server import Context, EmulatorServer
 from sandbox.store import Store
 from tests.awx.standin import AwxStandin
+from tests.unit.role_render import ROOT, ansible_playbook
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {"DIGITALOCEAN_TOKEN": "dop_v1_" + "a1" * 32, "AUTH0_CLIENT_SECRET": "auth0-secret-Zq81"}
 
 
@@ -43,15 +41,7 @@ def awx(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-v", "playbooks/awx_configure.yml"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return ansible_playbook(["-v", "playbooks/awx_configure.yml"], cwd=ROOT, env=env, timeout=300)
 
 
 def _recap(output: str) -> dict[str, int]:

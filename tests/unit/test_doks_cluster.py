@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from ansible_collections.doks.gitops.plugins.modules import doks_cluster
 
-from tests.sandbox import local_sandbox as sb
 from tests.unit.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox
@@ -20,17 +19,8 @@ TOOLS_TAINT = {"key": "tools", "value": "true", "effect": "NoSchedule"}
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    state = tmp_path_factory.mktemp("doks-sandbox")
-    endpoints = sb.start(state, {"digitalocean": {"provision_seconds": 0.5}})
-    yield DoSandbox(endpoints)
-    sb.stop(state)
-
-
-@pytest.fixture
-def do(sandbox: DoSandbox) -> DoSandbox:
-    sandbox.reset()
-    return sandbox
+def do_settings() -> dict[str, Any]:
+    return {"digitalocean": {"provision_seconds": 0.5}}
 
 
 def pools(**overrides: Any) -> list[dict[str, Any]]:

@@ -7,24 +7,9 @@ from typing import Any
 import pytest
 from ansible_collections.doks.gitops.plugins.modules import digitalocean_domain
 
-from tests.sandbox import local_sandbox as sb
 from tests.unit.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    state = tmp_path_factory.mktemp("domain-sandbox")
-    endpoints = sb.start(state)
-    yield DoSandbox(endpoints)
-    sb.stop(state)
-
-
-@pytest.fixture
-def do(sandbox: DoSandbox) -> DoSandbox:
-    sandbox.reset()
-    return sandbox
 
 
 def zone(do: DoSandbox, capsys: pytest.CaptureFixture[str], **extra: Any) -> dict[str, Any]:

@@ -7,25 +7,10 @@ from typing import Any
 import pytest
 from ansible_collections.doks.gitops.plugins.modules import spaces_key
 
-from tests.sandbox import local_sandbox as sb
 from tests.unit.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox
 GRANTS = [{"bucket": "logs", "permission": "readwrite"}]
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    state = tmp_path_factory.mktemp("spaces-key-sandbox")
-    endpoints = sb.start(state)
-    yield DoSandbox(endpoints)
-    sb.stop(state)
-
-
-@pytest.fixture
-def do(sandbox: DoSandbox) -> DoSandbox:
-    sandbox.reset()
-    return sandbox
 
 
 def key(do: DoSandbox, capsys: pytest.CaptureFixture[str], **extra: Any) -> dict[str, Any]:

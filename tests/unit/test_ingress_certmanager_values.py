@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ROLE = ROOT / "roles" / "ingress_certmanager"
+from tests.unit.role_render import outputs, render_role
+
 CHARTS = ["traefik", "ingress-nginx", "cert-manager", "external-dns", "oauth2-proxy", "sealed-secrets"]
 TOKEN = "dop_v1_token_that_must_not_leak_0123"
 CLIENT_SECRET = "oidc-client-secret-that-must-not-leak"
@@ -29,18 +27,11 @@ TOOLS = {
     "tolerations": [{"key": "tools", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
 }
 
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  vars_files:
-    - {gitops_defaults}
-    - {role_defaults}
-  vars:
-    ingress_certmanager_servicemonitor_on: true
-    ingress_certmanager_oauth2_proxy_cookie_b64: "{{{{ '{cookie}' | b64encode }}}}"
-  tasks:
-    - name: Validate the inputs like the role does
-      ansible.builtin.include_tasks: {validate}
+PLAY_VARS = {
+    "ingress_certmanager_servicemonitor_on": True,
+    "ingress_certmanager_oauth2_proxy_cookie_b64": "{{ '" + COOKIE + "' | b64encode }}",
+}
+TASKS = """
     - name: Render every template
       ansible.builtin.copy:
         dest: "{out}/{{{{ item }}}}.json"
@@ -66,37 +57,13 @@ BASE_VARS: dict[str, Any] = {
 
 
 def render(tmp_path: Path, **overrides: Any) -> subprocess.CompletedProcess[str]:
-    out = tmp_path / "out"
-    out.mkdir()
-    (tmp_path / "templates").symlink_to(ROLE / "templates")
     templates = [f"{c}-values" for c in CHARTS] + ["secrets", "custom-resources", "namespaces"]
-    (tmp_path / "play.yml").write_text(
-        PLAYBOOK.format(
-            gitops_defaults=ROOT / "roles/gitops/defaults/main.yml",
-            role_defaults=ROLE / "defaults/main.yml",
-            validate=ROLE / "tasks/validate.yml",
-            out=out,
-            cookie=COOKIE,
-            templates=json.dumps(templates),
-        )
-    )
-    (tmp_path / "extra.json").write_text(json.dumps({**BASE_VARS, **overrides}))
-    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"), "ANSIBLE_NOCOLOR": "1"}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "play.yml", "-e", "@extra.json"],
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    variables = {**BASE_VARS, **overrides}
+    return render_role(tmp_path, "ingress_certmanager", TASKS, variables, PLAY_VARS, templates=json.dumps(templates))
 
 
 def rendered(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    result = render(tmp_path, **overrides)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.json")}
+    return outputs(tmp_path, render(tmp_path, **overrides))
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,7 @@ overrides of each case, the way the role's tasks do, and the tests read the resu
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +15,14 @@ import jmespath
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.role_render import ROOT, outputs, render_role
+
 ROLE = ROOT / "roles" / "observability"
 TEMPLATES = ["kube-prometheus-stack", "loki", "alloy", "metrics-server"]
 CLIENT_SECRET = "grafana-client-secret-must-not-leak"
 CLAIM = 'https://doks.gitops/groups"odd\\claim'
 
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  vars_files:
-    - {gitops_defaults}
-    - {role_defaults}
-  tasks:
-    - name: Validate the inputs like the role does
-      ansible.builtin.include_tasks: {validate}
+TASKS = """
     - name: Render every values template
       ansible.builtin.copy:
         dest: "{out}/{{{{ item }}}}.json"
@@ -55,35 +46,13 @@ BASE_VARS: dict[str, Any] = {
 
 
 def render(tmp_path: Path, **overrides: Any) -> subprocess.CompletedProcess[str]:
-    out = tmp_path / "out"
-    out.mkdir()
-    (tmp_path / "templates").symlink_to(ROLE / "templates")
-    (tmp_path / "play.yml").write_text(
-        PLAYBOOK.format(
-            gitops_defaults=ROOT / "roles/gitops/defaults/main.yml",
-            role_defaults=ROLE / "defaults/main.yml",
-            validate=ROLE / "tasks/validate.yml",
-            out=out,
-            templates=json.dumps(TEMPLATES),
-        )
-    )
-    (tmp_path / "extra.json").write_text(json.dumps({**BASE_VARS, **overrides}))
-    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"), "ANSIBLE_NOCOLOR": "1"}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "play.yml", "-e", "@extra.json"],
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return render_role(tmp_path, "observability", TASKS, {**BASE_VARS, **overrides}, templates=json.dumps(TEMPLATES))
 
 
 def values(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    result = render(tmp_path, **overrides)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return {name: json.loads((tmp_path / "out" / f"{name}.json").read_text()) for name in [*TEMPLATES, "rules"]}
+    out = outputs(tmp_path, render(tmp_path, **overrides))
+    assert sorted(out) == sorted([*TEMPLATES, "rules"])
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,52 @@
+"""Sandboxes the unit tests of the modules share: one per test module, reset before each test.
+
+* ``box``: the Auth0 emulator (``tests.sandbox.auth0_sandbox``), faults cleared.
+* ``do``: the DigitalOcean emulator (:class:`tests.unit.doks_helpers.DoSandbox`); a test module
+  that needs other emulator settings overrides the module-scoped ``do_settings`` fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sandbox import local_sandbox
+from tests.sandbox.auth0_sandbox import Sandbox, start
+from tests.unit.doks_helpers import DoSandbox
+
+
+@pytest.fixture(scope="module")
+def auth0_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    sandbox = start(Path(tmp_path_factory.mktemp("auth0-unit")))
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def box(auth0_sandbox: Sandbox) -> Sandbox:
+    auth0_sandbox.reset()
+    auth0_sandbox.clear_faults()
+    return auth0_sandbox
+
+
+@pytest.fixture(scope="module")
+def do_settings() -> dict[str, Any] | None:
+    """Sandbox settings (``settings.json``) of the DigitalOcean sandbox; None keeps the defaults."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def do_sandbox(tmp_path_factory: pytest.TempPathFactory, do_settings: dict[str, Any] | None) -> Iterator[DoSandbox]:
+    state = tmp_path_factory.mktemp("do-sandbox")
+    endpoints = local_sandbox.start(state, do_settings)
+    yield DoSandbox(endpoints)
+    local_sandbox.stop(state)
+
+
+@pytest.fixture
+def do(do_sandbox: DoSandbox) -> DoSandbox:
+    do_sandbox.reset()
+    return do_sandbox

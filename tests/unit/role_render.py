@@ -1,0 +1,80 @@
+"""Render a role's templates with Ansible itself (no cluster) and read the result back.
+
+A tiny playbook loads the shared and the role's defaults, runs the role's input checks
+(tasks/validate.yml), then the test module's tasks, which render the role's templates to JSON
+files under ``{out}`` the way the role's tasks do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAY = """
+- hosts: localhost
+  gather_facts: false
+  vars_files:
+    - {gitops_defaults}
+    - {role_defaults}
+  vars: {play_vars}
+  tasks:
+    - name: Validate the inputs like the role does
+      ansible.builtin.include_tasks: {validate}
+{tasks}"""
+
+
+def ansible_playbook(
+    args: list[str], *, cwd: Path, env: dict[str, str], timeout: int
+) -> subprocess.CompletedProcess[str]:
+    """``ansible-playbook`` of this interpreter's environment; the caller checks the outcome."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), *args],
+        check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def render_role(
+    tmp_path: Path,
+    role: str,
+    tasks: str,
+    variables: dict[str, Any],
+    play_vars: dict[str, Any] | None = None,
+    **fields: Any,
+) -> subprocess.CompletedProcess[str]:
+    """Run the role's input checks then ``tasks`` in ``tmp_path``, with ``variables`` as extra vars.
+
+    ``tasks`` are YAML list items indented by four spaces, a ``str.format`` template given
+    ``out`` (where they write their JSON files) and ``fields``; ``templates/`` is the role's.
+    """
+    role_dir = ROOT / "roles" / role
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "templates").symlink_to(role_dir / "templates")
+    (tmp_path / "play.yml").write_text(
+        PLAY.format(
+            gitops_defaults=ROOT / "roles/gitops/defaults/main.yml",
+            role_defaults=role_dir / "defaults/main.yml",
+            play_vars=json.dumps(play_vars or {}),
+            validate=role_dir / "tasks/validate.yml",
+            tasks=tasks.format(out=out, **fields),
+        )
+    )
+    (tmp_path / "extra.json").write_text(json.dumps(variables))
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"), "ANSIBLE_NOCOLOR": "1"}
+    return ansible_playbook(["play.yml", "-e", "@extra.json"], cwd=tmp_path, env=env, timeout=180)
+
+
+def outputs(tmp_path: Path, result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The JSON files a successful :func:`render_role` run wrote, by name without ``.json``."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.json")}
