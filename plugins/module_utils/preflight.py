@@ -38,7 +38,7 @@ def is_hostname(value: Any) -> bool:
     if not isinstance(value, str) or not value or len(value) > 253 or value.endswith("."):
         return False
     labels = value.split(".")
-    return len(labels) >= 2 and all(HOST_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
+    return len(labels) >= 2 and all(HOST_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
 
 
 def check_domain(get: Getter) -> list[Problem]:
@@ -65,7 +65,7 @@ def check_domain(get: Getter) -> list[Problem]:
         if not is_hostname(host) and not (derived and str(host).endswith(derived))
     ]
     email = get("gitops_acme_email", None)
-    if email is not None and not EMAIL.match(str(email)) and not (derived and str(email).endswith(derived[1:])):
+    if email is not None and not EMAIL.fullmatch(str(email)) and not (derived and str(email).endswith(derived[1:])):
         problems.append(
             Problem("gitops_acme_email", f"{email!r} is not an e-mail address", "set the address ACME sends notices to")
         )
@@ -77,7 +77,7 @@ def check_pools(get: Getter) -> list[Problem]:
     seen: dict[str, str] = {}
     for var in POOLS:
         name = get(var, None)
-        if not isinstance(name, str) or not HOST_LABEL.match(name):
+        if not isinstance(name, str) or not HOST_LABEL.fullmatch(name):
             problems.append(
                 Problem(var, f"{name!r} is not a valid node pool name", "use lowercase letters, digits and '-'")
             )
@@ -112,13 +112,13 @@ def check_taint(var: str, taint: Any) -> list[Problem]:
                 f"use one of {', '.join(TAINT_EFFECTS)}",
             )
         )
-    if not LABEL_KEY.match(str(taint.get("key", ""))):
+    if not LABEL_KEY.fullmatch(str(taint.get("key", ""))):
         problems.append(
             Problem(
                 f"{var}.key", f"{taint.get('key')!r} is not a valid taint key", "use a label-style key such as tools"
             )
         )
-    if not LABEL_VALUE.match(str(taint.get("value", ""))):
+    if not LABEL_VALUE.fullmatch(str(taint.get("value", ""))):
         problems.append(
             Problem(
                 f"{var}.value",
@@ -188,7 +188,7 @@ def check_pins(variables: dict[str, Any]) -> list[Problem]:
             for key in ("name", "repo", "version"):
                 if not value.get(key):
                     problems.append(Problem(f"{name}.{key}", "is missing", "pin the chart as {name, repo, version}"))
-            if value.get("version") and not CHART_VERSION.match(str(value["version"])):
+            if value.get("version") and not CHART_VERSION.fullmatch(str(value["version"])):
                 problems.append(
                     Problem(
                         f"{name}.version",
@@ -205,7 +205,7 @@ def check_pins(variables: dict[str, Any]) -> list[Problem]:
                     )
                 )
         release = name.endswith("_release") and isinstance(value, dict) and "version" in value
-        if release and not RELEASE_VERSION.match(str(value["version"])):
+        if release and not RELEASE_VERSION.fullmatch(str(value["version"])):
             problems.append(
                 Problem(f"{name}.version", f"{value['version']!r} is not a release tag", "use a tag such as v1.15.0")
             )
