@@ -69,7 +69,7 @@ def test_the_default_shape_is_valid() -> None:
         "Example.com",
         "-a.example.com",
         "a..example.com",
-        "example.com.",
+        "a_b.example.com",
         "example.com\n",
         "x" * 64 + ".com",
         "example.com.",
