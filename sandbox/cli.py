@@ -73,7 +73,8 @@ def cmd_up(state: Path) -> int:
         return 0
     if _pid(state):
         cmd_down(state)
-    (state / "endpoints.json").unlink(missing_ok=True)
+    # A stale endpoints.json stays until the new process replaces it (atomically, same ports
+    # when free): clients that read it during a restart still find the endpoints.
     log = (state / "sandbox.log").open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state)],

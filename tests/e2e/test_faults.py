@@ -1,0 +1,544 @@
+"""Fault matrix: the platform under API faults, against DigitalOcean, Auth0 and Kubernetes.
+
+Every case starts from an empty sandbox, arms one fault on one emulator and runs the part of
+site.yml that talks to that API (the faulted run). Faults are then cleared and the same part runs
+again (the re-run). The re-run must succeed and leave every emulator in the state a clean run
+leaves (recorded once per scope): nothing duplicated (one cluster, one Spaces key, one Auth0
+application per name, role and Action) and nothing lost (the Spaces key and the Auth0 client
+secret stored in the cluster still authenticate).
+
+Faults: 429 with Retry-After, 429 with a rate-limit reset header, 500, 503, a dropped connection,
+an answer slower than the client's timeout, and the API process stopped and restarted mid-run.
+Where the client can recover by itself (retries that are safe, a create looked up after an
+unanswered POST), the faulted run must succeed too, and its request log must show how: the
+retried 429/5xx, a single POST per object (a create is never repeated blindly).
+
+Kubernetes: both clients (the kubernetes Python client behind kubernetes.core, and helm) retry
+a 429 after its Retry-After, so those runs must succeed. Neither retries a 5xx or a dropped
+connection, so those runs fail; the re-run must then recover, including a Helm release the
+fault left pending or failed (roles/gitops/tasks/helm_release.yml). Neither client has a
+per-request timeout: a stalled API server delays them, so the "slow answer" case checks that a
+stall of several seconds costs time, not correctness. The kill-and-restart cases may or may not
+fail the faulted run, depending on which request the restart cuts; the re-run must converge.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import signal
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from kubernetes import client, config
+from kubernetes.dynamic import DynamicClient
+
+from tests.e2e.harness import ROOT, Sandbox, recap
+
+HOST = "sandbox-1"
+STATE = ROOT / ".cache" / "sandbox-e2e-faults"
+KUBE_SCOPE = "doks_cluster,auth0_apps,ingress_certmanager"
+SCOPES = {"digitalocean": "doks_cluster", "auth0": KUBE_SCOPE, "kubernetes": KUBE_SCOPE}
+DOWNTIME = 3.0  # seconds the sandbox stays down in the kill-and-restart cases
+CLUSTER = r"^/clusters/[^/]+"
+SPACES_SECRET = ("observability", "loki-spaces")
+OAUTH2_PROXY_SECRET = ("oauth2-proxy", "oauth2-proxy")
+Log = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    api: str
+    name: str
+    rules: Callable[[], list[dict[str, Any]]] = list
+    recovers: bool = True  # the faulted run itself must succeed
+    extra: tuple[str, ...] = ()  # extra arguments of the faulted run (a short client timeout)
+    kill_on: tuple[str, str] | None = None  # (method, path regex) that triggers stop + restart
+    # assertions on the faulted run's request log, given the clean run's state
+    check: Callable[[Log, dict[str, Any]], None] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.api}-{self.name}"
+
+
+def _count(log: Log, method: str, path: str, *, ok: bool = False) -> int:
+    return sum(1 for e in log if e["method"] == method and re.search(path, e["path"]) and (not ok or e["status"] < 400))
+
+
+def _retried(path: str, status: int) -> Callable[[Log, dict[str, Any]], None]:
+    """The faulted request was answered `status` and then retried until it succeeded."""
+
+    def check(log: Log, _: dict[str, Any]) -> None:
+        hits = [e for e in log if re.search(path, e["path"])]
+        statuses = [e["status"] for e in hits]
+        assert status in statuses, statuses
+        assert any(s < 400 for s in statuses[statuses.index(status) :]), statuses
+
+    return check
+
+
+def _created_once(
+    path: str, objects: Callable[[dict[str, Any]], int] = lambda _: 1
+) -> Callable[[Log, dict[str, Any]], None]:
+    """A create that failed after the server applied it was looked up, not repeated: one POST
+    per object the clean run ends with."""
+
+    def check(log: Log, clean: dict[str, Any]) -> None:
+        assert _count(log, "POST", path) == objects(clean), [(e["method"], e["path"], e["status"]) for e in log]
+
+    return check
+
+
+def _reset_in(seconds: int) -> dict[str, str]:
+    return {"X-RateLimit-Reset": str(int(time.time()) + seconds)}
+
+
+DO_CLUSTERS = r"^/v2/kubernetes/clusters$"
+DO_KEYS = r"^/v2/spaces/keys$"
+AUTH0_CLIENTS = r"^/api/v2/clients$"
+AUTH0_ROLES = r"^/api/v2/roles$"
+AUTH0_ACTIONS = r"^/api/v2/actions/actions$"
+KUBE_CM_NS = CLUSTER + r"/api/v1/namespaces/cert-manager($|/)"
+KUBE_HELM_RECORDS = CLUSTER + r"/api/v1/namespaces/cert-manager/secrets$"
+KUBE_DEPLOYMENTS = CLUSTER + r"/apis/apps/v1/namespaces/cert-manager/deployments$"
+KUBE_NAMESPACES = CLUSTER + r"/api/v1/namespaces$"
+
+CASES = [
+    # ---------------------------------------------------------------- DigitalOcean
+    Case(
+        "digitalocean",
+        "429-retry-after",
+        lambda: [{"status": 429, "headers": {"Retry-After": "1"}, "count": 2, "method": "GET", "path": DO_CLUSTERS}],
+        check=_retried(DO_CLUSTERS, 429),
+    ),
+    Case(
+        "digitalocean",
+        "429-ratelimit-reset",
+        # DigitalOcean's own 429 carries ratelimit-reset (epoch seconds) and no Retry-After.
+        lambda: [{"status": 429, "count": 2, "method": "GET", "path": DO_CLUSTERS}],
+        check=_retried(DO_CLUSTERS, 429),
+    ),
+    Case(
+        "digitalocean",
+        "500-after-create",
+        lambda: [{"status": 500, "after": True, "count": 1, "method": "POST", "path": DO_CLUSTERS}],
+        check=_created_once(DO_CLUSTERS),
+    ),
+    Case(
+        "digitalocean",
+        "503",
+        lambda: [{"status": 503, "count": 3, "method": "GET", "path": r"^/v2/kubernetes/clusters/"}],
+        check=_retried(r"^/v2/kubernetes/clusters/", 503),
+    ),
+    Case(
+        "digitalocean",
+        "connection-reset-after-key-create",
+        # The key exists but its secret never arrived: it is useless, so it is deleted and a new
+        # key is made (two POSTs, one DELETE); the Secret in the cluster holds the new one.
+        lambda: [{"action": "reset", "after": True, "count": 1, "method": "POST", "path": DO_KEYS}],
+        check=lambda log, clean: (
+            _created_once(DO_KEYS, lambda _: 2)(log, clean),
+            _count(log, "DELETE", r"^/v2/spaces/keys/") == 1 or pytest.fail("the orphaned key was not deleted"),
+        ),
+    ),
+    Case(
+        "digitalocean",
+        "slower-than-timeout",
+        lambda: [{"action": "delay", "delay": 3.5, "count": 1, "method": "POST", "path": DO_CLUSTERS}],
+        extra=("-e", "doks_cluster_api_timeout=2"),
+        check=_created_once(DO_CLUSTERS),
+    ),
+    Case("digitalocean", "killed-mid-run", recovers=False, kill_on=("POST", DO_CLUSTERS)),
+    # ---------------------------------------------------------------- Auth0
+    Case(
+        "auth0",
+        "429-retry-after",
+        lambda: [{"status": 429, "headers": {"Retry-After": "1"}, "count": 2, "method": "GET", "path": AUTH0_CLIENTS}],
+        check=_retried(AUTH0_CLIENTS, 429),
+    ),
+    Case(
+        "auth0",
+        "429-ratelimit-reset",
+        # Auth0's own 429 carries x-ratelimit-reset (epoch seconds) and no Retry-After.
+        lambda: [{"status": 429, "count": 2, "method": "GET", "path": AUTH0_ROLES}],
+        check=_retried(AUTH0_ROLES, 429),
+    ),
+    Case(
+        "auth0",
+        "500-after-create",
+        lambda: [{"status": 500, "after": True, "count": 1, "method": "POST", "path": AUTH0_CLIENTS}],
+        check=_created_once(AUTH0_CLIENTS, lambda clean: len(clean["auth0"]["clients"])),
+    ),
+    Case(
+        "auth0",
+        "503",
+        lambda: [{"status": 503, "count": 3, "method": "GET", "path": r"^/api/v2/"}],
+        check=_retried(r"^/api/v2/", 503),
+    ),
+    Case(
+        "auth0",
+        "connection-reset-after-create",
+        lambda: [{"action": "reset", "after": True, "count": 1, "method": "POST", "path": AUTH0_ROLES}],
+        check=_created_once(AUTH0_ROLES, lambda clean: len(clean["auth0"]["roles"])),
+    ),
+    Case(
+        "auth0",
+        "slower-than-timeout",
+        lambda: [{"action": "delay", "delay": 3.5, "count": 1, "method": "POST", "path": AUTH0_ACTIONS}],
+        extra=("-e", "auth0_apps_timeout=2"),
+        check=_created_once(AUTH0_ACTIONS),
+    ),
+    Case("auth0", "killed-mid-run", recovers=False, kill_on=("POST", AUTH0_CLIENTS)),
+    # ---------------------------------------------------------------- Kubernetes
+    Case(
+        "kubernetes",
+        "429-retry-after",
+        lambda: [{"status": 429, "headers": {"Retry-After": "1"}, "count": 2, "method": "GET", "path": KUBE_CM_NS}],
+        check=_retried(KUBE_CM_NS, 429),
+    ),
+    Case(
+        "kubernetes",
+        "429-ratelimit-reset-helm",
+        # The API server's 429 (API Priority and Fairness) says when to come back in Retry-After
+        # (seconds; the emulator adds it), here with a rate-limit reset header too, on the
+        # requests helm makes for its release records.
+        lambda: [{"status": 429, "headers": _reset_in(2), "count": 2, "path": KUBE_HELM_RECORDS}],
+        check=_retried(KUBE_HELM_RECORDS, 429),
+    ),
+    Case(
+        "kubernetes",
+        "500",
+        lambda: [{"status": 500, "count": 1, "method": "POST", "path": KUBE_NAMESPACES}],
+        recovers=False,
+    ),
+    Case(
+        "kubernetes",
+        "503-after-write",
+        lambda: [{"status": 503, "after": True, "count": 1, "method": "POST", "path": KUBE_HELM_RECORDS}],
+        recovers=False,
+    ),
+    Case(
+        "kubernetes",
+        "connection-reset-after-write",
+        lambda: [{"action": "reset", "after": True, "count": 1, "method": "POST", "path": KUBE_DEPLOYMENTS}],
+        recovers=False,
+    ),
+    Case(
+        "kubernetes",
+        "stalled",
+        lambda: [{"action": "delay", "delay": 5, "count": 2, "method": "GET", "path": KUBE_CM_NS}],
+    ),
+    Case("kubernetes", "killed-mid-run", recovers=False, kill_on=("POST", KUBE_DEPLOYMENTS)),
+]
+
+
+# ------------------------------------------------------------------------------ sandbox plumbing
+class FaultBox(Sandbox):
+    def admin(self, api: str, route: str, method: str, data: Any = None) -> Any:
+        body = json.dumps(data).encode() if data is not None else None
+        request = urllib.request.Request(
+            f"{self.endpoints[api]['url']}/_sandbox/{route}",
+            data=body,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, context=self._context(), timeout=30) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def wipe(self) -> None:
+        self.cli("reset")
+        for leftover in self.state.glob("*.kubeconfig"):
+            if leftover.name != "kubeconfig":
+                leftover.unlink()
+
+    def arm(self, api: str, rules: list[dict[str, Any]]) -> None:
+        if rules:
+            self.admin(api, "faults", "POST", rules)
+
+    def disarm(self) -> None:
+        for api in ("digitalocean", "auth0", "kubernetes", "spaces"):
+            self.admin(api, "faults", "DELETE")
+
+    def pid(self) -> int:
+        return int((self.state / "sandbox.pid").read_text())
+
+    def restart_abruptly(self) -> None:
+        """Stop the emulators' process at once (connections in flight drop; acknowledged state
+        stays, as in a real API's database), keep it down a while, start it on the same ports."""
+        pid = self.pid()
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.05)
+        time.sleep(DOWNTIME)
+        self.cli("up")
+
+
+@contextlib.contextmanager
+def killer(box: FaultBox, api: str, trigger: tuple[str, str] | None) -> Iterator[dict[str, bool]]:
+    """While the body runs, restart the sandbox abruptly once the trigger request shows up."""
+    fired = {"fired": False}
+    if trigger is None:
+        yield fired
+        return
+    method, path = trigger
+    stop = threading.Event()
+    since = box.log_marks()[api]
+
+    def watch() -> None:
+        while not stop.wait(0.05):
+            try:
+                entries = box.requests_since({api: since})[api]
+            except OSError:
+                continue
+            if any(e["method"] == method and re.search(path, e["path"]) for e in entries):
+                box.restart_abruptly()
+                fired["fired"] = True
+                return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield fired
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+
+
+# ------------------------------------------------------------------------------ state snapshot
+def _do(box: FaultBox, path: str) -> Any:
+    do = box.endpoints["digitalocean"]
+    return box.call(f"{do['url']}{path}", do["token"])
+
+
+def _auth0_token(box: FaultBox) -> str:
+    auth0 = box.endpoints["auth0"]
+    return box.call(
+        f"{auth0['url']}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": auth0["client_id"],
+            "client_secret": auth0["client_secret"],
+            "audience": auth0["audience"],
+        },
+    )["access_token"]
+
+
+def _auth0(box: FaultBox, path: str, token: str) -> Any:
+    return box.call(f"{box.endpoints['auth0']['url']}{path}", token)
+
+
+def _s3(box: FaultBox, key_id: str, secret: str) -> Any:
+    spaces = box.endpoints["spaces"]
+    return boto3.client(
+        "s3",
+        endpoint_url=spaces["url"],
+        region_name=spaces["region"],
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        verify=box.endpoints["ca_file"],
+    )
+
+
+def _kube(box: FaultBox) -> client.ApiClient | None:
+    path = box.state / f"{HOST}.kubeconfig"
+    return config.new_client_from_config(str(path)) if path.exists() else None
+
+
+def _pool(pool: dict[str, Any]) -> tuple[Any, ...]:
+    taints = sorted((t["key"], t.get("value"), t["effect"]) for t in pool.get("taints") or [])
+    return (pool["name"], pool["size"], pool["count"], pool.get("auto_scale"), json.dumps(pool.get("labels")), taints)
+
+
+def do_state(box: FaultBox) -> dict[str, Any]:
+    clusters = _do(box, "/v2/kubernetes/clusters")["kubernetes_clusters"]
+    return {
+        "clusters": sorted(
+            (c["name"], c["region"], c["version"], sorted(_pool(p) for p in c["node_pools"])) for c in clusters
+        ),
+        "spaces_keys": sorted(
+            (k["name"], json.dumps(k["grants"], sort_keys=True)) for k in _do(box, "/v2/spaces/keys")["keys"]
+        ),
+        "domains": sorted(d["name"] for d in _do(box, "/v2/domains")["domains"]),
+        "buckets": sorted(
+            b["Name"] for b in _s3(box, "sandbox-admin", "sandbox-admin-not-a-secret").list_buckets()["Buckets"]
+        ),
+    }
+
+
+def auth0_state(box: FaultBox) -> dict[str, Any]:
+    token = _auth0_token(box)
+    clients = [c for c in _auth0(box, "/api/v2/clients", token) if (c.get("client_metadata") or {}).get("managed_by")]
+    actions = _auth0(box, "/api/v2/actions/actions", token)["actions"]
+    bindings = _auth0(box, "/api/v2/actions/triggers/post-login/bindings", token)["bindings"]
+    return {
+        "clients": sorted((c["name"], c.get("app_type"), sorted(c.get("callbacks") or [])) for c in clients),
+        "roles": sorted(r["name"] for r in _auth0(box, "/api/v2/roles", token)),
+        "actions": sorted((a["name"], a.get("status"), bool(a.get("deployed_version"))) for a in actions),
+        "bindings": sorted(b["display_name"] for b in bindings),
+    }
+
+
+KINDS = [
+    ("v1", "Namespace"),
+    ("v1", "Secret"),
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("v1", "ServiceAccount"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "DaemonSet"),
+    ("apps/v1", "StatefulSet"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+]
+
+
+def kube_state(box: FaultBox) -> dict[str, Any]:
+    api_client = _kube(box)
+    if api_client is None:
+        return {}
+    dynamic = DynamicClient(api_client)
+    objects, releases = set(), {}
+    for api_version, kind in KINDS:
+        for item in dynamic.resources.get(api_version=api_version, kind=kind).get().items:
+            meta = item.metadata
+            if kind == "Secret" and item.type == "helm.sh/release.v1":
+                labels = meta.labels or {}
+                name = f"{meta.namespace}/{labels['name']}"
+                version = int(labels["version"])
+                if version > releases.get(name, (0, ""))[0]:
+                    releases[name] = (version, labels["status"])
+                continue
+            objects.add((kind, meta.namespace or "", meta.name))
+    return {"objects": sorted(objects), "releases": {name: status for name, (_, status) in sorted(releases.items())}}
+
+
+def snapshot(box: FaultBox) -> dict[str, Any]:
+    return {"digitalocean": do_state(box), "auth0": auth0_state(box), "kubernetes": kube_state(box)}
+
+
+def differences(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    """What the re-run left that a clean run does not (and the reverse), item by item."""
+    found = []
+    for api in sorted(set(got) | set(want)):
+        for key in sorted(set(got.get(api) or {}) | set(want.get(api) or {})):
+            mine, theirs = (got.get(api) or {}).get(key), (want.get(api) or {}).get(key)
+            if mine == theirs:
+                continue
+            if isinstance(mine, list) and isinstance(theirs, list):
+                extra = [x for x in mine if x not in theirs] + [
+                    x for x in Counter(map(repr, mine)) if Counter(map(repr, mine))[x] > 1
+                ]
+                missing = [x for x in theirs if x not in mine]
+                found.append(f"{api}.{key}: extra {extra}, missing {missing}")
+            elif isinstance(mine, dict) and isinstance(theirs, dict):
+                found += [
+                    f"{api}.{key}[{k}]: {mine.get(k)!r} != {theirs.get(k)!r}"
+                    for k in sorted(set(mine) | set(theirs))
+                    if mine.get(k) != theirs.get(k)
+                ]
+            else:
+                found.append(f"{api}.{key}: {mine!r} != {theirs!r}")
+    return found
+
+
+def _secret(box: FaultBox, namespace: str, name: str) -> dict[str, str] | None:
+    api_client = _kube(box)
+    assert api_client is not None
+    try:
+        secret = client.CoreV1Api(api_client).read_namespaced_secret(name, namespace)
+    except client.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+
+def assert_stored_secrets_work(box: FaultBox, scope: str) -> None:
+    spaces = _secret(box, *SPACES_SECRET)
+    assert spaces is not None, "the Spaces key Secret is gone"
+    keys = [k for k in _do(box, "/v2/spaces/keys")["keys"] if k["name"] == f"{HOST}-loki"]
+    assert [k["access_key"] for k in keys] == [spaces["AWS_ACCESS_KEY_ID"]], "the stored key is not the one key"
+    s3 = _s3(box, spaces["AWS_ACCESS_KEY_ID"], spaces["AWS_SECRET_ACCESS_KEY"])
+    s3.put_object(Bucket=f"{HOST}-logs", Key="fault-matrix/probe", Body=b"ok")
+    assert s3.get_object(Bucket=f"{HOST}-logs", Key="fault-matrix/probe")["Body"].read() == b"ok"
+    if "auth0_apps" not in scope:
+        return
+    proxy = _secret(box, *OAUTH2_PROXY_SECRET)
+    assert proxy is not None, "the oauth2-proxy Secret is gone"
+    token = _auth0_token(box)
+    app = _auth0(box, f"/api/v2/clients/{proxy['client-id']}", token)
+    assert app["client_secret"] == proxy["client-secret"], "the stored oauth2-proxy client secret is stale"
+
+
+# ------------------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def box() -> Iterator[FaultBox]:
+    sandbox = FaultBox(STATE.resolve())
+    sandbox.cli("down")
+    sandbox.cli("reset")
+    sandbox.cli("up")
+    yield sandbox
+    sandbox.cli("down")
+
+
+@dataclass
+class References:
+    box: FaultBox
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def of(self, scope: str) -> dict[str, Any]:
+        """The state a clean run of `scope` leaves on an empty sandbox (measured once)."""
+        if scope not in self.states:
+            self.box.wipe()
+            rc, out = self.box.playbook("playbooks/site.yml", "--tags", scope)
+            assert rc == 0, out[-6000:]
+            self.states[scope] = snapshot(self.box)
+        return self.states[scope]
+
+
+@pytest.fixture(scope="module")
+def references(box: FaultBox) -> References:
+    return References(box)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_fault_then_rerun_converges(case: Case, box: FaultBox, references: References) -> None:
+    scope = SCOPES[case.api]
+    clean = references.of(scope)
+    box.wipe()
+    marks = box.log_marks()
+    box.arm(case.api, case.rules())
+    with killer(box, case.api, case.kill_on) as killed:
+        rc, out = box.playbook("playbooks/site.yml", "--tags", scope, *case.extra)
+    box.disarm()
+    if case.kill_on:
+        assert killed["fired"], "the run never reached the request that should trigger the restart"
+    else:
+        faulted = box.requests_since(marks)[case.api]
+        assert any(e["fault"] for e in faulted), f"the fault was never hit: {case.rules()}"
+        if case.check:
+            case.check(faulted, clean)
+    if case.recovers:
+        assert rc == 0, out[-6000:]
+    print(f"{case}: faulted run rc={rc} changed={recap(out).get(HOST, {}).get('changed')}")
+
+    rc, out = box.playbook("playbooks/site.yml", "--tags", scope)
+    assert rc == 0, out[-6000:]
+    assert differences(snapshot(box), clean) == []
+    assert_stored_secrets_work(box, scope)
