@@ -92,14 +92,21 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * (2**attempt))
         return max(self.base_delay / 2, ceiling * self.rand())
 
-    def wait_for(self, headers: Mapping[str, str], attempt: int) -> float:
-        """Seconds to wait before the next attempt, from the server's headers if it sent any."""
+    def wait_for(self, headers: Mapping[str, str], attempt: int, status: int | None = 429) -> float:
+        """Seconds to wait before the next attempt, from the server's headers if it sent any.
+
+        ``Retry-After`` counts for any status. The rate-limit reset headers only for a 429: APIs
+        such as DigitalOcean send them on every answer, and after a 5xx the reset of an
+        unexhausted window says nothing about when to try again.
+        """
         lowered = {k.lower(): v for k, v in headers.items()}
         retry_after = lowered.get("retry-after")
         if retry_after:
             seconds = _parse_retry_after(retry_after, self.now())
             if seconds is not None:
                 return min(self.max_delay, max(0.0, seconds))
+        if status != 429:
+            return self.backoff(attempt)
         for name in RESET_HEADERS:
             value = lowered.get(name)
             if value and value.strip().lstrip("-").isdigit():
@@ -251,7 +258,7 @@ class JsonClient:
                 path=path,
                 maybe_applied=maybe_applied,
             )
-        wait = self.retry.wait_for(headers, attempt)
+        wait = self.retry.wait_for(headers, attempt, status)
         if self.retry.now() + wait - started > self.retry.deadline:
             raise ApiError(
                 f"{message} (retry deadline of {self.retry.deadline:.0f}s exceeded)",

@@ -106,6 +106,22 @@ def test_500_on_get_is_retried_with_backoff(server) -> None:
     assert waits == [0.25, 0.5]
 
 
+def test_503_ignores_the_ratelimit_reset_every_answer_carries(server) -> None:
+    # DigitalOcean sends ratelimit-reset (the end of the current window) on every answer: after
+    # a 5xx it says nothing about when to retry, so backoff applies, not a wait for the window.
+    fault(server, status=503, headers={"RateLimit-Reset": "1000003600"}, count=1)
+    waits: list[float] = []
+    assert client(server, waits, now=lambda: 1000000000.0).request("GET", "/items").status == 200
+    assert waits == [0.25]
+
+
+def test_503_honours_retry_after(server) -> None:
+    fault(server, status=503, headers={"Retry-After": "4"}, count=1)
+    waits: list[float] = []
+    assert client(server, waits).request("GET", "/items").status == 200
+    assert waits == [4.0]
+
+
 def test_500_on_create_is_not_repeated(server) -> None:
     fault(server, status=500, count=1, method="POST")
     with pytest.raises(ApiError) as err:
