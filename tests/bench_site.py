@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import time
@@ -57,6 +59,9 @@ class Run:
     requests: dict[str, int]
     writes: dict[str, int]
     kube_mutating: int
+    cpu_controller: float
+    cpu_emulators: float
+    load: float
     slowest: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -92,18 +97,35 @@ def slowest_tasks(output: str) -> list[tuple[str, float]]:
     return sorted(found, key=lambda item: -item[1])[:SLOWEST]
 
 
+def children_cpu() -> float:
+    """CPU seconds of every finished child process (ansible-playbook, its forks, modules, helm)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def emulators_cpu(state: Path) -> float:
+    """CPU seconds of the sandbox process (all emulators run in it), from /proc."""
+    pid = (state / "sandbox.pid").read_text().strip()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(box: Sandbox, hosts: list[str], phase: str, inventory: str) -> Run:
     kubeconfigs = [box.state / f"{host}.kubeconfig" for host in hosts]
     before = sum(cluster_version(path) for path in kubeconfigs)
     marks = box.log_marks()
+    load = os.getloadavg()[0]
+    cpu = (children_cpu(), emulators_cpu(box.state))
     started = time.monotonic()
     rc, out = box.playbook(PLAYBOOK, "--forks", str(len(hosts)), inventory=inventory)
     wall = time.monotonic() - started
+    cpu_controller, cpu_emulators = children_cpu() - cpu[0], emulators_cpu(box.state) - cpu[1]
     log = box.requests_since(marks)
     after = sum(cluster_version(path) for path in kubeconfigs)
     totals = recap(out)
     log_file = box.state / f"site-{len(hosts)}-{phase.split(maxsplit=1)[0]}.log"
     log_file.write_text(out)
+    log_file.with_suffix(".requests.json").write_text(json.dumps(log))
     if rc != 0:
         print(f"    site.yml failed; its output is in {log_file}")
     requests = {name: len(log.get(name, [])) for name in EMULATORS}
@@ -122,6 +144,9 @@ def measure(box: Sandbox, hosts: list[str], phase: str, inventory: str) -> Run:
         requests=requests,
         writes=writes,
         kube_mutating=kube_mutating,
+        cpu_controller=cpu_controller,
+        cpu_emulators=cpu_emulators,
+        load=load,
         slowest=slowest_tasks(out),
     )
 
@@ -211,14 +236,15 @@ def verdict(ok: bool) -> str:
 
 def table(runs: list[Run]) -> list[str]:
     head = ["Scenario", "Wall (s)", "Changed"]
-    head += [f"Req {SHORT[n]}" for n in EMULATORS] + ["Req total"]
-    head += [f"Wr {SHORT[n]}" for n in EMULATORS] + ["Wr total", "k8s mutating req"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head += [f"{SHORT[n]} req / wr" for n in EMULATORS] + ["Total req / wr", "k8s mutating req"]
+    head += ["CPU ansible (s)", "CPU emulators (s)", "Load at start"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "--:|" * (len(head) - 1)]
     for run in runs:
         cells = [f"{run.clusters} cluster{'s' if run.clusters > 1 else ''}, {run.phase}", f"{run.wall:.1f}"]
         cells.append(str(run.changed) + ("" if run.rc == 0 else f" (rc={run.rc}, failed={run.failed})"))
-        cells += [str(run.requests[n]) for n in EMULATORS] + [str(run.total_requests)]
-        cells += [str(run.writes[n]) for n in EMULATORS] + [str(run.total_writes), str(run.kube_mutating)]
+        cells += [f"{run.requests[n]} / {run.writes[n]}" for n in EMULATORS]
+        cells += [f"{run.total_requests} / {run.total_writes}", str(run.kube_mutating)]
+        cells += [f"{run.cpu_controller:.0f}", f"{run.cpu_emulators:.0f}", f"{run.load:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -282,8 +308,11 @@ How it counts:
   revision, so its bootstrap objects (nodes, default namespaces) are included. A server-side apply
   that changes nothing is a successful PATCH that stores nothing, so it is not a write here; such
   requests are in **k8s mutating req** (successful POST/PUT/PATCH/DELETE to the Kubernetes API).
-- The emulators all run in one Python process on the same machine as Ansible, Helm and kubectl;
-  their time is part of the wall time.
+- **CPU ansible** is the CPU time (user + system) of `ansible-playbook` and everything it ran
+  (forks, modules, helm, kubectl); **CPU emulators** that of the sandbox process, where all the
+  emulators run (one Python process); **Load at start** the 1-minute load average when the run
+  began (the machine may be shared: a load above the core count means the wall times are inflated).
+  With N cores, the wall time of a run is at least (CPU ansible + CPU emulators) / N.
 """
 
 
