@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ansible_collections.doks.gitops.plugins.modules import auth0_apps
 
 from tests.sandbox.auth0_sandbox import Sandbox, start
 from tests.unit.auth0_helpers import Api, run_module, writes
@@ -298,8 +299,6 @@ def test_roles_and_action_created_meanwhile_by_another_cluster_are_used(
 ) -> None:
     """Two clusters of one inventory converge in parallel on one tenant: the roles and the Action
     one of them reads as missing can be created by the other before its POST (409): it uses them."""
-    from ansible_collections.doks.gitops.plugins.modules import auth0_apps
-
     run_module(box, owner="doks.gitops:cluster-a", **declared(roles=[{"name": "gitops-viewers", "description": "V"}]))
     stale_reads = {"action": 0}
     real_read_action = auth0_apps.Reconciler.read_action
@@ -311,7 +310,9 @@ def test_roles_and_action_created_meanwhile_by_another_cluster_are_used(
     monkeypatch.setattr(auth0_apps.Reconciler, "read_roles", lambda self: {})
     monkeypatch.setattr(auth0_apps.Reconciler, "read_action", read_action_stale_once)
     seq = box.last_seq()
-    result = run_module(box, owner="doks.gitops:cluster-b", **declared(roles=[{"name": "gitops-viewers", "description": "V"}]))
+    result = run_module(
+        box, owner="doks.gitops:cluster-b", **declared(roles=[{"name": "gitops-viewers", "description": "V"}])
+    )
     assert "failed" not in result, result
     conflicts = [e for e in box.requests(seq) if e["status"] == 409]
     assert sorted(e["path"] for e in conflicts) == ["/api/v2/actions/actions", "/api/v2/roles"]
