@@ -25,6 +25,7 @@ import resource
 import shutil
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ class Run:
     cpu_controller: float
     cpu_emulators: float
     load: float
+    kube_by_client: dict[str, int] = field(default_factory=dict)
     slowest: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -71,6 +73,11 @@ class Run:
     @property
     def total_writes(self) -> int:
         return sum(self.writes.values())
+
+    @property
+    def cpu_floor(self) -> float:
+        """The least wall time the measured CPU time allows on this machine's cores."""
+        return (self.cpu_controller + self.cpu_emulators) / (os.cpu_count() or 1)
 
 
 # ---------------------------------------------------------------- measuring
@@ -89,6 +96,12 @@ def is_write(emulator: str, entry: dict[str, Any]) -> bool:
     if entry["method"] not in WRITE_METHODS or not 0 < entry["status"] < 400:
         return False
     return not (emulator == "auth0" and entry["path"] == "/oauth/token")
+
+
+def kube_clients(entries: list[dict[str, Any]]) -> dict[str, int]:
+    """Kubernetes requests by client (User-Agent product) and method, most first."""
+    counts = Counter(f"{(e.get('user_agent') or '?').split('/')[0]} {e['method']}" for e in entries)
+    return dict(counts.most_common())
 
 
 def slowest_tasks(output: str) -> list[tuple[str, float]]:
@@ -147,6 +160,7 @@ def measure(box: Sandbox, hosts: list[str], phase: str, inventory: str) -> Run:
         cpu_controller=cpu_controller,
         cpu_emulators=cpu_emulators,
         load=load,
+        kube_by_client=kube_clients(log.get("kubernetes", [])),
         slowest=slowest_tasks(out),
     )
 
@@ -237,14 +251,14 @@ def verdict(ok: bool) -> str:
 def table(runs: list[Run]) -> list[str]:
     head = ["Scenario", "Wall (s)", "Changed"]
     head += [f"{SHORT[n]} req / wr" for n in EMULATORS] + ["Total req / wr", "k8s mutating req"]
-    head += ["CPU ansible (s)", "CPU emulators (s)", "Load at start"]
+    head += ["CPU ansible (s)", "CPU emulators (s)", "CPU floor (s)", "Load at start"]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "--:|" * (len(head) - 1)]
     for run in runs:
         cells = [f"{run.clusters} cluster{'s' if run.clusters > 1 else ''}, {run.phase}", f"{run.wall:.1f}"]
         cells.append(str(run.changed) + ("" if run.rc == 0 else f" (rc={run.rc}, failed={run.failed})"))
         cells += [f"{run.requests[n]} / {run.writes[n]}" for n in EMULATORS]
         cells += [f"{run.total_requests} / {run.total_writes}", str(run.kube_mutating)]
-        cells += [f"{run.cpu_controller:.0f}", f"{run.cpu_emulators:.0f}", f"{run.load:.1f}"]
+        cells += [f"{run.cpu_controller:.0f}", f"{run.cpu_emulators:.0f}", f"{run.cpu_floor:.0f}", f"{run.load:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -280,7 +294,17 @@ def ratios(runs: list[Run]) -> tuple[list[str], list[tuple[str, bool]]]:
                 ok = factor <= MULTI_WALL_FACTOR
                 lines.append(f"| {name} | {factor:.2f}x | ≤ {MULTI_WALL_FACTOR:.0f}x | {verdict(ok)} |")
                 targets.append((name, ok))
+                floor = by[(clusters, phase)].cpu_floor / by[(1, phase)].wall
+                lines.append(f"| {clusters} clusters CPU floor / 1 cluster wall, {phase} | {floor:.2f}x | — | — |")
     return lines, targets
+
+
+def clients_section(runs: list[Run]) -> list[str]:
+    lines = []
+    for run in runs:
+        parts = ", ".join(f"{name} {count}" for name, count in run.kube_by_client.items())
+        lines.append(f"- {run.clusters} cluster(s), {run.phase}: {parts}")
+    return lines
 
 
 def slowest_section(runs: list[Run]) -> list[str]:
@@ -312,7 +336,7 @@ How it counts:
   (forks, modules, helm, kubectl); **CPU emulators** that of the sandbox process, where all the
   emulators run (one Python process); **Load at start** the 1-minute load average when the run
   began (the machine may be shared: a load above the core count means the wall times are inflated).
-  With N cores, the wall time of a run is at least (CPU ansible + CPU emulators) / N.
+  **CPU floor** is (CPU ansible + CPU emulators) / cores: no run can take less wall time on this machine.
 """
 
 
@@ -331,6 +355,11 @@ def render(runs: list[Run], info: dict[str, str]) -> tuple[str, list[tuple[str, 
         *ratio_lines,
         "",
         NOTES,
+        "Kubernetes requests by client (User-Agent: `OpenAPI-Generator` is the Python client in the "
+        "kubernetes.core modules, `Helm` is helm) and method:",
+        "",
+        *clients_section(runs),
+        "",
         "Slowest tasks of each run (`ansible.posix.profile_tasks`):",
         "",
         *slowest_section(runs),
