@@ -337,6 +337,22 @@ How it counts:
   emulators run (one Python process); **Load at start** the 1-minute load average when the run
   began (the machine may be shared: a load above the core count means the wall times are inflated).
   **CPU floor** is (CPU ansible + CPU emulators) / cores: no run can take less wall time on this machine.
+
+Reading a MISS:
+
+- **4 / 1 clusters wall**: compare it with the row "CPU floor / 1 cluster wall" below it. One
+  cluster's converge is sequential and keeps about one core busy (a module process per task and
+  host, helm, the emulators); four clusters in parallel keep every core busy, so when the four
+  clusters' CPU floor is already about twice the one cluster's wall, no scheduling meets 2x on
+  this machine: only more cores or less CPU per cluster and task can.
+- **no-op / first requests**: see the Kubernetes requests by client below. Nearly all of a no-op's
+  requests come from the kubernetes.core modules, which read every object they manage: `k8s` with
+  `apply: true` reads an unchanged object three times (its lookup, the apply's own read, a re-read
+  when there is nothing to patch) and once more with `wait: true`; `k8s` without `apply` sends a
+  merge PATCH the server finds unchanged (in "k8s mutating req", not a write). A first converge
+  costs about as many requests per object (two reads that find nothing, a create, a wait), so
+  object-by-object applies keep the ratio near one half; Helm releases cost far fewer requests
+  in a no-op than when they install.
 """
 
 
