@@ -64,13 +64,11 @@ class Sandbox:
             "NO_COLOR": "1",
         }
 
-    def playbook(
-        self, playbook: str, *args: str, inventory: str = "inventories/sandbox", env: dict[str, str] | None = None
-    ) -> tuple[int, str]:
+    def playbook(self, playbook: str, *args: str, inventory: str = "inventories/sandbox") -> tuple[int, str]:
         result = subprocess.run(
             [str(BIN / "ansible-playbook"), "-i", inventory, playbook, *args],
             cwd=ROOT,
-            env={**self.env(), **(env or {})},
+            env=self.env(),
             capture_output=True,
             text=True,
             check=False,
