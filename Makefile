@@ -30,7 +30,7 @@ VENV_STAMP  := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt 
 TOOLS_STAMP := $(TOOLS)/.stamp-$(HELM_VERSION)-$(KUBECTL_VERSION)
 
 .PHONY: help setup venv tools collection site test lint unit sanity molecule e2e bench \
-        sandbox-up sandbox-down sandbox-status sandbox-reset build clean
+        bench-modules sandbox-up sandbox-down sandbox-status sandbox-reset build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -137,7 +137,10 @@ e2e: setup ## End to end on the sandbox: site twice + teardown, bad-input and fa
 	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS); \
 	else echo "e2e: no scenarios yet"; fi
 
-bench: setup ## Request-count and latency benchmarks of the emulators and the API modules
+bench: setup ## site.yml on 1 and 4 clusters (first converge, no-op): the table in docs/benchmarks.md
+	$(BIN)/python -m tests.bench_site $(BENCH_ARGS)
+
+bench-modules: setup ## Request-count and latency benchmarks of the emulators and the API modules
 	$(BIN)/python -m tests.bench_kube
 	$(BIN)/python -m tests.bench_doks
 	$(BIN)/python -m tests.bench_auth0

@@ -453,15 +453,29 @@ class Reconciler:
         return self.api.call(method, path, body)
 
     def create(
-        self, path: str, body: dict[str, Any], lookup: Callable[[], dict[str, Any] | None]
+        self,
+        path: str,
+        body: dict[str, Any],
+        lookup: Callable[[], dict[str, Any] | None],
+        shared: bool = False,
     ) -> dict[str, Any] | None:
-        """POST a new object; after a timeout or 5xx, look it up before trying again (once)."""
+        """POST a new object; after a timeout or 5xx, look it up before trying again (once).
+
+        A ``shared`` object (a role, the Action: one per tenant, unique by name) that answers 409
+        was created since it was read, by the run of another cluster on the same tenant (several
+        clusters of one inventory converge in parallel): look it up and use it.
+        """
         self.changed = True
         if self.check:
             return None
         try:
             return self.api.call("POST", path, body)
         except ApiError as exc:
+            if shared and exc.status == 409:
+                found = lookup()
+                if found is not None:
+                    return found
+                raise
             if not exc.maybe_applied:
                 raise
             # The server may still be working on the request that timed out: look for its result
@@ -590,7 +604,7 @@ class Reconciler:
                 self.before["roles"][spec["name"]] = {}
                 self.after["roles"][spec["name"]] = {"name": spec["name"], "description": spec["description"]}
                 body = {"name": spec["name"], "description": spec["description"]}
-                created = self.create("/roles", body, lambda name=spec["name"]: self.find_role(name))
+                created = self.create("/roles", body, lambda name=spec["name"]: self.find_role(name), shared=True)
                 entry = {"id": created.get("id") if created else None, "action": "created"}
                 members: list[str] = []
             else:
@@ -671,7 +685,7 @@ class Reconciler:
         if current is None:
             self.before["action"] = {}
             self.after["action"] = {"name": spec["name"], "claim": spec["claim"], "runtime": spec["runtime"]}
-            action = self.create("/actions/actions", desired, self.read_action)
+            action = self.create("/actions/actions", desired, self.read_action, shared=True)
             needs_deploy = True
         else:
             patch = {k: desired[k] for k in ("code", "runtime") if current.get(k) != desired[k]}

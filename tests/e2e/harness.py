@@ -64,9 +64,9 @@ class Sandbox:
             "NO_COLOR": "1",
         }
 
-    def playbook(self, playbook: str, *args: str) -> tuple[int, str]:
+    def playbook(self, playbook: str, *args: str, inventory: str = "inventories/sandbox") -> tuple[int, str]:
         result = subprocess.run(
-            [str(BIN / "ansible-playbook"), "-i", "inventories/sandbox", playbook, *args],
+            [str(BIN / "ansible-playbook"), "-i", inventory, playbook, *args],
             cwd=ROOT,
             env=self.env(),
             capture_output=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from ansible_collections.doks.gitops.plugins.modules import auth0_apps
 
 from tests.sandbox.auth0_sandbox import Sandbox
 from tests.unit.auth0_helpers import Api, run_module, writes
@@ -275,3 +276,33 @@ def test_action_change_redeploys_and_keeps_one_binding(box: Sandbox, api: Api) -
     bound = api.bindings()
     assert len(bound) == 1
     assert "https://sandbox.example.com/roles" in api.get(f"/actions/actions/{bound[0]['action']['id']}")["code"]
+
+
+def test_roles_and_action_created_meanwhile_by_another_cluster_are_used(
+    box: Sandbox, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clusters of one inventory converge in parallel on one tenant: the roles and the Action
+    one of them reads as missing can be created by the other before its POST (409): it uses them."""
+    run_module(box, owner="doks.gitops:cluster-a", **declared(roles=[{"name": "gitops-viewers", "description": "V"}]))
+    stale_reads = {"action": 0}
+    real_read_action = auth0_apps.Reconciler.read_action
+
+    def read_action_stale_once(self: auth0_apps.Reconciler) -> dict | None:
+        stale_reads["action"] += 1
+        return None if stale_reads["action"] == 1 else real_read_action(self)
+
+    monkeypatch.setattr(auth0_apps.Reconciler, "read_roles", lambda self: {})
+    monkeypatch.setattr(auth0_apps.Reconciler, "read_action", read_action_stale_once)
+    seq = box.last_seq()
+    result = run_module(
+        box, owner="doks.gitops:cluster-b", **declared(roles=[{"name": "gitops-viewers", "description": "V"}])
+    )
+    assert "failed" not in result, result
+    conflicts = [e for e in box.requests(seq) if e["status"] == 409]
+    assert sorted(e["path"] for e in conflicts) == ["/api/v2/actions/actions", "/api/v2/roles"]
+    assert list(api.roles()) == ["gitops-viewers"]
+    assert result["roles"]["gitops-viewers"]["id"] == api.roles()["gitops-viewers"]["id"]
+    bound = api.bindings()
+    assert [b["action"]["name"] for b in bound] == ["gitops-groups-claim"]
+    assert result["action"]["id"] == bound[0]["action"]["id"]
+    assert len(api.clients("argocd")) == 2  # one per cluster (owner)
