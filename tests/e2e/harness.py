@@ -12,9 +12,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# The Spaces emulator's admin key (full access; a sandbox constant, not a secret).
+ADMIN_KEY = ("sandbox-admin", "sandbox-admin-not-a-secret")
 
 
 class Sandbox:
@@ -39,6 +43,40 @@ class Sandbox:
         request = urllib.request.Request(url, data=body, headers=headers)
         with urllib.request.urlopen(request, context=self._context(), timeout=30) as resp:
             return json.loads(resp.read() or b"null")
+
+    def do(self, path: str) -> Any:
+        """GET a DigitalOcean API path with the sandbox token."""
+        do = self.endpoints["digitalocean"]
+        return self.call(f"{do['url']}{path}", do["token"])
+
+    def auth0_token(self) -> str:
+        """A Management API token of the sandbox tenant's seeded management client."""
+        auth0 = self.endpoints["auth0"]
+        return self.call(
+            f"{auth0['url']}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": auth0["client_id"],
+                "client_secret": auth0["client_secret"],
+                "audience": auth0["audience"],
+            },
+        )["access_token"]
+
+    def auth0(self, path: str, token: str) -> Any:
+        """GET an Auth0 Management API path (``/api/v2/...``)."""
+        return self.call(f"{self.endpoints['auth0']['url']}{path}", token)
+
+    def s3(self, key_id: str = ADMIN_KEY[0], secret: str = ADMIN_KEY[1]) -> Any:
+        """A boto3 S3 client of the Spaces emulator (the sandbox admin key unless told)."""
+        spaces = self.endpoints["spaces"]
+        return boto3.client(
+            "s3",
+            endpoint_url=spaces["url"],
+            region_name=spaces["region"],
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            verify=self.endpoints["ca_file"],
+        )
 
     def log_marks(self) -> dict[str, int]:
         marks = {}

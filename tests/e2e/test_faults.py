@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
 from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
@@ -320,40 +319,6 @@ def killer(box: FaultBox, api: str, trigger: tuple[str, str] | None) -> Iterator
 
 
 # ------------------------------------------------------------------------------ state snapshot
-def _do(box: FaultBox, path: str) -> Any:
-    do = box.endpoints["digitalocean"]
-    return box.call(f"{do['url']}{path}", do["token"])
-
-
-def _auth0_token(box: FaultBox) -> str:
-    auth0 = box.endpoints["auth0"]
-    return box.call(
-        f"{auth0['url']}/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": auth0["client_id"],
-            "client_secret": auth0["client_secret"],
-            "audience": auth0["audience"],
-        },
-    )["access_token"]
-
-
-def _auth0(box: FaultBox, path: str, token: str) -> Any:
-    return box.call(f"{box.endpoints['auth0']['url']}{path}", token)
-
-
-def _s3(box: FaultBox, key_id: str, secret: str) -> Any:
-    spaces = box.endpoints["spaces"]
-    return boto3.client(
-        "s3",
-        endpoint_url=spaces["url"],
-        region_name=spaces["region"],
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        verify=box.endpoints["ca_file"],
-    )
-
-
 def _kube(box: FaultBox) -> client.ApiClient | None:
     path = box.state / f"{HOST}.kubeconfig"
     return config.new_client_from_config(str(path)) if path.exists() else None
@@ -365,29 +330,27 @@ def _pool(pool: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def do_state(box: FaultBox) -> dict[str, Any]:
-    clusters = _do(box, "/v2/kubernetes/clusters")["kubernetes_clusters"]
+    clusters = box.do("/v2/kubernetes/clusters")["kubernetes_clusters"]
     return {
         "clusters": sorted(
             (c["name"], c["region"], c["version"], sorted(_pool(p) for p in c["node_pools"])) for c in clusters
         ),
         "spaces_keys": sorted(
-            (k["name"], json.dumps(k["grants"], sort_keys=True)) for k in _do(box, "/v2/spaces/keys")["keys"]
+            (k["name"], json.dumps(k["grants"], sort_keys=True)) for k in box.do("/v2/spaces/keys")["keys"]
         ),
-        "domains": sorted(d["name"] for d in _do(box, "/v2/domains")["domains"]),
-        "buckets": sorted(
-            b["Name"] for b in _s3(box, "sandbox-admin", "sandbox-admin-not-a-secret").list_buckets()["Buckets"]
-        ),
+        "domains": sorted(d["name"] for d in box.do("/v2/domains")["domains"]),
+        "buckets": sorted(b["Name"] for b in box.s3().list_buckets()["Buckets"]),
     }
 
 
 def auth0_state(box: FaultBox) -> dict[str, Any]:
-    token = _auth0_token(box)
-    clients = [c for c in _auth0(box, "/api/v2/clients", token) if (c.get("client_metadata") or {}).get("managed_by")]
-    actions = _auth0(box, "/api/v2/actions/actions", token)["actions"]
-    bindings = _auth0(box, "/api/v2/actions/triggers/post-login/bindings", token)["bindings"]
+    token = box.auth0_token()
+    clients = [c for c in box.auth0("/api/v2/clients", token) if (c.get("client_metadata") or {}).get("managed_by")]
+    actions = box.auth0("/api/v2/actions/actions", token)["actions"]
+    bindings = box.auth0("/api/v2/actions/triggers/post-login/bindings", token)["bindings"]
     return {
         "clients": sorted((c["name"], c.get("app_type"), sorted(c.get("callbacks") or [])) for c in clients),
-        "roles": sorted(r["name"] for r in _auth0(box, "/api/v2/roles", token)),
+        "roles": sorted(r["name"] for r in box.auth0("/api/v2/roles", token)),
         "actions": sorted((a["name"], a.get("status"), bool(a.get("deployed_version"))) for a in actions),
         "bindings": sorted(b["display_name"] for b in bindings),
     }
@@ -472,17 +435,17 @@ def _secret(box: FaultBox, namespace: str, name: str) -> dict[str, str] | None:
 def assert_stored_secrets_work(box: FaultBox, scope: str) -> None:
     spaces = _secret(box, *SPACES_SECRET)
     assert spaces is not None, "the Spaces key Secret is gone"
-    keys = [k for k in _do(box, "/v2/spaces/keys")["keys"] if k["name"] == f"{HOST}-loki"]
+    keys = [k for k in box.do("/v2/spaces/keys")["keys"] if k["name"] == f"{HOST}-loki"]
     assert [k["access_key"] for k in keys] == [spaces["AWS_ACCESS_KEY_ID"]], "the stored key is not the one key"
-    s3 = _s3(box, spaces["AWS_ACCESS_KEY_ID"], spaces["AWS_SECRET_ACCESS_KEY"])
+    s3 = box.s3(spaces["AWS_ACCESS_KEY_ID"], spaces["AWS_SECRET_ACCESS_KEY"])
     s3.put_object(Bucket=f"{HOST}-logs", Key="fault-matrix/probe", Body=b"ok")
     assert s3.get_object(Bucket=f"{HOST}-logs", Key="fault-matrix/probe")["Body"].read() == b"ok"
     if "auth0_apps" not in scope:
         return
     proxy = _secret(box, *OAUTH2_PROXY_SECRET)
     assert proxy is not None, "the oauth2-proxy Secret is gone"
-    token = _auth0_token(box)
-    app = _auth0(box, f"/api/v2/clients/{proxy['client-id']}", token)
+    token = box.auth0_token()
+    app = box.auth0(f"/api/v2/clients/{proxy['client-id']}", token)
     assert app["client_secret"] == proxy["client-secret"], "the stored oauth2-proxy client secret is stale"
 
 

@@ -59,17 +59,8 @@ def kubectl(box: Sandbox, *args: str) -> str:
 
 def secrets(box: Sandbox) -> set[str]:
     found = {box.endpoints["digitalocean"]["token"], box.endpoints["auth0"]["client_secret"]}
-    auth0 = box.endpoints["auth0"]
-    token = box.call(
-        f"{auth0['url']}/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": auth0["client_id"],
-            "client_secret": auth0["client_secret"],
-            "audience": auth0["audience"],
-        },
-    )["access_token"]
-    for client in box.call(f"{auth0['url']}/api/v2/clients", token):
+    token = box.auth0_token()
+    for client in box.auth0("/api/v2/clients", token):
         if (client.get("client_metadata") or {}).get("managed_by"):
             found.add(client["client_secret"])
     for item in json.loads(kubectl(box, "get", "secrets", "-A", "-o", "json"))["items"]:

@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from kubernetes import client, config
 
@@ -62,32 +61,14 @@ def test_second_converge_changes_nothing(sandbox: Sandbox) -> None:
 def test_teardown_leaves_nothing(sandbox: Sandbox) -> None:
     rc, out = sandbox.playbook("playbooks/teardown.yml", "-e", f"teardown_confirm={HOST}")
     assert rc == 0, out[-6000:]
-    do = sandbox.endpoints["digitalocean"]
-    assert sandbox.call(f"{do['url']}/v2/kubernetes/clusters", do["token"])["kubernetes_clusters"] == []
-    assert sandbox.call(f"{do['url']}/v2/spaces/keys", do["token"])["keys"] == []
-    auth0 = sandbox.endpoints["auth0"]
-    token = sandbox.call(
-        f"{auth0['url']}/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": auth0["client_id"],
-            "client_secret": auth0["client_secret"],
-            "audience": auth0["audience"],
-        },
-    )["access_token"]
-    clients = sandbox.call(f"{auth0['url']}/api/v2/clients", token)
+    assert sandbox.do("/v2/kubernetes/clusters")["kubernetes_clusters"] == []
+    assert sandbox.do("/v2/spaces/keys")["keys"] == []
+    token = sandbox.auth0_token()
+    clients = sandbox.auth0("/api/v2/clients", token)
     assert [c for c in clients if (c.get("client_metadata") or {}).get("managed_by")] == []
-    assert sandbox.call(f"{auth0['url']}/api/v2/roles", token) == []
-    assert sandbox.call(f"{auth0['url']}/api/v2/actions/actions", token)["actions"] == []
-    spaces = sandbox.endpoints["spaces"]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=spaces["url"],
-        region_name=spaces["region"],
-        aws_access_key_id="sandbox-admin",
-        aws_secret_access_key="sandbox-admin-not-a-secret",
-        verify=sandbox.endpoints["ca_file"],
-    )
+    assert sandbox.auth0("/api/v2/roles", token) == []
+    assert sandbox.auth0("/api/v2/actions/actions", token)["actions"] == []
+    s3 = sandbox.s3()
     assert s3.list_buckets()["Buckets"] == []
     assert not kubeconfig(sandbox).exists()
     rc, out = sandbox.playbook("playbooks/teardown.yml", "-e", f"teardown_confirm={HOST}")
