@@ -70,18 +70,25 @@ class Case:
         return f"{self.api}-{self.name}"
 
 
-def _count(log: Log, method: str, path: str, *, ok: bool = False) -> int:
-    return sum(1 for e in log if e["method"] == method and re.search(path, e["path"]) and (not ok or e["status"] < 400))
+def _count(log: Log, method: str, path: str) -> int:
+    return sum(1 for e in log if e["method"] == method and re.search(path, e["path"]))
 
 
-def _retried(path: str, status: int) -> Callable[[Log, dict[str, Any]], None]:
-    """The faulted request was answered `status` and then retried until it succeeded."""
+def _retried(path: str, status: int, within: float = 10.0) -> Callable[[Log, dict[str, Any]], None]:
+    """The faulted request was answered `status` and retried until it succeeded, each retry
+    within `within` seconds (the wait the answer asked for, or a short backoff)."""
 
     def check(log: Log, _: dict[str, Any]) -> None:
         hits = [e for e in log if re.search(path, e["path"])]
         statuses = [e["status"] for e in hits]
         assert status in statuses, statuses
-        assert any(s < 400 for s in statuses[statuses.index(status) :]), statuses
+        first = statuses.index(status)
+        assert any(s < 400 for s in statuses[first:]), statuses
+        recovered = first + next(i for i, s in enumerate(statuses[first:]) if s < 400)
+        gaps = [
+            b["time"] - a["time"] for a, b in zip(hits[first:recovered], hits[first + 1 : recovered + 1], strict=True)
+        ]
+        assert max(gaps) <= within, f"waited {max(gaps):.1f}s between attempts"
 
     return check
 
