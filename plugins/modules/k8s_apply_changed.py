@@ -43,7 +43,8 @@ options:
   wait:
     description:
       - Wait until what was applied exists, and until every Deployment, DaemonSet, StatefulSet
-        and Pod among the definitions is ready, applied now or not.
+        and Pod among the definitions is ready and every CustomResourceDefinition Established,
+        applied now or not.
       - Readiness of an unchanged object is read from its LIST; only a not-ready one is polled.
     type: bool
     default: false
@@ -146,7 +147,8 @@ lists:
 
 import contextlib
 import copy
-from typing import Any, Dict, List, Optional, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
     ObjectKey,
@@ -160,13 +162,18 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import An
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.runner import perform_action
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter import RESOURCE_PREDICATES
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter import (
+    RESOURCE_PREDICATES,
+    Waiter,
+    custom_condition,
+)
 
 # AnsibleK8SModule reports a missing kubernetes client
 with contextlib.suppress(ImportError):
     from kubernetes.dynamic.exceptions import MethodNotAllowedError, NotFoundError
 
 Group = Tuple[str, str]
+ESTABLISHED = {"type": "Established", "status": "True"}
 
 
 def argspec() -> Dict[str, Any]:
@@ -257,25 +264,47 @@ def apply_all(module: AnsibleK8SModule, svc: K8sService, todo: List[Tuple[Dict, 
     return applied
 
 
-def wait_unchanged(
+def readiness(kind: str) -> Optional[Callable[[Any], bool]]:
+    """The predicate of a kind that has a readiness, None for the others."""
+    if kind == "CustomResourceDefinition":
+        return partial(custom_condition, ESTABLISHED)
+    return RESOURCE_PREDICATES.get(kind)
+
+
+def wait_ready(
+    module: AnsibleK8SModule,
     svc: K8sService,
-    todo_keys: set,
+    applied: set,
     live: Dict[ObjectKey, Any],
     resources: Dict[Group, Any],
-    definitions: List[Dict],
 ) -> None:
-    """Poll the unchanged objects that have a readiness and are not ready in their LIST."""
-    for obj in definitions:
+    """Wait for every object with a readiness: Deployments, DaemonSets, StatefulSets, Pods, CRDs.
+
+    An unchanged object is ready when its LIST says so; only a not-ready one is polled. An
+    applied workload was already waited for by the apply; an applied CRD is polled until
+    Established.
+    """
+    for obj in module.params["definitions"]:
         key = object_key(obj)
-        predicate = RESOURCE_PREDICATES.get(obj["kind"])
-        if key in todo_keys or predicate is None or key not in live:
+        predicate = readiness(obj["kind"])
+        if predicate is None:
             continue
-        if predicate(live[key]):
+        if key in applied:
+            if obj["kind"] != "CustomResourceDefinition":
+                continue
+        elif key in live and predicate(live[key]):
             continue
-        resource = resources[(obj["apiVersion"], obj["kind"])]
-        ready, _instance, _duration = svc.wait(resource, obj)
+        resource = resources.get((obj["apiVersion"], obj["kind"])) or svc.find_resource(
+            obj["kind"], obj["apiVersion"], fail=True
+        )
+        ready, _instance, _elapsed = Waiter(svc.client, resource, predicate).wait(
+            timeout=module.params["wait_timeout"],
+            sleep=module.params["wait_sleep"],
+            name=obj["metadata"]["name"],
+            namespace=obj["metadata"].get("namespace"),
+        )
         if not ready:
-            raise CoreException('"%s" "%s": Timed out waiting on resource' % (obj["kind"], obj["metadata"]["name"]))
+            raise CoreException('"%s" "%s": Timed out waiting until ready' % (obj["kind"], obj["metadata"]["name"]))
 
 
 def run(module: AnsibleK8SModule) -> None:
@@ -302,7 +331,7 @@ def run(module: AnsibleK8SModule) -> None:
     result["applied"] = applied
     result["changed"] = any(a["changed"] for a in applied)
     if module.params["wait"] and not module.check_mode:
-        wait_unchanged(svc, {object_key(o) for o, _c, _r in todo}, live, resources, definitions)
+        wait_ready(module, svc, {object_key(o) for o, _c, _r in todo}, live, resources)
     module.exit_json(**result)
 
 

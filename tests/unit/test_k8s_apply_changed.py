@@ -136,9 +136,31 @@ def api(kube: dict[str, Any], method: str, path: str) -> Any:
         return json.loads(resp.read() or b"null")
 
 
+def crd(ns: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{ns}.example.com"},
+        "spec": {
+            "group": f"{ns}.example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
+
+
 def objects(ns: str) -> list[dict[str, Any]]:
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+        crd(ns),
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flags", "namespace": ns}, "data": {"a": "1"}},
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ctl", "namespace": ns}},
         {
@@ -184,21 +206,27 @@ def test_second_apply_only_lists(kube: dict[str, Any], capsys) -> None:
     assert result["changed"] is True, result
     assert [(a["kind"], a["method"]) for a in result["applied"]] == [
         ("Namespace", "create"),
+        ("CustomResourceDefinition", "create"),
         ("ConfigMap", "create"),
         ("ServiceAccount", "create"),
         ("Deployment", "create"),
     ]
     assert api(kube, "GET", "/apis/apps/v1/namespaces/first/deployments/ctl")["status"]["readyReplicas"] == 1
+    established = api(kube, "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.first.example.com")
+    assert {"type": "Established", "status": "True"} in [
+        {k: c[k] for k in ("type", "status")} for c in established["status"]["conditions"]
+    ]
     seq = local_sandbox.last_seq(kube, "kubernetes")
     again = apply(kube, capsys, defs)
     assert again["changed"] is False, again
-    assert (again["applied"], again["unchanged"], again["lists"]) == ([], 4, 4)
+    assert (again["applied"], again["unchanged"], again["lists"]) == ([], 5, 5)
     log = requests_since(kube, seq)
     assert {e["method"] for e in log} == {"GET"}, log
     calls = api_calls(log)
     assert sorted(calls) == sorted(
         [
             ("GET", "/api/v1/namespaces"),
+            ("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"),
             ("GET", "/api/v1/namespaces/first/configmaps"),
             ("GET", "/api/v1/namespaces/first/serviceaccounts"),
             ("GET", "/apis/apps/v1/namespaces/first/deployments"),
@@ -239,13 +267,13 @@ def test_check_mode_reports_and_diffs_without_writing(kube: dict[str, Any], caps
     defs = objects("preview")
     apply(kube, capsys, defs)
     changed = copy.deepcopy(defs)
-    changed[1]["data"]["a"] = "2"
+    changed[2]["data"]["a"] = "2"
     seq = local_sandbox.last_seq(kube, "kubernetes")
     result = apply(kube, capsys, changed, _ansible_check_mode=True, _ansible_diff=True)
     assert result["changed"] is True
     assert [a["name"] for a in result["applied"]] == ["flags"]
-    assert result["diff"]["before"] == {"ConfigMap preview/flags": {**defs[1], "data": {"a": "1"}}}
-    assert result["diff"]["after"] == {"ConfigMap preview/flags": changed[1]}
+    assert result["diff"]["before"] == {"ConfigMap preview/flags": {**defs[2], "data": {"a": "1"}}}
+    assert result["diff"]["after"] == {"ConfigMap preview/flags": changed[2]}
     writes = [e for e in requests_since(kube, seq) if e["method"] != "GET"]
     assert [(e["method"], e["path"]) for e in writes] == [("PATCH", "/api/v1/namespaces/preview/configmaps/flags")]
     assert all("dryRun=All" in e["query"] for e in writes), writes
