@@ -286,3 +286,19 @@ def test_incomplete_definition_fails_before_any_request(kube: dict[str, Any], ca
     assert result["failed"] is True
     assert "definitions[0] needs apiVersion, kind and metadata.name" in result["msg"]
     assert requests_since(kube, seq) == []
+
+
+def test_unchanged_deployment_that_is_not_ready_is_waited_for(kube: dict[str, Any], capsys) -> None:
+    defs = objects("stuck")
+    pod_spec = defs[-1]["spec"]["template"]["spec"]
+    pod_spec["nodeSelector"] = {"doks.gitops/pool": "no-such-pool"}
+    first = apply(kube, capsys, defs, wait=False)
+    assert first["changed"] is True, first
+    seq = local_sandbox.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, defs, wait_timeout=2)
+    assert result["failed"] is True
+    assert result["msg"] == '"Deployment" "ctl": Timed out waiting until ready'
+    calls = api_calls(requests_since(kube, seq))
+    polls = [c for c in calls if c == ("GET", "/apis/apps/v1/namespaces/stuck/deployments/ctl")]
+    assert len(polls) >= 2, calls
+    assert {m for m, _p in calls} == {"GET"}
