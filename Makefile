@@ -111,6 +111,11 @@ sanity: setup
 	@git ls-files -z --cached --others --exclude-standard | \
 	  while IFS= read -r -d '' f; do if [ -e "$$f" ] && ! [[ "$$f" =~ $(SANITY_SKIP) ]]; then printf '%s\0' "$$f"; fi; done | \
 	  tar --null -T - -cf - | tar -xf - -C $(SANITY_DIR)
+	@# ansible-test resolves the collection's dependencies (doc fragments, module_utils imported
+	@# by doks.gitops.k8s_apply_changed) in the same collection root: link kubernetes.core there.
+	@core=$$($(BIN)/python -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])') && \
+	  rm -rf $(SANITY_DIR)/../../kubernetes && mkdir -p $(SANITY_DIR)/../../kubernetes && \
+	  ln -s "$$core" $(SANITY_DIR)/../../kubernetes/core
 	cd $(SANITY_DIR) && git init -q && git add -A && \
 	  $(BIN)/ansible-test sanity --python 3.11 --color no $(SANITY_ARGS)
 

@@ -352,7 +352,9 @@ Reading a MISS:
   merge PATCH the server finds unchanged (in "k8s mutating req", not a write). A first converge
   costs about as many requests per object (two reads that find nothing, a create, a wait), so
   object-by-object applies keep the ratio near one half; Helm releases cost far fewer requests
-  in a no-op than when they install.
+  in a no-op than when they install. `doks.gitops.k8s_apply_changed` (the Tekton release files,
+  about 127 objects a cluster) reads each kind once with a LIST and applies only the objects that
+  are missing or differ, so an unchanged file costs a few LISTs instead of four reads an object.
 """
 
 

@@ -1,0 +1,304 @@
+"""k8s_apply_changed: the comparison, and the module against the Kubernetes emulator."""
+
+from __future__ import annotations
+
+import copy
+import json
+import ssl
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
+    LAST_APPLIED,
+    contains,
+    difference,
+    plan,
+)
+from ansible_collections.doks.gitops.plugins.modules import k8s_apply_changed
+
+from tests.sandbox import local_sandbox
+from tests.unit.doks_helpers import run_module
+
+# ------------------------------------------------------------------ comparison
+
+
+def applied(obj: dict[str, Any], **live_extra: Any) -> dict[str, Any]:
+    """``obj`` as the server keeps it after a client-side apply, plus server-side fields."""
+    live = copy.deepcopy(obj)
+    live.setdefault("metadata", {}).setdefault("annotations", {})[LAST_APPLIED] = json.dumps(obj, sort_keys=True)
+    for key, value in live_extra.items():
+        live[key] = value
+    return live
+
+
+CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}, "data": {"k": "v"}}
+
+
+def test_dicts_compare_as_subsets() -> None:
+    assert contains({"a": 1}, {"a": 1, "b": 2})
+    assert not contains({"a": 1, "b": 2}, {"a": 1})
+    assert contains({"a": {"b": "x"}}, {"a": {"b": "x", "default": True}})
+    assert not contains({"a": {"b": "x"}}, {"a": {"b": "y"}})
+    assert not contains({"a": {"b": "x"}}, {"a": "b"})
+
+
+def test_lists_compare_element_by_element_with_equal_length() -> None:
+    assert contains([{"name": "c"}], [{"name": "c", "imagePullPolicy": "IfNotPresent"}])
+    assert not contains([{"name": "c"}], [{"name": "c"}, {"name": "d"}])
+    assert not contains([{"name": "c"}, {"name": "d"}], [{"name": "d"}, {"name": "c"}])
+    assert not contains([1], {"0": 1})
+
+
+def test_scalars_compare_by_type_and_value() -> None:
+    assert not contains(1, True)
+    assert not contains("1", 1)
+    assert contains(1, 1.0)
+    assert not contains({"a": None}, {"a": 1})
+    assert contains({"a": None}, {"b": 1})
+
+
+def test_missing_object_is_applied() -> None:
+    assert difference(CM, None) == "missing"
+
+
+def test_server_added_defaults_and_status_are_no_difference() -> None:
+    deploy = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "n"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
+    }
+    live = applied(deploy, status={"readyReplicas": 1})
+    live["metadata"].update(uid="u", resourceVersion="7", generation=1)
+    live["spec"]["replicas"] = 1
+    live["spec"]["template"]["spec"]["containers"][0]["terminationMessagePath"] = "/dev/termination-log"
+    assert difference(deploy, live) is None
+
+
+def test_drifted_field_is_applied() -> None:
+    live = applied(CM)
+    live["data"]["k"] = "edited"
+    assert difference(CM, live) == "live fields differ"
+
+
+def test_field_dropped_from_the_definition_is_applied() -> None:
+    before = copy.deepcopy(CM)
+    before["data"]["old"] = "x"
+    live = applied(before)
+    assert difference(CM, live) == "definition differs from the one last applied"
+
+
+def test_object_without_last_applied_annotation_is_applied() -> None:
+    assert difference(CM, copy.deepcopy(CM)) == "not applied by a client-side apply before"
+
+
+def test_secret_string_data_compares_with_stored_data() -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s", "namespace": "n"},
+        "stringData": {"k": "v"},
+    }
+    live = applied(secret)
+    del live["stringData"]
+    live["data"] = {"k": "dg=="}
+    assert difference(secret, live) is None
+    live["data"] = {"k": "eA=="}
+    assert difference(secret, live) == "live fields differ"
+
+
+def test_plan_keeps_order_and_lists_only_what_differs() -> None:
+    other = copy.deepcopy(CM)
+    other["metadata"]["name"] = "b"
+    live = {("v1", "ConfigMap", "n", "a"): applied(CM)}
+    assert [(o["metadata"]["name"], r) for o, _c, r in plan([CM, other], live)] == [("b", "missing")]
+
+
+# ------------------------------------------------------------------ module on the emulator
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    state = Path(tmp_path_factory.mktemp("kube-apply"))
+    endpoints = local_sandbox.start(state)
+    yield endpoints
+    local_sandbox.stop(state)
+
+
+def api(kube: dict[str, Any], method: str, path: str) -> Any:
+    k8s = kube["kubernetes"]
+    req = urllib.request.Request(k8s["url"] + path, method=method, headers={"Authorization": f"Bearer {k8s['token']}"})
+    ctx = ssl.create_default_context(cafile=kube["ca_file"])
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def crd(ns: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{ns}.example.com"},
+        "spec": {
+            "group": f"{ns}.example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
+
+
+def objects(ns: str) -> list[dict[str, Any]]:
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+        crd(ns),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flags", "namespace": ns}, "data": {"a": "1"}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ctl", "namespace": ns}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "ctl", "namespace": ns, "labels": {"app": "ctl"}},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "ctl"}},
+                "template": {
+                    "metadata": {"labels": {"app": "ctl"}},
+                    "spec": {"serviceAccountName": "ctl", "containers": [{"name": "ctl", "image": "ctl:1"}]},
+                },
+            },
+        },
+    ]
+
+
+def apply(kube: dict[str, Any], capsys: pytest.CaptureFixture[str], defs: list[dict[str, Any]], **extra: Any) -> Any:
+    args = {"kubeconfig": kube["kubernetes"]["kubeconfig"], "definitions": defs, "wait": True, "wait_sleep": 1, **extra}
+    return run_module(k8s_apply_changed.main, capsys, args)
+
+
+def requests_since(kube: dict[str, Any], seq: int) -> list[dict[str, Any]]:
+    return local_sandbox.requests(kube, "kubernetes", since=seq)
+
+
+def api_calls(log: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Method and path of the requests that read or write objects (not API discovery)."""
+    calls = []
+    for entry in log:
+        path = entry["path"].split("?", 1)[0]
+        parts = path.strip("/").split("/")
+        discovery = len(parts) <= {"api": 2, "apis": 3}.get(parts[0], 0)
+        if not discovery and not path.startswith(("/openapi", "/version")):
+            calls.append((entry["method"], entry["path"]))
+    return calls
+
+
+def test_second_apply_only_lists(kube: dict[str, Any], capsys) -> None:
+    defs = objects("first")
+    result = apply(kube, capsys, defs)
+    assert result["changed"] is True, result
+    assert [(a["kind"], a["method"]) for a in result["applied"]] == [
+        ("Namespace", "create"),
+        ("CustomResourceDefinition", "create"),
+        ("ConfigMap", "create"),
+        ("ServiceAccount", "create"),
+        ("Deployment", "create"),
+    ]
+    assert api(kube, "GET", "/apis/apps/v1/namespaces/first/deployments/ctl")["status"]["readyReplicas"] == 1
+    established = api(kube, "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.first.example.com")
+    assert {"type": "Established", "status": "True"} in [
+        {k: c[k] for k in ("type", "status")} for c in established["status"]["conditions"]
+    ]
+    seq = local_sandbox.last_seq(kube, "kubernetes")
+    again = apply(kube, capsys, defs)
+    assert again["changed"] is False, again
+    assert (again["applied"], again["unchanged"], again["lists"]) == ([], 5, 5)
+    log = requests_since(kube, seq)
+    assert {e["method"] for e in log} == {"GET"}, log
+    calls = api_calls(log)
+    assert sorted(calls) == sorted(
+        [
+            ("GET", "/api/v1/namespaces"),
+            ("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"),
+            ("GET", "/api/v1/namespaces/first/configmaps"),
+            ("GET", "/api/v1/namespaces/first/serviceaccounts"),
+            ("GET", "/apis/apps/v1/namespaces/first/deployments"),
+        ]
+    ), calls
+
+
+def test_drifted_field_is_patched_and_deleted_object_recreated(kube: dict[str, Any], capsys) -> None:
+    defs = objects("drift")
+    apply(kube, capsys, defs)
+    k8s = kube["kubernetes"]
+    body = json.dumps({"data": {"a": "edited"}}).encode()
+    req = urllib.request.Request(
+        k8s["url"] + "/api/v1/namespaces/drift/configmaps/flags",
+        data=body,
+        method="PATCH",
+        headers={"Authorization": f"Bearer {k8s['token']}", "Content-Type": "application/merge-patch+json"},
+    )
+    urllib.request.urlopen(req, context=ssl.create_default_context(cafile=kube["ca_file"]), timeout=30).close()
+    api(kube, "DELETE", "/api/v1/namespaces/drift/serviceaccounts/ctl")
+    seq = local_sandbox.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, defs)
+    assert result["changed"] is True
+    assert [(a["kind"], a["method"], a["reason"]) for a in result["applied"]] == [
+        ("ConfigMap", "apply", "live fields differ"),
+        ("ServiceAccount", "create", "missing"),
+    ]
+    writes = [c for c in api_calls(requests_since(kube, seq)) if c[0] != "GET"]
+    assert writes == [
+        ("PATCH", "/api/v1/namespaces/drift/configmaps/flags"),
+        ("POST", "/api/v1/namespaces/drift/serviceaccounts"),
+    ]
+    assert api(kube, "GET", "/api/v1/namespaces/drift/configmaps/flags")["data"] == {"a": "1"}
+    assert api(kube, "GET", "/api/v1/namespaces/drift/serviceaccounts/ctl")["metadata"]["name"] == "ctl"
+
+
+def test_check_mode_reports_and_diffs_without_writing(kube: dict[str, Any], capsys) -> None:
+    defs = objects("preview")
+    apply(kube, capsys, defs)
+    changed = copy.deepcopy(defs)
+    changed[2]["data"]["a"] = "2"
+    seq = local_sandbox.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, changed, _ansible_check_mode=True, _ansible_diff=True)
+    assert result["changed"] is True
+    assert [a["name"] for a in result["applied"]] == ["flags"]
+    assert result["diff"]["before"] == {"ConfigMap preview/flags": {**defs[2], "data": {"a": "1"}}}
+    assert result["diff"]["after"] == {"ConfigMap preview/flags": changed[2]}
+    writes = [e for e in requests_since(kube, seq) if e["method"] != "GET"]
+    assert [(e["method"], e["path"]) for e in writes] == [("PATCH", "/api/v1/namespaces/preview/configmaps/flags")]
+    assert all("dryRun=All" in e["query"] for e in writes), writes
+    assert api(kube, "GET", "/api/v1/namespaces/preview/configmaps/flags")["data"] == {"a": "1"}
+
+
+def test_incomplete_definition_fails_before_any_request(kube: dict[str, Any], capsys) -> None:
+    seq = local_sandbox.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}])
+    assert result["failed"] is True
+    assert "definitions[0] needs apiVersion, kind and metadata.name" in result["msg"]
+    assert requests_since(kube, seq) == []
+
+
+def test_unchanged_deployment_that_is_not_ready_is_waited_for(kube: dict[str, Any], capsys) -> None:
+    defs = objects("stuck")
+    pod_spec = defs[-1]["spec"]["template"]["spec"]
+    pod_spec["nodeSelector"] = {"doks.gitops/pool": "no-such-pool"}
+    first = apply(kube, capsys, defs, wait=False)
+    assert first["changed"] is True, first
+    seq = local_sandbox.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, defs, wait_timeout=2)
+    assert result["failed"] is True
+    assert result["msg"] == '"Deployment" "ctl": Timed out waiting until ready'
+    calls = api_calls(requests_since(kube, seq))
+    polls = [c for c in calls if c == ("GET", "/apis/apps/v1/namespaces/stuck/deployments/ctl")]
+    assert len(polls) >= 2, calls
+    assert {m for m, _p in calls} == {"GET"}
