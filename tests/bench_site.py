@@ -165,15 +165,6 @@ def measure(box: Sandbox, hosts: list[str], phase: str, inventory: str) -> Run:
     )
 
 
-def fresh(box: Sandbox) -> None:
-    """Stop, wipe and start the bench's sandbox; drop kubeconfigs of clusters that no longer exist."""
-    box.cli("down")
-    box.cli("reset")
-    for stale in box.state.glob("*.kubeconfig"):
-        stale.unlink()
-    box.cli("up")
-
-
 def write_inventory(state: Path, hosts: list[str]) -> Path:
     """An inventory of several clusters that shares inventories/sandbox's group_vars (not committed)."""
     directory = state / "inventory-bench"
@@ -196,7 +187,7 @@ def write_inventory(state: Path, hosts: list[str]) -> Path:
 
 
 def scenario(box: Sandbox, clusters: int) -> list[Run]:
-    fresh(box)
+    box.restart_empty()
     if clusters == 1:
         hosts, inventory = ["sandbox-1"], "inventories/sandbox"
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -9,8 +10,9 @@ import ssl
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import boto3
 
@@ -35,12 +37,33 @@ class Sandbox:
     def _context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.endpoints["ca_file"])
 
-    def call(self, url: str, token: str | None = None, data: Any = None) -> Any:
+    def restart_empty(self) -> None:
+        """Stop, wipe and start the sandbox; drop the kubeconfigs of clusters that no longer exist."""
+        self.cli("down")
+        self.cli("reset")
+        self.drop_kubeconfigs()
+        self.cli("up")
+
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[Self]:
+        """The sandbox started empty for the body (a module's fixture), stopped afterwards."""
+        self.restart_empty()
+        try:
+            yield self
+        finally:
+            self.cli("down")
+
+    def drop_kubeconfigs(self) -> None:
+        """Remove the per-cluster kubeconfigs doks_cluster wrote (``<host>.kubeconfig``)."""
+        for stale in self.state.glob("*.kubeconfig"):
+            stale.unlink()
+
+    def call(self, url: str, token: str | None = None, data: Any = None, method: str | None = None) -> Any:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         body = json.dumps(data).encode() if data is not None else None
-        request = urllib.request.Request(url, data=body, headers=headers)
+        request = urllib.request.Request(url, data=body, headers=headers, method=method)
         with urllib.request.urlopen(request, context=self._context(), timeout=30) as resp:
             return json.loads(resp.read() or b"null")
 

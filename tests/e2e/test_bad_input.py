@@ -96,12 +96,8 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(STATE.resolve())
-    box.cli("down")
-    box.cli("reset")
-    box.cli("up")
-    yield box
-    box.cli("down")
+    with Sandbox(STATE.resolve()).fresh() as box:
+        yield box
 
 
 def test_the_matrix_is_large_enough() -> None:

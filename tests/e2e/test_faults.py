@@ -27,12 +27,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import re
-import signal
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +39,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 
+from sandbox import cli as sandbox_cli
 from tests.e2e.harness import ROOT, Sandbox, recap
 
 HOST = "sandbox-1"
@@ -251,21 +249,11 @@ CASES = [
 # ------------------------------------------------------------------------------ sandbox plumbing
 class FaultBox(Sandbox):
     def admin(self, api: str, route: str, method: str, data: Any = None) -> Any:
-        body = json.dumps(data).encode() if data is not None else None
-        request = urllib.request.Request(
-            f"{self.endpoints[api]['url']}/_sandbox/{route}",
-            data=body,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, context=self._context(), timeout=30) as resp:
-            return json.loads(resp.read() or b"null")
+        return self.call(f"{self.endpoints[api]['url']}/_sandbox/{route}", data=data, method=method)
 
     def wipe(self) -> None:
         self.cli("reset")
-        for leftover in self.state.glob("*.kubeconfig"):
-            if leftover.name != "kubeconfig":
-                leftover.unlink()
+        self.drop_kubeconfigs()
 
     def arm(self, api: str, rules: list[dict[str, Any]]) -> None:
         if rules:
@@ -275,21 +263,11 @@ class FaultBox(Sandbox):
         for api in ("digitalocean", "auth0", "kubernetes", "spaces"):
             self.admin(api, "faults", "DELETE")
 
-    def pid(self) -> int:
-        return int((self.state / "sandbox.pid").read_text())
-
     def restart_abruptly(self) -> None:
-        """Stop the emulators' process at once (connections in flight drop; acknowledged state
-        stays, as in a real API's database), keep it down a while, start it on the same ports."""
-        pid = self.pid()
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                break
-            time.sleep(0.05)
+        """Stop the emulators' process at once (SIGTERM, in this process: connections in flight
+        drop, acknowledged state stays, as in a real API's database), keep it down a while,
+        start it on the same ports."""
+        sandbox_cli.cmd_down(self.state)
         time.sleep(DOWNTIME)
         self.cli("up")
 
@@ -411,9 +389,8 @@ def differences(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
             if mine == theirs:
                 continue
             if isinstance(mine, list) and isinstance(theirs, list):
-                extra = [x for x in mine if x not in theirs] + [
-                    x for x in Counter(map(repr, mine)) if Counter(map(repr, mine))[x] > 1
-                ]
+                counts = Counter(map(repr, mine))
+                extra = [x for x in mine if x not in theirs] + [x for x, n in counts.items() if n > 1]
                 missing = [x for x in theirs if x not in mine]
                 found.append(f"{api}.{key}: extra {extra}, missing {missing}")
             elif isinstance(mine, dict) and isinstance(theirs, dict):
@@ -459,12 +436,8 @@ def assert_stored_secrets_work(box: FaultBox, scope: str) -> None:
 # ------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def box() -> Iterator[FaultBox]:
-    sandbox = FaultBox(STATE.resolve())
-    sandbox.cli("down")
-    sandbox.cli("reset")
-    sandbox.cli("up")
-    yield sandbox
-    sandbox.cli("down")
+    with FaultBox(STATE.resolve()).fresh() as sandbox:
+        yield sandbox
 
 
 @dataclass

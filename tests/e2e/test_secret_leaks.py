@@ -37,14 +37,10 @@ IDENTIFIER_KEYS = {
 
 @pytest.fixture(scope="module")
 def run() -> Iterator[tuple[Sandbox, str]]:
-    box = Sandbox(STATE.resolve())
-    box.cli("down")
-    box.cli("reset")
-    box.cli("up")
-    rc, out = box.playbook("playbooks/site.yml", "-vvv")
-    assert rc == 0, out[-6000:]
-    yield box, out
-    box.cli("down")
+    with Sandbox(STATE.resolve()).fresh() as box:
+        rc, out = box.playbook("playbooks/site.yml", "-vvv")
+        assert rc == 0, out[-6000:]
+        yield box, out
 
 
 def kubectl(box: Sandbox, *args: str) -> str:

@@ -22,12 +22,8 @@ STATE = Path(os.environ.get("SANDBOX_STATE_DIR") or ROOT / ".cache" / "sandbox-e
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(STATE.resolve())
-    box.cli("down")
-    box.cli("reset")
-    box.cli("up")
-    yield box
-    box.cli("down")
+    with Sandbox(STATE.resolve()).fresh() as box:
+        yield box
 
 
 def cluster_version(kubeconfig: Path) -> str:
