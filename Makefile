@@ -150,8 +150,15 @@ bench-modules: setup ## Request-count and latency benchmarks of the emulators an
 	$(BIN)/python -m tests.bench_doks
 	$(BIN)/python -m tests.bench_auth0
 
-build: setup ## Build the Galaxy artifact
-	$(BIN)/ansible-galaxy collection build --force --output-path $(ROOT)/.cache/build .
+# The artifact is built from a copy of the files git tracks (galaxy.yml's build_ignore then drops
+# the dev-only trees), so nothing local (untracked files, state, caches) can ship.
+BUILD_SRC := $(ROOT)/.cache/build-src
+build: setup ## Build the Galaxy artifact (from the tracked files only) into .cache/build/
+	@rm -rf $(BUILD_SRC) && mkdir -p $(BUILD_SRC)
+	@git ls-files -z --cached | \
+	  while IFS= read -r -d '' f; do if [ -e "$$f" ]; then printf '%s\0' "$$f"; fi; done | \
+	  tar --null -T - -cf - | tar -xf - -C $(BUILD_SRC)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(ROOT)/.cache/build $(BUILD_SRC)
 
 clean: sandbox-down ## Remove environments, tools, caches and sandbox state
 	rm -rf $(VENV) $(TOOLS) $(COLL_ROOT) $(ROOT)/.cache $(SANDBOX) .pytest_cache .ruff_cache

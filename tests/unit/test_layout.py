@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.release import __version__ as core_version
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
@@ -69,3 +70,22 @@ def test_galaxy_build_ignores_dev_only_paths() -> None:
     ignore = set(_load(ROOT / "galaxy.yml")["build_ignore"])
     for path in ("sandbox", "tests", "molecule", ".venv", ".tools", ".sandbox"):
         assert path in ignore, f"{path} would ship in the Galaxy artifact"
+
+
+def test_galaxy_metadata_matches_what_is_tested() -> None:
+    """galaxy.yml and meta/runtime.yml claim what the tests run on.
+
+    ansible-galaxy installs what galaxy.yml's `dependencies` allow, so they must be the ranges in
+    requirements.yml (the ones CI installs); `requires_ansible` must admit the ansible-core that
+    runs the tests and nothing older than 2.19, the first release with the data-tagging API
+    (`ansible.template.trust_as_template`) that plugins/action/preflight.py imports.
+    """
+    galaxy = _load(ROOT / "galaxy.yml")
+    wanted = {c["name"]: c["version"] for c in _load(ROOT / "requirements.yml")["collections"]}
+    for name, version in galaxy["dependencies"].items():
+        assert wanted.get(name) == version, f"galaxy.yml {name} {version!r} != requirements.yml {wanted.get(name)!r}"
+    floor = re.fullmatch(r">=(\d+)\.(\d+)\.\d+", _load(ROOT / "meta/runtime.yml")["requires_ansible"])
+    assert floor, "requires_ansible must be a >=X.Y.Z floor"
+    assert (int(floor[1]), int(floor[2])) == (2, 19)
+    assert tuple(int(x) for x in core_version.split(".")[:2]) >= (2, 19)
+    assert (ROOT / "LICENSE").is_file() and "GNU GENERAL PUBLIC LICENSE" in (ROOT / "LICENSE").read_text()
