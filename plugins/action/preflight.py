@@ -13,9 +13,15 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
-from ansible_collections.doks.gitops.plugins.module_utils.preflight import SHARED_CHECKS, Problem, check_pins
+from ansible_collections.doks.gitops.plugins.module_utils.preflight import (
+    SHARED_CHECKS,
+    Problem,
+    check_pins,
+    check_unknown,
+)
 
-ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
+COLLECTION = Path(__file__).resolve().parents[2]
+ROLES_DIR = COLLECTION / "roles"
 DEFAULT_ROLES = (
     "gitops",
     "doks_cluster",
@@ -44,6 +50,7 @@ class ActionModule(ActionBase):
         merged: dict[str, Any] = {}
         for role in roles:
             merged.update(self._defaults(role))
+        inventory_names = [name for name in task_vars if name not in merged]
         merged.update(task_vars)
         task_vars = merged
         templar = self._templar.copy_with_new_env(available_variables=task_vars)
@@ -68,6 +75,8 @@ class ActionModule(ActionBase):
         for check in SHARED_CHECKS:
             problems += check(get)
         problems += check_pins({name: get(name) for name in task_vars if name.endswith(("_chart", "_release"))})
+        if self._task.args.get("unknown_variables", True):
+            problems += check_unknown(inventory_names, _declared_names(), _prefixes())
         problems = list(dict.fromkeys(problems))
         result.update(changed=False, problems=[p._asdict() for p in problems], roles=roles)
         if problems:
@@ -108,6 +117,46 @@ class ActionModule(ActionBase):
 
 
 _MISSING = object()
+_SETTERS = ("ansible.builtin.set_fact", "set_fact")
+
+
+def _prefixes() -> tuple[str, ...]:
+    """Variable prefixes the collection owns: every role's name (gitops is the shared one)."""
+    return tuple(sorted((f"{p.name}_" for p in ROLES_DIR.iterdir() if p.is_dir()), key=len, reverse=True))
+
+
+def _declared_names() -> set[str]:
+    """Every variable name a role declares or sets: what an inventory may legitimately carry."""
+    names: set[str] = set()
+    for role in ROLES_DIR.iterdir():
+        spec = role / "meta" / "argument_specs.yml"
+        if spec.is_file():
+            main = (yaml.safe_load(spec.read_text()) or {}).get("argument_specs", {}).get("main") or {}
+            names.update(main.get("options") or {})
+        for rel in ("defaults/main.yml", "vars/main.yml"):
+            if (role / rel).is_file():
+                names.update(yaml.safe_load((role / rel).read_text()) or {})
+        for tasks in sorted(role.glob("tasks/*.yml")):
+            _collect_set(yaml.safe_load(tasks.read_text()), names)
+    for playbook in sorted((COLLECTION / "playbooks").glob("*.yml")):
+        _collect_set(yaml.safe_load(playbook.read_text()), names)
+    return names
+
+
+def _collect_set(node: Any, names: set[str]) -> None:
+    """Names set by tasks: set_fact keys, register targets, task and block vars."""
+    if isinstance(node, list):
+        for item in node:
+            _collect_set(item, names)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in _SETTERS and isinstance(value, dict):
+                names.update(k for k in value if k != "cacheable")
+            elif key == "register" and isinstance(value, str):
+                names.add(value)
+            elif key == "vars" and isinstance(value, dict):
+                names.update(value)
+            _collect_set(value, names)
 
 
 def _trusted(value: Any) -> Any:

@@ -10,6 +10,7 @@ variable, or ``default`` when the variable is not set) and returns a list of
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any, Callable, NamedTuple
 
@@ -297,6 +298,34 @@ def _check_pool_counts(get: Getter, prefix: str) -> list[Problem]:
     if count < 1:
         return [Problem(f"{prefix}_count", f"{count} nodes cannot run anything", "use at least 1")]
     return []
+
+
+def check_unknown(names: list[str], declared: set[str], prefixes: tuple[str, ...]) -> list[Problem]:
+    """Variables with one of the collection's prefixes that no role declares are typos.
+
+    ``names`` are the variables the host sees, ``declared`` every name a role declares (argument
+    specs, defaults, vars) or sets itself (facts, registered results). A variable such as
+    ``observability_grafana_admin_group`` (singular) would otherwise be ignored silently and the
+    run would "succeed" with the default.
+    """
+    problems = []
+    for name in sorted(names):
+        prefix = next((p for p in prefixes if name.startswith(p)), None)
+        if prefix is None or name in declared:
+            continue
+        close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.75)
+        owner = prefix.rstrip("_")
+        where = f"roles/{owner}/meta/argument_specs.yml"
+        fix = f"rename it to {close[0]}, the nearest declared name, or remove it" if close else "remove it"
+        problems.append(
+            Problem(
+                name,
+                f"is not a variable of {'the shared settings' if owner == 'gitops' else 'role ' + owner}"
+                " (it would be ignored)",
+                f"{fix} (declared names: {where})",
+            )
+        )
+    return problems
 
 
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (

@@ -14,7 +14,7 @@ description:
     doks.gitops roles (types, choices, required values) and against the rules specs cannot
     express - DNS domain and host name syntax, unique node-pool names, taint keys, values and
     effects, placement that selects a declared pool and tolerates its taint, well-formed chart
-    and release pins.
+    and release pins, and variables with a role's prefix that no role declares (typos).
   - Reports every problem at once, one line each, naming the variable and the fix, and fails
     when there is any. It never contacts an API and never changes anything.
   - Runs on the controller (action plugin).
@@ -26,6 +26,13 @@ options:
       - Roles whose argument specs apply. Defaults to every role of the collection.
     type: list
     elements: str
+  unknown_variables:
+    description:
+      - Report variables named with one of the collection's prefixes (C(gitops_), C(doks_cluster_),
+        C(auth0_apps_), ...) that no role declares or sets, with the nearest declared name.
+        A misspelt variable would otherwise be ignored and its default used.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full

@@ -91,6 +91,12 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "ingress_certmanager_controller",
     ),
     ("unknown Pod Security level", {"lofi_pipeline_app_pod_security": "strict"}, "lofi_pipeline_app_pod_security"),
+    (
+        "singular where the role declares a plural",
+        {"observability_grafana_admin_group": ["gitops-admins"]},
+        "observability_grafana_admin_group",
+    ),
+    ("misspelt shared setting", {"gitops_sso_enable": False}, "gitops_sso_enable"),
 ]
 
 

@@ -187,3 +187,24 @@ def test_pool_and_version_conflicts(over: dict[str, Any], variable: str) -> None
 @pytest.mark.parametrize("version", ["latest", "1.34", "1.34.1", "1.34.1-do.0"])
 def test_good_versions(version: str) -> None:
     assert run({**good(), "doks_cluster_version": version}) == []
+
+
+DECLARED = {"gitops_domain", "gitops_sso_enabled", "observability_grafana_admin_groups", "auth0_apps_groups"}
+PREFIXES = ("observability_", "auth0_apps_", "gitops_")
+
+
+def test_unknown_variables_are_named_with_the_nearest_declared_name() -> None:
+    problems = pf.check_unknown(
+        ["gitops_domian", "observability_grafana_admin_group", "gitops_domain", "ansible_host", "argocd_x"],
+        DECLARED,
+        PREFIXES,
+    )
+    assert variables(problems) == ["gitops_domian", "observability_grafana_admin_group"]
+    assert "rename it to gitops_domain" in problems[0].fix
+    assert "role observability" in problems[1].message
+    assert "rename it to observability_grafana_admin_groups" in problems[1].fix
+
+
+def test_an_unknown_variable_with_nothing_close_is_still_reported() -> None:
+    (problem,) = pf.check_unknown(["auth0_apps_zzz"], DECLARED, PREFIXES)
+    assert problem.fix.startswith("remove it") and "roles/auth0_apps/meta/argument_specs.yml" in problem.fix
