@@ -8,6 +8,7 @@ import subprocess
 import threading
 
 import pytest
+import yaml
 
 from sandbox import tls
 from sandbox.server import Context, EmulatorServer
@@ -61,7 +62,13 @@ def test_first_run_creates_everything(awx) -> None:
     for secret in SECRETS.values():
         assert secret not in result.stdout + result.stderr
     types = {t["name"]: t for t in _objects(srv, "credential_types")}
-    assert set(types) == {"DigitalOcean API token", "Auth0 Management API", "GitHub (lofi pipeline)"}
+    assert set(types) == {
+        "DigitalOcean API token",
+        "DigitalOcean Spaces keys",
+        "Auth0 Management API",
+        "GitHub (lofi pipeline)",
+        "Container registry (lofi pipeline)",
+    }
     assert types["DigitalOcean API token"]["injectors"] == {"env": {"DIGITALOCEAN_TOKEN": "{{ token }}"}}
     assert types["Auth0 Management API"]["kind"] == "cloud"
     creds = {c["name"]: c for c in _objects(srv, "credentials")}
@@ -72,14 +79,30 @@ def test_first_run_creates_everything(awx) -> None:
     assert templates["doks.gitops site"]["playbook"] == "playbooks/site.yml"
     assert templates["doks.gitops teardown"]["playbook"] == "playbooks/teardown.yml"
     surveys = srv.emulator.store.data["surveys"]
-    site_vars = [q["variable"] for q in surveys[str(templates["doks.gitops site"]["id"])]["spec"]]
-    assert site_vars == ["awx_limit_cluster", "doks_cluster_region", "gitops_domain", "gitops_components"]
+    site, teardown = templates["doks.gitops site"], templates["doks.gitops teardown"]
+    # clusters by Limit, components by Tags; no survey answer may overwrite a cluster's own values
+    assert str(site["id"]) not in surveys and not site["survey_enabled"]
+    assert site["ask_limit_on_launch"] and site["ask_tags_on_launch"]
+    assert [q["variable"] for q in surveys[str(teardown["id"])]["spec"]] == ["teardown_confirm"]
+    assert teardown["survey_enabled"] and teardown["ask_limit_on_launch"]
+    # a user allowed only to launch cannot redirect the API endpoints (and with them the tokens)
+    assert not site["ask_variables_on_launch"] and not teardown["ask_variables_on_launch"]
     attached = srv.emulator.store.data["jt_credentials"][str(templates["doks.gitops site"]["id"])]
     assert sorted(attached) == sorted(c["id"] for c in creds.values())
     source = _objects(srv, "inventory_sources")[0]
     assert source["source"] == "scm"
     assert source["source_path"] == "inventories/production/hosts.yml"
     assert _objects(srv, "execution_environments")[0]["image"].endswith("doks-gitops-ee:0.1.0")
+
+
+def test_every_secret_the_site_job_reads_is_injected_by_a_credential_type() -> None:
+    """An AWX launch has no shell environment: each secret the inventory or a role default reads
+    from the environment must come from a credential type's env injector, or preflight fails."""
+    play = yaml.safe_load((ROOT / "playbooks/awx_configure.yml").read_text())[0]
+    injected = {name for ct in play["vars"]["awx_credential_types"] for name in ct["injectors"]["env"]}
+    sources = [*(ROOT / "inventories/production").rglob("*.yml"), *(ROOT / "roles").glob("*/defaults/main.yml")]
+    read = {m for path in sources for m in re.findall(r"env'\s*,\s*'([A-Z][A-Z0-9_]+)'", path.read_text())}
+    assert read - {"HOME"} <= injected, sorted(read - {"HOME"} - injected)
 
 
 def test_second_run_changes_nothing(awx) -> None:
