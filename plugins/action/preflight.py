@@ -17,6 +17,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.preflight import (
     SHARED_CHECKS,
     Problem,
     check_pins,
+    check_unique_across_hosts,
     check_unknown,
 )
 
@@ -75,6 +76,7 @@ class ActionModule(ActionBase):
         for check in SHARED_CHECKS:
             problems += check(get)
         problems += check_pins({name: get(name) for name in task_vars if name.endswith(("_chart", "_release"))})
+        problems += check_unique_across_hosts(get, self._other_hosts(task_vars, roles))
         if self._task.args.get("unknown_variables", True):
             problems += check_unknown(inventory_names, _declared_names(), _prefixes())
         problems = list(dict.fromkeys(problems))
@@ -85,6 +87,25 @@ class ActionModule(ActionBase):
         else:
             result["msg"] = f"Inventory is valid for {', '.join(roles)}"
         return result
+
+    def _other_hosts(self, task_vars: dict[str, Any], roles: list[str]) -> dict[str, Any]:
+        """A getter per other host of the play, seeing that host's inventory over the defaults."""
+        hostvars = task_vars.get("hostvars")
+        me = task_vars.get("inventory_hostname")
+        # every cluster of the inventory (group clusters), even those a --limit leaves out: a
+        # teardown of one host must still see what the others use
+        clusters = set((task_vars.get("groups") or {}).get("clusters") or [])
+        others = sorted((clusters | set(task_vars.get("ansible_play_hosts_all") or [])) - {me})
+        if hostvars is None or not others:
+            return {}
+        defaults: dict[str, Any] = {}
+        for role in roles:
+            defaults.update(self._defaults(role))
+        getters = {}
+        for host in others:
+            variables = {**defaults, **hostvars.raw_get(host)}
+            getters[host] = _getter(self._templar.copy_with_new_env(available_variables=variables), variables)
+        return getters
 
     @staticmethod
     def _defaults(role: str) -> dict[str, Any]:
@@ -117,6 +138,23 @@ class ActionModule(ActionBase):
 
 
 _MISSING = object()
+
+
+def _getter(templar: Any, variables: dict[str, Any]) -> Any:
+    """get(name, default) over another host's variables; what cannot be evaluated counts as unset
+    (that host's own preflight reports it)."""
+
+    def get(name: str, default: Any = None) -> Any:
+        if name not in variables:
+            return default
+        try:
+            return templar.template(variables[name])
+        except Exception:  # reported by that host's own preflight
+            return default
+
+    return get
+
+
 _SETTERS = ("ansible.builtin.set_fact", "set_fact")
 
 

@@ -328,6 +328,45 @@ def check_unknown(names: list[str], declared: set[str], prefixes: tuple[str, ...
     return problems
 
 
+def _owned_names(get: Getter) -> dict[str, Any]:
+    """What a cluster owns alone, by the variable that names it."""
+    owned: dict[str, Any] = {"gitops_domain": get("gitops_domain", None)}
+    hosts = get("gitops_hosts", {}) or {}
+    if isinstance(hosts, dict):
+        owned.update({f"gitops_hosts.{key}": host for key, host in hosts.items()})
+    if _enabled(get, "doks_cluster"):
+        owned["doks_cluster_name"] = get("doks_cluster_name", None)
+        if str(get("doks_cluster_spaces_enabled", True)).lower() in ("true", "1", "yes", "on"):
+            owned["doks_cluster_spaces_bucket"] = get("doks_cluster_spaces_bucket", None)
+    return {name: value for name, value in owned.items() if isinstance(value, str) and value}
+
+
+def check_unique_across_hosts(get: Getter, others: dict[str, Getter]) -> list[Problem]:
+    """Names a cluster owns (its DNS zone, host names, DOKS cluster, log bucket) belong to one host.
+
+    Two hosts sharing one would converge the same object from two inventories' points of view,
+    and tearing one down would delete what the other still uses (its zone, its log bucket).
+    """
+    mine = _owned_names(get)
+    problems = []
+    for host, other_get in sorted(others.items()):
+        theirs = _owned_names(other_get)
+        taken = {value: name for name, value in theirs.items()}
+        shared_domain = mine.get("gitops_domain") in taken
+        for name, value in mine.items():
+            derived = name != "gitops_domain" and shared_domain and value.endswith(f".{mine['gitops_domain']}")
+            if value in taken and not derived:  # names under a shared domain repeat that finding
+                problems.append(
+                    Problem(
+                        name,
+                        f"{value!r} is also {taken[value]} of host {host}",
+                        "give every cluster its own value (for example a per-cluster gitops_domain such as "
+                        "fra1.platform.example.com, from which host names and the bucket follow)",
+                    )
+                )
+    return problems
+
+
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_domain,
     check_pools,

@@ -14,7 +14,9 @@ description:
     doks.gitops roles (types, choices, required values) and against the rules specs cannot
     express - DNS domain and host name syntax, unique node-pool names, taint keys, values and
     effects, placement that selects a declared pool and tolerates its taint, well-formed chart
-    and release pins, and variables with a role's prefix that no role declares (typos).
+    and release pins, variables with a role's prefix that no role declares (typos), and names
+    a cluster owns alone (DNS domain, host names, DOKS cluster, log bucket) that another host
+    of group C(clusters) also uses, even when a limit leaves that host out of the run.
   - Reports every problem at once, one line each, naming the variable and the fix, and fails
     when there is any. It never contacts an API and never changes anything.
   - Runs on the controller (action plugin).

@@ -208,3 +208,30 @@ def test_unknown_variables_are_named_with_the_nearest_declared_name() -> None:
 def test_an_unknown_variable_with_nothing_close_is_still_reported() -> None:
     (problem,) = pf.check_unknown(["auth0_apps_zzz"], DECLARED, PREFIXES)
     assert problem.fix.startswith("remove it") and "roles/auth0_apps/meta/argument_specs.yml" in problem.fix
+
+
+def test_names_a_cluster_owns_are_unique_across_hosts() -> None:
+    """Two hosts sharing a log bucket: tearing one down deleted the other's bucket (issue 17)."""
+    mine = good() | {"doks_cluster_name": "c2", "doks_cluster_spaces_bucket": "c1-logs"}
+    theirs = good() | {
+        "gitops_domain": "other.example.com",
+        "gitops_hosts": {"argocd": "argocd.platform.example.com"},
+        "doks_cluster_name": "c1",
+        "doks_cluster_spaces_bucket": "c1-logs",
+    }
+    problems = pf.check_unique_across_hosts(mine.get, {"c1": theirs.get})
+    assert variables(problems) == ["gitops_hosts.argocd", "doks_cluster_spaces_bucket"]
+    assert "'c1-logs' is also doks_cluster_spaces_bucket of host c1" in problems[1].message
+    assert pf.check_unique_across_hosts(mine.get, {}) == []
+
+
+def test_a_shared_domain_is_reported_once_not_for_every_host_name_under_it() -> None:
+    mine = good() | {"doks_cluster_name": "c2", "doks_cluster_spaces_bucket": "c2-logs"}
+    theirs = good() | {"doks_cluster_name": "c1", "doks_cluster_spaces_bucket": "c1-logs"}
+    assert variables(pf.check_unique_across_hosts(mine.get, {"c1": theirs.get})) == ["gitops_domain"]
+
+
+def test_a_disabled_cluster_role_owns_no_cluster_name_or_bucket() -> None:
+    mine = good() | {"gitops_domain": "a.example.com", "gitops_hosts": {}, "doks_cluster_enabled": False}
+    theirs = good() | {"gitops_domain": "b.example.com", "gitops_hosts": {}, "doks_cluster_enabled": False}
+    assert pf.check_unique_across_hosts(mine.get, {"h": theirs.get}) == []
