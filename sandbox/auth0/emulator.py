@@ -12,6 +12,8 @@ What it implements follows the public Management API v2 reference:
   ``audience``/``client_id`` filters), resource servers, roles (``name_filter``, permissions,
   users), users (minimal), actions (create, update, deploy, versions; ``pending`` → ``built``)
   and trigger bindings (PATCH replaces the trigger's list), connections and their clients.
+* client, role and action bodies judged by auth0-python's generated request types
+  (:mod:`sandbox.auth0.sdk_schema`); a global client; Rules and Hooks retired (403).
 * Auth0's error body ``{statusCode, error, message, errorCode}`` and per-tenant
   ``x-ratelimit-limit/remaining/reset`` headers on every response.
 """
