@@ -798,6 +798,8 @@ class Auth0Emulator(Emulator):
             )
 
     def delete_client(self, _request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
+        # The global client holds the tenant's login page settings and comes with the tenant; no
+        # public source gives the answer to deleting it: refused like the system resource server.
         if self._client(params["id"]).get("global"):
             raise HTTPError(403, "The global client cannot be deleted", errorCode="operation_not_supported")
         del self.data["clients"][params["id"]]
@@ -810,6 +812,8 @@ class Auth0Emulator(Emulator):
         return Response(204)
 
     def deprecated_feature(self, _request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
+        # The status and message are the real ones (see DEPRECATED_FEATURE); no public source gives
+        # the errorCode of this answer, so the emulator names it plainly.
         raise HTTPError(403, DEPRECATED_FEATURE, errorCode="deprecated_feature")
 
     def rotate_secret(self, _request: Request, params: dict[str, str], claims: dict[str, Any]) -> Response:
