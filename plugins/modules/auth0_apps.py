@@ -90,8 +90,22 @@ options:
         description: HTTPS URL Auth0 uses to start a login at the application.
         type: str
       oidc_conformant:
-        description: Whether the application follows the OIDC-conformant flows.
+        description:
+          - Whether the application follows the OIDC-conformant flows. Auth0 creates clients
+            with V(false) when it is not sent; the platform's applications need V(true).
         type: bool
+        default: true
+      signing_alg:
+        description:
+          - Algorithm Auth0 signs the application's ID tokens with, sent as
+            C(jwt_configuration.alg) and compared on every run (a drifted value is corrected).
+          - Auth0 signs with V(HS256) (the client secret) when a client is created without it
+            ("Can be C(HS256) (default) or C(RS256)", Management API client type). Argo CD,
+            oauth2-proxy and Grafana verify ID tokens against the tenant's JWKS, which needs an
+            asymmetric algorithm such as V(RS256).
+        type: str
+        choices: [RS256, HS256, PS256, RS512]
+        default: RS256
       client_metadata:
         description:
           - Extra string metadata. The key C(managed_by) is reserved for the ownership marker.
@@ -99,8 +113,9 @@ options:
         type: dict
       extra:
         description:
-          - Further client fields sent as they are (for example C(jwt_configuration),
+          - Further client fields sent as they are (for example C(jwt_configuration.lifetime_in_seconds),
             C(refresh_token), C(organization_usage)); compared as a subset of what Auth0 returns.
+            C(jwt_configuration.alg) is set with O(applications[].signing_alg).
         type: dict
   roles:
     description:
@@ -270,6 +285,8 @@ MARKER = "managed_by"
 TRIGGER = "post-login"
 SET_FIELDS = ("callbacks", "allowed_logout_urls", "web_origins", "allowed_origins", "grant_types")
 SCALAR_FIELDS = ("app_type", "description", "token_endpoint_auth_method", "initiate_login_uri", "oidc_conformant")
+# Client objects sent whole (current values kept) when one of their fields changes.
+WHOLE_OBJECTS = ("jwt_configuration",)
 FORBIDDEN_EXTRA = {"name", "client_id", "client_secret", "client_metadata", *SET_FIELDS, *SCALAR_FIELDS}
 # After a create timed out: how many look-ups (one timeout apart) before creating again.
 LOOKUPS_AFTER_TIMEOUT = 3
@@ -303,7 +320,8 @@ def _argument_spec() -> dict[str, Any]:
         "grant_types": {"type": "list", "elements": "str"},
         "token_endpoint_auth_method": {"type": "str", "choices": ["none", "client_secret_post", "client_secret_basic"]},
         "initiate_login_uri": {"type": "str"},
-        "oidc_conformant": {"type": "bool"},
+        "oidc_conformant": {"type": "bool", "default": True},
+        "signing_alg": {"type": "str", "default": "RS256", "choices": ["RS256", "HS256", "PS256", "RS512"]},
         "client_metadata": {"type": "dict"},
         "extra": {"type": "dict"},
     }
@@ -358,6 +376,9 @@ def validate_input(params: dict[str, Any]) -> list[str]:
         if not app["name"].strip():
             errors.append("applications: a name is empty")
         bad = sorted(set(app.get("extra") or {}) & FORBIDDEN_EXTRA)
+        jwt_extra = (app.get("extra") or {}).get("jwt_configuration")
+        if isinstance(jwt_extra, dict) and "alg" in jwt_extra:
+            bad.append("jwt_configuration.alg (signing_alg)")
         if bad:
             errors.append(
                 f"applications[{app['name']}].extra: set {', '.join(bad)} with their own options, not in extra"
@@ -404,6 +425,8 @@ def desired_client(app: dict[str, Any], owner: str) -> dict[str, Any]:
         if app.get(key) is not None:
             body[key] = app[key]
     body.update(app.get("extra") or {})
+    if app.get("signing_alg"):
+        body["jwt_configuration"] = {**(body.get("jwt_configuration") or {}), "alg": app["signing_alg"]}
     body["client_metadata"] = {**(app.get("client_metadata") or {}), MARKER: owner}
     return body
 
@@ -423,7 +446,9 @@ def client_changes(desired: dict[str, Any], current: dict[str, Any]) -> dict[str
             if sorted(set(value)) != sorted(set(have or [])):
                 patch[key] = value
         elif not _subset(value, have):
-            patch[key] = value
+            # Send the whole object, current values kept: the result is the same whether Auth0
+            # merges the object or replaces it.
+            patch[key] = {**have, **value} if key in WHOLE_OBJECTS and isinstance(have, dict) else value
     return patch
 
 

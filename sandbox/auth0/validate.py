@@ -46,6 +46,37 @@ def bad_body(message: str) -> HTTPError:
     return HTTPError(400, f"Payload validation error: {message}.", errorCode="invalid_body")
 
 
+def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        data = request.json()
+    except ValueError:
+        raise HTTPError(400, "Invalid request payload JSON format", errorCode="invalid_body") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise bad_body("'Expected type object but found type array'")
+    return data
+
+
+def sdk_body(request: Request, operation: str, rules: dict[str, Check] | None = None) -> dict[str, Any]:
+    """The JSON object of the request, judged by the request type auth0-python generates for
+    ``operation`` (``clients.create``, ``roles.update``…; see :mod:`sandbox.auth0.sdk_schema`),
+    then by ``rules``: property -> further check the generated types cannot express."""
+    from sandbox.auth0 import sdk_schema  # noqa: PLC0415 - imports the SDK's large type package
+
+    data = _json_object(request)
+    problem = sdk_schema.schema(operation).check(data, nullable=tuple(NULLABLE))
+    if problem:
+        raise bad_body(problem)
+    for name, check in (rules or {}).items():
+        if name in data and data[name] is not None and not check(data[name]):
+            expected = check.__doc__ or check.__name__
+            raise bad_body(
+                f"'Invalid value {data[name]!r} for property {name}: expected {expected}' on property {name}"
+            )
+    return data
+
+
 def body(request: Request, schema: dict[str, Check], required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The JSON object of the request, checked against ``schema`` (property -> check)."""
     try:
@@ -72,7 +103,8 @@ def body(request: Request, schema: dict[str, Check], required: tuple[str, ...] =
     return data
 
 
-# Properties Auth0 accepts as null (meaning "unset").
+# Scalar properties Auth0 accepts as null (meaning "unset"); the generated types tell it only for
+# objects (their serialisation annotation is Optional[...]), see sandbox.auth0.sdk_schema.
 NULLABLE = {"client_metadata", "description", "logo_uri", "initiate_login_uri", "organization_usage"}
 
 

@@ -306,3 +306,81 @@ def test_roles_and_action_created_meanwhile_by_another_cluster_are_used(
     assert [b["action"]["name"] for b in bound] == ["gitops-groups-claim"]
     assert result["action"]["id"] == bound[0]["action"]["id"]
     assert len(api.clients("argocd")) == 2  # one per cluster (owner)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 16: ID tokens signed with RS256, OIDC-conformant clients.
+
+
+def test_created_clients_sign_with_rs256_and_are_oidc_conformant(box: Sandbox, api: Api) -> None:
+    """Management API client type, jwt_configuration.alg: "Algorithm used to sign JWTs. Can be
+    `HS256` (default) or `RS256`." A client created without it signs ID tokens with HS256 (the
+    client secret); Argo CD, oauth2-proxy and Grafana verify ID tokens against the tenant's JWKS,
+    which only an asymmetric algorithm such as RS256 passes. oidc_conformant is false unless sent.
+    """
+    foreign = api.post("/clients", {"name": "not-ours"})
+    assert "alg" not in foreign["jwt_configuration"]  # the tenant's default: HS256
+    assert foreign["oidc_conformant"] is False
+    run_module(box, **declared(roles=[], groups_action=None))
+    for name in ("argocd", "grafana"):
+        client = api.clients(name)[0]
+        assert client["jwt_configuration"]["alg"] == "RS256", name
+        assert client["oidc_conformant"] is True, name
+
+
+def test_drifted_signing_alg_is_corrected_with_diff_then_no_op(box: Sandbox, api: Api) -> None:
+    """A client whose ``jwt_configuration.alg`` drifted to HS256 (someone flipped it in the
+    dashboard) is patched back to RS256 with --diff showing it, other JWT settings kept; check
+    mode reports it without writing; the next run changes nothing.
+
+    Management API client type, jwt_configuration.alg: "Algorithm used to sign JWTs. Can be
+    `HS256` (default) or `RS256`." (HS256 tokens cannot be verified against the tenant's JWKS.)
+    """
+    run_module(box, **declared(roles=[], groups_action=None))
+    grafana = api.clients("grafana")[0]
+    api.patch(f"/clients/{grafana['client_id']}", {"jwt_configuration": {"alg": "HS256", "lifetime_in_seconds": 600}})
+    api.patch(f"/clients/{grafana['client_id']}", {"oidc_conformant": False})
+    seq = box.last_seq()
+    check = run_module(box, check=True, diff=True, **declared(roles=[], groups_action=None))
+    assert check["changed"] is True
+    assert writes(box.requests(seq)) == []
+    assert api.clients("grafana")[0]["jwt_configuration"]["alg"] == "HS256"
+    seq = box.last_seq()
+    result = run_module(box, diff=True, **declared(roles=[], groups_action=None))
+    assert result["changed"] is True
+    assert writes(box.requests(seq)) == [("PATCH", f"/api/v2/clients/{grafana['client_id']}")]
+    assert result["applications"] == {
+        "argocd": {"client_id": api.clients("argocd")[0]["client_id"], "action": "unchanged"},
+        "grafana": {"client_id": grafana["client_id"], "action": "updated"},
+    }
+    before = result["diff"]["before"]["applications"]["grafana"]
+    after = result["diff"]["after"]["applications"]["grafana"]
+    assert (before["jwt_configuration"]["alg"], after["jwt_configuration"]["alg"]) == ("HS256", "RS256")
+    assert (before["oidc_conformant"], after["oidc_conformant"]) == (False, True)
+    now = api.clients("grafana")[0]
+    assert now["jwt_configuration"]["alg"] == "RS256"
+    assert now["jwt_configuration"]["lifetime_in_seconds"] == 600  # not the module's business
+    assert now["oidc_conformant"] is True
+    seq = box.last_seq()
+    again = run_module(box, **declared(roles=[], groups_action=None))
+    assert again["changed"] is False
+    assert writes(box.requests(seq)) == []
+
+
+def test_signing_alg_and_oidc_conformant_can_be_overridden(box: Sandbox, api: Api) -> None:
+    args = declared(roles=[], groups_action=None)
+    args["applications"][1].update(signing_alg="PS256", oidc_conformant=False)
+    run_module(box, **args)
+    grafana = api.clients("grafana")[0]
+    assert (grafana["jwt_configuration"]["alg"], grafana["oidc_conformant"]) == ("PS256", False)
+    assert run_module(box, **args)["changed"] is False
+
+
+def test_alg_in_extra_is_refused_before_any_call(box: Sandbox) -> None:
+    args = declared(roles=[], groups_action=None)
+    args["applications"][0]["extra"] = {"jwt_configuration": {"alg": "HS256"}}
+    seq = box.last_seq()
+    result = run_module(box, **args)
+    assert result["failed"] is True
+    assert "signing_alg" in result["msg"]
+    assert box.requests(seq) == []

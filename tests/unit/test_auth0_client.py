@@ -31,7 +31,7 @@ def test_offset_paging_reads_every_page_once(box: Sandbox) -> None:
     c = client(box)
     seq = box.last_seq()
     names = [x["name"] for x in c.offset_pages("/clients", "clients")]
-    assert len(names) == 103  # + the two seeded management clients
+    assert len(names) == 104  # + the two seeded management clients and the global client
     log = box.requests(seq)
     assert [e["path"] for e in log] == ["/oauth/token", "/api/v2/clients", "/api/v2/clients"]
     assert "page=1" in log[-1]["query"]
