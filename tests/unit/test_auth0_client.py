@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from ansible_collections.doks.gitops.plugins.module_utils.auth0 import Auth0Client, error_message
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, RetryPolicy
@@ -28,6 +30,9 @@ def test_offset_paging_reads_every_page_once(box: Sandbox) -> None:
     api = Api(box)
     for i in range(101):
         api.post("/clients", {"name": f"c{i}"})
+    # the 101 creates may have spent the emulator's per-second budget (rate_limit, 100 requests):
+    # start the measured reads in a fresh window, or the token request is (rightly) answered 429
+    time.sleep(1.1)
     c = client(box)
     seq = box.last_seq()
     names = [x["name"] for x in c.offset_pages("/clients", "clients")]
