@@ -36,6 +36,22 @@ def kubeconfig(box: Sandbox) -> Path:
     return box.state / f"{HOST}.kubeconfig"
 
 
+def test_check_mode_previews_a_new_account_without_writing(sandbox: Sandbox) -> None:
+    """The README's production preview (`--check --diff`) on an account with nothing yet: it runs
+    to the end, says what each Kubernetes role would install, and no emulator sees a write."""
+    marks = sandbox.log_marks()
+    rc, out = sandbox.playbook("playbooks/site.yml", "--check", "--diff")
+    assert rc == 0, out[-6000:]
+    assert recap(out)[HOST]["failed"] == 0
+    requests = sandbox.requests_since(marks)
+    assert state_writes(requests) == []
+    assert [e for e in requests.get("kubernetes", []) if e["method"] in {"POST", "PUT", "PATCH", "DELETE"}] == []
+    for role in ("observability", "ingress_certmanager", "tekton", "argocd", "lofi_pipeline"):
+        assert f"{role} would install" in out, role
+    assert "kube-prometheus-stack" in out and "argo-cd" in out
+    assert not kubeconfig(sandbox).exists()
+
+
 def test_first_converge(sandbox: Sandbox) -> None:
     rc, out = sandbox.playbook("playbooks/site.yml")
     assert rc == 0, out[-6000:]
