@@ -72,10 +72,11 @@ def test_no_secret_in_any_values(default_values: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("groups", "role"),
     [
-        (["platform-admins"], "Admin"),
-        (["developers", "platform-admins"], "Admin"),
-        (["developers"], "Editor"),
-        (["someone-else"], "Viewer"),
+        (["gitops-admins"], "Admin"),
+        (["gitops-developers", "gitops-admins"], "Admin"),
+        (["gitops-developers"], "Editor"),
+        (["gitops-viewers"], "Viewer"),
+        (["platform-admins", "developers"], "Viewer"),
         (None, "Viewer"),
     ],
 )
@@ -85,7 +86,7 @@ def test_role_mapping_from_a_namespaced_claim(
     path = default_values["kube-prometheus-stack"]["grafana"]["grafana.ini"]["auth.generic_oauth"][
         "role_attribute_path"
     ]
-    claims = {"email": "a@b.c"} if groups is None else {CLAIM: groups, "groups": ["platform-admins"]}
+    claims = {"email": "a@b.c"} if groups is None else {CLAIM: groups, "groups": ["gitops-admins"]}
     assert jmespath.search(path, claims) == role
 
 
