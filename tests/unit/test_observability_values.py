@@ -180,7 +180,10 @@ def test_platform_rules_use_the_real_metric_names(default_values: dict[str, Any]
     exprs = {r["alert"]: r["expr"] for r in rules}
     assert 'argocd_app_info{sync_status!="Synced"}' in exprs["ArgoCDApplicationOutOfSync"]
     assert 'health_status=~"Degraded|Missing"' in exprs["ArgoCDApplicationDegraded"]
-    assert 'tekton_pipelines_controller_pipelinerun_total{status="failed"}[15m]' in exprs["TektonPipelineRunFailed"]
+    assert (
+        'tekton_pipelines_controller_pipelinerun_duration_seconds_count{status="failed"}[15m]'
+        in exprs["TektonPipelineRunFailed"]
+    )
     assert "< 1209600" in exprs["CertificateExpiresSoon"]
     assert "loki_discarded_samples_total" in exprs["LokiDiscardingSamples"]
     assert "> 0.05" in exprs["LokiPushErrors"]
