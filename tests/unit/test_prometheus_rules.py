@@ -279,3 +279,44 @@ def test_production_without_the_webhook_fails_naming_the_variable(
     assert result.returncode != 0
     assert "ALERTMANAGER_SLACK_WEBHOOK_URL" in result.stdout + result.stderr
     assert not list((tmp_path / "out").iterdir())
+
+
+DASHBOARDS = ROOT / "roles/observability/files/dashboards"
+
+
+def dashboard_queries(*, legend: bool = False) -> list[tuple[str, str, str]]:
+    """(dashboard, panel title, PromQL [+ legend]) of every Prometheus target of the dashboards."""
+    found = []
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets", []):
+                source = target.get("datasource") or panel.get("datasource") or {}
+                if source.get("type") == "prometheus":
+                    extra = " legend " + target.get("legendFormat", "") if legend else ""
+                    found.append((path.stem, panel["title"], target["expr"] + extra))
+    return found
+
+
+def test_every_dashboard_query_parses(tmp_path: Path) -> None:
+    """Each dashboard's PromQL, as a recording rule, passes ``promtool check rules`` (Prometheus' parser)."""
+    queries = dashboard_queries()
+    rules = [{"record": f"dashboard:query_{i}", "expr": expr} for i, (_, _, expr) in enumerate(queries)]
+    path = tmp_path / "dashboards.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    result = run(tool("promtool"), "check", "rules", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+def test_dashboards_show_the_objects_namespace() -> None:
+    """cert-manager and Tekton object metrics are split by ``exported_namespace`` (honorLabels false).
+
+    A ``namespace`` there is the scrape target's (cert-manager, tekton-pipelines) for every
+    object; on main the certificate expiry panel labelled every certificate ``cert-manager/<name>``.
+    """
+    objects = ("certmanager_certificate_", "tekton_pipelines_controller_pipelinerun_duration_seconds_count")
+    queries = [(d, t, e) for d, t, e in dashboard_queries(legend=True) if any(m in e for m in objects)]
+    for dashboard, title, expr in queries:
+        assert "(namespace" not in expr and "{{namespace}}" not in expr, (dashboard, title, expr)
+    split = {d for d, _, e in queries if "{{exported_namespace}}" in e and "by (exported_namespace" in e}
+    assert split == {"cert-manager", "tekton"}, queries
