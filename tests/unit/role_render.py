@@ -20,7 +20,7 @@ PLAY = """
   gather_facts: false
   vars_files:
     - {gitops_defaults}
-    - {role_defaults}
+{other_defaults}    - {role_defaults}
   vars: {play_vars}
   tasks:
     - name: Validate the inputs like the role does
@@ -49,12 +49,15 @@ def render_role(
     tasks: str,
     variables: dict[str, Any],
     play_vars: dict[str, Any] | None = None,
+    defaults_of: tuple[str, ...] = (),
     **fields: Any,
 ) -> subprocess.CompletedProcess[str]:
     """Run the role's input checks then ``tasks`` in ``tmp_path``, with ``variables`` as extra vars.
 
     ``tasks`` are YAML list items indented by four spaces, a ``str.format`` template given
     ``out`` (where they write their JSON files) and ``fields``; ``templates/`` is the role's.
+    ``defaults_of`` names other roles whose defaults the play sees too, as in ``site.yml``
+    where the defaults of every role of the play are public (``auth0_apps`` for the groups).
     """
     role_dir = ROOT / "roles" / role
     out = tmp_path / "out"
@@ -63,6 +66,7 @@ def render_role(
     (tmp_path / "play.yml").write_text(
         PLAY.format(
             gitops_defaults=ROOT / "roles/gitops/defaults/main.yml",
+            other_defaults="".join(f"    - {ROOT / 'roles' / r / 'defaults/main.yml'}\n" for r in defaults_of),
             role_defaults=role_dir / "defaults/main.yml",
             play_vars=json.dumps(play_vars or {}),
             validate=role_dir / "tasks/validate.yml",
