@@ -103,14 +103,23 @@ class SpacesKeysApi(_Api):
         return Response(200, {"key": self._public(self._key(access_key))})
 
     def update(self, request: Request, access_key: str, *, partial: bool = False) -> Response:
+        """PUT/PATCH: only the name changes; ``grants`` in the body are not applied.
+
+        DigitalOcean's spec (github.com/digitalocean/openapi, ``specification/resources/spaces/
+        key_update.yml`` and ``key_patch.yml``): "At the moment, you cannot convert a fullaccess key
+        to a scoped key or vice versa. You can only update the name of the key." The request body
+        schema is the whole ``models/key.yml`` (so ``grants`` is not refused), and the documented
+        answer to a name-only update keeps the key's grants (``responses/key_update.yml``). So
+        grants sent here are ignored and the key keeps the grants it was created with.
+        """
         key = self._key(access_key)
         body = body_of(request)
-        if "name" in body or not partial:
-            if not isinstance(body.get("name"), str) or not body["name"]:
-                raise HTTPError(422, "name is required")
+        if ("name" in body or not partial) and (not isinstance(body.get("name"), str) or not body["name"]):
+            raise HTTPError(422, "name is required")
+        if "grants" in body:
+            self._grants(body["grants"])  # still a well-formed body, as the schema requires
+        if "name" in body:
             key["name"] = body["name"]
-        if "grants" in body or not partial:
-            key["grants"] = self._grants(body.get("grants"))
         self._save()
         return Response(200, {"key": self._public(key)})
 

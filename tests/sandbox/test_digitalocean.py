@@ -319,11 +319,31 @@ def test_spaces_key_secret_is_returned_once(do: pydo.Client) -> None:
     listed = do.spaces_key.list(name="loki")["keys"]
     assert [k["access_key"] for k in listed] == [created["access_key"]]
     assert all("secret_key" not in k for k in listed)
-    new_grants = [{"bucket": "logs", "permission": "read"}]
-    updated = do.spaces_key.update(created["access_key"], {"name": "loki", "grants": new_grants})["key"]
-    assert updated["grants"] == new_grants
     do.spaces_key.delete(created["access_key"])
     assert_not_found(lambda: do.spaces_key.get(created["access_key"]))
+
+
+@pytest.mark.parametrize("method", ["update", "patch"])
+def test_spaces_key_update_changes_only_the_name(do: pydo.Client, method: str) -> None:
+    """PUT and PATCH rename a key; the grants it was created with stay.
+
+    github.com/digitalocean/openapi, specification/resources/spaces/key_update.yml and
+    key_patch.yml: "At the moment, you cannot convert a fullaccess key to a scoped key or vice
+    versa. You can only update the name of the key." The body schema is models/key.yml (grants
+    are allowed in it, not refused) and responses/key_update.yml answers a name-only update with
+    the key's unchanged grants: grants sent in an update are not applied.
+    """
+    grants = [{"bucket": "logs", "permission": "readwrite"}]
+    created = do.spaces_key.create({"name": "loki", "grants": grants})["key"]
+    call = getattr(do.spaces_key, method)
+    renamed = call(created["access_key"], {"name": "loki-2"})["key"]
+    assert (renamed["name"], renamed["grants"]) == ("loki-2", grants)
+    # a grants change is accepted and not applied: the key keeps its bucket and permission
+    other = [{"bucket": "other", "permission": "read"}]
+    updated = call(created["access_key"], {"name": "loki-3", "grants": other})["key"]
+    assert (updated["name"], updated["grants"]) == ("loki-3", grants)
+    assert do.spaces_key.get(created["access_key"])["key"]["grants"] == grants
+    assert do.spaces_key.get(created["access_key"])["key"]["access_key"] == created["access_key"]
 
 
 def test_domains_and_records(do: pydo.Client) -> None:
