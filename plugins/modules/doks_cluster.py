@@ -76,7 +76,11 @@ options:
     elements: str
   ha:
     description:
-      - Highly available control plane. Can be turned on, never off. Omit to leave as is.
+      - Highly available control plane. Can be turned on, never off.
+      - Omit to leave an existing cluster as it is, and to let DigitalOcean choose on create - its
+        default is version-dependent, V(true) for DOKS 1.36.0 and later, V(false) before (API v2
+        spec C(specification/resources/kubernetes/models/cluster.yml) in
+        U(https://github.com/digitalocean/openapi)).
     type: bool
   auto_upgrade:
     description:
@@ -450,6 +454,13 @@ def version_matches(slug: str, wanted: str) -> bool:
     return slug == wanted or slug.startswith(wanted + ".") or slug.startswith(wanted + "-")
 
 
+def ha_default(slug: str) -> bool:
+    """DigitalOcean's ``ha`` when a create omits it: "When omitted on create, the default is
+    version-dependent; for DOKS 1.36.0 and later, the default is true; for earlier versions, the
+    default is false." (openapi specification/resources/kubernetes/models/cluster.yml)."""
+    return version_key(slug.split("-", 1)[0])[:3] >= (1, 36, 0)
+
+
 def resolve_version(wanted: str, offered: List[str]) -> Optional[str]:
     """The newest offered slug matching ``wanted`` (slug, prefix or ``latest``)."""
     candidates = [s for s in offered if version_matches(s, wanted)]
@@ -675,6 +686,7 @@ class ClusterReconciler:
         self.actions.append("create cluster %s (%s, %s)" % (body["name"], body["region"], version))
         if self.check:
             planned = dict(body, id=None, status={"state": "provisioning"})
+            planned.setdefault("ha", ha_default(version))
             planned["node_pools"] = [dict(p, id=None, nodes=[]) for p in body["node_pools"]]
             return planned
         try:

@@ -24,6 +24,9 @@ DEFAULT_KUBECONFIG_EXPIRY = 7 * 24 * 3600
 POOL_LABEL = "doks.digitalocean.com/node-pool"
 POOL_ID_LABEL = "doks.digitalocean.com/node-pool-id"
 NODE_ID_LABEL = "doks.digitalocean.com/node-id"
+# models/node_pool.yml: "All node pools are automatically tagged `k8s`, `k8s-worker`, and
+# `k8s:$K8S_CLUSTER_ID`."
+AUTO_POOL_TAGS = ("k8s", "k8s-worker")
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _ALNUM = string.ascii_lowercase + string.digits
 C = "/v2/kubernetes/clusters/([^/]+)"
@@ -135,8 +138,15 @@ class KubernetesApi:
         self.emu.store.touch()
 
     def _resolve_version(self, slug: Any) -> str:
+        """A slug, ``latest`` or a minor version (models/cluster.yml: "If set to a minor version
+        (e.g. "1.14"), the latest version within it will be used ... if set to "latest", the latest
+        published version will be used")."""
         if slug == "latest":
             return self.emu.versions[0]
+        if isinstance(slug, str) and re.fullmatch(r"\d+\.\d+", slug):
+            for version in self.emu.versions:
+                if version.startswith(slug + "."):
+                    return version
         if slug not in self.emu.versions:
             raise _invalid(f"validation error: version {slug!r} is not a supported Kubernetes version slug")
         return slug
@@ -172,14 +182,15 @@ class KubernetesApi:
             raise _invalid(f"{what}: name is required (lowercase letters, digits and dashes)")
         if spec.get("size") not in {s[0] for s in catalog.SIZES}:
             raise _invalid(f"{what}: size {spec.get('size')!r} is not a valid size slug")
-        if "count" not in spec and not spec.get("auto_scale"):
+        # models/node_pool.yml kubernetes_node_pool: required name, size, count (auto-scaled too)
+        if "count" not in spec:
             raise _invalid(f"{what}: count is required")
         pool = {
             "id": str(uuid.uuid4()),
             "name": name,
             "size": spec["size"],
             "count": spec.get("count", spec.get("min_nodes", 0)),
-            "tags": ["k8s", f"k8s:{cluster_id}", "k8s:worker", *_check_tags(spec.get("tags") or [], what)],
+            "tags": [*AUTO_POOL_TAGS, f"k8s:{cluster_id}", *_check_tags(spec.get("tags") or [], what)],
             "labels": _check_labels(spec.get("labels"), what),
             "taints": _check_taints(spec.get("taints"), what),
             "auto_scale": bool(spec.get("auto_scale", False)),
@@ -235,7 +246,7 @@ class KubernetesApi:
             "maintenance_policy": self._maintenance(body.get("maintenance_policy")),
             "auto_upgrade": bool(body.get("auto_upgrade", False)),
             "surge_upgrade": bool(body.get("surge_upgrade", False)),
-            "ha": bool(body.get("ha", False)),
+            "ha": self._ha(body, version),
             "registry_enabled": False,
             "status": {"state": "provisioning", "message": "provisioning"},
             "created_at": iso(now),
@@ -246,6 +257,15 @@ class KubernetesApi:
         self.clusters[cluster_id] = cluster
         self.emu.store.touch()
         return Response(201, {"kubernetes_cluster": public(cluster)})
+
+    @staticmethod
+    def _ha(body: dict[str, Any], version: str) -> bool:
+        """``ha`` as sent, else DOKS's version-dependent default (catalog.HA_DEFAULT_FROM)."""
+        if "ha" not in body or body["ha"] is None:
+            return catalog.upstream_version(version) >= catalog.HA_DEFAULT_FROM
+        if not isinstance(body["ha"], bool):
+            raise _invalid("validation error: ha must be a boolean")
+        return body["ha"]
 
     def _maintenance(self, value: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
         policy = dict(current or {"start_time": "00:00", "duration": "4h0m0s", "day": "any"})
@@ -424,7 +444,7 @@ class KubernetesApi:
         updated["count"] = body["count"]
         if "tags" in body:
             updated["tags"] = list(
-                dict.fromkeys(["k8s", f"k8s:{cluster_id}", "k8s:worker", *_check_tags(body["tags"] or [], "tags")])
+                dict.fromkeys([*AUTO_POOL_TAGS, f"k8s:{cluster_id}", *_check_tags(body["tags"] or [], "tags")])
             )
         if "labels" in body:
             updated["labels"] = _check_labels(body["labels"], "node_pool")

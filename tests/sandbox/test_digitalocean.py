@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -138,7 +139,7 @@ def test_cluster_lifecycle_shape_and_nodes(do: pydo.Client) -> None:
     pool = cluster["node_pools"][0]
     assert pool["count"] == len(pool["nodes"]) == 2
     assert all(n["name"].startswith("base-") and n["droplet_id"] for n in pool["nodes"])
-    assert {"k8s", "k8s:worker", f"k8s:{cluster['id']}"} <= set(pool["tags"])
+    assert {"k8s", "k8s-worker", f"k8s:{cluster['id']}"} <= set(pool["tags"])
     assert cluster["vpc_uuid"] and cluster["created_at"]
     updated = do.kubernetes.update_cluster(
         cluster["id"], {"name": "c1", "tags": ["other"], "auto_upgrade": True, "surge_upgrade": True}
@@ -147,6 +148,76 @@ def test_cluster_lifecycle_shape_and_nodes(do: pydo.Client) -> None:
     assert "team" not in updated["tags"] and "other" in updated["tags"]
     do.kubernetes.delete_cluster(cluster["id"])
     assert_not_found(lambda: do.kubernetes.get_cluster(cluster["id"]))
+
+
+def test_node_pools_carry_the_automatic_tag_k8s_worker(do: pydo.Client) -> None:
+    """github.com/digitalocean/openapi, specification/resources/kubernetes/models/node_pool.yml:
+    "All node pools are automatically tagged `k8s`, `k8s-worker`, and `k8s:$K8S_CLUSTER_ID`."
+    (not `k8s:worker`); an update of the user tags keeps them."""
+    cluster = create(do)
+    pool = cluster["node_pools"][0]
+    assert pool["tags"][:3] == ["k8s", "k8s-worker", f"k8s:{cluster['id']}"]
+    assert "k8s:worker" not in pool["tags"]
+    added = do.kubernetes.add_node_pool(cluster["id"], {"name": "extra", "size": "s-2vcpu-4gb", "count": 1})
+    assert "k8s-worker" in added["node_pool"]["tags"]
+    updated = do.kubernetes.update_node_pool(cluster["id"], pool["id"], {"name": "base", "count": 2, "tags": ["x"]})
+    assert set(updated["node_pool"]["tags"]) == {"k8s", "k8s-worker", f"k8s:{cluster['id']}", "x"}
+
+
+def test_catalogue_offers_current_doks_versions(do: pydo.Client) -> None:
+    """The options endpoint lists DOKS 1.36 (models/cluster.yml names "DOKS 1.36.0 and later"),
+    newest first, slugs shaped like models/options.yml's `1.16.13-do.0`."""
+    versions = do.kubernetes.list_options()["options"]["versions"]
+    slugs = [v["slug"] for v in versions]
+    assert slugs[0].startswith("1.36.")
+    assert all(re.fullmatch(r"1\.\d+\.\d+-do\.\d+", s) for s in slugs)
+    assert all(v["kubernetes_version"] == v["slug"].split("-")[0] for v in versions)
+
+
+@pytest.mark.parametrize(
+    ("minor", "sent", "expected"),
+    [("1.36", None, True), ("1.35", None, False), ("1.36", False, False), ("1.35", True, True)],
+)
+def test_ha_default_depends_on_the_version(do: pydo.Client, minor: str, sent: bool | None, expected: bool) -> None:
+    """models/cluster.yml, ha: "When omitted on create, the default is version-dependent; for
+    DOKS 1.36.0 and later, the default is true; for earlier versions, the default is false."
+    The version may be a minor ("If set to a minor version (e.g. "1.14"), the latest version
+    within it will be used")."""
+    extra = {} if sent is None else {"ha": sent}
+    cluster = create(do, version=minor, **extra)
+    assert cluster["version"].startswith(minor + ".")
+    assert cluster["ha"] is expected
+
+
+def test_ha_cannot_be_disabled(do: pydo.Client) -> None:
+    """models/cluster_update.yml, ha: "The property cannot be disabled." A wrong request is refused
+    with DigitalOcean's error body; turning it on is accepted."""
+    cluster = create(do, version="1.35")
+    assert cluster["ha"] is False
+    on = do.kubernetes.update_cluster(cluster["id"], {"name": "c1", "ha": True})["kubernetes_cluster"]
+    assert on["ha"] is True
+    with pytest.raises(HttpResponseError) as err:
+        do.kubernetes.update_cluster(cluster["id"], {"name": "c1", "ha": False})
+    assert err.value.status_code == 422
+    assert set(err.value.response.json()) == {"id", "message", "request_id"}
+
+
+def test_node_pool_count_is_required_even_when_auto_scaled(do: pydo.Client) -> None:
+    """models/node_pool.yml, kubernetes_node_pool: `required: [name, size, count]` (create, and the
+    pools of a cluster create); kubernetes_node_pool_update: `required: [name, count]`."""
+    cluster = create(do)
+    scaled = {"name": "auto", "size": "s-2vcpu-4gb", "auto_scale": True, "min_nodes": 1, "max_nodes": 3}
+    for call in (
+        lambda: do.kubernetes.add_node_pool(cluster["id"], scaled),
+        lambda: create(do, "c2", node_pools=[scaled]),
+    ):
+        with pytest.raises(HttpResponseError) as err:
+            call()
+        assert err.value.status_code == 422
+        body = err.value.response.json()
+        assert body["id"] == "unprocessable_entity" and "count" in body["message"] and body["request_id"]
+    added = do.kubernetes.add_node_pool(cluster["id"], {**scaled, "count": 1})["node_pool"]
+    assert (added["count"], added["auto_scale"]) == (1, True)
 
 
 def test_duplicate_cluster_name_is_refused(do: pydo.Client) -> None:
