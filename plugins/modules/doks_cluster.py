@@ -374,13 +374,18 @@ from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Tag names (openapi specification/resources/tags/models/tags.yml): "Tags may contain letters,
+# numbers, colons, dashes, and underscores. There is a limit of 255 characters per tag."
+TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
 CLUSTERS = "/v2/kubernetes/clusters"
 KUBECONFIG_MARKER = re.compile(r"^# doks\.gitops: cluster=(\S+) server=(\S+) expires=(\d+)$", re.MULTILINE)
 
 
 # ------------------------------------------------------------------------- normalisation
 def user_tags(tags: Optional[List[str]]) -> List[str]:
-    """Tags without the ones DOKS adds (k8s, k8s:<id>, k8s:worker, k8s-worker)."""
+    """Tags without the ones DOKS adds: ``k8s``, ``k8s:<cluster id>`` and, on node pools,
+    ``k8s-worker`` (openapi specification/resources/kubernetes/models/node_pool.yml); any other
+    ``k8s:`` tag is DigitalOcean's too."""
     return sorted(t for t in (tags or []) if t not in ("k8s", "k8s-worker") and not t.startswith("k8s:"))
 
 
@@ -492,6 +497,15 @@ def validate(params: Dict[str, Any]) -> List[str]:
         keys = [(t["key"], t["effect"]) for t in pool.get("taints") or []]
         if len(set(keys)) != len(keys):
             errors.append("%s: taints repeat the same key and effect" % where)
+    for where, tags in [("tags", params.get("tags"))] + [
+        ("node_pools[%d] (%s).tags" % (i, p.get("name")), p.get("tags")) for i, p in enumerate(pools)
+    ]:
+        bad = [t for t in tags or [] if not TAG_RE.match(t)]
+        if bad:
+            errors.append(
+                "%s: %s - a tag is 1-255 letters, digits, colons, dashes and underscores"
+                % (where, ", ".join(repr(t) for t in bad))
+            )
     policy = params.get("maintenance_policy") or {}
     start = policy.get("start_time")
     if start is not None and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", start):

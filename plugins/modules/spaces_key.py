@@ -335,6 +335,10 @@ def main() -> None:
             module.fail_json(msg="grants: a fullaccess grant applies to every bucket; set its bucket to ''")
         if grant["permission"] != "fullaccess" and not grant["bucket"]:
             module.fail_json(msg="grants: a %s grant needs a bucket name" % grant["permission"])
+    if len({g["permission"] == "fullaccess" for g in module.params["grants"]}) > 1:
+        # openapi specification/resources/spaces/key_create.yml: "you cannot mix a fullaccess
+        # permission with scoped permissions" (400 bad_request).
+        module.fail_json(msg="grants: a fullaccess grant cannot be mixed with bucket grants; use one or the other")
     actions: List[str] = []
 
     def work(client: DigitalOceanClient) -> Dict[str, Any]:

@@ -45,9 +45,21 @@ def _invalid(message: str) -> HTTPError:
     return HTTPError(422, message)
 
 
+# specification/resources/tags/models/tags.yml, name: pattern '^[a-zA-Z0-9_\-\:]+$', maxLength 255
+# ("Tags may contain letters, numbers, colons, dashes, and underscores. There is a limit of 255
+# characters per tag.").
+TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
+
+
 def _check_tags(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
-        raise _invalid(f"{what}: tags must be an array of non-empty strings")
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise _invalid(f"{what}: tags must be an array of strings")
+    bad = [t for t in value if not TAG_RE.match(t)]
+    if bad:
+        raise _invalid(
+            f"validation error: {what}: invalid tag {bad[0]!r}: tags may contain letters, numbers, colons, "
+            "dashes, and underscores, at most 255 characters"
+        )
     return list(dict.fromkeys(value))
 
 

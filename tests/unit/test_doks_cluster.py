@@ -230,6 +230,9 @@ def test_explicit_ha_false_on_136_is_sent(do: DoSandbox, capsys) -> None:
     ("extra", "message"),
     [
         ({"node_pools": pools(tools={"name": "base"})}, "duplicate node pool name"),
+        # openapi specification/resources/tags/models/tags.yml: pattern '^[a-zA-Z0-9_\-\:]+$'
+        ({"tags": ["team a"]}, "tags: 'team a' - a tag is 1-255 letters"),
+        ({"node_pools": pools(base={"tags": ["x" * 256]})}, "node_pools[0] (base).tags"),
         ({"node_pools": pools(base={"auto_scale": True, "min_nodes": 3, "max_nodes": 2})}, "min_nodes (3) is greater"),
         (
             {"node_pools": pools(base={"auto_scale": True, "min_nodes": 1, "max_nodes": 2, "count": 5})},

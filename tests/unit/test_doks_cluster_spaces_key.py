@@ -145,6 +145,16 @@ def test_bad_grant_fails_before_any_call(do: DoSandbox, capsys) -> None:
     assert do.calls(mark) == []
 
 
+def test_mixed_fullaccess_and_bucket_grants_fail_before_any_call(do: DoSandbox, capsys) -> None:
+    """openapi specification/resources/spaces/key_create.yml: "At the moment, you cannot mix a
+    fullaccess permission with scoped permissions." (400 bad_request, responses/bad_request.yml)."""
+    mark = do.mark()
+    mixed = [{"bucket": "", "permission": "fullaccess"}, {"bucket": "logs", "permission": "read"}]
+    result = key(do, capsys, grants=mixed)
+    assert result["failed"] and "cannot be mixed" in result["msg"]
+    assert do.calls(mark) == []
+
+
 def test_absent_deletes(do: DoSandbox, capsys) -> None:
     key(do, capsys)
     result = key(do, capsys, state="absent")
