@@ -25,7 +25,7 @@ from kubernetes import config as k8s_config
 
 from tests.sandbox import local_sandbox as sb
 from tests.unit.doks_helpers import DoSandbox
-from tests.unit.role_render import ROOT, ansible_playbook
+from tests.unit.role_render import ROOT, ansible_playbook, outputs, render_role
 
 pytestmark = pytest.mark.sandbox
 
@@ -158,3 +158,34 @@ def test_a_new_bucket_rotates_the_key_stores_it_then_deletes_the_old_one(do: DoS
     mark = do.mark()
     assert converge(do, tmp_path, "c1-archive")["changed"] == 0
     assert do.writes(mark) == []
+
+
+LOKI_TASKS = """
+    - name: Render Loki's values
+      ansible.builtin.copy:
+        dest: "{out}/loki.json"
+        content: "{{{{ lookup('ansible.builtin.template', 'loki-values.yml.j2') | from_yaml | to_json }}}}"
+        mode: "0600"
+"""
+
+
+def loki_annotations(tmp_path: Path, access_key: str | None) -> dict[str, str]:
+    play_vars: dict[str, Any] = {}
+    if access_key is not None:
+        data = {"AWS_ACCESS_KEY_ID": base64.b64encode(access_key.encode()).decode(), "AWS_SECRET_ACCESS_KEY": "eA=="}
+        play_vars["_observability_spaces_secret"] = {"resources": [{"data": data}]}
+    variables = {"doks_cluster_spaces_bucket": "logs", "doks_cluster_region": "fra1", "gitops_sso_enabled": False}
+    result = render_role(tmp_path, "observability", LOKI_TASKS, variables, play_vars)
+    return outputs(tmp_path, result)["loki"]["singleBinary"]["podAnnotations"]
+
+
+def test_a_rotated_key_rolls_loki(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Loki takes the key from its environment (extraEnvFrom), read at start only; the rotation
+    deletes the old key once the new one is stored, so a new key must change Loki's pod template
+    (the chart's own checksum/config covers the config file, not the environment)."""
+    first = loki_annotations(tmp_path_factory.mktemp("k1"), "DOFIRSTKEY0000000001")
+    again = loki_annotations(tmp_path_factory.mktemp("k1b"), "DOFIRSTKEY0000000001")
+    second = loki_annotations(tmp_path_factory.mktemp("k2"), "DOSECONDKEY000000002")
+    assert first == again and first != second
+    assert "DOFIRSTKEY" not in json.dumps(first)
+    assert loki_annotations(tmp_path_factory.mktemp("none"), None)["doks.gitops/spaces-key"]
