@@ -51,6 +51,40 @@ def _invalid(message: str) -> HTTPError:
 TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
 
 
+# JSON types of the fields of models/cluster.yml, cluster_update.yml and node_pool.yml that the
+# emulator reads. A value of another type does not match the schema: the API cannot decode the
+# body, and answers 400 bad_request as for any body it cannot parse.
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "auto_upgrade": (bool,),
+    "surge_upgrade": (bool,),
+    "ha": (bool,),
+    "auto_scale": (bool,),
+    "count": (int,),
+    "min_nodes": (int,),
+    "max_nodes": (int,),
+    "version": (str,),
+    "region": (str,),
+    "size": (str,),
+    "vpc_uuid": (str,),
+    "maintenance_policy": (dict,),
+}
+_TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", dict: "object"}
+
+
+def _check_types(body: dict[str, Any], what: str) -> None:
+    for field, types in _JSON_TYPES.items():
+        value = body.get(field)
+        if value is None:
+            continue
+        wrong = not isinstance(value, types) or (bool not in types and isinstance(value, bool))
+        if wrong:
+            raise HTTPError(
+                400,
+                f"unable to parse request body: {what}{field} must be a JSON {_TYPE_NAMES[types[0]]}, "
+                f"got {type(value).__name__} {value!r}",
+            )
+
+
 def _check_tags(value: Any, what: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise _invalid(f"{what}: tags must be an array of strings")
@@ -189,6 +223,9 @@ class KubernetesApi:
         del nodes[pool["count"] :]
 
     def _pool_from(self, spec: dict[str, Any], cluster_id: str, what: str) -> dict[str, Any]:
+        if not isinstance(spec, dict):
+            raise HTTPError(400, f"unable to parse request body: {what} must be a JSON object")
+        _check_types(spec, f"{what}.")
         name = spec.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise _invalid(f"{what}: name is required (lowercase letters, digits and dashes)")
@@ -226,6 +263,7 @@ class KubernetesApi:
 
     def create_cluster(self, request: Request) -> Response:
         body = body_of(request)
+        _check_types(body, "")
         name = body.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise _invalid("validation error: name is required (lowercase letters, digits and dashes)")
@@ -234,6 +272,9 @@ class KubernetesApi:
         if body.get("region") not in {r[0] for r in catalog.REGIONS}:
             raise _invalid(f"validation error: region {body.get('region')!r} is not a valid region slug")
         version = self._resolve_version(body.get("version"))
+        if body.get("vpc_uuid") and not _is_uuid(body["vpc_uuid"]):
+            # models/cluster.yml: vpc_uuid, "format: uuid"
+            raise _invalid(f"validation error: vpc_uuid {body['vpc_uuid']!r} is not a valid UUID")
         specs = body.get("node_pools")
         if not isinstance(specs, list) or not specs:
             raise _invalid("validation error: node_pools must contain at least one node pool")
@@ -256,8 +297,8 @@ class KubernetesApi:
             "tags": list(dict.fromkeys(["k8s", f"k8s:{cluster_id}", *_check_tags(body.get("tags") or [], "tags")])),
             "node_pools": pools,
             "maintenance_policy": self._maintenance(body.get("maintenance_policy")),
-            "auto_upgrade": bool(body.get("auto_upgrade", False)),
-            "surge_upgrade": bool(body.get("surge_upgrade", False)),
+            "auto_upgrade": body.get("auto_upgrade") is True,
+            "surge_upgrade": body.get("surge_upgrade") is True,
             "ha": self._ha(body, version),
             "registry_enabled": False,
             "status": {"state": "provisioning", "message": "provisioning"},
@@ -301,6 +342,7 @@ class KubernetesApi:
     def update_cluster(self, request: Request, cluster_id: str) -> Response:
         cluster = self._cluster(cluster_id)
         body = body_of(request)
+        _check_types(body, "")
         name = body.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise _invalid("validation error: name is required")
@@ -314,8 +356,8 @@ class KubernetesApi:
         if "tags" in body:
             cluster["tags"] = list(dict.fromkeys(["k8s", f"k8s:{cluster_id}", *_check_tags(body["tags"], "tags")]))
         for flag in ("auto_upgrade", "surge_upgrade", "ha"):
-            if flag in body:
-                cluster[flag] = bool(body[flag])
+            if body.get(flag) is not None:
+                cluster[flag] = body[flag]
         self._touch(cluster)
         return Response(202, {"kubernetes_cluster": public(cluster)})
 
@@ -443,6 +485,7 @@ class KubernetesApi:
         cluster = self._cluster(cluster_id)
         pool = self._pool(cluster, pool_id)
         body = body_of(request)
+        _check_types(body, "")
         name = body.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise _invalid("validation error: name is required")
@@ -566,6 +609,14 @@ class KubernetesApi:
             if cluster["status"]["state"] != "provisioning":
                 self.register(cluster)
         self.emu.store.touch()
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _minor(slug: str) -> int:

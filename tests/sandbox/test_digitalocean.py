@@ -220,6 +220,35 @@ def test_node_pool_count_is_required_even_when_auto_scaled(do: pydo.Client) -> N
     assert (added["count"], added["auto_scale"]) == (1, True)
 
 
+def test_values_of_the_wrong_json_type_are_refused(do: pydo.Client) -> None:
+    """models/cluster.yml types `ha`, `auto_upgrade`, `surge_upgrade` as boolean and `vpc_uuid`
+    as `format: uuid`; models/node_pool.yml types `count`, `min_nodes`, `max_nodes` as integer and
+    `auto_scale` as boolean. A string "false" is not false: the body does not decode (400
+    bad_request), instead of being read as true."""
+    for call in (
+        lambda: create(do, "w1", ha="false"),
+        lambda: create(do, "w2", auto_upgrade="yes"),
+        lambda: create(do, "w3", node_pools=[{**POOL, "count": "2"}]),
+    ):
+        with pytest.raises(HttpResponseError) as err:
+            call()
+        assert err.value.status_code == 400
+        assert err.value.response.json()["id"] == "bad_request"
+    with pytest.raises(HttpResponseError) as err:
+        create(do, "w4", vpc_uuid="default")
+    assert err.value.status_code == 422 and "vpc_uuid" in err.value.response.json()["message"]
+    cluster = create(do, "w5", ha=False, auto_upgrade=True)
+    assert (cluster["ha"], cluster["auto_upgrade"]) == (False, True)
+    with pytest.raises(HttpResponseError) as err:
+        do.kubernetes.update_cluster(cluster["id"], {"name": "w5", "surge_upgrade": "true"})
+    assert err.value.status_code == 400
+    pool = cluster["node_pools"][0]
+    with pytest.raises(HttpResponseError) as err:
+        do.kubernetes.update_node_pool(cluster["id"], pool["id"], {"name": "base", "count": 2, "auto_scale": "no"})
+    assert err.value.status_code == 400
+    assert do.kubernetes.get_cluster(cluster["id"])["kubernetes_cluster"]["surge_upgrade"] is False
+
+
 def test_duplicate_cluster_name_is_refused(do: pydo.Client) -> None:
     create(do)
     with pytest.raises(HttpResponseError) as err:
