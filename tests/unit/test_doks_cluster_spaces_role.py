@@ -84,9 +84,15 @@ def converge(do: DoSandbox, tmp_path: Path, bucket: str, *flags: str) -> dict[st
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    (tmp_path / "last.out").write_text(proc.stdout)
     assert "secret_key" not in proc.stdout and "AWS_SECRET_ACCESS_KEY: " not in proc.stdout
     recap = next(line for line in proc.stdout.splitlines() if line.startswith("local-1"))
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap)}
+
+
+def checked_out(tmp_path: Path) -> str:
+    """What the last converge printed."""
+    return (tmp_path / "last.out").read_text()
 
 
 def stored(do: DoSandbox) -> tuple[str, str]:
@@ -126,6 +132,9 @@ def test_a_new_bucket_rotates_the_key_stores_it_then_deletes_the_old_one(do: DoS
     assert do.writes(mark) == []
     assert [e for e in sb.requests(do.endpoints, "kubernetes", kube_mark) if e["method"] != "GET"] == []
     assert stored(do) == first
+    # the key task shows its grants before and after (check mode returns no secret to hide)
+    assert re.search(r"^-\s+-\s+bucket: c1-logs$", checked_out(tmp_path), re.MULTILINE)
+    assert re.search(r"^\+\s+-\s+bucket: c1-archive$", checked_out(tmp_path), re.MULTILINE)
 
     # the bucket changes: a new key with the new grant, never a PUT of grants
     mark, kube_mark = do.mark(), sb.last_seq(do.endpoints, "kubernetes")
