@@ -384,9 +384,10 @@ class KubernetesApi:
 
     def upgrade(self, request: Request, cluster_id: str) -> Response:
         cluster = self._cluster(cluster_id)
+        # kubernetes_upgrade_cluster.yml: "The body of the request must specify a version
+        # attribute" - "The slug identifier for the version of Kubernetes that the cluster will
+        # be upgraded to", one of /upgrades (no "latest" or minor shorthand there).
         version = body_of(request).get("version")
-        if version == "latest" and self._upgrades(cluster):
-            version = self._upgrades(cluster)[0]
         if version not in self._upgrades(cluster):
             raise _invalid(f"validation error: {version!r} is not an available upgrade for this cluster")
         cluster["status"] = {"state": "upgrading", "message": f"upgrading to {version}"}

@@ -275,9 +275,11 @@ def test_upgrades_offered_and_unknown_version_refused(do: pydo.Client) -> None:
     wait_running(do, cluster["id"])
     offered = [v["slug"] for v in do.kubernetes.get_available_upgrades(cluster["id"])["available_upgrade_versions"]]
     assert offered == [versions[0]]
-    with pytest.raises(HttpResponseError) as err:
-        do.kubernetes.upgrade_cluster(cluster["id"], {"version": "1.99.0-do.0"})
-    assert err.value.status_code == 422
+    # kubernetes_upgrade_cluster.yml: the body "must specify a version attribute", a slug
+    for body in ({"version": "1.99.0-do.0"}, {"version": "latest"}, {}):
+        with pytest.raises(HttpResponseError) as err:
+            do.kubernetes.upgrade_cluster(cluster["id"], body)
+        assert err.value.status_code == 422
     do.kubernetes.upgrade_cluster(cluster["id"], {"version": versions[0]})
     assert do.kubernetes.get_cluster(cluster["id"])["kubernetes_cluster"]["status"]["state"] == "upgrading"
     assert wait_running(do, cluster["id"])["version"] == versions[0]
