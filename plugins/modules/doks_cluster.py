@@ -76,7 +76,11 @@ options:
     elements: str
   ha:
     description:
-      - Highly available control plane. Can be turned on, never off. Omit to leave as is.
+      - Highly available control plane. Can be turned on, never off.
+      - Omit to leave an existing cluster as it is, and to let DigitalOcean choose on create - its
+        default is version-dependent, V(true) for DOKS 1.36.0 and later, V(false) before (API v2
+        spec C(specification/resources/kubernetes/models/cluster.yml) in
+        U(https://github.com/digitalocean/openapi)).
     type: bool
   auto_upgrade:
     description:
@@ -370,13 +374,18 @@ from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Tag names (openapi specification/resources/tags/models/tags.yml): "Tags may contain letters,
+# numbers, colons, dashes, and underscores. There is a limit of 255 characters per tag."
+TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
 CLUSTERS = "/v2/kubernetes/clusters"
 KUBECONFIG_MARKER = re.compile(r"^# doks\.gitops: cluster=(\S+) server=(\S+) expires=(\d+)$", re.MULTILINE)
 
 
 # ------------------------------------------------------------------------- normalisation
 def user_tags(tags: Optional[List[str]]) -> List[str]:
-    """Tags without the ones DOKS adds (k8s, k8s:<id>, k8s:worker, k8s-worker)."""
+    """Tags without the ones DOKS adds: ``k8s``, ``k8s:<cluster id>`` and, on node pools,
+    ``k8s-worker`` (openapi specification/resources/kubernetes/models/node_pool.yml); any other
+    ``k8s:`` tag is DigitalOcean's too."""
     return sorted(t for t in (tags or []) if t not in ("k8s", "k8s-worker") and not t.startswith("k8s:"))
 
 
@@ -450,6 +459,13 @@ def version_matches(slug: str, wanted: str) -> bool:
     return slug == wanted or slug.startswith(wanted + ".") or slug.startswith(wanted + "-")
 
 
+def ha_default(slug: str) -> bool:
+    """DigitalOcean's ``ha`` when a create omits it: "When omitted on create, the default is
+    version-dependent; for DOKS 1.36.0 and later, the default is true; for earlier versions, the
+    default is false." (openapi specification/resources/kubernetes/models/cluster.yml)."""
+    return version_key(slug.split("-", 1)[0])[:3] >= (1, 36, 0)
+
+
 def resolve_version(wanted: str, offered: List[str]) -> Optional[str]:
     """The newest offered slug matching ``wanted`` (slug, prefix or ``latest``)."""
     candidates = [s for s in offered if version_matches(s, wanted)]
@@ -481,6 +497,15 @@ def validate(params: Dict[str, Any]) -> List[str]:
         keys = [(t["key"], t["effect"]) for t in pool.get("taints") or []]
         if len(set(keys)) != len(keys):
             errors.append("%s: taints repeat the same key and effect" % where)
+    for where, tags in [("tags", params.get("tags"))] + [
+        ("node_pools[%d] (%s).tags" % (i, p.get("name")), p.get("tags")) for i, p in enumerate(pools)
+    ]:
+        bad = [t for t in tags or [] if not TAG_RE.match(t)]
+        if bad:
+            errors.append(
+                "%s: %s - a tag is 1-255 letters, digits, colons, dashes and underscores"
+                % (where, ", ".join(repr(t) for t in bad))
+            )
     policy = params.get("maintenance_policy") or {}
     start = policy.get("start_time")
     if start is not None and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", start):
@@ -675,6 +700,7 @@ class ClusterReconciler:
         self.actions.append("create cluster %s (%s, %s)" % (body["name"], body["region"], version))
         if self.check:
             planned = dict(body, id=None, status={"state": "provisioning"})
+            planned.setdefault("ha", ha_default(version))
             planned["node_pools"] = [dict(p, id=None, nodes=[]) for p in body["node_pools"]]
             return planned
         try:

@@ -9,14 +9,22 @@ module: spaces_key
 short_description: Manage a DigitalOcean Spaces access key by name, with bucket grants and rotation
 version_added: 0.1.0
 description:
-  - Finds the Spaces access key named O(name); creates it with O(grants) if it is missing, updates
-    its grants if they drifted, deletes it with O(state=absent).
+  - Finds the Spaces access key named O(name); creates it with O(grants) if it is missing, rotates
+    it if its grants drifted, deletes it with O(state=absent).
+  - DigitalOcean can change only the name of an existing key ("You can only update the name of the
+    key", API v2 spec C(specification/resources/spaces/key_update.yml) and C(key_patch.yml) in
+    U(https://github.com/digitalocean/openapi)); grants sent to an existing key are not applied. So
+    different grants mean a new key - a rotation - never an update in place.
   - The secret key is returned only by the API call that creates a key. The module returns it
     (RV(secret_key)) only from a run that created or rotated the key; store it at once (for
     example in a Kubernetes Secret) in the same play.
-  - Rotation creates a new key with the same name and grants, then deletes the old one(s). It
-    happens when O(rotate=true), or when O(stored_access_key) is given and differs from the
-    existing key's access key id (the stored secret belongs to another key, or is lost).
+  - Rotation creates a new key with the same name and O(grants), then deletes the old one(s) - or,
+    with O(delete_replaced=false), leaves them for the caller to delete once the new secret is
+    stored (a second call with O(stored_access_key) set to the new key does that). It happens when
+    O(rotate=true), when the grants differ, or when O(stored_access_key) is given and differs from
+    the existing key's access key id (the stored secret belongs to another key, or is lost).
+  - When several keys have the name and O(stored_access_key) is one of them with the wanted grants,
+    the others are leftovers of a rotation and are deleted; the stored key is kept.
   - A create that may have been applied (timeout, 5xx) is never repeated blindly - keys named O(name)
     that appeared meanwhile, whose secret was never received, are deleted before the one retry.
 author:
@@ -62,6 +70,14 @@ options:
     description: Replace the key with a new one (new access key and secret) even if nothing else changed.
     type: bool
     default: false
+  delete_replaced:
+    description:
+      - Delete the replaced key(s) in the same call as a rotation. V(false) keeps them (their
+        access key ids are returned in RV(replaced)) so that the caller can first store the new
+        secret, then delete them with a second call that passes the new key as O(stored_access_key);
+        consumers of the old key keep working meanwhile.
+    type: bool
+    default: true
   stored_access_key:
     description:
       - The access key id whose secret the caller has stored. When set and the existing key has
@@ -122,6 +138,13 @@ rotated:
   description: Whether an existing key was replaced.
   returned: always
   type: bool
+replaced:
+  description:
+    - Access key ids of the keys a rotation replaced and left in place (O(delete_replaced=false));
+      delete them once the new secret is stored.
+  returned: state=present
+  type: list
+  elements: str
 actions:
   description: What the run did (or would do), one sentence each.
   returned: always
@@ -201,41 +224,76 @@ class SpacesKeyManager:
         before = public(existing[0]) if existing else {}
         return {"changed": bool(existing), "rotated": False, "diff": {"before": before, "after": {}}}
 
+    def split_leftovers(
+        self, existing: List[Dict[str, Any]], kept: Optional[Dict[str, Any]], wanted: List[Dict[str, str]]
+    ) -> List[Dict[str, Any]]:
+        """Keys a rotation replaced but left in place, when the caller stored the new one's secret.
+
+        With ``delete_replaced=false`` (or a run that stopped between create and delete), several
+        keys share the name; the one whose secret the caller stored (``stored_access_key``) and
+        that has the wanted grants is kept, the others are leftovers.
+        """
+        if len(existing) < 2 or kept is None or self.params["rotate"] or norm_grants(kept.get("grants")) != wanted:
+            return []
+        return [k for k in existing if k is not kept]
+
+    def replace(self, existing: List[Dict[str, Any]], result: Dict[str, Any]) -> Dict[str, Any]:
+        """Create the key (POST once, see create), then delete the replaced ones or hand them back."""
+        replaced = [old["access_key"] for old in existing]
+        if self.params["delete_replaced"]:
+            for access_key in replaced:
+                self.actions.append("delete replaced key %s (%s)" % (self.params["name"], access_key))
+        else:
+            result["replaced"] = replaced
+        if self.module.check_mode:
+            return {}
+        created = self.create(existing)
+        if self.params["delete_replaced"]:
+            for access_key in replaced:
+                self.client.delete("%s/%s" % (KEYS, access_key))
+        result["secret_key"] = created.get("secret_key")
+        return public(created)
+
     def present(self) -> Dict[str, Any]:
         existing = self.find()
         wanted = norm_grants(self.params["grants"])
         stored = self.params["stored_access_key"]
+        kept = next((k for k in existing if stored and k.get("access_key") == stored), None)
+        leftovers = self.split_leftovers(existing, kept, wanted)
+        if leftovers:
+            existing = [kept] if kept else []
         if len(existing) > 1 and not self.params["rotate"] and stored is None:
             self.module.fail_json(
                 msg="%d Spaces keys are named %s; delete the extra ones or set rotate: true to replace them all"
                 % (len(existing), self.params["name"]),
                 api_calls=self.client.counts(),
             )
-        current = existing[0] if existing else None
+        current = kept or (existing[0] if existing else None)
+        # A key's grants cannot change: DigitalOcean "can only update the name of the key"
+        # (openapi specification/resources/spaces/key_update.yml, key_patch.yml); grants sent with
+        # a PUT are not applied. Other grants mean a new key.
+        grants_differ = current is not None and norm_grants(current.get("grants")) != wanted
         rotate = bool(existing) and (
             self.params["rotate"]
             or len(existing) > 1
+            or grants_differ
             or (stored is not None and stored != (current or {}).get("access_key"))
         )
-        result: Dict[str, Any] = {"rotated": rotate}
+        result: Dict[str, Any] = {"rotated": rotate, "replaced": []}
+        for leftover in leftovers:
+            self.actions.append(
+                "delete key %s (%s) replaced by a rotation" % (self.params["name"], leftover["access_key"])
+            )
+            if not self.module.check_mode:
+                self.client.delete("%s/%s" % (KEYS, leftover["access_key"]))
         after = {"name": self.params["name"], "access_key": None, "grants": wanted, "created_at": None}
         if current is None or rotate:
             self.actions.append(
                 ("rotate key %s" if rotate else "create key %s") % self.params["name"]
                 + " with grants %s" % ", ".join("%s:%s" % (g["bucket"] or "*", g["permission"]) for g in wanted)
+                + (" (the grants of an existing key cannot change)" if rotate and grants_differ else "")
             )
-            if not self.module.check_mode:
-                created = self.create(existing)
-                for old in existing:
-                    self.client.delete("%s/%s" % (KEYS, old["access_key"]))
-                result["secret_key"] = created.get("secret_key")
-                after = public(created)
-        elif norm_grants(current.get("grants")) != wanted:
-            self.actions.append("update grants of key %s" % self.params["name"])
-            after = dict(public(current), grants=wanted)
-            if not self.module.check_mode:
-                body = {"name": self.params["name"], "grants": wanted}
-                after = public(self.client.put("%s/%s" % (KEYS, current["access_key"]), body)["key"])
+            after = self.replace(existing, result) or after
         else:
             after = public(current)
         result.update(
@@ -264,6 +322,7 @@ def argument_spec() -> Dict[str, Any]:
             ),
         ),
         rotate=dict(type="bool", default=False),
+        delete_replaced=dict(type="bool", default=True),
         stored_access_key=dict(type="str", no_log=False),
     )
     return spec
@@ -276,6 +335,10 @@ def main() -> None:
             module.fail_json(msg="grants: a fullaccess grant applies to every bucket; set its bucket to ''")
         if grant["permission"] != "fullaccess" and not grant["bucket"]:
             module.fail_json(msg="grants: a %s grant needs a bucket name" % grant["permission"])
+    if len({g["permission"] == "fullaccess" for g in module.params["grants"]}) > 1:
+        # openapi specification/resources/spaces/key_create.yml: "you cannot mix a fullaccess
+        # permission with scoped permissions" (400 bad_request).
+        module.fail_json(msg="grants: a fullaccess grant cannot be mixed with bucket grants; use one or the other")
     actions: List[str] = []
 
     def work(client: DigitalOceanClient) -> Dict[str, Any]:

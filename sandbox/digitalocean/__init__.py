@@ -1,6 +1,8 @@
 """DigitalOcean API v2 emulator: account, catalogue, DOKS, Spaces keys, domains, projects.
 
-Follows the public API v2 reference (https://docs.digitalocean.com/reference/api/): bearer token
+Judged by DigitalOcean's OpenAPI spec (github.com/digitalocean/openapi, commit 7c1300c4 of
+2026-08-07; sandbox/README.md): required fields, enums and documented refusals are enforced,
+with the file they come from cited where they are. Follows the API v2 reference: bearer token
 auth (401 otherwise), the error body ``{"id", "message", "request_id"}``, rate-limit headers on
 every response, list pagination with ``links.pages`` and ``meta.total``.
 

@@ -24,6 +24,9 @@ DEFAULT_KUBECONFIG_EXPIRY = 7 * 24 * 3600
 POOL_LABEL = "doks.digitalocean.com/node-pool"
 POOL_ID_LABEL = "doks.digitalocean.com/node-pool-id"
 NODE_ID_LABEL = "doks.digitalocean.com/node-id"
+# models/node_pool.yml: "All node pools are automatically tagged `k8s`, `k8s-worker`, and
+# `k8s:$K8S_CLUSTER_ID`."
+AUTO_POOL_TAGS = ("k8s", "k8s-worker")
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _ALNUM = string.ascii_lowercase + string.digits
 C = "/v2/kubernetes/clusters/([^/]+)"
@@ -42,9 +45,55 @@ def _invalid(message: str) -> HTTPError:
     return HTTPError(422, message)
 
 
+# specification/resources/tags/models/tags.yml, name: pattern '^[a-zA-Z0-9_\-\:]+$', maxLength 255
+# ("Tags may contain letters, numbers, colons, dashes, and underscores. There is a limit of 255
+# characters per tag.").
+TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
+
+
+# JSON types of the fields of models/cluster.yml, cluster_update.yml and node_pool.yml that the
+# emulator reads. A value of another type does not match the schema: the API cannot decode the
+# body, and answers 400 bad_request as for any body it cannot parse.
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "auto_upgrade": (bool,),
+    "surge_upgrade": (bool,),
+    "ha": (bool,),
+    "auto_scale": (bool,),
+    "count": (int,),
+    "min_nodes": (int,),
+    "max_nodes": (int,),
+    "version": (str,),
+    "region": (str,),
+    "size": (str,),
+    "vpc_uuid": (str,),
+    "maintenance_policy": (dict,),
+}
+_TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", dict: "object"}
+
+
+def _check_types(body: dict[str, Any], what: str) -> None:
+    for field, types in _JSON_TYPES.items():
+        value = body.get(field)
+        if value is None:
+            continue
+        wrong = not isinstance(value, types) or (bool not in types and isinstance(value, bool))
+        if wrong:
+            raise HTTPError(
+                400,
+                f"unable to parse request body: {what}{field} must be a JSON {_TYPE_NAMES[types[0]]}, "
+                f"got {type(value).__name__} {value!r}",
+            )
+
+
 def _check_tags(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
-        raise _invalid(f"{what}: tags must be an array of non-empty strings")
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise _invalid(f"{what}: tags must be an array of strings")
+    bad = [t for t in value if not TAG_RE.match(t)]
+    if bad:
+        raise _invalid(
+            f"validation error: {what}: invalid tag {bad[0]!r}: tags may contain letters, numbers, colons, "
+            "dashes, and underscores, at most 255 characters"
+        )
     return list(dict.fromkeys(value))
 
 
@@ -135,8 +184,15 @@ class KubernetesApi:
         self.emu.store.touch()
 
     def _resolve_version(self, slug: Any) -> str:
+        """A slug, ``latest`` or a minor version (models/cluster.yml: "If set to a minor version
+        (e.g. "1.14"), the latest version within it will be used ... if set to "latest", the latest
+        published version will be used")."""
         if slug == "latest":
             return self.emu.versions[0]
+        if isinstance(slug, str) and re.fullmatch(r"\d+\.\d+", slug):
+            for version in self.emu.versions:
+                if version.startswith(slug + "."):
+                    return version
         if slug not in self.emu.versions:
             raise _invalid(f"validation error: version {slug!r} is not a supported Kubernetes version slug")
         return slug
@@ -167,19 +223,23 @@ class KubernetesApi:
         del nodes[pool["count"] :]
 
     def _pool_from(self, spec: dict[str, Any], cluster_id: str, what: str) -> dict[str, Any]:
+        if not isinstance(spec, dict):
+            raise HTTPError(400, f"unable to parse request body: {what} must be a JSON object")
+        _check_types(spec, f"{what}.")
         name = spec.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise _invalid(f"{what}: name is required (lowercase letters, digits and dashes)")
         if spec.get("size") not in {s[0] for s in catalog.SIZES}:
             raise _invalid(f"{what}: size {spec.get('size')!r} is not a valid size slug")
-        if "count" not in spec and not spec.get("auto_scale"):
+        # models/node_pool.yml kubernetes_node_pool: required name, size, count (auto-scaled too)
+        if "count" not in spec:
             raise _invalid(f"{what}: count is required")
         pool = {
             "id": str(uuid.uuid4()),
             "name": name,
             "size": spec["size"],
             "count": spec.get("count", spec.get("min_nodes", 0)),
-            "tags": ["k8s", f"k8s:{cluster_id}", "k8s:worker", *_check_tags(spec.get("tags") or [], what)],
+            "tags": [*AUTO_POOL_TAGS, f"k8s:{cluster_id}", *_check_tags(spec.get("tags") or [], what)],
             "labels": _check_labels(spec.get("labels"), what),
             "taints": _check_taints(spec.get("taints"), what),
             "auto_scale": bool(spec.get("auto_scale", False)),
@@ -203,6 +263,7 @@ class KubernetesApi:
 
     def create_cluster(self, request: Request) -> Response:
         body = body_of(request)
+        _check_types(body, "")
         name = body.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise _invalid("validation error: name is required (lowercase letters, digits and dashes)")
@@ -211,6 +272,9 @@ class KubernetesApi:
         if body.get("region") not in {r[0] for r in catalog.REGIONS}:
             raise _invalid(f"validation error: region {body.get('region')!r} is not a valid region slug")
         version = self._resolve_version(body.get("version"))
+        if body.get("vpc_uuid") and not _is_uuid(body["vpc_uuid"]):
+            # models/cluster.yml: vpc_uuid, "format: uuid"
+            raise _invalid(f"validation error: vpc_uuid {body['vpc_uuid']!r} is not a valid UUID")
         specs = body.get("node_pools")
         if not isinstance(specs, list) or not specs:
             raise _invalid("validation error: node_pools must contain at least one node pool")
@@ -233,9 +297,9 @@ class KubernetesApi:
             "tags": list(dict.fromkeys(["k8s", f"k8s:{cluster_id}", *_check_tags(body.get("tags") or [], "tags")])),
             "node_pools": pools,
             "maintenance_policy": self._maintenance(body.get("maintenance_policy")),
-            "auto_upgrade": bool(body.get("auto_upgrade", False)),
-            "surge_upgrade": bool(body.get("surge_upgrade", False)),
-            "ha": bool(body.get("ha", False)),
+            "auto_upgrade": body.get("auto_upgrade") is True,
+            "surge_upgrade": body.get("surge_upgrade") is True,
+            "ha": self._ha(body, version),
             "registry_enabled": False,
             "status": {"state": "provisioning", "message": "provisioning"},
             "created_at": iso(now),
@@ -246,6 +310,15 @@ class KubernetesApi:
         self.clusters[cluster_id] = cluster
         self.emu.store.touch()
         return Response(201, {"kubernetes_cluster": public(cluster)})
+
+    @staticmethod
+    def _ha(body: dict[str, Any], version: str) -> bool:
+        """``ha`` as sent, else DOKS's version-dependent default (catalog.HA_DEFAULT_FROM)."""
+        if "ha" not in body or body["ha"] is None:
+            return catalog.upstream_version(version) >= catalog.HA_DEFAULT_FROM
+        if not isinstance(body["ha"], bool):
+            raise _invalid("validation error: ha must be a boolean")
+        return body["ha"]
 
     def _maintenance(self, value: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
         policy = dict(current or {"start_time": "00:00", "duration": "4h0m0s", "day": "any"})
@@ -269,6 +342,7 @@ class KubernetesApi:
     def update_cluster(self, request: Request, cluster_id: str) -> Response:
         cluster = self._cluster(cluster_id)
         body = body_of(request)
+        _check_types(body, "")
         name = body.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise _invalid("validation error: name is required")
@@ -282,8 +356,8 @@ class KubernetesApi:
         if "tags" in body:
             cluster["tags"] = list(dict.fromkeys(["k8s", f"k8s:{cluster_id}", *_check_tags(body["tags"], "tags")]))
         for flag in ("auto_upgrade", "surge_upgrade", "ha"):
-            if flag in body:
-                cluster[flag] = bool(body[flag])
+            if body.get(flag) is not None:
+                cluster[flag] = body[flag]
         self._touch(cluster)
         return Response(202, {"kubernetes_cluster": public(cluster)})
 
@@ -310,9 +384,10 @@ class KubernetesApi:
 
     def upgrade(self, request: Request, cluster_id: str) -> Response:
         cluster = self._cluster(cluster_id)
+        # kubernetes_upgrade_cluster.yml: "The body of the request must specify a version
+        # attribute" - "The slug identifier for the version of Kubernetes that the cluster will
+        # be upgraded to", one of /upgrades (no "latest" or minor shorthand there).
         version = body_of(request).get("version")
-        if version == "latest" and self._upgrades(cluster):
-            version = self._upgrades(cluster)[0]
         if version not in self._upgrades(cluster):
             raise _invalid(f"validation error: {version!r} is not an available upgrade for this cluster")
         cluster["status"] = {"state": "upgrading", "message": f"upgrading to {version}"}
@@ -411,6 +486,7 @@ class KubernetesApi:
         cluster = self._cluster(cluster_id)
         pool = self._pool(cluster, pool_id)
         body = body_of(request)
+        _check_types(body, "")
         name = body.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise _invalid("validation error: name is required")
@@ -424,7 +500,7 @@ class KubernetesApi:
         updated["count"] = body["count"]
         if "tags" in body:
             updated["tags"] = list(
-                dict.fromkeys(["k8s", f"k8s:{cluster_id}", "k8s:worker", *_check_tags(body["tags"] or [], "tags")])
+                dict.fromkeys([*AUTO_POOL_TAGS, f"k8s:{cluster_id}", *_check_tags(body["tags"] or [], "tags")])
             )
         if "labels" in body:
             updated["labels"] = _check_labels(body["labels"], "node_pool")
@@ -534,6 +610,14 @@ class KubernetesApi:
             if cluster["status"]["state"] != "provisioning":
                 self.register(cluster)
         self.emu.store.touch()
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _minor(slug: str) -> int:

@@ -52,17 +52,26 @@ class SpacesKeysApi(_Api):
 
     @staticmethod
     def _grants(value: Any) -> list[dict[str, str]]:
+        """Grants per specification/resources/spaces/models/grant.yml (``bucket`` and ``permission``
+        required; "Possible values are `read`, `readwrite`, `fullaccess`, or an empty string").
+        A refusal is the endpoints' documented 400 (responses/bad_request.yml)."""
         if value is None:
             return []
         if not isinstance(value, list):
-            raise HTTPError(422, "grants must be an array")
+            raise HTTPError(400, "grants must be an array")
         grants = []
         for grant in value:
             if not isinstance(grant, dict) or "bucket" not in grant or grant.get("permission") not in PERMISSIONS:
-                raise HTTPError(422, f"every grant needs a bucket and a permission in {', '.join(PERMISSIONS[:3])}")
+                raise HTTPError(400, f"every grant needs a bucket and a permission in {', '.join(PERMISSIONS[:3])}")
             if grant["permission"] == "fullaccess" and grant["bucket"] != "":
-                raise HTTPError(422, "fullaccess applies to all buckets: its bucket must be empty")
+                raise HTTPError(400, "fullaccess applies to all buckets: its bucket must be empty")
             grants.append({"bucket": str(grant["bucket"]), "permission": grant["permission"]})
+        # key_create.yml: "At the moment, you cannot mix a fullaccess permission with scoped
+        # permissions."; responses/bad_request.yml: 400 bad_request "cannot mix fullaccess
+        # permission with scoped permissions."
+        kinds = {g["permission"] == "fullaccess" for g in grants if g["permission"]}
+        if len(kinds) > 1:
+            raise HTTPError(400, "cannot mix fullaccess permission with scoped permissions.")
         return grants
 
     @staticmethod
@@ -84,7 +93,7 @@ class SpacesKeysApi(_Api):
         body = body_of(request)
         name = body.get("name")
         if not isinstance(name, str) or not name:
-            raise HTTPError(422, "name is required")
+            raise HTTPError(400, "name is required")
         grants = self._grants(body.get("grants"))
         alphabet = string.ascii_uppercase + string.digits
         access_key = "DO" + "".join(secrets.choice(alphabet) for _i in range(18))
@@ -103,14 +112,23 @@ class SpacesKeysApi(_Api):
         return Response(200, {"key": self._public(self._key(access_key))})
 
     def update(self, request: Request, access_key: str, *, partial: bool = False) -> Response:
+        """PUT/PATCH: only the name changes; ``grants`` in the body are not applied.
+
+        DigitalOcean's spec (github.com/digitalocean/openapi, ``specification/resources/spaces/
+        key_update.yml`` and ``key_patch.yml``): "At the moment, you cannot convert a fullaccess key
+        to a scoped key or vice versa. You can only update the name of the key." The request body
+        schema is the whole ``models/key.yml`` (so ``grants`` is not refused), and the documented
+        answer to a name-only update keeps the key's grants (``responses/key_update.yml``). So
+        grants sent here are ignored and the key keeps the grants it was created with.
+        """
         key = self._key(access_key)
         body = body_of(request)
-        if "name" in body or not partial:
-            if not isinstance(body.get("name"), str) or not body["name"]:
-                raise HTTPError(422, "name is required")
+        if ("name" in body or not partial) and (not isinstance(body.get("name"), str) or not body["name"]):
+            raise HTTPError(400, "name is required")
+        if "grants" in body:
+            self._grants(body["grants"])  # still a well-formed body, as the schema requires
+        if "name" in body:
             key["name"] = body["name"]
-        if "grants" in body or not partial:
-            key["grants"] = self._grants(body.get("grants"))
         self._save()
         return Response(200, {"key": self._public(key)})
 

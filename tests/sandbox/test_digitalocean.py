@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -138,7 +139,7 @@ def test_cluster_lifecycle_shape_and_nodes(do: pydo.Client) -> None:
     pool = cluster["node_pools"][0]
     assert pool["count"] == len(pool["nodes"]) == 2
     assert all(n["name"].startswith("base-") and n["droplet_id"] for n in pool["nodes"])
-    assert {"k8s", "k8s:worker", f"k8s:{cluster['id']}"} <= set(pool["tags"])
+    assert {"k8s", "k8s-worker", f"k8s:{cluster['id']}"} <= set(pool["tags"])
     assert cluster["vpc_uuid"] and cluster["created_at"]
     updated = do.kubernetes.update_cluster(
         cluster["id"], {"name": "c1", "tags": ["other"], "auto_upgrade": True, "surge_upgrade": True}
@@ -147,6 +148,105 @@ def test_cluster_lifecycle_shape_and_nodes(do: pydo.Client) -> None:
     assert "team" not in updated["tags"] and "other" in updated["tags"]
     do.kubernetes.delete_cluster(cluster["id"])
     assert_not_found(lambda: do.kubernetes.get_cluster(cluster["id"]))
+
+
+def test_node_pools_carry_the_automatic_tag_k8s_worker(do: pydo.Client) -> None:
+    """github.com/digitalocean/openapi, specification/resources/kubernetes/models/node_pool.yml:
+    "All node pools are automatically tagged `k8s`, `k8s-worker`, and `k8s:$K8S_CLUSTER_ID`."
+    (not `k8s:worker`); an update of the user tags keeps them."""
+    cluster = create(do)
+    pool = cluster["node_pools"][0]
+    assert pool["tags"][:3] == ["k8s", "k8s-worker", f"k8s:{cluster['id']}"]
+    assert "k8s:worker" not in pool["tags"]
+    added = do.kubernetes.add_node_pool(cluster["id"], {"name": "extra", "size": "s-2vcpu-4gb", "count": 1})
+    assert "k8s-worker" in added["node_pool"]["tags"]
+    updated = do.kubernetes.update_node_pool(cluster["id"], pool["id"], {"name": "base", "count": 2, "tags": ["x"]})
+    assert set(updated["node_pool"]["tags"]) == {"k8s", "k8s-worker", f"k8s:{cluster['id']}", "x"}
+
+
+def test_catalogue_offers_current_doks_versions(do: pydo.Client) -> None:
+    """The options endpoint lists DOKS 1.36 (models/cluster.yml names "DOKS 1.36.0 and later"),
+    newest first, slugs shaped like models/options.yml's `1.16.13-do.0`."""
+    versions = do.kubernetes.list_options()["options"]["versions"]
+    slugs = [v["slug"] for v in versions]
+    assert slugs[0].startswith("1.36.")
+    assert all(re.fullmatch(r"1\.\d+\.\d+-do\.\d+", s) for s in slugs)
+    assert all(v["kubernetes_version"] == v["slug"].split("-")[0] for v in versions)
+
+
+@pytest.mark.parametrize(
+    ("minor", "sent", "expected"),
+    [("1.36", None, True), ("1.35", None, False), ("1.36", False, False), ("1.35", True, True)],
+)
+def test_ha_default_depends_on_the_version(do: pydo.Client, minor: str, sent: bool | None, expected: bool) -> None:
+    """models/cluster.yml, ha: "When omitted on create, the default is version-dependent; for
+    DOKS 1.36.0 and later, the default is true; for earlier versions, the default is false."
+    The version may be a minor ("If set to a minor version (e.g. "1.14"), the latest version
+    within it will be used")."""
+    extra = {} if sent is None else {"ha": sent}
+    cluster = create(do, version=minor, **extra)
+    assert cluster["version"].startswith(minor + ".")
+    assert cluster["ha"] is expected
+
+
+def test_ha_cannot_be_disabled(do: pydo.Client) -> None:
+    """models/cluster_update.yml, ha: "The property cannot be disabled." A wrong request is refused
+    with DigitalOcean's error body; turning it on is accepted."""
+    cluster = create(do, version="1.35")
+    assert cluster["ha"] is False
+    on = do.kubernetes.update_cluster(cluster["id"], {"name": "c1", "ha": True})["kubernetes_cluster"]
+    assert on["ha"] is True
+    with pytest.raises(HttpResponseError) as err:
+        do.kubernetes.update_cluster(cluster["id"], {"name": "c1", "ha": False})
+    assert err.value.status_code == 422
+    assert set(err.value.response.json()) == {"id", "message", "request_id"}
+
+
+def test_node_pool_count_is_required_even_when_auto_scaled(do: pydo.Client) -> None:
+    """models/node_pool.yml, kubernetes_node_pool: `required: [name, size, count]` (create, and the
+    pools of a cluster create); kubernetes_node_pool_update: `required: [name, count]`."""
+    cluster = create(do)
+    scaled = {"name": "auto", "size": "s-2vcpu-4gb", "auto_scale": True, "min_nodes": 1, "max_nodes": 3}
+    for call in (
+        lambda: do.kubernetes.add_node_pool(cluster["id"], scaled),
+        lambda: create(do, "c2", node_pools=[scaled]),
+    ):
+        with pytest.raises(HttpResponseError) as err:
+            call()
+        assert err.value.status_code == 422
+        body = err.value.response.json()
+        assert body["id"] == "unprocessable_entity" and "count" in body["message"] and body["request_id"]
+    added = do.kubernetes.add_node_pool(cluster["id"], {**scaled, "count": 1})["node_pool"]
+    assert (added["count"], added["auto_scale"]) == (1, True)
+
+
+def test_values_of_the_wrong_json_type_are_refused(do: pydo.Client) -> None:
+    """models/cluster.yml types `ha`, `auto_upgrade`, `surge_upgrade` as boolean and `vpc_uuid`
+    as `format: uuid`; models/node_pool.yml types `count`, `min_nodes`, `max_nodes` as integer and
+    `auto_scale` as boolean. A string "false" is not false: the body does not decode (400
+    bad_request), instead of being read as true."""
+    for call in (
+        lambda: create(do, "w1", ha="false"),
+        lambda: create(do, "w2", auto_upgrade="yes"),
+        lambda: create(do, "w3", node_pools=[{**POOL, "count": "2"}]),
+    ):
+        with pytest.raises(HttpResponseError) as err:
+            call()
+        assert err.value.status_code == 400
+        assert err.value.response.json()["id"] == "bad_request"
+    with pytest.raises(HttpResponseError) as err:
+        create(do, "w4", vpc_uuid="default")
+    assert err.value.status_code == 422 and "vpc_uuid" in err.value.response.json()["message"]
+    cluster = create(do, "w5", ha=False, auto_upgrade=True)
+    assert (cluster["ha"], cluster["auto_upgrade"]) == (False, True)
+    with pytest.raises(HttpResponseError) as err:
+        do.kubernetes.update_cluster(cluster["id"], {"name": "w5", "surge_upgrade": "true"})
+    assert err.value.status_code == 400
+    pool = cluster["node_pools"][0]
+    with pytest.raises(HttpResponseError) as err:
+        do.kubernetes.update_node_pool(cluster["id"], pool["id"], {"name": "base", "count": 2, "auto_scale": "no"})
+    assert err.value.status_code == 400
+    assert do.kubernetes.get_cluster(cluster["id"])["kubernetes_cluster"]["surge_upgrade"] is False
 
 
 def test_duplicate_cluster_name_is_refused(do: pydo.Client) -> None:
@@ -175,9 +275,11 @@ def test_upgrades_offered_and_unknown_version_refused(do: pydo.Client) -> None:
     wait_running(do, cluster["id"])
     offered = [v["slug"] for v in do.kubernetes.get_available_upgrades(cluster["id"])["available_upgrade_versions"]]
     assert offered == [versions[0]]
-    with pytest.raises(HttpResponseError) as err:
-        do.kubernetes.upgrade_cluster(cluster["id"], {"version": "1.99.0-do.0"})
-    assert err.value.status_code == 422
+    # kubernetes_upgrade_cluster.yml: the body "must specify a version attribute", a slug
+    for body in ({"version": "1.99.0-do.0"}, {"version": "latest"}, {}):
+        with pytest.raises(HttpResponseError) as err:
+            do.kubernetes.upgrade_cluster(cluster["id"], body)
+        assert err.value.status_code == 422
     do.kubernetes.upgrade_cluster(cluster["id"], {"version": versions[0]})
     assert do.kubernetes.get_cluster(cluster["id"])["kubernetes_cluster"]["status"]["state"] == "upgrading"
     assert wait_running(do, cluster["id"])["version"] == versions[0]
@@ -319,11 +421,79 @@ def test_spaces_key_secret_is_returned_once(do: pydo.Client) -> None:
     listed = do.spaces_key.list(name="loki")["keys"]
     assert [k["access_key"] for k in listed] == [created["access_key"]]
     assert all("secret_key" not in k for k in listed)
-    new_grants = [{"bucket": "logs", "permission": "read"}]
-    updated = do.spaces_key.update(created["access_key"], {"name": "loki", "grants": new_grants})["key"]
-    assert updated["grants"] == new_grants
     do.spaces_key.delete(created["access_key"])
     assert_not_found(lambda: do.spaces_key.get(created["access_key"]))
+
+
+@pytest.mark.parametrize("method", ["update", "patch"])
+def test_spaces_key_update_changes_only_the_name(do: pydo.Client, method: str) -> None:
+    """PUT and PATCH rename a key; the grants it was created with stay.
+
+    github.com/digitalocean/openapi, specification/resources/spaces/key_update.yml and
+    key_patch.yml: "At the moment, you cannot convert a fullaccess key to a scoped key or vice
+    versa. You can only update the name of the key." The body schema is models/key.yml (grants
+    are allowed in it, not refused) and responses/key_update.yml answers a name-only update with
+    the key's unchanged grants: grants sent in an update are not applied.
+    """
+    grants = [{"bucket": "logs", "permission": "readwrite"}]
+    created = do.spaces_key.create({"name": "loki", "grants": grants})["key"]
+    call = getattr(do.spaces_key, method)
+    renamed = call(created["access_key"], {"name": "loki-2"})["key"]
+    assert (renamed["name"], renamed["grants"]) == ("loki-2", grants)
+    # a grants change is accepted and not applied: the key keeps its bucket and permission
+    other = [{"bucket": "other", "permission": "read"}]
+    updated = call(created["access_key"], {"name": "loki-3", "grants": other})["key"]
+    assert (updated["name"], updated["grants"]) == ("loki-3", grants)
+    assert do.spaces_key.get(created["access_key"])["key"]["grants"] == grants
+    assert do.spaces_key.get(created["access_key"])["key"]["access_key"] == created["access_key"]
+
+
+@pytest.mark.parametrize(
+    "grants",
+    [
+        [{"bucket": "", "permission": "fullaccess"}, {"bucket": "logs", "permission": "read"}],
+        [{"bucket": "logs", "permission": "admin"}],
+        [{"permission": "read"}],
+    ],
+)
+def test_spaces_key_bad_grants_are_refused_with_400(do: pydo.Client, grants: list[dict[str, str]]) -> None:
+    """specification/resources/spaces/key_create.yml: "you cannot mix a fullaccess permission with
+    scoped permissions"; models/grant.yml: bucket and permission required, permission one of
+    `read`, `readwrite`, `fullaccess` or empty; the documented refusal is responses/bad_request.yml,
+    400 `{"id": "bad_request", "message": "cannot mix fullaccess permission with scoped permissions."}`."""
+    # pydo, generated from that spec, treats 400 as a documented answer: it returns the body
+    status, body = do.spaces_key.create(
+        {"name": "bad", "grants": grants}, cls=lambda resp, body, _headers: (resp.http_response.status_code, body)
+    )
+    assert status == 400
+    assert body["id"] == "bad_request" and body["message"] and body["request_id"]
+    if grants[0]["permission"] == "fullaccess":
+        assert body["message"] == "cannot mix fullaccess permission with scoped permissions."
+    assert do.spaces_key.list(name="bad")["keys"] == []
+    # the right request: one kind of permission
+    ok = do.spaces_key.create({"name": "good", "grants": [{"bucket": "", "permission": "fullaccess"}]})
+    assert ok["key"]["grants"] == [{"bucket": "", "permission": "fullaccess"}]
+
+
+def test_tags_follow_the_tag_name_rule(do: pydo.Client) -> None:
+    """specification/resources/tags/models/tags.yml, name: "Tags may contain letters, numbers,
+    colons, dashes, and underscores. There is a limit of 255 characters per tag." (pattern
+    '^[a-zA-Z0-9_\\-\\:]+$', maxLength 255), for cluster and node pool tags alike."""
+    for call in (
+        lambda: create(do, "t1", tags=["team a"]),
+        lambda: create(do, "t2", node_pools=[{**POOL, "tags": ["x" * 256]}]),
+        lambda: create(do, "t3", tags=["café"]),
+    ):
+        with pytest.raises(HttpResponseError) as err:
+            call()
+        assert err.value.status_code == 422
+        assert err.value.response.json()["id"] == "unprocessable_entity"
+    cluster = create(do, "t4", tags=["team_a:prod-1"], node_pools=[{**POOL, "tags": ["Pool_1"]}])
+    assert "team_a:prod-1" in cluster["tags"] and "Pool_1" in cluster["node_pools"][0]["tags"]
+    pool = cluster["node_pools"][0]
+    with pytest.raises(HttpResponseError) as err:
+        do.kubernetes.update_node_pool(cluster["id"], pool["id"], {"name": "base", "count": 2, "tags": ["a/b"]})
+    assert err.value.status_code == 422
 
 
 def test_domains_and_records(do: pydo.Client) -> None:

@@ -217,6 +217,22 @@ def test_readwrite_key_works_in_its_bucket_only(endpoints: dict[str, Any]) -> No
     assert {b["Name"] for b in key.list_buckets()["Buckets"]} == {"rw-mine"}
 
 
+def test_grants_sent_in_a_key_update_do_not_change_access(endpoints: dict[str, Any]) -> None:
+    """A key keeps the grants it was created with: "You can only update the name of the key"
+    (github.com/digitalocean/openapi, specification/resources/spaces/key_update.yml). Sending
+    other grants with PUT gives no access to the other bucket - what Loki met on real Spaces."""
+    admin = s3(endpoints)
+    admin.create_bucket(Bucket="upd-old")
+    admin.create_bucket(Bucket="upd-new")
+    access_key, secret = spaces_key(endpoints, "moved", ("upd-old", "readwrite"))
+    do_client(endpoints).spaces_key.update(
+        access_key, {"name": "moved", "grants": [{"bucket": "upd-new", "permission": "readwrite"}]}
+    )
+    key = s3(endpoints, (access_key, secret))
+    assert error_code(key.put_object, Bucket="upd-new", Key="chunk", Body=b"x")[:2] == (403, "AccessDenied")
+    key.put_object(Bucket="upd-old", Key="chunk", Body=b"x")
+
+
 def test_read_key_cannot_write(endpoints: dict[str, Any]) -> None:
     admin = s3(endpoints)
     admin.create_bucket(Bucket="read-only")

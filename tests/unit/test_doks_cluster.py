@@ -194,11 +194,45 @@ def test_upgrade_only_when_asked_and_only_to_an_offered_version(do: DoSandbox, c
     ]
 
 
+@pytest.mark.parametrize(("version", "expected"), [("1.36", True), ("1.35", False)])
+def test_omitted_ha_is_the_api_default_planned_and_kept(do: DoSandbox, capsys, version: str, expected: bool) -> None:
+    """Without ``ha`` the module sends none and plans DigitalOcean's default.
+
+    github.com/digitalocean/openapi, specification/resources/kubernetes/models/cluster.yml, ha:
+    "When omitted on create, the default is version-dependent; for DOKS 1.36.0 and later, the
+    default is true; for earlier versions, the default is false." --check --diff shows that value,
+    the create sends no ``ha``, and a second run leaves it alone.
+    """
+    planned = apply(do, capsys, version=version, _ansible_check_mode=True, _ansible_diff=True)
+    assert planned["changed"] and planned["cluster"]["ha"] is expected
+    assert planned["diff"]["after"]["ha"] is expected
+    mark = do.mark()
+    created = apply(do, capsys, version=version)
+    assert do.cluster("c1")["ha"] is expected and created["cluster"]["ha"] is expected
+    assert [e for e in do.log(mark) if e["method"] == "POST"]
+    mark = do.mark()
+    again = apply(do, capsys, version=version)
+    assert not again["changed"] and do.writes(mark) == []
+
+
+def test_explicit_ha_false_on_136_is_sent(do: DoSandbox, capsys) -> None:
+    """An explicit choice still wins over the version-dependent default (models/cluster.yml)."""
+    apply(do, capsys, version="1.36", ha=False)
+    assert do.cluster("c1")["ha"] is False
+    result = apply(do, capsys, version="1.36", ha=True)
+    assert result["actions"] == ["update cluster c1: ha"] and do.cluster("c1")["ha"] is True
+    refused = apply(do, capsys, version="1.36", ha=False)
+    assert refused["failed"] and "ha cannot be turned off" in refused["msg"]
+
+
 # ---------------------------------------------------------------------- bad input fails before any write
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         ({"node_pools": pools(tools={"name": "base"})}, "duplicate node pool name"),
+        # openapi specification/resources/tags/models/tags.yml: pattern '^[a-zA-Z0-9_\-\:]+$'
+        ({"tags": ["team a"]}, "tags: 'team a' - a tag is 1-255 letters"),
+        ({"node_pools": pools(base={"tags": ["x" * 256]})}, "node_pools[0] (base).tags"),
         ({"node_pools": pools(base={"auto_scale": True, "min_nodes": 3, "max_nodes": 2})}, "min_nodes (3) is greater"),
         (
             {"node_pools": pools(base={"auto_scale": True, "min_nodes": 1, "max_nodes": 2, "count": 5})},
