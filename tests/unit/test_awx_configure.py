@@ -68,6 +68,7 @@ def test_first_run_creates_everything(awx) -> None:
         "Auth0 Management API",
         "GitHub (lofi pipeline)",
         "Container registry (lofi pipeline)",
+        "Alertmanager Slack webhook",
     }
     assert types["DigitalOcean API token"]["injectors"] == {"env": {"DIGITALOCEAN_TOKEN": "{{ token }}"}}
     assert types["Auth0 Management API"]["kind"] == "cloud"
