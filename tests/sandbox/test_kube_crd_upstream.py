@@ -3,7 +3,9 @@
 The schemas of cert-manager's, prometheus-operator's and sealed-secrets' CRDs are rebuilt at
 ``make setup`` from the cloudcoil model packages (PyPI, generated from the real CRDs:
 cloudcoil-models-cert-manager 1.21.1.1, -prometheus-operator 0.93.1.1, -sealed-secrets 0.39.1.1;
-``sandbox/crdmodels.py``). A custom resource with a field the real CRD does not declare is refused
+``sandbox/crdmodels.py``); Argo CD's and Traefik's from the type declarations of the npm packages
+generated from the Go types their CRDs come from (@kubernetes-models/argo-cd 4.0.0, /traefik
+2.0.0; ``sandbox/crdts.py``). A custom resource with a field the real CRD does not declare is refused
 under strict field validation ("strict decoding error: unknown field", 400 BadRequest, as
 k8s.io/apiextensions-apiserver's strict decoding answers) and pruned otherwise; a value of the
 wrong type is refused 422 Invalid ("in body must be of type", the structural schema
@@ -33,6 +35,8 @@ CRDS = {
     / "crds"
     / "servicemonitors.monitoring.coreos.com.yaml",
     "sealedsecrets.bitnami.com": CHARTS / "sealed-secrets" / "crds" / "sealedsecrets.bitnami.com.yaml",
+    "applications.argoproj.io": CHARTS / "argo-cd" / "crds" / "applications.argoproj.io.yaml",
+    "middlewares.traefik.io": CHARTS / "traefik" / "crds" / "middlewares.traefik.io.yaml",
 }
 
 
@@ -168,3 +172,67 @@ def test_sealedsecret_template_is_typed(custom: client.CustomObjectsApi) -> None
     assert status["details"]["causes"][0]["field"] == "spec.template.immutable"
     assert "must be of type boolean" in status["message"]
     assert create(custom, "sealedsecrets", named(SEALED, "sealed-right"))["spec"]["template"]["immutable"] is True
+
+
+APPLICATION = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Application",
+    "metadata": {"name": "lofi"},
+    "spec": {
+        "project": "default",
+        "source": {"repoURL": "https://github.com/example/gitops.git", "path": "apps", "targetRevision": "main"},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": "lofi"},
+        "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]},
+    },
+}
+
+
+def test_application_unknown_field_is_refused(custom: client.CustomObjectsApi) -> None:
+    """Argo CD ``ApplicationSource`` (pkg/apis/application/v1alpha1/types.go) has ``targetRevision``;
+    the applications.argoproj.io CRD generated from it is closed (the stand-in's source was open)."""
+    wrong = named(APPLICATION, "app-wrong")
+    wrong["spec"]["source"]["targetRevison"] = wrong["spec"]["source"].pop("targetRevision")
+    status = refused(custom, "applications", wrong, field_validation="Strict")
+    assert (status["code"], status["reason"]) == (400, "BadRequest")
+    assert status["message"] == (
+        'Application in version "v1alpha1" cannot be handled as a Application: '
+        'strict decoding error: unknown field "spec.source.targetRevison"'
+    )
+    right = create(custom, "applications", named(APPLICATION, "app-right"), field_validation="Strict")
+    assert right["spec"]["source"]["targetRevision"] == "main"
+
+
+def test_application_sync_policy_is_typed(custom: client.CustomObjectsApi) -> None:
+    """``SyncPolicyAutomated.Prune`` is a bool (``prune: "true"`` is refused, 422)."""
+    wrong = named(APPLICATION, "app-typed-wrong")
+    wrong["spec"]["syncPolicy"]["automated"]["prune"] = "true"
+    status = refused(custom, "applications", wrong)
+    assert (status["code"], status["reason"]) == (422, "Invalid")
+    assert status["details"]["causes"][0]["field"] == "spec.syncPolicy.automated.prune"
+    assert create(custom, "applications", named(APPLICATION, "app-typed-right"))["spec"]["syncPolicy"]["automated"]
+
+
+MIDDLEWARE = {
+    "apiVersion": "traefik.io/v1alpha1",
+    "kind": "Middleware",
+    "metadata": {"name": "sso"},
+    "spec": {
+        "forwardAuth": {
+            "address": "http://oauth2-proxy.ingress.svc/oauth2/auth",
+            "trustForwardHeader": True,
+            "authResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email"],
+        }
+    },
+}
+
+
+def test_middleware_unknown_field_is_refused(custom: client.CustomObjectsApi) -> None:
+    """Traefik v3 ``ForwardAuth`` (pkg/provider/kubernetes/crd/traefikio/v1alpha1/middleware.go) has
+    ``trustForwardHeader`` (singular); middlewares.traefik.io is closed there."""
+    wrong = named(MIDDLEWARE, "mw-wrong")
+    wrong["spec"]["forwardAuth"]["trustForwardHeaders"] = wrong["spec"]["forwardAuth"].pop("trustForwardHeader")
+    status = refused(custom, "middlewares", wrong, field_validation="Strict")
+    assert (status["code"], status["reason"]) == (400, "BadRequest")
+    assert status["message"].endswith('strict decoding error: unknown field "spec.forwardAuth.trustForwardHeaders"')
+    right = create(custom, "middlewares", named(MIDDLEWARE, "mw-right"), field_validation="Strict")
+    assert right["spec"]["forwardAuth"]["trustForwardHeader"] is True
