@@ -236,3 +236,40 @@ def test_middleware_unknown_field_is_refused(custom: client.CustomObjectsApi) ->
     assert status["message"].endswith('strict decoding error: unknown field "spec.forwardAuth.trustForwardHeaders"')
     right = create(custom, "middlewares", named(MIDDLEWARE, "mw-right"), field_validation="Strict")
     assert right["spec"]["forwardAuth"]["trustForwardHeader"] is True
+
+
+# Where the real CRDs keep unknown fields, by the name of the open node, and why (the Go type).
+UPSTREAM_OPEN = {
+    "config": "cert-manager ACMEIssuerDNS01ProviderWebhook.Config *apiextensionsv1.JSON",
+    "routes": "prometheus-operator AlertmanagerConfig Route.Routes []apiextensionsv1.JSON",
+    "metadata": "EmbeddedObjectMetadata of volume claim templates; SealedSecret template metadata",
+    "data": "SealedSecret spec.template.data (open in cloudcoil-models-sealed-secrets 0.39.1)",
+    "valuesObject": "Argo CD ApplicationSourceHelm.ValuesObject *runtime.RawExtension",
+    "elements": "Argo CD ListGenerator.Elements []apiextensionsv1.JSON",
+    "matrix": "Argo CD NestedMatrixGenerator / NestedMergeGenerator are apiextensionsv1.JSON",
+    "merge": "Argo CD NestedMatrixGenerator / NestedMergeGenerator are apiextensionsv1.JSON",
+    "parameters": "Argo CD PluginInput.Parameters map[string]apiextensionsv1.JSON",
+    "plugin": "Traefik MiddlewareSpec.Plugin map[string]apiextensionsv1.JSON",
+}
+
+
+def _open_paths(node: dict[str, Any], path: str = "") -> list[str]:
+    found = [path] if node.get("x-kubernetes-preserve-unknown-fields") else []
+    for key, sub in (node.get("properties") or {}).items():
+        found += _open_paths(sub, f"{path}.{key}")
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            found += _open_paths(node[key], path)
+    return found
+
+
+def test_no_open_node_where_the_real_crd_is_closed() -> None:
+    """Every generated stand-in CRD keeps unknown fields only where the real CRD does (issue 16:
+    "no open node where the real schema is closed"): each open node is one of the upstream
+    free-form fields listed in UPSTREAM_OPEN."""
+    files = sorted(CHARTS.glob("*/crds/*.yaml")) + sorted((CHARTS / "cert-manager" / "templates").glob("crd-*.yaml"))
+    assert len(files) == 26, [f.name for f in files]
+    for path in files:
+        for version in _crd(path)["spec"]["versions"]:
+            for open_path in _open_paths(version["schema"]["openAPIV3Schema"]):
+                assert open_path.rsplit(".", 1)[-1] in UPSTREAM_OPEN, f"{path.name} {version['name']}: {open_path}"
