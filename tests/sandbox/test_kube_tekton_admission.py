@@ -316,6 +316,70 @@ def test_pipelinerun_needs_exactly_one_pipeline(api: client.ApiClient) -> None:
     assert create(api, named(PIPELINE_RUN, "none-right"))["spec"]["pipelineRef"] == {"name": "ci"}
 
 
+def test_task_context_variables_must_exist(api: client.ApiClient) -> None:
+    """task_validation.go ``validateTaskContextVariables``: ``$(context.taskRun.x)`` is one of name,
+    namespace, uid; ``$(context.task.x)`` one of name, retry-count."""
+    wrong = named(TASK, "ctx-wrong")
+    wrong["spec"]["steps"][0]["script"] = "echo $(context.taskRun.id)"
+    assert_denied(
+        refused(api, wrong),
+        PIPELINE_VALIDATION
+        + 'validation failed: non-existent variable in "echo $(context.taskRun.id)": spec.steps[0].script',
+    )
+    right = named(TASK, "ctx-right")
+    right["spec"]["steps"][0]["script"] = "echo $(context.taskRun.name) $(context.task.retry-count)"
+    assert create(api, right)["metadata"]["name"] == "ctx-right"
+
+
+def test_pipeline_results_reference_existing_tasks(api: client.ApiClient) -> None:
+    """pipeline_validation.go ``validatePipelineResults``: ``ErrInvalidValue("referencing a nonexistent
+    task", "value").ViaFieldIndex("results", idx)``."""
+    wrong = named(PIPELINE, "results-wrong")
+    wrong["spec"]["results"][0]["value"] = "$(tasks.fetch.results.commit)"
+    assert_denied(
+        refused(api, wrong),
+        PIPELINE_VALIDATION + "validation failed: invalid value: referencing a nonexistent task: spec.results[0].value",
+    )
+    assert create(api, named(PIPELINE, "results-right"))["spec"]["results"][0]["name"] == "commit"
+
+
+def test_pipeline_param_expressions_need_a_known_prefix(api: client.ApiClient) -> None:
+    """pipeline_validation.go ``validateVarSubstitutionExpressions``: "invalid variable reference %q, must
+    start with a valid prefix: params, tasks, finally, context, workspaces, or results; if you meant a
+    shell variable, use ${VAR} instead"."""
+    wrong = named(PIPELINE, "prefix-wrong")
+    wrong["spec"]["tasks"][1]["params"].append({"name": "home", "value": "$(HOME)/x"})
+    assert_denied(
+        refused(api, wrong),
+        PIPELINE_VALIDATION + 'validation failed: invalid value: invalid variable reference "$(HOME)", must start '
+        "with a valid prefix: params, tasks, finally, context, workspaces, or results; if you meant a shell "
+        "variable, use ${VAR} instead: spec.tasks[1].params[home].value",
+    )
+    right = named(PIPELINE, "prefix-right")
+    right["spec"]["tasks"][1]["params"].append({"name": "home", "value": "${HOME}/x"})
+    assert create(api, right)["metadata"]["name"] == "prefix-right"
+
+
+def test_taskrun_needs_exactly_one_task(api: client.ApiClient) -> None:
+    """taskrun_validation.go: ``apis.ErrMultipleOneOf("taskRef", "taskSpec")`` when both are given."""
+    run = {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "TaskRun",
+        "metadata": {"name": "tr-wrong"},
+        "spec": {
+            "taskRef": {"name": "echo"},
+            "taskSpec": TASK["spec"],
+            "params": [{"name": "greeting", "value": "hi"}],
+        },
+    }
+    assert_denied(
+        refused(api, run),
+        PIPELINE_VALIDATION + "validation failed: expected exactly one, got both: spec.taskRef, spec.taskSpec",
+    )
+    del run["spec"]["taskSpec"]
+    assert create(api, {**run, "metadata": {"name": "tr-right"}})["spec"]["taskRef"] == {"name": "echo"}
+
+
 # ---------------------------------------------------------------- triggers.tekton.dev/v1beta1
 
 TEMPLATE = {
