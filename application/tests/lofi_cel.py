@@ -1,261 +1,147 @@
-"""Evaluate the subset of CEL the EventListener filters use, to test them against real payloads.
+"""The EventListener filters, compiled and evaluated by the official CEL runtime (``cel-expr-python``).
 
-Covers what the filters need and nothing more: literals (strings, ints, bools, null, lists),
-field selection, indexing, `!`, `&&`, `||`, `==`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `+` (lists, strings, ints), the
-methods size(), startsWith(), endsWith(), contains(), and the macros all() and exists().
-Anything else is a parse error, so a filter drifting outside the subset fails its test instead of
-being judged by guesswork. As in CEL, selecting a missing field is an error (Tekton then drops
-the event), and `&&`/`||` absorb an error when the other side decides the result.
+The environment is the one Tekton Triggers v0.37.0 gives its ``cel`` ClusterInterceptor
+(``pkg/interceptors/cel/cel.go`` ``makeCelEnv``):
+
+- variables ``body``, ``header``, ``extensions`` as ``map(string, dyn)`` and ``requestURL`` as
+  ``string`` (``decls.NewVariable("body", mapStrDyn)``…); ``body`` is the JSON payload,
+  ``header`` the HTTP header (``map[string][]string``);
+- cel-go's ``ext.Strings()`` (``split``, ``lowerAscii``, ``replace``…), ``ext.Encoders()``
+  (``base64``) and ``ext.Math()``: here the runtime's own ``ExtStrings``, ``ExtEncoders`` and
+  ``ExtMath``. ``ext.Sets()`` and ``ext.Lists()`` have no binding in cel-expr-python 0.1.3: a filter
+  using ``sets.contains`` or ``lists.range`` fails to compile here (stricter, never looser);
+- Triggers' own functions (``pkg/interceptors/cel/triggers.go``), declared with the same overloads
+  and implemented here after their Go code: ``header.match(name, value)``,
+  ``header.canonical(name)``, ``s.truncate(n)``, ``s.compareSecret(key, secretName[, namespace])``
+  (against ``SECRETS`` below instead of the cluster), ``s.parseJSON()``, ``s.parseYAML()``,
+  ``s.parseURL()``, ``m.marshalJSON()``, ``l.first()``, ``l.last()``, ``s.translate(regexp, repl)``.
+
+Tekton runs the filter with the type checker on (``env.Compile``): an unknown function or a
+syntax error fails here exactly as it fails there. An evaluation error (a missing key, a wrong
+type) makes the interceptor answer an error, and the event is dropped: ``matches`` is False.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
-TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-      | (?P<number>\d+)
-      | (?P<op>&&|\|\||==|!=|<=|>=|[<>!.()\[\],+])
-      | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-    )""",
-    re.VERBOSE,
-)
+import yaml
+from cel_expr_python import cel
+from cel_expr_python.ext import ext_encoders, ext_math, ext_strings
 
-Node = tuple[Any, ...]
-
-
-class CelError(Exception):
-    """Evaluation error (CEL: no such key, wrong type)."""
+MAP = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
+LIST = cel.Type.List(cel.Type.DYN)
+STRING, BOOL, INT = cel.Type.STRING, cel.Type.BOOL, cel.Type.INT
+# compareSecret looks Secrets up in the EventListener's namespace; the tests' Secrets live here.
+SECRETS: dict[tuple[str, str], str] = {}
 
 
-def tokenize(text: str) -> list[tuple[str, str]]:
-    tokens, pos = [], 0
-    text = text.strip()
-    while pos < len(text):
-        match = TOKEN.match(text, pos)
-        if not match or match.end() == pos:
-            raise SyntaxError(f"unsupported CEL at {text[pos : pos + 20]!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-    return tokens
+def _canonical(name: str) -> str:
+    """Go's ``http.CanonicalHeaderKey``."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
-class Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = tokenize(text)
-        self.pos = 0
-
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self, value: str | None = None) -> tuple[str, str]:
-        token = self.peek()
-        if token is None or (value is not None and token[1] != value):
-            raise SyntaxError(f"expected {value!r}, got {token!r}")
-        self.pos += 1
-        return token
-
-    def accept(self, value: str) -> bool:
-        token = self.peek()
-        if token and token[1] == value and token[0] in ("op", "ident"):
-            self.pos += 1
-            return True
-        return False
-
-    def parse(self) -> Node:
-        node = self.or_()
-        if self.peek() is not None:
-            raise SyntaxError(f"trailing {self.peek()!r}")
-        return node
-
-    def or_(self) -> Node:
-        node = self.and_()
-        while self.accept("||"):
-            node = ("or", node, self.and_())
-        return node
-
-    def and_(self) -> Node:
-        node = self.relation()
-        while self.accept("&&"):
-            node = ("and", node, self.relation())
-        return node
-
-    def relation(self) -> Node:
-        node = self.add()
-        for op in ("==", "!=", "<=", ">=", "<", ">", "in"):
-            if self.accept(op):
-                return (op, node, self.add())
-        return node
-
-    def add(self) -> Node:
-        node = self.unary()
-        while self.accept("+"):
-            node = ("+", node, self.unary())
-        return node
-
-    def unary(self) -> Node:
-        if self.accept("!"):
-            return ("not", self.unary())
-        return self.member()
-
-    def member(self) -> Node:
-        node = self.primary()
-        while True:
-            if self.accept("."):
-                name = self.take()[1]
-                if self.accept("("):
-                    args = self.arguments(")")
-                    node = ("call", node, name, args)
-                else:
-                    node = ("field", node, name)
-            elif self.accept("["):
-                index = self.or_()
-                self.take("]")
-                node = ("index", node, index)
-            else:
-                return node
-
-    def arguments(self, close: str) -> list[Node]:
-        args: list[Node] = []
-        if self.accept(close):
-            return args
-        while True:
-            args.append(self.or_())
-            if self.accept(close):
-                return args
-            self.take(",")
-
-    def primary(self) -> Node:
-        kind, value = self.take()
-        if kind == "string":
-            return ("lit", bytes(value[1:-1], "utf-8").decode("unicode_escape"))
-        if kind == "number":
-            return ("lit", int(value))
-        if value == "(":
-            node = self.or_()
-            self.take(")")
-            return node
-        if value == "[":
-            return ("list", self.arguments("]"))
-        if kind == "ident":
-            constants = {"true": True, "false": False, "null": None}
-            return ("lit", constants[value]) if value in constants else ("var", value)
-        raise SyntaxError(f"unexpected {value!r}")
+def _header(header: dict[str, Any], name: str) -> list[str]:
+    return header.get(_canonical(name)) or header.get(name) or []
 
 
-def _logic(node: Node, env: dict[str, Any], decisive: bool) -> bool:
-    """CEL's commutative && / ||: an error on one side is absorbed when the other side decides."""
-    results: list[Any] = []
-    for side in node[1:]:
-        try:
-            value = evaluate(side, env)
-        except CelError as error:
-            results.append(error)
-            continue
-        if not isinstance(value, bool):
-            raise CelError(f"no such overload: {value!r} in a logical operator")
-        if value is decisive:
-            return decisive
-        results.append(value)
-    for result in results:
-        if isinstance(result, CelError):
-            raise result
-    return not decisive
+def _match(header: dict[str, Any], name: str, value: str) -> bool:
+    return value in _header(header, name)[:1]
 
 
-METHODS: dict[str, Callable[..., Any]] = {
-    "size": len,
-    "startsWith": lambda target, prefix: target.startswith(prefix),
-    "endsWith": lambda target, suffix: target.endswith(suffix),
-    "contains": lambda target, part: part in target,
-}
+def _canonical_get(header: dict[str, Any], name: str) -> str:
+    values = _header(header, name)
+    return values[0] if values else ""
 
 
-COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
+def _compare_secret(value: str, key: str, name: str, namespace: str = "") -> bool:
+    del namespace  # one namespace in the tests
+    return SECRETS.get((name, key)) == value
 
 
-def _macro(node: Node, env: dict[str, Any]) -> bool:
-    _, target_node, name, args = node
-    target = evaluate(target_node, env)
-    variable = args[0]
-    if variable[0] != "var" or not isinstance(target, list | dict):
-        raise CelError(f"{name}() needs a variable and a list")
-    values = [evaluate(args[1], {**env, variable[1]: item}) for item in target]
-    if not all(isinstance(v, bool) for v in values):
-        raise CelError(f"{name}() predicate is not a bool")
-    return all(values) if name == "all" else any(values)
+def _parse_url(text: str) -> dict[str, Any]:
+    url = urlparse(text)
+    return {
+        "scheme": url.scheme,
+        "host": url.netloc,
+        "path": url.path,
+        "rawQuery": url.query,
+        "query": {k: v[0] for k, v in parse_qs(url.query).items()},
+        "fragment": url.fragment,
+        "auth": {"username": url.username or "", "password": url.password or ""},
+    }
 
 
-def evaluate(node: Node, env: dict[str, Any]) -> Any:
-    kind = node[0]
-    if kind == "lit":
-        return node[1]
-    if kind == "list":
-        return [evaluate(item, env) for item in node[1]]
-    if kind == "var":
-        if node[1] not in env:
-            raise CelError(f"undeclared reference to {node[1]!r}")
-        return env[node[1]]
-    if kind == "field":
-        target = evaluate(node[1], env)
-        if not isinstance(target, dict) or node[2] not in target:
-            raise CelError(f"no such key: {node[2]}")
-        return target[node[2]]
-    if kind == "index":
-        target, index = evaluate(node[1], env), evaluate(node[2], env)
-        try:
-            return target[index]
-        except (KeyError, IndexError, TypeError) as error:
-            raise CelError(f"invalid index {index!r}") from error
-    if kind == "not":
-        value = evaluate(node[1], env)
-        if not isinstance(value, bool):
-            raise CelError(f"no such overload: !{value!r}")
-        return not value
-    if kind in ("and", "or"):
-        return _logic(node, env, decisive=kind == "or")
-    if kind == "call":
-        if node[2] in ("all", "exists"):
-            return _macro(node, env)
-        if node[2] not in METHODS:
-            raise SyntaxError(f"unsupported method {node[2]}()")
-        target = evaluate(node[1], env)
-        args = [evaluate(arg, env) for arg in node[3]]
-        if node[2] != "size" and not all(isinstance(v, str) for v in (target, *args)):
-            raise CelError(f"no such overload: {node[2]} on {target!r}")
-        return METHODS[node[2]](target, *args)
-    left, right = evaluate(node[1], env), evaluate(node[2], env)
-    if kind == "+":
-        if type(left) is not type(right):
-            raise CelError(f"no such overload: {left!r} + {right!r}")
-        return left + right
-    if kind == "in":
-        if not isinstance(right, list | dict):
-            raise CelError("'in' needs a list or map")
-        return left in right
-    if type(left) is not type(right) and None not in (left, right):
-        raise CelError(f"no such overload: {left!r} {kind} {right!r}")
-    if kind in ("<", "<=", ">", ">="):
-        if not isinstance(left, int | str) or isinstance(left, bool):
-            raise CelError(f"no such overload: {left!r} {kind} {right!r}")
-        return COMPARE[kind](left, right)
-    return (left == right) if kind == "==" else (left != right)
+def _member(overload: str, returns: cel.Type, params: list[cel.Type], impl: Any) -> cel.Overload:
+    return cel.Overload(overload, return_type=returns, parameters=params, is_member=True, impl=impl)
 
 
-def matches(expression: str, body: dict[str, Any], header: dict[str, Any] | None = None) -> bool:
-    """Tekton's CEL interceptor: the event passes only when the filter evaluates to true."""
-    try:
-        return evaluate(Parser(expression).parse(), {"body": body, "header": header or {}}) is True
-    except CelError:
-        return False
+FUNCTIONS = [
+    cel.FunctionDecl("match", [_member("match_map_string_string", BOOL, [MAP, STRING, STRING], _match)]),
+    cel.FunctionDecl("canonical", [_member("canonical_map_string", STRING, [MAP, STRING], _canonical_get)]),
+    cel.FunctionDecl("truncate", [_member("truncate_string_uint", STRING, [STRING, INT], lambda s, n: s[:n])]),
+    cel.FunctionDecl(
+        "compareSecret",
+        [
+            _member("compareSecret_string_string_string", BOOL, [STRING] * 4, _compare_secret),
+            _member("compareSecret_string_string", BOOL, [STRING] * 3, _compare_secret),
+        ],
+    ),
+    cel.FunctionDecl("parseJSON", [_member("parseJSON_string", MAP, [STRING], json.loads)]),
+    cel.FunctionDecl("parseYAML", [_member("parseYAML_string", MAP, [STRING], yaml.safe_load)]),
+    cel.FunctionDecl("parseURL", [_member("parseURL_string", MAP, [STRING], _parse_url)]),
+    cel.FunctionDecl(
+        "marshalJSON",
+        [
+            _member("marshalJSON_map", STRING, [MAP], json.dumps),
+            _member("marshalJSON_list", STRING, [LIST], json.dumps),
+        ],
+    ),
+    cel.FunctionDecl("last", [_member("last_list", cel.Type.DYN, [LIST], lambda items: items[-1])]),
+    cel.FunctionDecl("first", [_member("first_list", cel.Type.DYN, [LIST], lambda items: items[0])]),
+    cel.FunctionDecl(
+        "translate",
+        [
+            _member(
+                "translate_string_string",
+                STRING,
+                [STRING, STRING, STRING],
+                lambda s, pattern, repl: re.sub(pattern, repl, s),
+            )
+        ],
+    ),
+]
+
+
+def environment() -> cel.Env:
+    """The CEL environment of Tekton Triggers' cel interceptor (see the module docstring)."""
+    return cel.NewEnv(
+        variables={"body": MAP, "header": MAP, "extensions": MAP, "requestURL": STRING},
+        extensions=[ext_strings.ExtStrings(), ext_encoders.ExtEncoders(), ext_math.ExtMath()],
+        functions=FUNCTIONS,
+    )
+
+
+ENV = environment()
+
+
+def compile_filter(expression: str) -> cel.Expression:
+    """Compile and type-check ``expression``; raises RuntimeError with CEL's message when Tekton would refuse it."""
+    return ENV.compile(expression)
+
+
+def evaluate(expression: str, body: dict[str, Any], header: dict[str, list[str]] | None = None) -> cel.Value:
+    data = {"body": body, "header": header or {}, "extensions": {}, "requestURL": ""}
+    return compile_filter(expression).eval(data=data)
+
+
+def matches(expression: str, body: dict[str, Any], header: dict[str, list[str]] | None = None) -> bool:
+    """Whether Tekton's cel interceptor lets the event through: the filter evaluates to ``true``.
+
+    An evaluation error or a non-boolean result stops the event (the interceptor answers an error).
+    """
+    value = evaluate(expression, body, header)
+    return value.type() == BOOL and value.value() is True

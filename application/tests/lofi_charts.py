@@ -10,6 +10,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 APPLICATION = ROOT / "application"
 HELM = ROOT / ".tools" / "bin" / "helm"
+# @octokit/webhooks-examples (npm): GitHub's documented webhook payloads, installed by `make setup`
+GITHUB_EXAMPLES = ROOT / ".cache" / "judges" / "@octokit" / "webhooks-examples" / "api.github.com" / "index.json"
 
 # Test values: every environment-specific value is a recognisable "test-" string, so the rendered
 # output can be searched for anything that did not come from them.

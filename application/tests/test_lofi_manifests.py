@@ -14,8 +14,17 @@ from typing import Any
 
 import pytest
 import yaml
-from lofi_cel import Parser, matches
-from lofi_charts import APP_VALUES, APPLICATION, APPS_VALUES, DIGEST, PIPELINE_VALUES, helm_run, helm_template
+from lofi_cel import compile_filter, matches
+from lofi_charts import (
+    APP_VALUES,
+    APPLICATION,
+    APPS_VALUES,
+    DIGEST,
+    GITHUB_EXAMPLES,
+    PIPELINE_VALUES,
+    helm_run,
+    helm_template,
+)
 
 # ---------------------------------------------------------------- rendering
 
@@ -334,7 +343,7 @@ def test_eventlistener_checks_github_signatures_then_filters(rendered) -> None:
         assert params["secretRef"] == {"secretName": "test-webhook-secret", "secretKey": "test-webhook-key"}
         events[trigger["name"]] = params["eventTypes"]
         assert cel["ref"] == {"name": "cel", "kind": "ClusterInterceptor"}
-        Parser(cel["params"][0]["value"]).parse()  # within the CEL subset the tests evaluate
+        compile_filter(cel["params"][0]["value"])  # parses and type-checks in Tekton's CEL environment
         assert {b["ref"] for b in trigger["bindings"]} <= bindings
         assert trigger["template"]["ref"] in templates
     assert events == {"push": ["push"], "pull-request": ["pull_request"]}
@@ -355,26 +364,38 @@ def test_bindings_read_fields_present_in_github_payloads(rendered) -> None:
         assert re.fullmatch(r"[0-9a-f]{40}", values["git-revision"])
 
 
-# GitHub webhook payloads, trimmed to the fields the filters and bindings read
-# (https://docs.github.com/en/webhooks/webhook-events-and-payloads)
+# Real GitHub webhook payloads: the examples GitHub documents, as packaged by @octokit/webhooks-examples
+# (npm, installed by `make setup`; api.github.com/index.json: one entry per event with its examples,
+# https://docs.github.com/en/webhooks/webhook-events-and-payloads). Only the fields that name *our*
+# repository and branch are changed.
+def _examples(event: str) -> list[dict]:
+    assert GITHUB_EXAMPLES.is_file(), f"run `make setup` first: {GITHUB_EXAMPLES} is missing"
+    events = {entry["name"]: entry["examples"] for entry in json.loads(GITHUB_EXAMPLES.read_text())}
+    return events[event]
+
+
+def _ours(body: dict) -> dict:
+    body = json.loads(json.dumps(body))
+    body["repository"] |= REPO
+    return body
+
+
 REPO = {"full_name": "test-org/lofi", "clone_url": "https://git.test-domain.io/test-org/lofi.git"}
-PUSH = {
-    "ref": "refs/heads/test-branch",
-    "before": "1" * 40,
-    "after": "2" * 40,
-    "deleted": False,
-    "repository": REPO,
-    "commits": [{"id": "2" * 40, "added": [], "removed": [], "modified": ["application/lofi-app/lofi/scene.py"]}],
-}
+_BRANCH_PUSH = next(e for e in _examples("push") if e["ref"].startswith("refs/heads/") and e["commits"])
+PUSH = {**_ours(_BRANCH_PUSH), "ref": "refs/heads/test-branch"}
+PUSH["commits"] = [
+    {**PUSH["commits"][0], "added": [], "removed": [], "modified": ["application/lofi-app/lofi/scene.py"]}
+]
 
 
 def pull_request(action: str, head_repo: dict | None = None) -> dict:
-    return {
-        "action": action,
-        "number": 7,
-        "repository": REPO,
-        "pull_request": {"head": {"sha": "3" * 40, "ref": "feature", "repo": head_repo or REPO}},
-    }
+    """GitHub's own pull_request example for ``action`` (or, for actions it has none of, its first one)."""
+    examples = _examples("pull_request")
+    body = _ours(next((e for e in examples if e["action"] == action), examples[0]))
+    body["action"] = action
+    head = body["pull_request"]["head"]
+    head["repo"] = {**(head.get("repo") or {}), **(head_repo or REPO)}
+    return body
 
 
 def fired(rendered, event: str, body: dict) -> list[str]:
@@ -389,9 +410,7 @@ def fired(rendered, event: str, body: dict) -> list[str]:
     return names
 
 
-ONLY_PROMOTE = [
-    {"id": "4" * 40, "added": [], "removed": [], "modified": ["application/deployment/environments/x.yaml"]}
-]
+ONLY_PROMOTE = [{**PUSH["commits"][0], "id": "4" * 40, "modified": ["application/deployment/environments/x.yaml"]}]
 
 
 @pytest.mark.parametrize(
@@ -411,7 +430,7 @@ ONLY_PROMOTE = [
         ("pull_request", pull_request("closed"), []),
         ("pull_request", pull_request("labeled"), []),
         ("pull_request", pull_request("opened", {"full_name": "fork/lofi", "clone_url": "x"}), []),
-        ("issue_comment", pull_request("created"), []),
+        ("issue_comment", _ours(_examples("issue_comment")[0]), []),
     ],
 )
 def test_filters_on_sample_payloads(rendered, event: str, body: dict, expected: list[str]) -> None:
@@ -633,3 +652,20 @@ def test_rendered_output_holds_only_the_supplied_environment(rendered) -> None:
                     assert not found, f"{chart} {doc['kind']}{path}: {word!r} is hard-coded in {value!r}"
                 for host in re.findall(r"\b(?:[a-z0-9-]+\.)+(?:io|com|net|org|dev|test|invalid|svc)\b", text):
                     assert host in allowed_hosts, f"{chart} {doc['kind']}{path}: unexpected host {host!r}"
+
+
+def test_cel_environment_is_the_triggers_one() -> None:
+    """The filters run in Tekton Triggers v0.37.0's CEL environment (pkg/interceptors/cel/cel.go makeCelEnv,
+    triggers.go): its variables and functions compile, anything else does not, and a missing key is an
+    evaluation error that drops the event."""
+    push = _examples("push")[0]
+    header = {"X-Github-Event": ["push"]}
+    assert matches(
+        "header.match('X-GitHub-Event', 'push') && header.canonical('x-github-event') == 'push'", push, header
+    )
+    assert matches("body.ref.split('/')[0] == 'refs' && body.ref.truncate(4) == 'refs'", push)
+    assert matches("body.repository.html_url.parseURL().host == 'github.com'", push)
+    assert matches("'{\"a\": [1]}'.parseJSON().a.first() == 1 && requestURL == ''", push)
+    with pytest.raises(RuntimeError, match="undeclared reference"):
+        compile_filter("body.ref.sha256() == ''")
+    assert not matches("body.no_such_field == 'x'", push)

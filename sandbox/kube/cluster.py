@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from sandbox.kube import apply as ssa
-from sandbox.kube import errors, fields, patch, schema, structural
+from sandbox.kube import errors, fields, patch, schema, structural, tekton
 from sandbox.kube.defaults import apply_defaults
 from sandbox.kube.errors import KubeError
 from sandbox.kube.resources import BUILTIN, VIRTUAL, ResourceType, from_crd
@@ -679,6 +679,7 @@ def _default_and_validate(rtype: ResourceType, obj: dict[str, Any], old: dict[st
     else:
         apply_defaults(rtype.gr, obj)
     validate(rtype, obj, old)
+    tekton.admit(rtype.group, rtype.version, rtype.kind, obj)  # Tekton's admission webhooks (sandbox/kube/tekton.py)
 
 
 def _check_resource_version(rtype: ResourceType, name: str, wanted: dict[str, Any], old: dict[str, Any]) -> None:
