@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from sandbox.kube import apply as ssa
-from sandbox.kube import errors, fields, patch, schema, structural
+from sandbox.kube import errors, fields, judge, patch, schema, structural
 from sandbox.kube.defaults import apply_defaults
 from sandbox.kube.errors import KubeError
 from sandbox.kube.resources import BUILTIN, VIRTUAL, ResourceType, from_crd
@@ -181,9 +181,22 @@ class Cluster:
         return body
 
     def _field_validation(self, rtype: ResourceType, body: dict[str, Any], op: Op) -> dict[str, Any]:
-        """``body`` without unknown fields (dropped as the API server drops them); Strict rejects them."""
+        """``body`` without unknown fields (dropped as the API server drops them); Strict rejects them.
+
+        Built-in kinds are judged by Kubernetes' own 1.31 schemas (``judge.py``): a value of the
+        wrong type fails decoding (400), whatever ``fieldValidation`` says.
+        """
         node = schema.root(rtype)
-        unknown = schema.unknown_fields(node, body) if op.validation != "Ignore" else []
+        if not rtype.custom and judge.has_schema(rtype.api_version, rtype.kind):
+            verdict = judge.judge(body, rtype.api_version, rtype.kind)
+            if verdict.types:
+                raise KubeError(400, judge.decode_error(rtype.kind, rtype.version, verdict))
+            unknown = judge.unknown_paths(verdict) if op.validation != "Ignore" else []
+            if verdict.unknown:
+                body = copy.deepcopy(body)
+                judge.drop_unknown(body, verdict)
+        else:
+            unknown = schema.unknown_fields(node, body) if op.validation != "Ignore" else []
         if unknown and op.validation == "Strict":
             text = ", ".join(f'unknown field "{u}"' for u in unknown)
             raise KubeError(
