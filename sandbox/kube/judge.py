@@ -60,6 +60,32 @@ def _registry() -> Any:
 
 
 @functools.cache
+def _definitions() -> dict[str, Any]:
+    return json.loads(_schema_dir().joinpath("_definitions.json").read_text())["$defs"]
+
+
+def _inline(node: Any, stack: tuple[str, ...] = ()) -> Any:
+    """``node`` with every ``$ref`` replaced by its definition (about 1.5x faster to evaluate than
+    following references); the definition's name stays in ``x-sandbox-type`` for error messages.
+    Recursive references (JSONSchemaProps in CRDs) stay references into ``_definitions.json``."""
+    if isinstance(node, list):
+        return [_inline(item, stack) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    ref = ref if isinstance(ref, str) else None
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        if name in stack:
+            return {**node, "$ref": f"{_DEFS_URI}#/$defs/{name}"}
+        target = _inline(_definitions()[name], (*stack, name))
+        return {**target, "x-sandbox-type": name}
+    return {
+        key: _inline(value, stack) for key, value in node.items() if key != "description" or not isinstance(value, str)
+    }
+
+
+@functools.cache
 def _validator(api_version: str, kind: str) -> Any:
     """The compiled validator for a built-in kind, or None when the 1.31 API has no such kind."""
     import jsonschema  # noqa: PLC0415
@@ -68,7 +94,7 @@ def _validator(api_version: str, kind: str) -> Any:
     path = _schema_dir().joinpath(f"{kind.lower()}-{group_version}.json")
     if not path.is_file():
         return None
-    schema = json.loads(path.read_text())
+    schema = _inline(json.loads(path.read_text()))
     return jsonschema.Draft202012Validator(schema, registry=_registry())
 
 
@@ -100,7 +126,7 @@ def _json_type(value: Any) -> str:
 
 def _go_type(schema: dict[str, Any]) -> str:  # noqa: PLR0911 - one answer per JSON schema type
     """The Go type encoding/json names for a schema node (best effort: the OpenAPI keeps no Go names)."""
-    ref = schema.get("$ref", "")
+    ref = schema.get("x-sandbox-type") or schema.get("$ref", "")
     if ref:
         name = ref.rsplit("/", 1)[-1]
         if name.endswith("intstr.IntOrString"):
@@ -131,31 +157,16 @@ def _go_type(schema: dict[str, Any]) -> str:  # noqa: PLR0911 - one answer per J
 
 def _struct_name(validator: Any, error: Any) -> str:
     """The innermost named type on the error's path (encoding/json's ``Struct`` of the error)."""
-    names = [ref.rsplit(".", 1)[-1] for ref in _refs_on_path(validator, error)]
-    return names[-1] if names else ""
-
-
-def _refs_on_path(validator: Any, error: Any) -> list[str]:
-    refs: list[str] = []
-    node = validator.schema
-    resolver = validator._resolver
-
-    def follow(node: dict[str, Any], resolver: Any) -> tuple[dict[str, Any], Any]:
-        while "$ref" in node:
-            refs.append(node["$ref"])
-            resolved = resolver.lookup(node["$ref"])
-            node, resolver = resolved.contents, resolved.resolver
-        return node, resolver
-
+    node, name = validator.schema, ""
     for part in list(error.absolute_path)[:-1]:
-        node, resolver = follow(node, resolver)
+        name = node.get("x-sandbox-type", name)
         if isinstance(part, int):
             node = node.get("items") or {}
         else:
             extra = node.get("additionalProperties")
             node = (node.get("properties") or {}).get(part) or (extra if isinstance(extra, dict) else {})
-    follow(node, resolver)
-    return refs
+    name = node.get("x-sandbox-type", name)
+    return name.rsplit(".", 1)[-1]
 
 
 def judge(obj: dict[str, Any], api_version: str, kind: str) -> Verdict:

@@ -538,7 +538,7 @@ def _network_policy(obj: dict[str, Any]) -> list[Cause]:
                     if end is not None:
                         if isinstance(end, int) and end < number:
                             errors.append(
-                                invalid_cause(f"{here}.endPort", number, "must be greater than or equal to `port`")
+                                invalid_cause(f"{here}.endPort", end, "must be greater than or equal to `port`")
                             )
                         errors += [invalid_cause(f"{here}.endPort", end, m) for m in port_num_errors(end)]
                 elif isinstance(number, str):
@@ -589,7 +589,24 @@ def _ingress(obj: dict[str, Any]) -> list[Cause]:
                     errors.append(invalid_cause(f"{here}.path", path, "must be an absolute path"))
             else:
                 errors.append(not_supported_cause(f"{here}.pathType", kind, PATH_TYPES))
+            errors += _ingress_backend(entry.get("backend"), f"{here}.backend")
     return errors
+
+
+def _ingress_backend(backend: Any, path: str) -> list[Cause]:
+    """networking ``validateIngressBackend``: a service port is a name (IANA) or a number, not both."""
+    service = backend.get("service") if isinstance(backend, dict) else None
+    if not isinstance(service, dict):
+        return []
+    port = service.get("port") if isinstance(service.get("port"), dict) else {}
+    name, number = port.get("name") or "", port.get("number") or 0
+    if name and number:
+        return [invalid_cause(path, "", "cannot set both port name & port number")]
+    if name:
+        return [invalid_cause(f"{path}.service.port.name", name, msg) for msg in port_name_errors(name)]
+    if number:
+        return [invalid_cause(f"{path}.service.port.number", number, m) for m in port_num_errors(number)]
+    return [required_cause(path, "port name or number is required")]
 
 
 def _workload(obj: dict[str, Any]) -> list[Cause]:

@@ -349,7 +349,7 @@ def test_network_policy_ports(k8s: client.ApiClient) -> None:
         (
             "FieldValueInvalid",
             "spec.ingress[0].ports[0].endPort",
-            "Invalid value: 8000: must be greater than or equal to `port`",
+            "Invalid value: 7000: must be greater than or equal to `port`",
         ),
     )
     policy["spec"]["ingress"][0]["ports"] = [{"port": 8000, "endPort": 9000}]
@@ -500,3 +500,40 @@ def test_admission_cost_per_object_is_small() -> None:
     for _ in range(50):
         assert not judge.judge(body, "apps/v1", "Deployment")
     assert (time.perf_counter() - start) / 50 < 0.02
+
+
+# ------------------------------------------------------------------ the fidelity gate
+
+
+def test_audit_finds_what_admission_would_refuse(tmp_path: Path) -> None:
+    """``GET /_sandbox/audit`` re-judges every stored object (state kept from a looser emulator, objects
+    written by emulated controllers) with the same judges as admission; a fresh cluster is clean."""
+    from email.message import Message  # noqa: PLC0415
+
+    from sandbox.kube import KubeEmulator  # noqa: PLC0415
+    from sandbox.server import Context, Request  # noqa: PLC0415
+    from sandbox.store import Store  # noqa: PLC0415
+
+    kube = KubeEmulator(Context("kubernetes", Store(tmp_path / "k.json"), {}, {}))
+    kube.endpoint("https://127.0.0.1:1")
+    audit = kube.admin_routes()[("GET", "audit")]
+
+    def problems() -> list[dict[str, Any]]:
+        return json.loads(audit(Request("GET", "/_sandbox/audit", {}, Message(), b"")).payload())["problems"]
+
+    assert problems() == []
+    cluster = kube.cluster()
+    bad = deployment(
+        container={"ports": [{"name": "metrics-exporter-http", "containerPort": 8080, "protocol": "TCP"}]},
+        hostnameOverride="x",
+    )
+    bad["metadata"]["namespace"] = "default"
+    with kube.lock:
+        cluster.store(cluster.rtype("apps/deployments"), bad)
+    (found,) = problems()
+    assert (found["kind"], found["namespace"], found["name"]) == ("Deployment", "default", "web")
+    assert found["problems"] == [
+        'spec.template.spec.containers[0].ports[0].name: Invalid value: "metrics-exporter-http": '
+        "must be no more than 15 characters",
+        'spec.template.spec.hostnameOverride: unknown field "spec.template.spec.hostnameOverride"',
+    ]
