@@ -259,8 +259,13 @@ def audit_cluster(cluster: Any) -> list[dict[str, Any]]:
             continue
         for key, obj in sorted(bucket.items()):
             problems = audit_object(rtype, cluster.render(rtype, obj))
+            namespace, _, name = key.partition("/")
+            for manager, paths in sorted((cluster.dropped.get((gr, namespace, name)) or {}).items()):
+                problems += [
+                    f'{u}: unknown field "{u}" dropped with a warning (fieldValidation=Warn) on a write by {manager}'
+                    for u in paths
+                ]
             if problems:
-                namespace, _, name = key.partition("/")
                 found.append(
                     {
                         "cluster": cluster.id,

@@ -537,3 +537,41 @@ def test_audit_finds_what_admission_would_refuse(tmp_path: Path) -> None:
         "must be no more than 15 characters",
         'spec.template.spec.hostnameOverride: unknown field "spec.template.spec.hostnameOverride"',
     ]
+
+
+def test_audit_reports_fields_dropped_with_only_a_warning(tmp_path: Path) -> None:
+    """A client that sends no ``fieldValidation`` (kubernetes.core sends none) gets the server default,
+    "Warn: This will send a warning via the standard warning response header for each unknown field that
+    is dropped from the object ... The request will still succeed": the write passes and the field is
+    silently lost on a real cluster. The gate reports it until that manager writes the object cleanly."""
+    from email.message import Message  # noqa: PLC0415
+
+    from sandbox.kube import KubeEmulator  # noqa: PLC0415
+    from sandbox.server import Context, Request  # noqa: PLC0415
+    from sandbox.store import Store  # noqa: PLC0415
+
+    kube = KubeEmulator(Context("kubernetes", Store(tmp_path / "k.json"), {}, {}))
+    token = kube.endpoint("https://127.0.0.1:1")["token"]
+    audit = kube.admin_routes()[("GET", "audit")]
+
+    def call(method: str, path: str, body: Any, query: str = "") -> int:
+        headers = Message()
+        headers["Authorization"] = f"Bearer {token}"
+        headers["Content-Type"] = "application/json"
+        args = {k: [v] for k, v in (part.split("=", 1) for part in query.split("&") if part)}
+        request = Request(method, path, args, headers, json.dumps(body).encode())
+        with kube.lock:
+            return kube.handle(request).status
+
+    def problems() -> list[str]:
+        found = json.loads(audit(Request("GET", "/_sandbox/audit", {}, Message(), b"")).payload())["problems"]
+        return [p for entry in found for p in entry["problems"]]
+
+    body = {"metadata": {"name": "cm"}, "data": {"a": "b"}, "datta": {"x": "y"}}
+    assert call("POST", "/api/v1/namespaces/default/configmaps", body, "fieldManager=ansible") == 201
+    assert problems() == [
+        'datta: unknown field "datta" dropped with a warning (fieldValidation=Warn) on a write by ansible'
+    ]
+    del body["datta"]
+    assert call("PUT", "/api/v1/namespaces/default/configmaps/cm", body, "fieldManager=ansible") == 200
+    assert problems() == []
