@@ -609,6 +609,108 @@ def _ingress_backend(backend: Any, path: str) -> list[Cause]:
     return [required_cause(path, "port name or number is required")]
 
 
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+def _policy_rules(obj: dict[str, Any], namespaced: bool) -> list[Cause]:
+    """rbac ``validatePolicyRule`` for every rule of a Role or ClusterRole."""
+    errors: list[Cause] = []
+    rules = obj.get("rules")
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if not isinstance(rule, dict):
+            continue
+        here = f"rules[{i}]"
+        if not rule.get("verbs"):
+            errors.append(required_cause(f"{here}.verbs", "verbs must contain at least one value"))
+        urls = rule.get("nonResourceURLs")
+        if urls:
+            shown = "[]string{" + ", ".join(go_value(u) for u in urls) + "}"
+            if namespaced:
+                errors.append(
+                    (
+                        "FieldValueInvalid",
+                        f"Invalid value: {shown}: namespaced rules cannot apply to non-resource URLs",
+                        f"{here}.nonResourceURLs",
+                    )
+                )
+            if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
+                errors.append(
+                    (
+                        "FieldValueInvalid",
+                        f"Invalid value: {shown}: rules cannot apply to both regular resources and non-resource URLs",
+                        f"{here}.nonResourceURLs",
+                    )
+                )
+            continue
+        if not rule.get("apiGroups"):
+            errors.append(required_cause(f"{here}.apiGroups", "resource rules must supply at least one api group"))
+        if not rule.get("resources"):
+            errors.append(required_cause(f"{here}.resources", "resource rules must supply at least one resource"))
+    return errors
+
+
+def _role_ref(ref: Any) -> str:
+    ref = ref if isinstance(ref, dict) else {}
+    return (
+        f"rbac.RoleRef{{APIGroup:{go_value(ref.get('apiGroup') or '')}, Kind:{go_value(ref.get('kind') or '')}, "
+        f"Name:{go_value(ref.get('name') or '')}}}"
+    )
+
+
+def _binding(obj: dict[str, Any], namespaced: bool, old: dict[str, Any] | None) -> list[Cause]:  # noqa: PLR0912 - one branch per upstream rule
+    """rbac ``ValidateRoleBinding``/``ValidateClusterRoleBinding``, ``validateRoleBindingSubject``, and
+    ``...Update``: "cannot change roleRef"."""
+    errors: list[Cause] = []
+    ref = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
+    if ref.get("apiGroup") != RBAC_GROUP:
+        errors.append(not_supported_cause("roleRef.apiGroup", ref.get("apiGroup") or "", (RBAC_GROUP,)))
+    kinds = ("Role", "ClusterRole") if namespaced else ("ClusterRole",)
+    if ref.get("kind") not in kinds:
+        errors.append(not_supported_cause("roleRef.kind", ref.get("kind") or "", kinds))
+    if not ref.get("name"):
+        errors.append(required_cause("roleRef.name"))
+    subjects = obj.get("subjects")
+    for i, subject in enumerate(subjects if isinstance(subjects, list) else []):
+        if not isinstance(subject, dict):
+            continue
+        here = f"subjects[{i}]"
+        kind, name = subject.get("kind") or "", subject.get("name") or ""
+        if not name:
+            errors.append(required_cause(f"{here}.name"))
+        if kind == "ServiceAccount":
+            if name:
+                errors += [invalid_cause(f"{here}.name", name, msg) for msg in _subdomain_errors(name)]
+            if subject.get("apiGroup"):
+                errors.append(not_supported_cause(f"{here}.apiGroup", subject["apiGroup"], ("",)))
+            if not namespaced and not subject.get("namespace"):
+                errors.append(required_cause(f"{here}.namespace"))
+        elif kind in {"User", "Group"}:
+            if not name:
+                errors.append(invalid_cause(f"{here}.name", name, f"{kind.lower()} name cannot be empty"))
+            group = subject.get("apiGroup") or RBAC_GROUP  # SetDefaults_Subject
+            if group != RBAC_GROUP:
+                errors.append(not_supported_cause(f"{here}.apiGroup", group, (RBAC_GROUP,)))
+        else:
+            errors.append(not_supported_cause(f"{here}.kind", kind, ("ServiceAccount", "User", "Group")))
+    if old is not None and (old.get("roleRef") or {}) != ref:
+        errors.append(("FieldValueInvalid", f"Invalid value: {_role_ref(ref)}: cannot change roleRef", "roleRef"))
+    return errors
+
+
+def _subdomain_errors(value: str) -> list[str]:
+    """apimachinery ``IsDNS1123Subdomain`` (ServiceAccount names)."""
+    errs = []
+    if len(value) > 253:
+        errs.append("must be no more than 253 characters")
+    if not SUBDOMAIN.match(value):
+        errs.append(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
+            "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+            "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        )
+    return errs
+
+
 def _workload(obj: dict[str, Any]) -> list[Cause]:
     spec = obj.get("spec") or {}
     errors = []
@@ -656,7 +758,7 @@ def _schema_required(rtype: ResourceType, obj: dict[str, Any]) -> list[Cause]:
     return judge.judge(obj, rtype.api_version, rtype.kind).required
 
 
-def validate(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+def validate(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> None:  # noqa: PLR0912 - one branch per kind
     meta = obj.get("metadata") or {}
     name = meta.get("name", "")
     errors = _name_errors(rtype, name) + _label_errors(meta.get("labels"))
@@ -683,6 +785,10 @@ def validate(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | Non
                 )
     elif rtype.gr == "/services":
         errors += _service(obj)
+    elif rtype.gr in {"rbac.authorization.k8s.io/roles", "rbac.authorization.k8s.io/clusterroles"}:
+        errors += _policy_rules(obj, rtype.gr.endswith("/roles"))
+    elif rtype.gr in {"rbac.authorization.k8s.io/rolebindings", "rbac.authorization.k8s.io/clusterrolebindings"}:
+        errors += _binding(obj, rtype.gr.endswith("/rolebindings"), old)
     elif rtype.gr == "networking.k8s.io/networkpolicies":
         errors += _network_policy(obj)
     elif rtype.gr == "networking.k8s.io/ingresses":

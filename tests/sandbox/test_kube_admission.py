@@ -383,6 +383,70 @@ def test_ingress_paths(k8s: client.ApiClient) -> None:
     create(k8s, ingress)
 
 
+# ------------------------------------------------------------------ rbac
+
+
+def test_policy_rules_need_verbs_groups_and_resources(k8s: client.ApiClient) -> None:
+    """rbac ``validatePolicyRule``: ``field.Required(fldPath.Child("verbs"), "verbs must contain at least one
+    value")``; a resource rule ``field.Required(fldPath.Child("apiGroups"), "resource rules must supply at least
+    one api group")`` (pkg/apis/rbac/validation/validation.go)."""
+    rbac = client.RbacAuthorizationV1Api(k8s)
+    role = {"metadata": {"name": "reader", "namespace": NS}, "rules": [{"resources": ["pods"], "verbs": []}]}
+    with pytest.raises(ApiException) as caught:
+        rbac.create_namespaced_role(NS, role, dry_run="All")
+    assert_invalid(
+        json.loads(caught.value.body),
+        "Role",
+        ("FieldValueRequired", "rules[0].verbs", "Required value: verbs must contain at least one value"),
+        (
+            "FieldValueRequired",
+            "rules[0].apiGroups",
+            "Required value: resource rules must supply at least one api group",
+        ),
+    )
+    role["rules"] = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    rbac.create_namespaced_role(NS, role, dry_run="All")
+
+
+def test_cluster_role_binding_service_account_needs_a_namespace(k8s: client.ApiClient) -> None:
+    """rbac ``ValidateClusterRoleBinding``: roleRef kind ``field.NotSupported(..., []string{"ClusterRole"})``;
+    ``validateRoleBindingSubject(subject, false, ...)``: ``if !isNamespaced && len(subject.Namespace) == 0 {
+    field.Required(fldPath.Child("namespace"), "") }``; on update "cannot change roleRef"."""
+    rbac = client.RbacAuthorizationV1Api(k8s)
+    binding = {
+        "metadata": {"name": "admission-reader"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "default"}],
+    }
+    with pytest.raises(ApiException) as caught:
+        rbac.create_cluster_role_binding(binding, dry_run="All")
+    assert_invalid(
+        json.loads(caught.value.body),
+        "ClusterRoleBinding",
+        ("FieldValueNotSupported", "roleRef.kind", 'Unsupported value: "Role": supported values: "ClusterRole"'),
+        ("FieldValueRequired", "subjects[0].namespace", "Required value"),
+    )
+    binding["roleRef"]["kind"] = "ClusterRole"
+    binding["subjects"][0]["namespace"] = NS
+    rbac.create_cluster_role_binding(binding)
+    try:
+        binding["roleRef"]["name"] = "edit"
+        with pytest.raises(ApiException) as caught:
+            rbac.replace_cluster_role_binding("admission-reader", binding)
+        assert_invalid(
+            json.loads(caught.value.body),
+            "ClusterRoleBinding",
+            (
+                "FieldValueInvalid",
+                "roleRef",
+                'Invalid value: rbac.RoleRef{APIGroup:"rbac.authorization.k8s.io", Kind:"ClusterRole", Name:"edit"}: '
+                "cannot change roleRef",
+            ),
+        )
+    finally:
+        rbac.delete_cluster_role_binding("admission-reader")
+
+
 # ------------------------------------------------------------------ the 1.31 schema (kubernetes-validate, strict)
 
 
