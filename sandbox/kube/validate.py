@@ -271,10 +271,9 @@ def _handler(handler: Any, path: str, kinds: tuple[str, ...]) -> list[Cause]:
             errors.append(forbidden_cause(f"{path}.{kind}", "may not specify more than 1 handler type"))
             continue
         count += 1
-        if kind in {"httpGet", "tcpSocket"} and isinstance(action, dict) and "port" in action:
-            errors += port_num_or_name(action["port"], f"{path}.{kind}.port")
-        elif kind == "grpc" and isinstance(action, dict):
-            errors += port_num_or_name(action.get("port"), f"{path}.{kind}.port")
+        if kind in {"httpGet", "tcpSocket", "grpc"} and isinstance(action, dict):
+            # validateHTTPGetAction / validateTCPSocketAction / validateGRPCAction: ValidatePortNumOrName
+            errors += port_num_or_name(action.get("port", 0), f"{path}.{kind}.port")
         elif kind == "exec" and isinstance(action, dict) and not action.get("command"):
             errors.append(required_cause(f"{path}.{kind}.command"))
     if count == 0:
@@ -497,7 +496,7 @@ def _service(obj: dict[str, Any]) -> list[Cause]:
                 errors.append(duplicate_cause(f"{here}.name", name))
             else:
                 names.add(name)
-        errors += [invalid_cause(f"{here}.port", port.get("port"), m) for m in port_num_errors(port.get("port"))]
+        errors += [invalid_cause(f"{here}.port", port.get("port", 0), m) for m in port_num_errors(port.get("port", 0))]
         protocol = port.get("protocol") or "TCP"
         if protocol not in PORT_PROTOCOLS:
             errors.append(not_supported_cause(f"{here}.protocol", protocol, PORT_PROTOCOLS))
