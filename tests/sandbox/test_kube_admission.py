@@ -5,8 +5,12 @@ the same request made correctly is accepted. The schemas are Kubernetes' own 1.3
 strict mode, shipped by PyPI ``kubernetes-validate`` (``sandbox/kube/judge.py``); the rules the
 OpenAPI cannot carry are written from kubernetes/kubernetes (``pkg/apis/core/validation/
 validation.go``, ``pkg/apis/apps/validation/validation.go``, ``pkg/apis/networking/validation/
-validation.go``, ``staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go``), function
-named in each test. Requests are dry runs where the accepted case should leave nothing behind.
+validation.go``, ``pkg/apis/rbac/validation/validation.go``,
+``staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go``), function named in each test.
+The quotes were read from the kubernetes/kubernetes copies available here (a snapshot newer than the
+v1.31 tag and, for ``ValidateTolerations``, an older vendored copy; the tag itself is too large to fetch):
+the quoted rules read the same in both, so they are taken to be those of v1.31.
+Requests are dry runs where the accepted case should leave nothing behind.
 """
 
 from __future__ import annotations
