@@ -11,7 +11,8 @@ An emulator is an :class:`Emulator` subclass with a ``handle(request) -> Respons
   "action": "respond"|"reset"|"delay", "after": false}``; ``count`` null means until deleted;
   ``after: true`` lets the emulator act on the request first and then answers with the fault
   (a 5xx or a dropped connection after the server applied the change);
-* ``POST /_sandbox/reset`` — wipe the emulator's state (and the log and faults).
+* ``POST /_sandbox/reset`` — wipe the emulator's state (and the log and faults);
+* whatever ``Emulator.admin_routes`` adds (Kubernetes: ``GET /_sandbox/audit``).
 """
 
 from __future__ import annotations
@@ -137,6 +138,10 @@ class Emulator:
 
     def tick(self) -> None:
         """Called about every 100 ms: emulated controllers make objects progress here."""
+
+    def admin_routes(self) -> dict[tuple[str, str], Any]:
+        """Extra ``/_sandbox/<route>`` handlers of this emulator: ``{(method, route): handler(request)}``."""
+        return {}
 
     def endpoint(self, base_url: str) -> dict[str, Any]:
         """What ``endpoints.json`` says about this emulator (URL, credentials for tests)."""
@@ -396,6 +401,7 @@ class EmulatorServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             ("POST", "faults"): self._admin_add_faults,
             ("DELETE", "faults"): self._admin_clear_faults,
             ("POST", "reset"): self._admin_reset,
+            **self.emulator.admin_routes(),
         }.get((request.method, route))
         if handler is None:
             return Response(404, {"error": f"no admin route {request.method} {route}"})

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.kube import controllers, openapi, protobuf
+from sandbox.kube import controllers, judge, openapi, protobuf
 from sandbox.kube.cluster import Cluster, Op
 from sandbox.kube.errors import KubeError
 from sandbox.kube.errors import status as status_body
@@ -189,6 +189,27 @@ class KubeEmulator(Emulator):
         return {"Retry-After": "1"} if status == 429 else {}
 
     # ------------------------------------------------------------------ HTTP
+
+    def admin_routes(self) -> dict[tuple[str, str], Any]:
+        return {("GET", "audit"): self._admin_audit}
+
+    def _admin_audit(self, request: Request) -> Response:
+        """The fidelity gate: every object of every virtual cluster (or ``?cluster=<id>``) judged again."""
+        wanted = request.arg("cluster")
+        with self.lock:
+            found = [
+                problem
+                for cid, cluster in sorted(self.clusters.items())
+                if not wanted or cid == wanted
+                for problem in judge.audit_cluster(cluster)
+            ]
+            count = sum(
+                len(bucket)
+                for cid, cluster in self.clusters.items()
+                if not wanted or cid == wanted
+                for bucket in cluster.data["objects"].values()
+            )
+        return Response(200, {"objects": count, "problems": found})
 
     def handle(self, request: Request) -> Response:
         cluster_id, path = DEFAULT, request.path

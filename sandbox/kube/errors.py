@@ -74,7 +74,9 @@ def conflict(resource: str, group: str, name: str, why: str) -> KubeError:
 
 def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str, str]]) -> KubeError:
     """``causes``: (reason, message, field) triples, as in a real 422 Status."""
-    text = "; ".join(f"{field}: {message}" for _, message, field in causes)
+    # utilerrors.NewAggregate(errs).Error(): one error as is, several as "[a, b]" (duplicates once).
+    messages = list(dict.fromkeys(f"{field}: {message}" for _, message, field in causes))
+    text = messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
     qualified = f"{kind}.{group}" if group else kind
     return KubeError(
         422,

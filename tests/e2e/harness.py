@@ -72,6 +72,10 @@ class Sandbox:
         do = self.endpoints["digitalocean"]
         return self.call(f"{do['url']}{path}", do["token"])
 
+    def audit(self) -> list[dict[str, Any]]:
+        """The fidelity gate: objects a real 1.31 API server (or their CRD) would refuse, in every cluster."""
+        return self.call(f"{self.endpoints['kubernetes']['url']}/_sandbox/audit")["problems"]
+
     def auth0_token(self) -> str:
         """A Management API token of the sandbox tenant's seeded management client."""
         auth0 = self.endpoints["auth0"]

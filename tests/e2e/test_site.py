@@ -1,6 +1,7 @@
 """The platform as users run it: site.yml twice on the sandbox, then teardown.yml.
 
-The second converge must report 0 changed, send no state-changing request to DigitalOcean,
+Every object the first converge leaves must pass the fidelity gate (judged as a real API server
+would). The second converge must report 0 changed, send no state-changing request to DigitalOcean,
 Auth0 or Spaces, and move no object's resourceVersion in the cluster; teardown must leave
 nothing the platform created in any emulator.
 """
@@ -58,6 +59,13 @@ def test_first_converge(sandbox: Sandbox) -> None:
     assert recap(out)[HOST]["failed"] == 0
     assert recap(out)[HOST]["changed"] > 0
     assert kubeconfig(sandbox).is_file()
+
+
+def test_converged_objects_pass_the_fidelity_gate(sandbox: Sandbox) -> None:
+    """Every object the converge left, in every virtual cluster, is one a real Kubernetes 1.31 API
+    server accepts: its own schemas in strict mode (PyPI ``kubernetes-validate``), the API-server
+    rules OpenAPI cannot carry, and each custom resource's CRD schema (``GET /_sandbox/audit``)."""
+    assert sandbox.audit() == []
 
 
 def test_second_converge_changes_nothing(sandbox: Sandbox) -> None:
