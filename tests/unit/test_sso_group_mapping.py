@@ -294,6 +294,7 @@ def test_argocd_maps_every_platform_group(default_rbac: dict[str, Any]) -> None:
         (["gitops-developers"], ("applications", "sync", "applications/lofi"), True),
         (["gitops-developers"], ("applications", "action/apps/Deployment/restart", "applications/lofi"), True),
         (["gitops-developers"], ("applications", "sync", "platform/argocd"), False),
+        (["gitops-developers"], ("applications", "sync", "apps-root/lofi-apps"), False),
         (["gitops-developers"], ("applications", "delete", "applications/lofi"), False),
         (["gitops-developers"], ("clusters", "create", "*"), False),
         (["gitops-viewers"], ("applications", "get", "platform/argocd"), True),
