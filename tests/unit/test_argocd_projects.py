@@ -1,7 +1,7 @@
 """The Argo CD projects the argocd role applies are boundaries, not pass-throughs.
 
-Argo CD docs (operator-manual/cluster-bootstrapping.md, release-3.3, "App of Apps is an admin-only
-tool"): "The ability to create Applications in arbitrary Projects is an admin-level capability.
+Argo CD docs (docs/operator-manual/cluster-bootstrapping.md at v3.4.4, "App of Apps is an
+admin-only tool"): "The ability to create Applications in arbitrary Projects is an admin-level capability.
 ... Projects with access to the namespace in which Argo CD is installed effectively have
 admin-level privileges." On main the ``applications`` project admitted any repository (``*``) and
 any namespace (``*``, so ``argocd`` and ``kube-system`` too), and the app-of-apps roots lived in it:
@@ -10,7 +10,8 @@ whoever could push to the GitOps repository was cluster-admin.
 Admission is judged by the sandbox's Argo CD emulator (``sandbox/kube/argocd.py``, the checks of
 Argo CD's ``ValidateDestination``/``IsSourcePermitted``: glob match of repoURL against
 ``sourceRepos``, of server and namespace against ``destinations``), and every rendered AppProject
-against the AppProject CRD schema the sandbox API server enforces.
+against the AppProject CRD schema the sandbox API server enforces (the rendered projects were also
+checked once against argoproj/argo-cd v3.4.4 manifests/crds/appproject-crd.yaml, every field known).
 """
 
 from __future__ import annotations
@@ -81,8 +82,14 @@ def test_applications_admit_only_the_declared_repository_and_namespaces(two_apps
 
 
 def test_applications_have_no_cluster_scoped_kind_and_no_guard_rail_kinds(two_apps: dict[str, Any]) -> None:
-    """Argo CD docs (user-guide/projects.md): "clusterResourceWhitelist ... Deny all cluster-scoped
-    resources from being created" with an empty list; namespaceResourceBlacklist denies kinds."""
+    """No cluster-scoped kind, and not the namespace guard rails the platform owns.
+
+    Argo CD docs (docs/operator-manual/declarative-setup.md at v3.4.4, AppProject example):
+    "Deny all cluster-scoped resources from being created, except for ..." (the
+    ``clusterResourceWhitelist``, here empty) and "Allow all namespaced-scoped resources to be
+    created, except for ResourceQuota, LimitRange, NetworkPolicy" (``namespaceResourceBlacklist``).
+    NetworkPolicy stays allowed: the app chart ships its own default-deny policy.
+    """
     apps = two_apps["applications"]["spec"]
     assert apps["clusterResourceWhitelist"] == []
     denied = {(k["group"], k["kind"]) for k in apps["namespaceResourceBlacklist"]}
