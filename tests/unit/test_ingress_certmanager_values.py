@@ -192,6 +192,15 @@ def test_external_dns_providers(traefik: dict[str, Any], nginx: dict[str, Any]) 
 
 
 def test_oauth2_proxy_values(traefik: dict[str, Any]) -> None:
+    """The gate reads the namespaced groups claim and lets only the allowed groups through.
+
+    oauth2-proxy docs (configuration/overview, 7.15.x): ``--allowed-group`` "Restrict login to
+    members of a group or list of groups"; ``--oidc-groups-claim`` "Which OIDC claim contains the
+    user groups" (default ``groups``, which Auth0 reserves: the claim must be the namespaced one the
+    post-login Action writes). ``--email-domain=*`` only authenticates; the group check is a
+    separate authorization step (``Authorize`` in providers/provider_default.go), so a signed-in
+    user in no allowed group gets 403 at ``/oauth2/auth``.
+    """
     v = traefik["oauth2-proxy-values"]
     assert v["config"]["existingSecret"] == "oauth2-proxy"
     args = v["extraArgs"]
@@ -243,6 +252,10 @@ def test_sso_off_means_no_annotations_and_no_oauth2_proxy(tmp_path: Path) -> Non
         ({"ingress_certmanager_controller": "ingress-nginx"}, "differs from\ngitops_ingress_controller"),
         ({"auth0_apps_issuer": ""}, "ingress_certmanager_oauth2_proxy_oidc_issuer"),
         ({"gitops_acme_email": "not-an-address"}, "ingress_certmanager_acme_email"),
+        (
+            {"ingress_certmanager_oauth2_proxy_allowed_groups": []},
+            "ingress_certmanager_oauth2_proxy_allowed_groups is empty",
+        ),
     ],
 )
 def test_bad_input_fails_with_the_variable_named(tmp_path: Path, overrides: dict[str, Any], message: str) -> None:

@@ -76,8 +76,9 @@ def test_no_secret_in_any_values(default_values: dict[str, Any]) -> None:
         (["gitops-developers", "gitops-admins"], "Admin"),
         (["gitops-developers"], "Editor"),
         (["gitops-viewers"], "Viewer"),
-        (["platform-admins", "developers"], "Viewer"),
-        (None, "Viewer"),
+        (["platform-admins", "developers"], None),
+        ([], None),
+        (None, None),
     ],
 )
 def test_role_mapping_from_a_namespaced_claim(
@@ -87,7 +88,12 @@ def test_role_mapping_from_a_namespaced_claim(
         "role_attribute_path"
     ]
     claims = {"email": "a@b.c"} if groups is None else {CLAIM: groups, "groups": ["gitops-admins"]}
-    assert jmespath.search(path, claims) == role
+    found = jmespath.search(path, claims)
+    if role is None:
+        # no valid role: with role_attribute_strict Grafana refuses the login (test_sso_group_mapping)
+        assert found not in ("Admin", "Editor", "Viewer", "None")
+    else:
+        assert found == role
 
 
 def test_group_names_with_quotes_and_backslashes(tmp_path: Path) -> None:
@@ -95,7 +101,7 @@ def test_group_names_with_quotes_and_backslashes(tmp_path: Path) -> None:
     ini = values(tmp_path, observability_grafana_editor_groups=[odd])["kube-prometheus-stack"]["grafana"]["grafana.ini"]
     path = ini["auth.generic_oauth"]["role_attribute_path"]
     assert jmespath.search(path, {CLAIM: [odd]}) == "Editor"
-    assert jmespath.search(path, {CLAIM: ["o'brien"]}) == "Viewer"
+    assert jmespath.search(path, {CLAIM: ["o'brien"]}) in (None, False)
 
 
 def test_sso_off_keeps_the_login_form_and_no_oauth(tmp_path: Path) -> None:

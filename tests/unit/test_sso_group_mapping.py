@@ -159,28 +159,49 @@ def default_grafana(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         (["gitops-developers", "gitops-admins"], "Admin"),
         (["gitops-developers"], "Editor"),
         (["gitops-viewers"], "Viewer"),
-        (["platform-admins", "developers"], "Viewer"),
-        ([], "Viewer"),
-        (None, "Viewer"),
+        (["platform-admins", "developers"], None),
+        ([], None),
+        (None, None),
     ],
 )
 def test_grafana_roles_follow_the_auth0_role_names(
-    default_grafana: dict[str, Any], groups: list[str] | None, role: str
+    default_grafana: dict[str, Any], groups: list[str] | None, role: str | None
 ) -> None:
-    """A member of the platform's admins group is a Grafana Admin, a developer an Editor.
+    """Admins are Grafana Admins, developers Editors, viewers Viewers; anyone else is refused.
 
-    Grafana generic OAuth: "role_attribute_path: JMESPath expression to use for Grafana role
-    lookup ... If no role is found, the user is assigned the Viewer role" (grafana.com docs,
-    configure-authentication/generic-oauth). JMESPath spec: "An identifier can also be quoted
-    ... quoted-string" — the namespaced claim holds ``:`` and ``/`` so it must be the quoted
-    identifier ``"https://doks.gitops/groups"``. auth0_apps names the role
-    ``auth0_apps_role_prefix ~ key`` (roles.yml.j2); on main Grafana expected ``platform-admins``
-    and ``developers``, so every SSO user was a Viewer.
+    Grafana generic OAuth (grafana.com docs, configure-security/configure-authentication/
+    generic-oauth, "Configure role mapping"): "If no valid role is found, the user is assigned the
+    role specified by the auto_assign_org_role option. You can disable this default role
+    assignment by setting role_attribute_strict = true. This setting denies user access if no role
+    or an invalid role is returned after evaluating the role_attribute_path and the org_mapping
+    expressions." So the expression has no ``'Viewer'`` fallback and ``role_attribute_strict`` is
+    true: a tenant user in no platform group gets no Grafana account (``allow_sign_up`` creates
+    users only after the role check passed). On main every signed-in user was a Viewer (all Loki
+    logs). JMESPath spec: "An identifier can also be quoted ... quoted-string" — the namespaced
+    claim holds ``:`` and ``/`` so it must be the quoted identifier ``"https://doks.gitops/groups"``.
     """
     ini = default_grafana["kps"]["grafana"]["grafana.ini"]["auth.generic_oauth"]
     path = ini["role_attribute_path"]
     assert '"https://doks.gitops/groups"' in path
-    assert jmespath.search(path, id_token(groups)) == role
+    assert ini["role_attribute_strict"] is True
+    assert "org_mapping" not in ini  # the only role source is role_attribute_path
+    assert grafana_login(ini, id_token(groups)) == role
+
+
+def grafana_login(ini: dict[str, Any], claims: dict[str, Any]) -> str | None:
+    """The role Grafana gives, None when it refuses the login.
+
+    Grafana's ``util.SearchJSONForStringAttr`` keeps a string result and turns anything else
+    (``false``/``null`` from a failed ``&&`` chain) into ``""``; an empty or unknown role with
+    ``role_attribute_strict`` denies the login (valid org roles: ``None``, ``Viewer``, ``Editor``,
+    ``Admin``).
+    """
+    found = jmespath.search(ini["role_attribute_path"], claims)
+    role = found if isinstance(found, str) else ""
+    if role in ("None", "Viewer", "Editor", "Admin"):
+        return role
+    assert ini["role_attribute_strict"] is True, "without role_attribute_strict Grafana would assign a default role"
+    return None
 
 
 def test_grafana_follows_another_prefix_and_group_list(tmp_path: Path) -> None:
@@ -191,14 +212,15 @@ def test_grafana_follows_another_prefix_and_group_list(tmp_path: Path) -> None:
     path = rendered["kps"]["grafana"]["grafana.ini"]["auth.generic_oauth"]["role_attribute_path"]
     assert jmespath.search(path, id_token(["acme-admins"])) == "Admin"
     assert jmespath.search(path, id_token(["acme-developers"])) == "Editor"
-    assert jmespath.search(path, id_token(["gitops-admins"])) == "Viewer"
+    assert jmespath.search(path, id_token(["gitops-admins"])) in (None, False)
 
 
 def test_an_inventory_mapping_still_wins(tmp_path: Path) -> None:
     rendered = grafana(tmp_path, observability_grafana_admin_groups=["sre"], observability_grafana_editor_groups=[])
     path = rendered["kps"]["grafana"]["grafana.ini"]["auth.generic_oauth"]["role_attribute_path"]
     assert jmespath.search(path, id_token(["sre"])) == "Admin"
-    assert jmespath.search(path, id_token(["gitops-admins", "gitops-developers"])) == "Viewer"
+    assert jmespath.search(path, id_token(["gitops-admins", "gitops-developers"])) in (None, False)
+    assert jmespath.search(path, id_token(["gitops-viewers"])) == "Viewer"
 
 
 @pytest.mark.parametrize(
@@ -272,17 +294,31 @@ def test_argocd_maps_every_platform_group(default_rbac: dict[str, Any]) -> None:
         (["gitops-developers"], ("applications", "sync", "applications/lofi"), True),
         (["gitops-developers"], ("applications", "action/apps/Deployment/restart", "applications/lofi"), True),
         (["gitops-developers"], ("applications", "sync", "platform/argocd"), False),
+        (["gitops-developers"], ("applications", "sync", "apps-root/lofi-apps"), False),
         (["gitops-developers"], ("applications", "delete", "applications/lofi"), False),
         (["gitops-developers"], ("clusters", "create", "*"), False),
         (["gitops-viewers"], ("applications", "get", "platform/argocd"), True),
         (["gitops-viewers"], ("applications", "sync", "applications/lofi"), False),
         (["platform-admins"], ("applications", "sync", "applications/lofi"), False),
+        (["platform-admins"], ("applications", "get", "applications/lofi"), False),
+        ([], ("applications", "get", "applications/lofi"), False),
+        ([], ("logs", "get", "applications/lofi"), False),
+        (["gitops-viewers"], ("logs", "get", "applications/lofi"), True),
     ],
 )
 def test_argocd_policy_judged_by_casbin(
     default_rbac: dict[str, Any], groups: list[str], request_: tuple[str, str, str], allowed: bool
 ) -> None:
-    """Argo CD's own Casbin model decides: admins admin, developers sync their apps, viewers read."""
+    """Argo CD's own Casbin model decides: admins admin, developers sync their apps, viewers read.
+
+    A user in no platform group gets nothing: argo-helm argo-cd chart values.yaml (10.1.1),
+    ``configs.rbac."policy.default"``: "The name of the default role which Argo CD will falls back
+    to, when authorizing API requests (optional). If omitted or empty, users may be still be able
+    to login, but will see no apps, projects, etc..."; builtin-policy.csv at v3.4.4 grants
+    ``role:readonly`` ``logs, get``, so on main (``policy.default: role:readonly``) every user of
+    the tenant read every application and its logs.
+    """
+    assert default_rbac["policy.default"] == ""
     assert argocd_allows(default_rbac, groups, *request_) is allowed
 
 
