@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -23,6 +24,18 @@ from sandbox.store import Store
 
 DEFAULT_STATE = Path(os.environ.get("SANDBOX_STATE_DIR", ".sandbox"))
 START_TIMEOUT = 60.0
+SANDBOX_DIR = Path(__file__).resolve().parent
+CODE_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".tpl"}
+
+
+def code_version() -> str:
+    """A digest of the emulators' code and data: a sandbox serving older code is restarted."""
+    digest = hashlib.sha256()
+    for path in sorted(SANDBOX_DIR.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in CODE_SUFFIXES:
+            digest.update(str(path.relative_to(SANDBOX_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _pid(state: Path) -> int | None:
@@ -68,10 +81,13 @@ def _free_port(preferred: int | None) -> int:
 
 def cmd_up(state: Path) -> int:
     state.mkdir(parents=True, exist_ok=True)
-    if _pid(state) and all(_healthy(state, _endpoints(state)).values()):
+    running = _pid(state) is not None and all(_healthy(state, _endpoints(state)).values())
+    if running and _endpoints(state).get("code") == code_version():
         print(f"sandbox already running (pid {_pid(state)}); endpoints: {state / 'endpoints.json'}")
         return 0
     if _pid(state):
+        if running:
+            print("the sandbox's code changed since it started: restarting it (state is kept)")
         cmd_down(state)
     # A stale endpoints.json stays until the new process replaces it (atomically, same ports
     # when free): clients that read it during a restart still find the endpoints.
@@ -158,6 +174,7 @@ def serve(state: Path) -> int:
 
     endpoints: dict[str, Any] = {
         "pid": os.getpid(),
+        "code": code_version(),
         "state_dir": str(state),
         "ca_file": str(ca_cert),
         "ca_bundle": str(bundle),

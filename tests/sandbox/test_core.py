@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -150,3 +152,22 @@ def test_state_survives_restart_and_reset_wipes_it(tmp_path: Path, pki) -> None:
     _call(srv, ca, "POST", "/_sandbox/reset")
     assert _call(srv, ca, "GET", "/a")[2] == {"n": 0}
     srv.shutdown()
+
+
+def test_up_restarts_a_sandbox_that_serves_older_code(tmp_path: Path) -> None:
+    """`make site` starts the sandbox on demand and reuses a healthy one; after a `git pull` a
+    reused sandbox would judge with the old emulators' rules. `up` compares the code digest the
+    running process recorded in endpoints.json with the checkout's and restarts when they differ."""
+
+    def up() -> int:
+        subprocess.run([sys.executable, "-m", "sandbox", "up", "--state-dir", str(tmp_path)], check=True, timeout=90)
+        return json.loads((tmp_path / "endpoints.json").read_text())["pid"]
+
+    try:
+        first = up()
+        assert up() == first  # same code: reused
+        endpoints = json.loads((tmp_path / "endpoints.json").read_text())
+        (tmp_path / "endpoints.json").write_text(json.dumps({**endpoints, "code": "older"}))
+        assert up() != first  # older code: restarted
+    finally:
+        subprocess.run([sys.executable, "-m", "sandbox", "down", "--state-dir", str(tmp_path)], check=False, timeout=30)
