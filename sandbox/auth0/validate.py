@@ -79,14 +79,7 @@ def sdk_body(request: Request, operation: str, rules: dict[str, Check] | None = 
 
 def body(request: Request, schema: dict[str, Check], required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The JSON object of the request, checked against ``schema`` (property -> check)."""
-    try:
-        data = request.json()
-    except ValueError:
-        raise HTTPError(400, "Invalid request payload JSON format", errorCode="invalid_body") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise bad_body("'Expected type object but found type array'")
+    data = _json_object(request)
     extra = sorted(set(data) - set(schema))
     if extra:
         raise bad_body(f"'Additional properties not allowed: {','.join(extra)}'")
