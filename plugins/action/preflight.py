@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +49,11 @@ class ActionModule(ActionBase):
             raise AnsibleError(f"preflight: unknown roles {unknown}; known: {list(DEFAULT_ROLES)}")
         # The roles' defaults sit under the host's variables, as when the roles run, so the
         # check works in any play (teardown.yml lists no roles) and sees what the roles will see.
-        merged: dict[str, Any] = {}
+        defaults: dict[str, Any] = {}
         for role in roles:
-            merged.update(self._defaults(role))
-        inventory_names = [name for name in task_vars if name not in merged]
-        merged.update(task_vars)
-        task_vars = merged
+            defaults.update(self._defaults(role))
+        inventory_names = [name for name in task_vars if name not in defaults]
+        task_vars = {**defaults, **task_vars}
         templar = self._templar.copy_with_new_env(available_variables=task_vars)
         cache: dict[str, Any] = {}
         broken: set[str] = set()
@@ -76,7 +76,7 @@ class ActionModule(ActionBase):
         for check in SHARED_CHECKS:
             problems += check(get)
         problems += check_pins({name: get(name) for name in task_vars if name.endswith(("_chart", "_release"))})
-        problems += check_unique_across_hosts(get, self._other_hosts(task_vars, roles))
+        problems += check_unique_across_hosts(get, self._other_hosts(task_vars, defaults))
         if self._task.args.get("unknown_variables", True):
             problems += check_unknown(inventory_names, _declared_names(), _prefixes())
         problems = list(dict.fromkeys(problems))
@@ -88,8 +88,8 @@ class ActionModule(ActionBase):
             result["msg"] = f"Inventory is valid for {', '.join(roles)}"
         return result
 
-    def _other_hosts(self, task_vars: dict[str, Any], roles: list[str]) -> dict[str, Any]:
-        """A getter per other host of the play, seeing that host's inventory over the defaults."""
+    def _other_hosts(self, task_vars: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+        """A getter per other host of the play, seeing that host's inventory over the roles' defaults."""
         hostvars = task_vars.get("hostvars")
         me = task_vars.get("inventory_hostname")
         # every cluster of the inventory (group clusters), even those a --limit leaves out: a
@@ -98,9 +98,6 @@ class ActionModule(ActionBase):
         others = sorted((clusters | set(task_vars.get("ansible_play_hosts_all") or [])) - {me})
         if hostvars is None or not others:
             return {}
-        defaults: dict[str, Any] = {}
-        for role in roles:
-            defaults.update(self._defaults(role))
         getters = {}
         for host in others:
             variables = {**defaults, **hostvars.raw_get(host)}
@@ -158,13 +155,18 @@ def _getter(templar: Any, variables: dict[str, Any]) -> Any:
 _SETTERS = ("ansible.builtin.set_fact", "set_fact")
 
 
+@functools.cache
 def _prefixes() -> tuple[str, ...]:
     """Variable prefixes the collection owns: every role's name (gitops is the shared one)."""
     return tuple(sorted((f"{p.name}_" for p in ROLES_DIR.iterdir() if p.is_dir()), key=len, reverse=True))
 
 
-def _declared_names() -> set[str]:
-    """Every variable name a role declares or sets: what an inventory may legitimately carry."""
+@functools.cache
+def _declared_names() -> frozenset[str]:
+    """Every variable name a role declares or sets: what an inventory may legitimately carry.
+
+    Read once per controller process (the collection's files do not change during a run; the
+    action runs once per host)."""
     names: set[str] = set()
     for role in ROLES_DIR.iterdir():
         spec = role / "meta" / "argument_specs.yml"
@@ -178,7 +180,7 @@ def _declared_names() -> set[str]:
             _collect_set(yaml.safe_load(tasks.read_text()), names)
     for playbook in sorted((COLLECTION / "playbooks").glob("*.yml")):
         _collect_set(yaml.safe_load(playbook.read_text()), names)
-    return names
+    return frozenset(names)
 
 
 def _collect_set(node: Any, names: set[str]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Collection, NamedTuple
 
 Getter = Callable[[str, Any], Any]
 
@@ -300,7 +300,7 @@ def _check_pool_counts(get: Getter, prefix: str) -> list[Problem]:
     return []
 
 
-def check_unknown(names: list[str], declared: set[str], prefixes: tuple[str, ...]) -> list[Problem]:
+def check_unknown(names: list[str], declared: Collection[str], prefixes: tuple[str, ...]) -> list[Problem]:
     """Variables with one of the collection's prefixes that no role declares are typos.
 
     ``names`` are the variables the host sees, ``declared`` every name a role declares (argument
