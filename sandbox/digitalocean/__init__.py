@@ -1,4 +1,5 @@
-"""DigitalOcean API v2 emulator: account, catalogue, DOKS, Spaces keys, domains, projects.
+"""DigitalOcean API v2 emulator: account, catalogue, DOKS, load balancers, volumes, Spaces keys,
+domains, projects.
 
 Judged by DigitalOcean's OpenAPI spec (github.com/digitalocean/openapi, commit 7c1300c4 of
 2026-08-07; sandbox/README.md): required fields, enums and documented refusals are enforced,
@@ -18,7 +19,9 @@ generated once and kept in ``<state>/digitalocean.json``, and every other token 
 
 Clusters that reach ``running`` are registered with the Kubernetes emulator (peer
 ``kubernetes``) with one Node per DOKS node, so a kubeconfig from ``/kubeconfig`` works with
-kubectl.
+kubectl. For running clusters the emulator also plays the in-cluster controllers that create
+DigitalOcean objects (cloud.py): the cloud controller's load balancers, the CSI driver's volumes,
+external-dns's records.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.digitalocean import catalog
+from sandbox.digitalocean.cloud import CloudControllers, LoadBalancersApi, VolumesApi
 from sandbox.digitalocean.common import paginate
 from sandbox.digitalocean.kubernetes import KubernetesApi
 from sandbox.digitalocean.resources import DomainsApi, ProjectsApi, SpacesKeysApi
@@ -65,17 +69,22 @@ class DigitalOceanEmulator(Emulator):
         self.rate_limit = int(self.settings.get("rate_limit", 5000))
         self._window_start = time.time()
         self._window_used = 0
+        # API writes served so far: the emulated controllers look again after any
+        self.api_writes = 0
         with self.lock:
             self._ensure_account()
         self.kubernetes = KubernetesApi(self)
         self.spaces_keys = SpacesKeysApi(self)
         self.domains = DomainsApi(self)
         self.projects = ProjectsApi(self)
+        self.load_balancers = LoadBalancersApi(self)
+        self.volumes = VolumesApi(self)
+        self.controllers = CloudControllers(self)
         self.routes: list[Route] = []
         self._route("GET", r"/v2/account", self._account)
         self._route("GET", r"/v2/regions", lambda r: paginate(r, "regions", catalog.regions()))
         self._route("GET", r"/v2/sizes", lambda r: paginate(r, "sizes", catalog.sizes()))
-        for api in (self.kubernetes, self.spaces_keys, self.domains, self.projects):
+        for api in (self.kubernetes, self.load_balancers, self.volumes, self.spaces_keys, self.domains, self.projects):
             for method, pattern, handler in api.routes():
                 self._route(method, pattern, handler)
 
@@ -89,7 +98,7 @@ class DigitalOceanEmulator(Emulator):
             data["token"] = "dop_v1_" + secrets.token_hex(32)
             data["account_uuid"] = str(uuid.uuid4())
             self.store.touch()
-        for key in ("clusters", "spaces_keys", "domains", "projects"):
+        for key in ("clusters", "load_balancers", "volumes", "spaces_keys", "domains", "projects"):
             data.setdefault(key, {})
 
     @property
@@ -114,6 +123,8 @@ class DigitalOceanEmulator(Emulator):
         if request.bearer() != self.data["token"]:
             return self.error(401, "Unable to authenticate you")
         path = request.path.rstrip("/") or "/"
+        if request.method != "GET":
+            self.api_writes += 1
         allowed: list[str] = []
         for method, pattern, handler in self.routes:
             match = pattern.match(path)
@@ -155,6 +166,7 @@ class DigitalOceanEmulator(Emulator):
 
     def tick(self) -> None:
         self.kubernetes.tick()
+        self.controllers.tick()
 
     def endpoint(self, base_url: str) -> dict[str, Any]:
         return {"url": base_url, "token": self.data["token"]}
