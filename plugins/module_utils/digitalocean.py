@@ -98,8 +98,8 @@ class DigitalOceanClient:
     def put(self, path: str, body: Any) -> Any:
         return self.http.request("PUT", path, body).json
 
-    def delete(self, path: str) -> None:
-        self.http.request("DELETE", path)
+    def delete(self, path: str, body: Any = None) -> None:
+        self.http.request("DELETE", path, body)
 
     def get_text(self, path: str, query: Optional[Dict[str, Any]] = None) -> str:
         """A non-JSON document (kubeconfig YAML) as text."""
