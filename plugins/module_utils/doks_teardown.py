@@ -183,5 +183,17 @@ class Teardown:
                     raise
 
     # ------------------------------------------------------------ report
-    def report(self) -> Dict[str, Any]:
-        return {"removed": self.removed, "kept": self.kept}
+    def report(self, cluster_name: str) -> Dict[str, Any]:
+        return {"removed": self.removed, "kept": self.kept, "summary": self.summary(cluster_name)}
+
+    def summary(self, cluster_name: str) -> List[str]:
+        """One line per object: ``removed <kind> <name>`` / ``kept <kind> <name>: <reason>``."""
+        verb = "would remove" if self.check else "removed"
+        lines = []
+        for kind in KINDS:
+            lines.extend("%s %s %s" % (verb, SINGULAR[kind], name) for name in self.removed[kind])
+        lines.extend("%s record %s" % (verb, name) for name in self.removed["records"])
+        if not lines:
+            lines.append("nothing to remove: no cluster %s and no DNS record of its owner id" % cluster_name)
+        lines.extend("kept %s %s: %s" % (k["kind"], k["name"], k["reason"]) for k in self.kept)
+        return lines

@@ -429,6 +429,15 @@ kept:
   sample:
     - {kind: record, name: www.gitops.example.com A, reason: not managed by external-dns}
     - {kind: record, name: app.gitops.example.com A, reason: "external-dns owner prod-ams3, not prod-fra1"}
+summary:
+  description:
+    - With O(state=absent), RV(removed) and RV(kept) as lines - C(removed <kind> <name>) (C(would remove) in check
+      mode), C(kept <kind> <name>: <reason>), or one C(nothing to remove) line.
+  returned: state=absent
+  type: list
+  elements: str
+  sample: ["removed load balancer a3f1c2d4e5f60718293a4b5c6d7e8f90", "removed record grafana.gitops.example.com A",
+           "kept record www.gitops.example.com A: not managed by external-dns"]
 api_calls:
   description: HTTP attempts this run made, by kind.
   returned: always
@@ -924,7 +933,7 @@ class ClusterReconciler:
                 self.wait_gone(cluster["id"])
         doomed = teardown.plan_records()
         teardown.delete_records(doomed)
-        report = teardown.report()
+        report = teardown.report(self.params["name"])
         gone = {k: v for k, v in report["removed"].items() if v}
         diff_before = dict(before, **gone) if (before or gone) else {}
         return {"changed": bool(self.actions), "diff": {"before": diff_before, "after": {}}, **report}
