@@ -431,13 +431,15 @@ kept:
     - {kind: record, name: app.gitops.example.com A, reason: "external-dns owner prod-ams3, not prod-fra1"}
 summary:
   description:
-    - With O(state=absent), RV(removed) and RV(kept) as lines - C(removed <kind> <name>) (C(would remove) in check
-      mode), C(kept <kind> <name>: <reason>), or one C(nothing to remove) line.
+    - "With O(state=absent), RV(removed) and RV(kept) as lines - C(removed <kind> <name>) (C(would remove) in check
+      mode), C(kept <kind> <name>: <reason>), or one C(nothing to remove) line."
   returned: state=absent
   type: list
   elements: str
-  sample: ["removed load balancer a3f1c2d4e5f60718293a4b5c6d7e8f90", "removed record grafana.gitops.example.com A",
-           "kept record www.gitops.example.com A: not managed by external-dns"]
+  sample:
+    - removed load balancer a3f1c2d4e5f60718293a4b5c6d7e8f90
+    - removed record grafana.gitops.example.com A
+    - "kept record www.gitops.example.com A: not managed by external-dns"
 api_calls:
   description: HTTP attempts this run made, by kind.
   returned: always

@@ -19,6 +19,8 @@ from tests.e2e.harness import ROOT, Sandbox, recap, state_writes
 
 HOST = "sandbox-1"
 STATE = Path(os.environ.get("SANDBOX_STATE_DIR") or ROOT / ".cache" / "sandbox-e2e")
+ZONE = "sandbox.example.com"
+HAND_RECORD = {"type": "A", "name": "www", "data": "192.0.2.10", "ttl": 300}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,18 @@ def test_check_mode_previews_a_new_account_without_writing(sandbox: Sandbox) -> 
     assert not kubeconfig(sandbox).exists()
 
 
+def zone_records(box: Sandbox) -> list[tuple[str, str]]:
+    """(type, name) of the shared zone's records other than NS and SOA."""
+    found = box.do(f"/v2/domains/{ZONE}/records?per_page=200")["domain_records"]
+    return sorted((r["type"], r["name"]) for r in found if r["type"] not in {"NS", "SOA"})
+
+
 def test_first_converge(sandbox: Sandbox) -> None:
+    # the zone lives outside the inventory (gitops_manage_dns_zone is false) and holds a record
+    # made by hand: external-dns publishes into it, teardown removes only what external-dns owns
+    do = sandbox.endpoints["digitalocean"]
+    sandbox.call(f"{do['url']}/v2/domains", do["token"], {"name": ZONE})
+    sandbox.call(f"{do['url']}/v2/domains/{ZONE}/records", do["token"], HAND_RECORD)
     rc, out = sandbox.playbook("playbooks/site.yml")
     assert rc == 0, out[-6000:]
     assert recap(out)[HOST]["failed"] == 0
@@ -79,8 +92,20 @@ def test_second_converge_changes_nothing(sandbox: Sandbox) -> None:
 
 
 def test_teardown_leaves_nothing(sandbox: Sandbox) -> None:
+    """The cluster goes with the load balancers and volumes its controllers created, and the
+    records external-dns published for it (owner id = the host); the hand-made record and the
+    zone the inventory does not manage stay, and the summary says so."""
+    load_balancers = sandbox.do("/v2/load_balancers")["load_balancers"]
+    volumes = sandbox.do("/v2/volumes")["volumes"]
+    published = [r for r in zone_records(sandbox) if r != ("A", HAND_RECORD["name"])]
+    assert load_balancers and ("TXT", "a-argocd") in published, (load_balancers, published)
     rc, out = sandbox.playbook("playbooks/teardown.yml", "-e", f"teardown_confirm={HOST}")
     assert rc == 0, out[-6000:]
+    assert sandbox.do("/v2/load_balancers")["load_balancers"] == []
+    assert sandbox.do("/v2/volumes")["volumes"] == [], volumes
+    assert zone_records(sandbox) == [("A", HAND_RECORD["name"])]
+    assert f"kept record www.{ZONE} A: not managed by external-dns" in out
+    assert f"removed record argocd.{ZONE} A" in out or f"removed record a-argocd.{ZONE} TXT" in out
     assert sandbox.do("/v2/kubernetes/clusters")["kubernetes_clusters"] == []
     assert sandbox.do("/v2/spaces/keys")["keys"] == []
     token = sandbox.auth0_token()
