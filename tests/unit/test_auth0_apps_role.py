@@ -1,7 +1,10 @@
-"""The auth0_apps role on the sandbox: no secret in -vvv output; a no-op makes no write."""
+"""The auth0_apps role on the sandbox: no secret in -vvv output; a no-op makes no write; members
+added by hand survive the shipped defaults."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +78,34 @@ def test_failures_are_reported_despite_no_log(box: Sandbox, extra: str, message:
 
 def writes_in(log: list[dict]) -> list[str]:
     return [f"{e['method']} {e['path']}" for e in log if e["method"] != "GET" and e["path"] != "/oauth/token"]
+
+
+def test_hand_added_member_survives_two_runs_with_the_defaults(box: Sandbox) -> None:
+    """The shipped groups carry no members: the role never reads nor changes a group's membership.
+
+    An admin added alice to gitops-admins in the dashboard before the first run; two runs leave
+    her there. Only members_purge in the inventory removes her (previewed first in check mode).
+    """
+    box.reset()
+    api = Api(box)
+    alice = api.user("alice@example.com")
+    admins = api.post("/roles", {"name": "gitops-admins", "description": "Platform administrators (full access)"})
+    api.post(f"/roles/{admins['id']}/users", {"users": [alice["user_id"]]})
+    seq = box.last_seq()
+    for run in ("converge", "no-op"):
+        proc = run_playbook(box)
+        assert proc.returncode == 0, f"{run}: {proc.stdout[-3000:]}"
+    assert "changed=0" in proc.stdout
+    assert not [e for e in box.requests(seq) if "/users" in e["path"]]  # membership neither read nor written
+    assert api.members(admins["id"]) == ["alice@example.com"]
+    managed = {"admins": {"description": "Platform administrators (full access)", "members": [], "members_purge": True}}
+    extra = json.dumps({"auth0_apps_groups": managed})
+    seq = box.last_seq()
+    preview = run_playbook(box, "--check", "--diff", "-e", extra)
+    assert preview.returncode == 0, preview.stdout[-3000:]
+    assert "gitops-admins: updated" in preview.stdout
+    # the summary names whom purge would remove (the module's own diff is hidden by no_log)
+    assert re.search(r"gitops-admins:\s+added: \[\]\s+removed:\s+- alice@example.com", preview.stdout)
+    assert writes_in(box.requests(seq)) == []
+    assert run_playbook(box, "-e", extra).returncode == 0
+    assert api.members(admins["id"]) == []
