@@ -4,15 +4,18 @@ added by hand survive the shipped defaults."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.bench_auth0 import counts, run_playbook
-from tests.sandbox.auth0_sandbox import Sandbox, start
-from tests.unit.auth0_helpers import Api
+from tests.sandbox.auth0_sandbox import ROOT, Sandbox, start
+from tests.unit.auth0_helpers import Api, run_module
+from tests.unit.role_render import ansible_playbook
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -109,3 +112,78 @@ def test_hand_added_member_survives_two_runs_with_the_defaults(box: Sandbox) -> 
     assert writes_in(box.requests(seq)) == []
     assert run_playbook(box, "-e", extra).returncode == 0
     assert api.members(admins["id"]) == []
+
+
+TEARDOWN = """
+- name: Tear down the Auth0 objects of the selected clusters
+  hosts: clusters
+  gather_facts: false
+  tasks:
+    - name: Delete this cluster's Auth0 objects
+      ansible.builtin.include_role:
+        name: doks.gitops.auth0_apps
+        tasks_from: teardown
+"""
+
+
+def teardown_auth0(box: Sandbox, tmp_path: Path, hosts: dict[str, dict], *args: str) -> str:
+    """The role's teardown entry point for ``-l c1`` of an inventory of ``hosts`` (host vars by host)
+    over the sandbox inventory's group_vars (one tenant, auth0_apps_teardown_shared: true)."""
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    (inventory / "group_vars").symlink_to(ROOT / "inventories/sandbox/group_vars")
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    clusters = {"clusters": {"hosts": {host: {**local, **values} for host, values in hosts.items()}}}
+    (inventory / "hosts.yml").write_text(json.dumps(clusters))
+    (tmp_path / "teardown.yml").write_text(TEARDOWN)
+    env = {
+        **os.environ,
+        "SANDBOX_STATE_DIR": str(box.state),
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"),
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    cmd = ["-i", str(inventory), str(tmp_path / "teardown.yml"), "-l", "c1", *args]
+    proc = ansible_playbook(cmd, cwd=ROOT, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def shared_objects(box: Sandbox) -> tuple[list[str], list[str]]:
+    api = Api(box)
+    actions = api.get("/actions/actions?actionName=gitops-groups-claim")["actions"]
+    return sorted(api.roles()), [a["name"] for a in actions]
+
+
+@pytest.mark.parametrize(
+    ("others", "kept_for"),
+    [
+        # c2 (same tenant, default prefix and Action) is outside --limit: its groups stay, and
+        # c3 (another tenant) does not count
+        ({"c2": {}, "c3": {"auth0_apps_domain": "other-tenant.eu.auth0.com"}}, "c2"),
+        # a cluster on the same tenant with SSO off, or with its own groups and Action, uses nothing of c1's
+        (
+            {
+                "c2": {"gitops_sso_enabled": False},
+                "c3": {"auth0_apps_role_prefix": "team-", "auth0_apps_action_name": "team-groups-claim"},
+            },
+            None,
+        ),
+    ],
+)
+def test_teardown_keeps_shared_groups_while_another_cluster_uses_the_tenant(
+    box: Sandbox, tmp_path: Path, others: dict[str, dict], kept_for: str | None
+) -> None:
+    box.reset()
+    roles = [{"name": "gitops-admins"}, {"name": "gitops-viewers"}]
+    run_module(box, roles=roles, groups_action={"claim": "https://doks.gitops/groups"})
+    before = shared_objects(box)
+    assert before == (["gitops-admins", "gitops-viewers"], ["gitops-groups-claim"])
+    out = teardown_auth0(box, tmp_path, {"c1": {}, **others})
+    if kept_for:
+        assert shared_objects(box) == before
+        assert f"still used by {kept_for} (same tenant in this inventory)" in out
+        assert "Kept the groups gitops-* and the Action gitops-groups-claim" in out
+    else:
+        assert shared_objects(box) == ([], [])
+        assert "Kept the groups" not in out
