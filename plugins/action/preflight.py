@@ -21,9 +21,11 @@ from ansible_collections.doks.gitops.plugins.module_utils.credentials import (
     probe_digitalocean,
     probe_spaces,
 )
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, JsonClient, RetryPolicy
 from ansible_collections.doks.gitops.plugins.module_utils.preflight import (
     SHARED_CHECKS,
     Problem,
+    check_chart_versions,
     check_pins,
     check_unique_across_hosts,
     check_unknown,
@@ -87,6 +89,10 @@ class ActionModule(ActionBase):
         if self._task.args.get("unknown_variables", True):
             problems += check_unknown(inventory_names, _declared_names(), _prefixes())
         problems = list(dict.fromkeys(problems))
+        if not problems:
+            # reads over the network, once the inventory alone is valid: published chart versions
+            # (skipped when a repository does not answer), then the credentials
+            problems = self._check_chart_index(roles, get, task_vars)
         if not problems and _truthy(get("gitops_preflight_credentials", True)):
             problems = self._check_credentials(roles, get, task_vars)
         result.update(changed=False, problems=[p._asdict() for p in problems], roles=roles)
@@ -113,14 +119,23 @@ class ActionModule(ActionBase):
             getters[host] = _getter(self._templar.copy_with_new_env(available_variables=variables), variables)
         return getters
 
+    def _check_chart_index(self, roles: list[str], get: Any, task_vars: dict[str, Any]) -> list[Problem]:
+        pins = {
+            name: get(name)
+            for name in task_vars
+            if name.endswith("_chart") and any(_selected(role, roles, task_vars) for role in _owners(name, roles))
+        }
+        ca_path = get("gitops_ca_bundle") or None
+        return check_chart_versions(
+            pins, get("gitops_helm_repo_mirror") or "", lambda repo: _chart_index(repo, ca_path)
+        )
+
     def _check_credentials(self, roles: list[str], get: Any, task_vars: dict[str, Any]) -> list[Problem]:
         """One authenticated read per API the selected roles will call; a refusal names the variable
         and the environment variable it is read from."""
-        tags = set(task_vars.get("ansible_run_tags") or ["all"])
 
         def runs(role: str) -> bool:
-            selected = "all" in tags or role in tags
-            return role in roles and selected and _truthy(get(f"{role}_enabled", True))
+            return _selected(role, roles, task_vars) and _truthy(get(f"{role}_enabled", True))
 
         refusals = []
         if runs("doks_cluster"):
@@ -187,6 +202,37 @@ CREDENTIAL_ENV = {
     "auth0_apps_client_id": "AUTH0_CLIENT_ID",
     "auth0_apps_client_secret": "AUTH0_CLIENT_SECRET",
 }
+
+
+def _selected(role: str, roles: list[str], task_vars: dict[str, Any]) -> bool:
+    """The role is checked and this run executes it (no --tags, or its tag among them; --tags
+    preflight alone checks everything)."""
+    tags = set(task_vars.get("ansible_run_tags") or ["all"])
+    return role in roles and bool(tags & {"all", "preflight", role})
+
+
+def _owners(variable: str, roles: list[str]) -> list[str]:
+    return [role for role in roles if variable.startswith(f"{role}_")]
+
+
+@functools.cache
+def _chart_index(repo: str, ca_path: str | None) -> dict[str, list[str]] | None:
+    """Chart name -> published versions from ``<repo>/index.yaml``; None when it cannot be read
+    (offline rendering, a private repository): the pins are then not judged. Read once per repository
+    and controller process."""
+    client = JsonClient(repo, timeout=10, ca_path=ca_path, retry=RetryPolicy(retries=1, max_delay=2, deadline=15))
+    try:
+        body = client.request("GET", "/index.yaml", headers={"Accept": "application/yaml, */*"}, expected=(200,)).json
+        document = yaml.safe_load(body) if isinstance(body, (str, bytes)) else None
+    except (ApiError, yaml.YAMLError):
+        return None
+    entries = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(entries, dict):
+        return None
+    return {
+        str(name): [str(e.get("version")) for e in charts or [] if isinstance(e, dict)]
+        for name, charts in entries.items()
+    }
 
 
 def _truthy(value: Any) -> bool:
