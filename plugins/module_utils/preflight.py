@@ -333,7 +333,8 @@ def check_conflicts(get: Getter) -> list[Problem]:
     return problems
 
 
-SIZE_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# lower-case letters and digits, joined by - or _ (GET /v2/sizes has so1_5-2vcpu-16gb)
+SIZE_SLUG = re.compile(r"^[a-z0-9]+([-_][a-z0-9]+)*$")
 REGION_SLUG = re.compile(r"^[a-z]{3}[0-9]$")
 
 
