@@ -128,13 +128,18 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 ]
 # Cases decided by a read (chart index, credentials): reads are allowed, writes never.
 ONLINE = {"chart version absent from the repository index", "refused credentials of DigitalOcean, Auth0 and Spaces"}
-# What each variable's message must carry besides its name: the fix names the source.
+# What a case's lines must carry besides the variable's name and a fix (by case title, then variable).
 EXPECTED = {
-    "doks_cluster_tools_size": "use the lower-case slug, for example s-4vcpu-8gb",
-    "observability_loki_chart.version": "nearest: 18.11.0",
-    "doks_cluster_api_token": "environment variable DIGITALOCEAN_TOKEN",
-    "auth0_apps_client_secret": "environment variable AUTH0_CLIENT_SECRET",
-    "doks_cluster_spaces_secret_access_key": "SignatureDoesNotMatch",
+    "upper-case droplet size and misspelt region": {
+        "doks_cluster_tools_size": "use the lower-case slug, for example s-4vcpu-8gb",
+        "doks_cluster_region": "fra1, ams3 or nyc1",
+    },
+    "chart version absent from the repository index": {"observability_loki_chart.version": "nearest: 18.11.0"},
+    "refused credentials of DigitalOcean, Auth0 and Spaces": {
+        "doks_cluster_api_token": "environment variable DIGITALOCEAN_TOKEN",
+        "auth0_apps_client_secret": "environment variable AUTH0_CLIENT_SECRET",
+        "doks_cluster_spaces_secret_access_key": "SignatureDoesNotMatch",
+    },
 }
 
 
@@ -162,7 +167,7 @@ def test_bad_input_fails_in_preflight_without_any_request(
     for name in (variable,) if isinstance(variable, str) else variable:
         line = next((x for x in out.splitlines() if x.strip().startswith(f"- {name}:")), None)
         assert line is not None, f"{title}: {name} not named\n{out[-3000:]}"
-        assert EXPECTED.get(name, "Fix:") in line and "Fix:" in line, line
+        assert EXPECTED.get(title, {}).get(name, "Fix:") in line and "Fix:" in line, line
     requests = sandbox.requests_since(marks)
     if title in ONLINE:
         writes = [
