@@ -213,6 +213,60 @@ def check_pins(variables: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+Index = Callable[[str], "dict[str, list[str]] | None"]
+
+
+def check_chart_versions(pins: dict[str, Any], mirror: str, index_of: Index) -> list[Problem]:
+    """Every pinned chart version is published in its repository's ``index.yaml`` (the mirror's when
+    ``gitops_helm_repo_mirror`` is set). ``index_of(repo)`` gives chart name -> versions, or None when
+    the index cannot be read (offline rendering): then the pin is not judged."""
+    problems = []
+    for name, pin in sorted(pins.items()):
+        if not isinstance(pin, dict) or not all(pin.get(k) for k in ("name", "repo", "version")):
+            continue  # check_pins reports it
+        repo = str(mirror or pin["repo"]).rstrip("/")
+        if repo.startswith("oci://"):
+            continue  # an OCI registry has no index.yaml
+        index = index_of(repo)
+        if index is None:
+            continue
+        versions = index.get(str(pin["name"]))
+        if versions is None:
+            problems.append(
+                Problem(
+                    f"{name}.name",
+                    f"chart {pin['name']!r} is not in {repo}/index.yaml",
+                    "pin a chart that repository publishes (check the name and the repo)",
+                )
+            )
+        elif str(pin["version"]) not in versions:
+            near = nearest_versions(str(pin["version"]), versions)
+            problems.append(
+                Problem(
+                    f"{name}.version",
+                    f"{pin['version']!r} of chart {pin['name']} is not in {repo}/index.yaml",
+                    f"pin a published version; nearest: {', '.join(near) or 'none published'}",
+                )
+            )
+    return problems
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version.split("-", 1)[0].split("+", 1)[0])[:3])
+
+
+def nearest_versions(wanted: str, versions: list[str], count: int = 3) -> list[str]:
+    """The published versions closest to ``wanted`` (same major first, then minor, then patch)."""
+    target = (*_numbers(wanted), 0, 0, 0)
+
+    def distance(version: str) -> tuple[int, ...]:
+        have = (*_numbers(version), 0, 0, 0)
+        return tuple(abs(have[i] - target[i]) for i in range(3))
+
+    stable = [v for v in versions if "-" not in v] or list(versions)
+    return sorted(sorted(stable, key=distance)[:count], key=_numbers, reverse=True)
+
+
 K8S_VERSION = re.compile(r"^(latest|\d+\.\d+(\.\d+(-do\.\d+)?)?)$")
 POOL_PREFIXES = ("base", "tools", "workloads")
 
@@ -266,6 +320,7 @@ def check_conflicts(get: Getter) -> list[Problem]:
     if _enabled(get, "doks_cluster"):
         for pool in POOL_PREFIXES:
             problems += _check_pool_counts(get, f"doks_cluster_{pool}")
+        problems += _check_slugs(get)
         version = get("doks_cluster_version", None)
         if version is not None and not K8S_VERSION.match(str(version)):
             problems.append(
@@ -276,6 +331,43 @@ def check_conflicts(get: Getter) -> list[Problem]:
                 )
             )
     return problems
+
+
+# lower-case letters and digits, joined by - or _ (GET /v2/sizes has so1_5-2vcpu-16gb)
+SIZE_SLUG = re.compile(r"^[a-z0-9]+([-_][a-z0-9]+)*$")
+REGION_SLUG = re.compile(r"^[a-z]{3}[0-9]$")
+
+
+def _check_slugs(get: Getter) -> list[Problem]:
+    """Droplet size and region slugs are lower case (``GET /v2/sizes``, ``/v2/regions``); an upper-case
+    size or a misspelt region would otherwise surface as "cannot change" on an existing cluster."""
+    problems = []
+    for pool in POOL_PREFIXES:
+        var = f"doks_cluster_{pool}_size"
+        size = get(var, None)
+        if size is not None and not SIZE_SLUG.fullmatch(str(size)):
+            problems.append(
+                Problem(
+                    var,
+                    f"{size!r} is not a droplet size slug (slugs are lower case)",
+                    f"use the lower-case slug, for example {_lower_or(str(size), 's-2vcpu-4gb')} "
+                    "(doctl kubernetes options sizes lists them)",
+                )
+            )
+    region = get("doks_cluster_region", None)
+    if region is not None and not REGION_SLUG.fullmatch(str(region)):
+        problems.append(
+            Problem(
+                "doks_cluster_region",
+                f"{region!r} is not a region slug (three lower-case letters and a digit)",
+                "use a DOKS region such as fra1, ams3 or nyc1 (doctl kubernetes options regions lists them)",
+            )
+        )
+    return problems
+
+
+def _lower_or(value: str, example: str) -> str:
+    return value.lower() if SIZE_SLUG.fullmatch(value.lower()) else example
 
 
 def _check_pool_counts(get: Getter, prefix: str) -> list[Problem]:

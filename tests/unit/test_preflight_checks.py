@@ -235,3 +235,55 @@ def test_a_disabled_cluster_role_owns_no_cluster_name_or_bucket() -> None:
     mine = good() | {"gitops_domain": "a.example.com", "gitops_hosts": {}, "doks_cluster_enabled": False}
     theirs = good() | {"gitops_domain": "b.example.com", "gitops_hosts": {}, "doks_cluster_enabled": False}
     assert pf.check_unique_across_hosts(mine.get, {"h": theirs.get}) == []
+
+
+@pytest.mark.parametrize(
+    ("over", "variable", "fix"),
+    [
+        ({"doks_cluster_tools_size": "S-4VCPU-8GB"}, "doks_cluster_tools_size", "for example s-4vcpu-8gb"),
+        ({"doks_cluster_base_size": "s 2vcpu"}, "doks_cluster_base_size", "for example s-2vcpu-4gb"),
+        ({"doks_cluster_region": "Fra1"}, "doks_cluster_region", "fra1, ams3 or nyc1"),
+        ({"doks_cluster_region": "frankfurt"}, "doks_cluster_region", "fra1, ams3 or nyc1"),
+    ],
+)
+def test_size_and_region_slugs_are_lower_case(over: dict[str, Any], variable: str, fix: str) -> None:
+    """Slugs of GET /v2/sizes and /v2/regions (DigitalOcean API v2) are lower case: s-4vcpu-8gb, fra1."""
+    problems = run({**good(), **over})
+    assert variables(problems) == [variable]
+    assert fix in problems[0].fix
+
+
+def test_good_slugs_pass() -> None:
+    values = {**good(), "doks_cluster_tools_size": "so1_5-2vcpu-16gb", "doks_cluster_region": "sfo3"}
+    assert run(values) == []
+
+
+INDEX = {"loki": ["18.11.0", "18.10.2", "18.12.0-rc.1", "17.0.0"], "alloy": ["1.11.1"]}
+
+
+def test_chart_versions_are_checked_against_the_index() -> None:
+    pins = {
+        "observability_loki_chart": {"name": "loki", "repo": "https://charts.example.com", "version": "18.11.9"},
+        "observability_alloy_chart": {"name": "alloy", "repo": "https://charts.example.com", "version": "1.11.1"},
+        "observability_tempo_chart": {"name": "tempo", "repo": "https://charts.example.com", "version": "1.0.0"},
+    }
+    seen: list[str] = []
+
+    def index_of(repo: str) -> dict[str, list[str]]:
+        seen.append(repo)
+        return INDEX
+
+    problems = pf.check_chart_versions(pins, "https://mirror.example.com/", index_of)
+    assert variables(problems) == ["observability_loki_chart.version", "observability_tempo_chart.name"]
+    assert problems[0].fix == "pin a published version; nearest: 18.11.0, 18.10.2, 17.0.0"
+    assert "https://mirror.example.com/index.yaml" in problems[0].message
+    assert set(seen) == {"https://mirror.example.com"}
+
+
+def test_an_unreadable_index_or_an_oci_repository_is_not_judged() -> None:
+    pins = {
+        "a_chart": {"name": "loki", "repo": "https://charts.example.com", "version": "9.9.9"},
+        "b_chart": {"name": "x", "repo": "oci://registry.example.com/charts", "version": "9.9.9"},
+    }
+    assert pf.check_chart_versions(pins, "", lambda repo: None) == []
+    assert pf.check_chart_versions({"b_chart": pins["b_chart"]}, "", lambda repo: INDEX) == []
