@@ -392,6 +392,113 @@ def _check_pool_counts(get: Getter, prefix: str) -> list[Problem]:
     return []
 
 
+GIT_URL = re.compile(r"^(https://|ssh://|git@[A-Za-z0-9.-]+:)\S+$")
+GIT_URL_FIX = "write https://host/owner/repo.git (or ssh://host/owner/repo.git, git@host:owner/repo.git)"
+LOCAL_HTTP = re.compile(r"^http://(localhost|127\.0\.0\.1)(:\d+)?(/|$)")
+GROUP_MAPPINGS = (
+    ("observability_grafana_admin_groups", "observability"),
+    ("observability_grafana_editor_groups", "observability"),
+    ("observability_grafana_viewer_groups", "observability"),
+    ("tekton_dashboard_allowed_groups", "tekton"),
+    ("ingress_certmanager_oauth2_proxy_allowed_groups", "ingress_certmanager"),
+)
+URL_LISTS = ("callbacks", "allowed_logout_urls", "web_origins", "allowed_origins")
+
+
+def check_references(get: Getter) -> list[Problem]:
+    """References that must resolve: groups the SSO mappings name, https callbacks, e-mail members, git URLs."""
+    return [*_check_group_references(get), *_check_auth0_urls(get), *_check_members(get), *_check_git_urls(get)]
+
+
+def _sso_groups(get: Getter) -> dict[str, str] | None:
+    """The groups the claim carries (gitops_sso_group_names), when auth0_apps creates them in this run's tenant."""
+    if not get("gitops_sso_enabled", False) or not _enabled(get, "auth0_apps"):
+        return None
+    names = get("gitops_sso_group_names", None)
+    return names if isinstance(names, dict) else None
+
+
+def _check_group_references(get: Getter) -> list[Problem]:
+    groups = _sso_groups(get)
+    if groups is None:
+        return []
+    known = set(groups.values())
+    fix = f"name one of the Auth0 groups ({', '.join(sorted(known))}), or add the group to auth0_apps_groups"
+    problems: list[Problem] = []
+    for var, role in GROUP_MAPPINGS:
+        value = get(var, None)
+        if not _enabled(get, role) or not isinstance(value, list):
+            continue
+        problems += [
+            Problem(var, f"names {g!r}, which is not an Auth0 group of this run", fix) for g in value if g not in known
+        ]
+    roles = get("argocd_rbac_group_roles", None)
+    if _enabled(get, "argocd") and isinstance(roles, dict):
+        problems += [
+            Problem("argocd_rbac_group_roles", f"maps {g!r}, which is not an Auth0 group of this run", fix)
+            for g in roles
+            if g not in known
+        ]
+    return problems
+
+
+def _check_auth0_urls(get: Getter) -> list[Problem]:
+    apps = get("auth0_apps_extra_apps", None)
+    if not _enabled(get, "auth0_apps") or not isinstance(apps, dict):
+        return []
+    problems: list[Problem] = []
+    for key, app in apps.items():
+        if not isinstance(app, dict):
+            continue
+        for field in URL_LISTS:
+            for url in app.get(field) or []:
+                if not str(url).startswith("https://") and not LOCAL_HTTP.match(str(url)):
+                    problems.append(
+                        Problem(
+                            f"auth0_apps_extra_apps.{key}.{field}",
+                            f"{url!r} is not an https:// URL (tokens would travel in clear)",
+                            "use https:// (http:// only for localhost while developing)",
+                        )
+                    )
+    return problems
+
+
+def _check_members(get: Getter) -> list[Problem]:
+    groups = get("auth0_apps_groups", None)
+    if not _enabled(get, "auth0_apps") or not isinstance(groups, dict):
+        return []
+    return [
+        Problem(
+            f"auth0_apps_groups.{key}.members",
+            f"{member!r} is not an e-mail address (members are found by the e-mail of their Auth0 user)",
+            "list the members' e-mail addresses",
+        )
+        for key, group in groups.items()
+        if isinstance(group, dict)
+        for member in group.get("members") or []
+        if not EMAIL.fullmatch(str(member).strip())
+    ]
+
+
+def _check_git_urls(get: Getter) -> list[Problem]:
+    if not _enabled(get, "lofi_pipeline"):
+        return []
+    found = [("lofi_pipeline_gitops_repo_url", get("lofi_pipeline_gitops_repo_url", ""))]
+    found.append(("lofi_pipeline_source_repo_url", get("lofi_pipeline_source_repo_url", "")))
+    for index, app in enumerate(get("lofi_pipeline_apps", None) or []):
+        if isinstance(app, dict):
+            found += [(f"lofi_pipeline_apps[{index}].{k}", app.get(k)) for k in ("gitops_repo_url", "source_repo_url")]
+    return [
+        Problem(
+            var,
+            f"{url!r} is not a git URL with a scheme",
+            GIT_URL_FIX,
+        )
+        for var, url in found
+        if url and isinstance(url, str) and not GIT_URL.match(url.strip())
+    ]
+
+
 def check_unknown(names: list[str], declared: Collection[str], prefixes: tuple[str, ...]) -> list[Problem]:
     """Variables with one of the collection's prefixes that no role declares are typos.
 
@@ -465,4 +572,5 @@ SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_placement,
     check_credentials,
     check_conflicts,
+    check_references,
 )

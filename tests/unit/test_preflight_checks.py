@@ -287,3 +287,83 @@ def test_an_unreadable_index_or_an_oci_repository_is_not_judged() -> None:
     }
     assert pf.check_chart_versions(pins, "", lambda repo: None) == []
     assert pf.check_chart_versions({"b_chart": pins["b_chart"]}, "", lambda repo: INDEX) == []
+
+
+SSO = {
+    "gitops_sso_enabled": True,
+    "gitops_sso_group_names": {"admins": "gitops-admins", "developers": "gitops-developers"},
+    "observability_grafana_admin_groups": ["gitops-admins"],
+    "tekton_dashboard_allowed_groups": ["gitops-admins", "gitops-developers"],
+    "argocd_rbac_group_roles": {"gitops-admins": "role:admin"},
+}
+
+
+def test_sso_mappings_resolve_to_the_auth0_groups_of_the_run() -> None:
+    assert run({**good(), **SSO}) == []
+
+
+@pytest.mark.parametrize(
+    ("over", "variable", "name"),
+    [
+        (
+            {"observability_grafana_admin_groups": ["gitops-admin"]},
+            "observability_grafana_admin_groups",
+            "gitops-admin",
+        ),
+        ({"tekton_dashboard_allowed_groups": ["admins"]}, "tekton_dashboard_allowed_groups", "admins"),
+        ({"argocd_rbac_group_roles": {"ops": "role:admin"}}, "argocd_rbac_group_roles", "ops"),
+        (
+            {"ingress_certmanager_oauth2_proxy_allowed_groups": ["everyone"]},
+            "ingress_certmanager_oauth2_proxy_allowed_groups",
+            "everyone",
+        ),
+    ],
+)
+def test_a_mapping_naming_a_group_auth0_does_not_have_is_named(over: dict[str, Any], variable: str, name: str) -> None:
+    """A group name that resolves to no Auth0 role matches no user's claim: the UI would silently admit nobody."""
+    problems = run({**good(), **SSO, **over})
+    assert variables(problems) == [variable]
+    assert repr(name) in problems[0].message
+    assert "gitops-admins, gitops-developers" in problems[0].fix
+
+
+def test_group_mappings_are_not_resolved_when_another_identity_provider_holds_the_groups() -> None:
+    over = {"auth0_apps_enabled": False, "observability_grafana_admin_groups": ["corp-admins"]}
+    assert run({**good(), **SSO, **over}) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://shop.example.com/callback", True),
+        ("http://localhost:3000/callback", True),
+        ("http://shop.example.com/callback", False),
+        ("shop.example.com/callback", False),
+    ],
+)
+def test_callbacks_are_https(url: str, ok: bool) -> None:
+    """Auth0 sends the authorization code to the callback: over http:// it travels in clear."""
+    problems = run({**good(), "auth0_apps_extra_apps": {"shop": {"callbacks": [url]}}})
+    assert variables(problems) == ([] if ok else ["auth0_apps_extra_apps.shop.callbacks"])
+
+
+def test_members_are_e_mail_addresses() -> None:
+    groups = {"admins": {"members": ["alice@example.com", "bob"]}, "viewers": {}}
+    problems = run({**good(), "auth0_apps_groups": groups})
+    assert variables(problems) == ["auth0_apps_groups.admins.members"]
+    assert "'bob'" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://github.com/acme/gitops.git", True),
+        ("ssh://git@github.com/acme/gitops.git", True),
+        ("git@github.com:acme/gitops.git", True),
+        ("github.com/acme/gitops.git", False),
+        ("http//github.com/acme/gitops.git", False),
+    ],
+)
+def test_repository_urls_have_a_scheme(url: str, ok: bool) -> None:
+    values = {**good(), "lofi_pipeline_apps": [{"name": "lofi", "source_repo_url": url}]}
+    assert variables(run(values)) == ([] if ok else ["lofi_pipeline_apps[0].source_repo_url"])
