@@ -17,6 +17,7 @@ from ansible.template import trust_as_template
 from ansible_collections.doks.gitops.plugins.module_utils.preflight import (
     SHARED_CHECKS,
     Problem,
+    check_loki_storage,
     check_pins,
     check_unique_across_hosts,
     check_unknown,
@@ -76,6 +77,7 @@ class ActionModule(ActionBase):
         for check in SHARED_CHECKS:
             problems += check(get)
         problems += check_pins({name: get(name) for name in task_vars if name.endswith(("_chart", "_release"))})
+        problems += check_loki_storage(get, self._given(task_vars, inventory_names))
         problems += check_unique_across_hosts(get, self._other_hosts(task_vars, defaults))
         if self._task.args.get("unknown_variables", True):
             problems += check_unknown(inventory_names, _declared_names(), _prefixes())
@@ -87,6 +89,15 @@ class ActionModule(ActionBase):
         else:
             result["msg"] = f"Inventory is valid for {', '.join(roles)}"
         return result
+
+    @staticmethod
+    def _given(task_vars: dict[str, Any], inventory_names: list[str]) -> set[str]:
+        """The variables the inventory or the extra vars set for this host (the roles' defaults excluded)."""
+        hostvars = task_vars.get("hostvars")
+        me = task_vars.get("inventory_hostname")
+        if hostvars is None or me is None:
+            return set(inventory_names)
+        return set(hostvars.raw_get(me))
 
     def _other_hosts(self, task_vars: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
         """A getter per other host of the play, seeing that host's inventory over the roles' defaults."""
