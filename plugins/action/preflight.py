@@ -60,7 +60,12 @@ class ActionModule(ActionBase):
         broken: set[str] = set()
         problems: list[Problem] = []
 
+        # a role this play does not run has no rules to obey: its <role>_enabled reads as false
+        skipped = {f"{role}_enabled" for role in DEFAULT_ROLES if role not in roles}
+
         def get(name: str, default: Any = None) -> Any:
+            if name in skipped:
+                return False
             if name not in task_vars or name in broken:
                 return default
             if name not in cache:
