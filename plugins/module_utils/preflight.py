@@ -465,6 +465,22 @@ def check_alertmanager_secrets(get: Getter) -> list[Problem]:
     return problems
 
 
+def check_auth0_domain(get: Getter) -> list[Problem]:
+    """The Management API client is built from the tenant's domain; a URL there (a pasted
+    https://tenant.eu.auth0.com/) would only fail at the first Auth0 call, after earlier writes."""
+    domain = str(get("auth0_apps_domain", "") or "").strip()
+    if not _enabled(get, "auth0_apps") or not domain or "/" not in domain:
+        return []
+    return [
+        Problem(
+            "auth0_apps_domain",
+            f"{domain!r} is a URL, not the tenant's domain",
+            "give the domain alone, such as tenant.eu.auth0.com (AUTH0_DOMAIN, or the Tenant domain of the AWX "
+            "Auth0 Management API credential)",
+        )
+    ]
+
+
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_domain,
     check_pools,
@@ -474,4 +490,5 @@ SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_dns_token,
     check_apps,
     check_alertmanager_secrets,
+    check_auth0_domain,
 )

@@ -293,3 +293,15 @@ def test_an_empty_alertmanager_receiver_secret_is_named_by_its_key() -> None:
     assert "ALERTMANAGER_SLACK_WEBHOOK_URL" in problems[0].fix
     secrets[0]["data"]["api-url"] = "https://hooks.slack.com/services/T/B/x"
     assert run({**good(), "observability_alertmanager_secrets": secrets}) == []
+
+
+@pytest.mark.parametrize(
+    "domain", ["https://tenant.eu.auth0.com", "https://tenant.eu.auth0.com/", "tenant.eu.auth0.com/"]
+)
+def test_an_auth0_domain_given_as_a_url_is_refused(domain: str) -> None:
+    assert variables(run({**good(), "auth0_apps_domain": domain})) == ["auth0_apps_domain"]
+    assert run({**good(), "auth0_apps_domain": domain, "auth0_apps_enabled": False}) == []
+
+
+def test_the_sandbox_auth0_domain_with_a_port_is_a_domain() -> None:
+    assert run({**good(), "auth0_apps_domain": "127.0.0.1:39513"}) == []
