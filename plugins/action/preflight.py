@@ -26,6 +26,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.preflight import (
     SHARED_CHECKS,
     Problem,
     check_chart_versions,
+    check_loki_storage,
     check_pins,
     check_unique_across_hosts,
     check_unknown,
@@ -68,7 +69,12 @@ class ActionModule(ActionBase):
         broken: set[str] = set()
         problems: list[Problem] = []
 
+        # a role this play does not run has no rules to obey: its <role>_enabled reads as false
+        skipped = {f"{role}_enabled" for role in DEFAULT_ROLES if role not in roles}
+
         def get(name: str, default: Any = None) -> Any:
+            if name in skipped:
+                return False
             if name not in task_vars or name in broken:
                 return default
             if name not in cache:
@@ -85,6 +91,7 @@ class ActionModule(ActionBase):
         for check in SHARED_CHECKS:
             problems += check(get)
         problems += check_pins({name: get(name) for name in task_vars if name.endswith(("_chart", "_release"))})
+        problems += check_loki_storage(get, self._given(task_vars, inventory_names))
         problems += check_unique_across_hosts(get, self._other_hosts(task_vars, defaults))
         if self._task.args.get("unknown_variables", True):
             problems += check_unknown(inventory_names, _declared_names(), _prefixes())
@@ -102,6 +109,15 @@ class ActionModule(ActionBase):
         else:
             result["msg"] = f"Inventory is valid for {', '.join(roles)}"
         return result
+
+    @staticmethod
+    def _given(task_vars: dict[str, Any], inventory_names: list[str]) -> set[str]:
+        """The variables the inventory or the extra vars set for this host (the roles' defaults excluded)."""
+        hostvars = task_vars.get("hostvars")
+        me = task_vars.get("inventory_hostname")
+        if hostvars is None or me is None:
+            return set(inventory_names)
+        return set(hostvars.raw_get(me))
 
     def _other_hosts(self, task_vars: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
         """A getter per other host of the play, seeing that host's inventory over the roles' defaults."""

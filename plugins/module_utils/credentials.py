@@ -68,7 +68,8 @@ def probe_digitalocean(url: str, token: str, ca_path: str | None, timeout: float
         client.request("GET", "/v2/account", expected=(200,))
     except ApiError as exc:
         if exc.status in REFUSED:
-            return Refusal("doks_cluster_api_token", f"DigitalOcean refused the token (GET /v2/account: HTTP {exc.status})")
+            message = f"DigitalOcean refused the token (GET /v2/account: HTTP {exc.status})"
+            return Refusal("doks_cluster_api_token", message)
     return None
 
 
@@ -82,8 +83,7 @@ def probe_auth0(
         if exc.status in REFUSED:
             return Refusal(
                 "auth0_apps_client_secret",
-                "Auth0 refused the management client auth0_apps_client_id/auth0_apps_client_secret "
-                f"({exc.message})",
+                f"Auth0 refused the management client auth0_apps_client_id/auth0_apps_client_secret ({exc.message})",
             )
         return None
     try:

@@ -566,6 +566,120 @@ def check_unique_across_hosts(get: Getter, others: dict[str, Getter]) -> list[Pr
     return problems
 
 
+def _on(get: Getter, name: str, default: bool) -> bool:
+    return str(get(name, default)).lower() in ("true", "1", "yes", "on")
+
+
+def check_loki_storage(get: Getter, given: Collection[str]) -> list[Problem]:
+    """Loki on S3 needs a bucket and a Secret with its key: doks_cluster makes both, or the inventory names them.
+
+    ``given`` are the variables the inventory (or the extra vars) sets itself, not the roles' defaults:
+    without doks_cluster's Spaces, the defaults point at a bucket and a Secret that nothing creates,
+    and the observability role would stop only after its first writes.
+    """
+    if not _enabled(get, "observability") or get("observability_loki_storage", "s3") != "s3":
+        return []
+    if _enabled(get, "doks_cluster") and _on(get, "doks_cluster_spaces_enabled", True):
+        return []
+    needed = ("observability_loki_bucket", "observability_loki_s3_secret_name")
+    if all(name in given for name in needed):
+        return []
+    return [
+        Problem(
+            "observability_loki_storage",
+            "is s3, but doks_cluster does not run with Spaces here (doks_cluster_enabled or "
+            "doks_cluster_spaces_enabled is false), so nothing creates Loki's bucket or the Secret with its key",
+            "set observability_loki_storage: filesystem (logs on Loki's own volume), or name your bucket and the "
+            "Secret holding its key (observability_loki_bucket, observability_loki_endpoint, "
+            "observability_loki_s3_secret_name with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+        )
+    ]
+
+
+def check_dns_token(get: Getter) -> list[Problem]:
+    """external-dns and the DNS-01 solver write DigitalOcean DNS records with a token."""
+    if not _enabled(get, "ingress_certmanager"):
+        return []
+    external_dns = _on(get, "ingress_certmanager_external_dns_enabled", True)
+    dns01 = get("ingress_certmanager_acme_solver", "http01") == "dns01"
+    if not (external_dns or dns01) or str(get("ingress_certmanager_digitalocean_token", "") or "").strip():
+        return []
+    user = "external-dns (ingress_certmanager_external_dns_enabled)" if external_dns else "the dns01 solver"
+    return [
+        Problem(
+            "ingress_certmanager_digitalocean_token",
+            f"is empty, but {user} writes DigitalOcean DNS records with it",
+            "export DIGITALOCEAN_TOKEN (doks_cluster_api_token, which it defaults to) or set it to a token with DNS "
+            "write scope; or, where DigitalOcean does not host the zone, set ingress_certmanager_external_dns_enabled:"
+            " false and ingress_certmanager_acme_solver: http01",
+        )
+    ]
+
+
+def check_apps(get: Getter) -> list[Problem]:
+    """Every application of lofi_pipeline needs a GitOps repository and an image repository."""
+    apps = get("lofi_pipeline_apps", [])
+    if not _enabled(get, "lofi_pipeline") or not isinstance(apps, list):
+        return []  # the list's shape is the argument spec's job
+    problems = []
+    for app in (a for a in apps if isinstance(a, dict)):
+        name = app.get("name", "?")
+        if not str(app.get("gitops_repo_url") or get("lofi_pipeline_gitops_repo_url", "") or "").strip():
+            problems.append(
+                Problem(
+                    "lofi_pipeline_gitops_repo_url",
+                    f"is empty, and application {name!r} names no gitops_repo_url of its own",
+                    "set it to the clone URL of your GitOps repository (your fork of this one), "
+                    "which Argo CD reads and the pipeline pushes to",
+                )
+            )
+        if not str(app.get("image_repository") or get("lofi_pipeline_image_registry", "") or "").strip():
+            problems.append(
+                Problem(
+                    "lofi_pipeline_image_registry",
+                    f"is empty, and application {name!r} names no image_repository of its own",
+                    "set it to the registry repository images are pushed to, e.g. registry.digitalocean.com/acme",
+                )
+            )
+    return problems
+
+
+def check_alertmanager_secrets(get: Getter) -> list[Problem]:
+    """A receiver Secret with an empty value (an unset environment variable) could never deliver an alert."""
+    secrets = get("observability_alertmanager_secrets", [])
+    if not _enabled(get, "observability") or not isinstance(secrets, list):
+        return []
+    problems = []
+    for secret in (s for s in secrets if isinstance(s, dict) and isinstance(s.get("data"), dict)):
+        for key, value in secret["data"].items():
+            if value is None or not str(value).strip():
+                problems.append(
+                    Problem(
+                        f"observability_alertmanager_secrets[{secret.get('name')}].data.{key}",
+                        "is empty, so its Alertmanager receiver could never deliver an alert",
+                        "set the environment variable the inventory reads it from (ALERTMANAGER_SLACK_WEBHOOK_URL in "
+                        "inventories/production; in AWX, attach the Alertmanager Slack webhook credential) or vault it",
+                    )
+                )
+    return problems
+
+
+def check_auth0_domain(get: Getter) -> list[Problem]:
+    """The Management API client is built from the tenant's domain; a URL there (a pasted
+    https://tenant.eu.auth0.com/) would only fail at the first Auth0 call, after earlier writes."""
+    domain = str(get("auth0_apps_domain", "") or "").strip()
+    if not _enabled(get, "auth0_apps") or not domain or "/" not in domain:
+        return []
+    return [
+        Problem(
+            "auth0_apps_domain",
+            f"{domain!r} is a URL, not the tenant's domain",
+            "give the domain alone, such as tenant.eu.auth0.com (AUTH0_DOMAIN, or the Tenant domain of the AWX "
+            "Auth0 Management API credential)",
+        )
+    ]
+
+
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_domain,
     check_pools,
@@ -573,4 +687,8 @@ SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_credentials,
     check_conflicts,
     check_references,
+    check_dns_token,
+    check_apps,
+    check_alertmanager_secrets,
+    check_auth0_domain,
 )

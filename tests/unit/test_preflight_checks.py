@@ -17,6 +17,7 @@ def good() -> dict[str, Any]:
         "gitops_acme_email": "ops@example.com",
         "doks_cluster_enabled": True,
         "doks_cluster_api_token": "dop_v1_x",
+        "ingress_certmanager_digitalocean_token": "dop_v1_x",
         "doks_cluster_spaces_access_key_id": "AK",
         "doks_cluster_spaces_secret_access_key": "SK",
         "doks_cluster_version": "1.34",
@@ -365,5 +366,79 @@ def test_members_are_e_mail_addresses() -> None:
     ],
 )
 def test_repository_urls_have_a_scheme(url: str, ok: bool) -> None:
-    values = {**good(), "lofi_pipeline_apps": [{"name": "lofi", "source_repo_url": url}]}
+    app = {"name": "lofi", "source_repo_url": url, "image_repository": "registry.example.com/acme/lofi"}
+    values = {
+        **good(),
+        "lofi_pipeline_gitops_repo_url": "https://github.com/acme/gitops.git",
+        "lofi_pipeline_apps": [app],
+    }
     assert variables(run(values)) == ([] if ok else ["lofi_pipeline_apps[0].source_repo_url"])
+
+
+def _local(**over: Any) -> dict[str, Any]:
+    """inventories/local's shape: no doks_cluster, so no Spaces bucket nor key, nor a DigitalOcean token."""
+    return {
+        **good(),
+        "doks_cluster_enabled": False,
+        "doks_cluster_api_token": "",
+        "ingress_certmanager_digitalocean_token": "",
+        "observability_loki_storage": "s3",
+        "lofi_pipeline_apps": [{"name": "lofi"}],
+        "lofi_pipeline_gitops_repo_url": "https://github.com/acme/gitops.git",
+        "lofi_pipeline_image_registry": "registry.example.com/acme",
+        **over,
+    }
+
+
+def test_loki_on_s3_without_doks_cluster_spaces_needs_a_named_bucket_and_secret() -> None:
+    values = _local()
+    get = values.get
+    assert variables(pf.check_loki_storage(get, set())) == ["observability_loki_storage"]
+    assert "filesystem" in pf.check_loki_storage(get, set())[0].fix
+    given = {"observability_loki_bucket", "observability_loki_s3_secret_name"}
+    assert pf.check_loki_storage(get, given) == []
+    assert pf.check_loki_storage(_local(observability_loki_storage="filesystem").get, set()) == []
+    assert pf.check_loki_storage(_local(observability_enabled=False).get, set()) == []
+    # doks_cluster with Spaces creates the bucket and writes the key
+    assert pf.check_loki_storage(_local(doks_cluster_enabled=True).get, set()) == []
+    off = _local(doks_cluster_enabled=True, doks_cluster_spaces_enabled=False)
+    assert variables(pf.check_loki_storage(off.get, set())) == ["observability_loki_storage"]
+
+
+def test_external_dns_and_dns01_need_the_digitalocean_token() -> None:
+    assert variables(run(_local())) == ["ingress_certmanager_digitalocean_token"]
+    assert run(_local(ingress_certmanager_external_dns_enabled=False)) == []
+    dns01 = _local(ingress_certmanager_external_dns_enabled=False, ingress_certmanager_acme_solver="dns01")
+    assert variables(run(dns01)) == ["ingress_certmanager_digitalocean_token"]
+    assert run(_local(ingress_certmanager_digitalocean_token="dop_v1_y")) == []
+    assert run(_local(ingress_certmanager_enabled=False)) == []
+
+
+def test_every_application_needs_a_gitops_repository_and_an_image_registry() -> None:
+    base = {"ingress_certmanager_digitalocean_token": "dop_v1_y"}
+    empty = _local(**base, lofi_pipeline_gitops_repo_url="", lofi_pipeline_image_registry="")
+    assert variables(run(empty)) == ["lofi_pipeline_gitops_repo_url", "lofi_pipeline_image_registry"]
+    own = [{"name": "lofi", "gitops_repo_url": "https://x/y.git", "image_repository": "registry.example.com/a/lofi"}]
+    assert run({**empty, "lofi_pipeline_apps": own}) == []
+    assert run({**empty, "lofi_pipeline_enabled": False}) == []
+
+
+def test_an_empty_alertmanager_receiver_secret_is_named_by_its_key() -> None:
+    secrets = [{"name": "alertmanager-slack", "data": {"api-url": ""}}]
+    problems = run({**good(), "observability_alertmanager_secrets": secrets})
+    assert variables(problems) == ["observability_alertmanager_secrets[alertmanager-slack].data.api-url"]
+    assert "ALERTMANAGER_SLACK_WEBHOOK_URL" in problems[0].fix
+    secrets[0]["data"]["api-url"] = "https://hooks.slack.com/services/T/B/x"
+    assert run({**good(), "observability_alertmanager_secrets": secrets}) == []
+
+
+@pytest.mark.parametrize(
+    "domain", ["https://tenant.eu.auth0.com", "https://tenant.eu.auth0.com/", "tenant.eu.auth0.com/"]
+)
+def test_an_auth0_domain_given_as_a_url_is_refused(domain: str) -> None:
+    assert variables(run({**good(), "auth0_apps_domain": domain})) == ["auth0_apps_domain"]
+    assert run({**good(), "auth0_apps_domain": domain, "auth0_apps_enabled": False}) == []
+
+
+def test_the_sandbox_auth0_domain_with_a_port_is_a_domain() -> None:
+    assert run({**good(), "auth0_apps_domain": "127.0.0.1:39513"}) == []
