@@ -447,6 +447,7 @@ api_calls:
   sample: {get: 1, write: 0}
 """
 
+import difflib
 import os
 import re
 import tempfile
@@ -761,9 +762,29 @@ class ClusterReconciler:
         return body
 
     # ---------------------------------------------------------------- version
+    def offered(self, options: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """Refuse a region or droplet size DOKS does not offer (``/v2/kubernetes/options``), naming
+        the valid ones: a typo must not read as "cannot change" on an existing cluster."""
+        options = options if options is not None else self.client.get("/v2/kubernetes/options")["options"]
+        regions = [r["slug"] for r in options.get("regions") or []]
+        sizes = [s["slug"] for s in options.get("sizes") or []]
+        if regions and self.params["region"] not in regions:
+            self.fail(
+                "region %r is not a region DOKS offers; use one of %s"
+                % (self.params["region"], ", ".join(sorted(regions)))
+            )
+        for pool in self.params["node_pools"]:
+            if sizes and pool["size"] not in sizes:
+                near = difflib.get_close_matches(pool["size"].lower(), sizes, n=3, cutoff=0.6)
+                self.fail(
+                    "node_pools %s: size %r is not a droplet size slug DOKS offers (slugs are lower case%s)"
+                    % (pool["name"], pool["size"], "; nearest: " + ", ".join(near) if near else "")
+                )
+        return options
+
     def create_version(self) -> str:
         wanted = self.params["version"]
-        options = self.client.get("/v2/kubernetes/options")["options"]
+        options = self.offered()
         offered = [v["slug"] for v in options.get("versions") or []]
         slug = resolve_version(wanted, offered)
         if slug is None:
@@ -954,6 +975,11 @@ class ClusterReconciler:
 
     def check_immutable(self, current: Dict[str, Any]) -> None:
         p = self.params
+        by_name = {pool["name"]: pool for pool in current.get("node_pools") or []}
+        sizes = {want["name"]: want["size"] for want in p["node_pools"] if want["name"] in by_name}
+        added = any(want["name"] not in by_name for want in p["node_pools"])
+        if added or p["region"] != current.get("region") or any(by_name[n].get("size") != s for n, s in sizes.items()):
+            self.offered()  # an unknown slug is a typo, not a change (one GET, only on a difference)
         if p["region"] != current.get("region"):
             self.fail(
                 "region is %s but cluster %s is in %s; a region cannot change (create a new cluster)"
@@ -963,7 +989,6 @@ class ClusterReconciler:
             self.fail("vpc_uuid cannot change on an existing cluster (it is %s)" % current.get("vpc_uuid"))
         if p.get("ha") is False and current.get("ha"):
             self.fail("ha cannot be turned off once the control plane is highly available")
-        by_name = {pool["name"]: pool for pool in current.get("node_pools") or []}
         for want in p["node_pools"]:
             have = by_name.get(want["name"])
             if have is not None and have.get("size") != want["size"]:
