@@ -39,7 +39,7 @@ options:
     type: str
     required: true
   chart_ref:
-    description: Chart name in O(chart_repo_url), or a chart reference M(kubernetes.core.helm) accepts.
+    description: Chart name in the repository C(chart_repo_url), or a chart reference M(kubernetes.core.helm) accepts.
     type: str
     required: true
   chart_version:

@@ -20,8 +20,9 @@ import yaml
 MASK = "<masked>"
 # The mask on the desired side when the secret there differs from the deployed one.
 MASK_CHANGED = "<masked, changed>"
-# Known secrets shorter than this are not looked for inside other strings (only equality).
-MIN_EMBEDDED_SECRET = 8
+# Known secrets shorter than this are not looked for: a real credential is longer, and a short
+# value ("true", a chart name) that only happens to sit in a secret variable would hide plain values.
+MIN_KNOWN_SECRET = 8
 
 # Key names that hold secret material (matched on the name lowercased, without "_", "-", ".").
 _SECRET_WORDS = re.compile(
@@ -59,18 +60,25 @@ def secret_key(name: Any) -> bool:
     return not (_REFERENCE.search(normal) or _REFERENCE_KEY.search(normal))
 
 
-# Inventory variables named <thing>_secret name a Kubernetes Secret (observability_grafana_oidc_secret:
-# grafana-oidc); client, cookie and webhook secrets are the material itself.
+# A variable holds secret material when its name ends with what it holds (doks_cluster_api_token,
+# auth0_apps_client_secret, SPACES_SECRET_ACCESS_KEY, ALERTMANAGER_SLACK_WEBHOOK_URL), not when a
+# component's name says secret (ingress_certmanager_sealed_secrets_chart). Names ending in
+# <thing>_secret name a Kubernetes Secret (observability_grafana_oidc_secret: grafana-oidc); client,
+# cookie and webhook secrets are the material itself.
+_MATERIAL_VARIABLE = re.compile(
+    r"(token|tokens|password|passwd|passphrase|secret|secrets|credentials|dockerconfigjson|key|key_id|webhook_url)$"
+)
 _REFERENCE_VARIABLE = re.compile(r"(?<!client)(?<!cookie)(?<!webhook)(?<!shared)(?<!signing)_secret$")
-
-
 # Where a secret variable says the Secret goes, next to its data: not material.
 _SECRET_ADDRESS = frozenset({"name", "namespace", "secretname", "type", "labels", "annotations"})
 
 
 def secret_variable(name: Any) -> bool:
     """True when an Ansible variable (or environment variable) holds secret material by its name."""
-    return secret_key(name) and not _REFERENCE_VARIABLE.search(name.lower())
+    if not isinstance(name, str) or not secret_key(name):
+        return False
+    lowered = name.lower()
+    return bool(_MATERIAL_VARIABLE.search(lowered)) and not _REFERENCE_VARIABLE.search(lowered)
 
 
 def material_strings(value: Any) -> Iterator[str]:
@@ -87,12 +95,14 @@ def material_strings(value: Any) -> Iterator[str]:
             yield from material_strings(item)
 
 
+def _known(secrets: Iterable[str]) -> frozenset[str]:
+    return frozenset(s for s in secrets if isinstance(s, str) and len(s) >= MIN_KNOWN_SECRET)
+
+
 def _secret_scalar(value: Any, known: frozenset[str]) -> bool:
     if not isinstance(value, str) or not value:
         return False
-    if value in known or _PEM_PRIVATE_KEY.search(value):
-        return True
-    return any(len(s) >= MIN_EMBEDDED_SECRET and s in value for s in known)
+    return bool(_PEM_PRIVATE_KEY.search(value)) or any(s in value for s in known)
 
 
 def _masked(value: Any, under_secret_key: bool, known: frozenset[str]) -> Any:
@@ -114,10 +124,10 @@ def mask_secrets(values: Any, known: Iterable[str] = ()) -> Any:
 
     Secret: any non-empty scalar under a key whose name looks like secret material (password, token,
     clientSecret, apiKey, tls.key, ...; not references such as existingSecret or secretKeyRef, nor
-    values that only point at one, such as ${AWS_SECRET_ACCESS_KEY}), any string equal to a known
-    secret or holding one of at least MIN_EMBEDDED_SECRET characters, and any PEM private key.
+    values that only point at one, such as ${AWS_SECRET_ACCESS_KEY}), any string equal to or
+    holding a known secret (of at least MIN_KNOWN_SECRET characters), and any PEM private key.
     """
-    return _masked(values, False, frozenset(s for s in known if isinstance(s, str) and s))
+    return _masked(values, False, _known(known))
 
 
 def _mark_changed(before: Any, after: Any, masked_before: Any, masked_after: Any) -> Any:
@@ -184,7 +194,7 @@ def values_diff(
 
     No release yet: ``before`` is empty, so every line shows as added.
     """
-    known = frozenset(s for s in known if isinstance(s, str) and s)
+    known = _known(known)
     desired = normal_values(values)
     after = {"chart": chart_label(chart), "values": desired}
     masked_after = mask_secrets(after, known)

@@ -113,10 +113,16 @@ def test_mask_hides_secret_material_and_keeps_references() -> None:
     assert values["config"]["clientSecret"] == "s3cr3t-value"  # the input is left alone
 
 
-def test_known_secret_equal_anywhere_is_masked() -> None:
-    assert mask_secrets({"a": {"b": ["x", "tok"]}}, known={"tok"}) == {"a": {"b": ["x", MASK]}}
-    # Short known secrets are matched whole only, not inside other strings.
-    assert mask_secrets({"a": "token-ish"}, known={"tok"}) == {"a": "token-ish"}
+def test_known_secret_equal_or_inside_anywhere_is_masked() -> None:
+    known = {"tok-0123456789"}
+    values = {"a": {"b": ["x", "tok-0123456789"]}, "url": "https://u:tok-0123456789@git.example"}
+    assert mask_secrets(values, known=known) == {"a": {"b": ["x", MASK]}, "url": MASK}
+
+
+def test_short_known_secrets_are_not_looked_for() -> None:
+    """A short value that sits in a secret variable ("true", a chart name) must not hide plain values."""
+    values = {"tolerations": [{"key": "tools", "value": "true"}], "fullnameOverride": "oauth2-proxy"}
+    assert mask_secrets(values, known={"true", "tools"}) == values
 
 
 def test_no_change_when_chart_and_values_match() -> None:
@@ -220,7 +226,11 @@ def test_diff_of_ansible_values_dumps_as_plain_yaml() -> None:
         ("observability_grafana_oidc_secret", False),
         ("ingress_certmanager_oauth2_proxy_secret", False),
         ("doks_cluster_spaces_secret_name", False),
-        ("lofi_pipeline_webhook_secret_length", True),  # over-collecting a number's text is harmless
+        ("lofi_pipeline_webhook_secret_length", False),
+        ("ingress_certmanager_sealed_secrets_chart", False),  # a component called sealed-secrets
+        ("ingress_certmanager_sealed_secrets_enabled", False),
+        ("doks_cluster_spaces_access_key_id", True),
+        ("ALERTMANAGER_SLACK_WEBHOOK_URL", True),
         ("gitops_domain", False),
     ],
 )
