@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from tests.e2e.harness import ROOT, Sandbox, recap, state_writes
+from tests.e2e.harness import ROOT, Sandbox, ansible_warnings, recap, state_writes
 
 HOST = "sandbox-1"
 STATE = Path(os.environ.get("SANDBOX_STATE_DIR") or ROOT / ".cache" / "sandbox-e2e")
@@ -71,6 +71,7 @@ def test_first_converge(sandbox: Sandbox) -> None:
     assert rc == 0, out[-6000:]
     assert recap(out)[HOST]["failed"] == 0
     assert recap(out)[HOST]["changed"] > 0
+    assert ansible_warnings(out) == []
     assert kubeconfig(sandbox).is_file()
 
 
@@ -82,11 +83,14 @@ def test_converged_objects_pass_the_fidelity_gate(sandbox: Sandbox) -> None:
 
 
 def test_second_converge_changes_nothing(sandbox: Sandbox) -> None:
+    """...and prints no warning or deprecation: a clean run is quiet (the end summary stays)."""
     before = cluster_version(kubeconfig(sandbox))
     marks = sandbox.log_marks()
     rc, out = sandbox.playbook("playbooks/site.yml")
     assert rc == 0, out[-6000:]
     assert recap(out)[HOST]["changed"] == 0, out[-6000:]
+    assert ansible_warnings(out) == []
+    assert "WHAT CHANGED" in out and f"{HOST}: nothing changed" in out
     assert state_writes(sandbox.requests_since(marks)) == []
     assert cluster_version(kubeconfig(sandbox)) == before
 
