@@ -597,7 +597,7 @@ def check_loki_storage(get: Getter, given: Collection[str]) -> list[Problem]:
 
 
 # How to make the token external-dns and the DNS-01 solver keep in the cluster.
-DNS_TOKEN_HOWTO = (
+SCOPED_DNS_CREDENTIAL = (
     "a DigitalOcean personal access token with custom scopes domain:read, domain:create, domain:update and "
     "domain:delete only (control panel: API, Generate New Token, Custom Scopes, domain)"
 )
@@ -619,9 +619,9 @@ def check_dns_token(get: Getter) -> list[Problem]:
             Problem(
                 "ingress_certmanager_digitalocean_token",
                 f"is empty, but {user} writes DigitalOcean DNS records with it",
-                f"export DIGITALOCEAN_DNS_TOKEN (the shipped inventories read it) with {DNS_TOKEN_HOWTO}; or, where "
-                "DigitalOcean does not host the zone, set ingress_certmanager_external_dns_enabled: false and "
-                "ingress_certmanager_acme_solver: http01",
+                f"export DIGITALOCEAN_DNS_TOKEN (the shipped inventories read it) with {SCOPED_DNS_CREDENTIAL}; "
+                "or, where DigitalOcean does not host the zone, set ingress_certmanager_external_dns_enabled: false "
+                "and ingress_certmanager_acme_solver: http01",
             )
         ]
     if token == str(get("doks_cluster_api_token", "") or "").strip():
@@ -629,7 +629,7 @@ def check_dns_token(get: Getter) -> list[Problem]:
             Problem(
                 "ingress_certmanager_digitalocean_token",
                 f"is the account-wide doks_cluster_api_token, which {user} would keep in a Kubernetes Secret",
-                f"give it a token of its own: {DNS_TOKEN_HOWTO}, and export it as DIGITALOCEAN_DNS_TOKEN",
+                f"give it a token of its own: {SCOPED_DNS_CREDENTIAL}, and export it as DIGITALOCEAN_DNS_TOKEN",
             )
         ]
     return []
