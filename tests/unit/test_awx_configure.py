@@ -241,12 +241,12 @@ def test_a_wrong_credential_value_is_refused_by_preflight_naming_the_variable(aw
 def test_the_account_token_in_the_dns_credential_is_refused_by_preflight(awx_with_every_credential) -> None:
     """Issue #18: the DNS credential holding the account-wide token would put it in the cluster."""
     srv = awx_with_every_credential
-    same = {"token": LAUNCH_SECRETS["DIGITALOCEAN_TOKEN"]}
-    result = _launch(srv, "doks.gitops site", "prod-fra1", {}, {"doks.gitops dns": same})
+    account = next(c for c in _objects(srv, "credentials") if c["name"] == "doks.gitops digitalocean")["inputs"]
+    result = _launch(srv, "doks.gitops site", "prod-fra1", {}, {"doks.gitops dns": account})
     out = result.stdout + result.stderr
-    assert result.returncode != 0
+    assert result.returncode != 0, out[-3000:]
     assert _named(out) == {"ingress_certmanager_digitalocean_token"}, out[-3000:]
-    assert LAUNCH_SECRETS["DIGITALOCEAN_TOKEN"] not in out
+    assert account["token"] not in out
 
 
 def test_a_credential_left_out_of_the_launch_is_named_by_preflight(awx_with_every_credential) -> None:
