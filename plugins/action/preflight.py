@@ -19,10 +19,12 @@ from ansible_collections.doks.gitops.plugins.module_utils.credentials import (
     env_source,
     probe_auth0,
     probe_digitalocean,
+    probe_dns_token,
     probe_spaces,
 )
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, JsonClient, RetryPolicy
 from ansible_collections.doks.gitops.plugins.module_utils.preflight import (
+    SCOPED_DNS_CREDENTIAL,
     SHARED_CHECKS,
     Problem,
     check_chart_versions,
@@ -167,6 +169,15 @@ class ActionModule(ActionBase):
                         ca_path=ca_path,
                     )
                 )
+        if runs("ingress_certmanager") and _dns_token_used(get):
+            refusals.append(
+                probe_dns_token(
+                    get("doks_cluster_api_url") or DIGITALOCEAN_API,
+                    get("ingress_certmanager_digitalocean_token"),
+                    get("doks_cluster_ca_path") or get("gitops_ca_bundle") or None,
+                    SCOPED_DNS_CREDENTIAL,
+                )
+            )
         if runs("auth0_apps"):
             refusals.append(
                 probe_auth0(
@@ -217,7 +228,18 @@ CREDENTIAL_ENV = {
     "doks_cluster_spaces_secret_access_key": "SPACES_SECRET_ACCESS_KEY",
     "auth0_apps_client_id": "AUTH0_CLIENT_ID",
     "auth0_apps_client_secret": "AUTH0_CLIENT_SECRET",
+    "ingress_certmanager_digitalocean_token": "DIGITALOCEAN_DNS_TOKEN",
 }
+DIGITALOCEAN_API = "https://api.digitalocean.com"
+
+
+def _dns_token_used(get: Any) -> bool:
+    """external-dns or the DNS-01 solver will keep the DNS token in the cluster (and it is set:
+    an empty one is the inventory check's finding)."""
+    used = _truthy(get("ingress_certmanager_external_dns_enabled", True)) or (
+        get("ingress_certmanager_acme_solver", "http01") == "dns01"
+    )
+    return used and bool(str(get("ingress_certmanager_digitalocean_token", "") or "").strip())
 
 
 def _selected(role: str, roles: list[str], task_vars: dict[str, Any]) -> bool:
@@ -257,6 +279,8 @@ def _truthy(value: Any) -> bool:
 
 def _refused(refusal: Refusal, raw: Any) -> Problem:
     env = env_source(raw, CREDENTIAL_ENV[refusal.variable])
+    if refusal.fix:
+        return Problem(refusal.variable, refusal.detail, f"{refusal.fix}, in the environment variable {env}")
     return Problem(
         refusal.variable,
         refusal.detail,

@@ -6,6 +6,9 @@
 Used by the preflight action on the controller, through the collection's REST client:
 
 * DigitalOcean: ``GET /v2/account``;
+* the DNS token external-dns and the DNS-01 solver keep in the cluster: ``GET /v2/domains``
+  (its ``domain:read`` scope), then ``GET /v2/kubernetes/clusters``, which a token custom-scoped
+  to DNS is refused (403, no ``kubernetes:read``): an answer means a token wider than DNS;
 * Auth0: the client-credentials token, then ``GET /api/v2/clients/{client_id}`` (the management
   client reads itself; the role needs ``read:clients`` anyway);
 * Spaces: ``ListBuckets`` (``GET /`` signed with AWS Signature Version 4), which every valid key may do.
@@ -40,6 +43,7 @@ class Refusal(NamedTuple):
 
     variable: str
     detail: str
+    fix: str = ""
 
 
 def env_source(raw: Any, usual: str) -> str:
@@ -49,13 +53,8 @@ def env_source(raw: Any, usual: str) -> str:
     return found.group(1) if found else usual
 
 
-def _policy() -> RetryPolicy:
-    # A few quick retries on 429/5xx; the probe gives up (no finding) rather than slow preflight down.
-    return RetryPolicy(retries=2, max_delay=3.0, deadline=20.0)
-
-
-def probe_digitalocean(url: str, token: str, ca_path: str | None, timeout: float = 15.0) -> Refusal | None:
-    client = JsonClient(
+def _do_client(url: str, token: str, ca_path: str | None, timeout: float) -> JsonClient:
+    return JsonClient(
         url,
         headers={"Authorization": f"Bearer {token}"},
         timeout=timeout,
@@ -64,6 +63,15 @@ def probe_digitalocean(url: str, token: str, ca_path: str | None, timeout: float
         error_message=do_error,
         user_agent="doks.gitops/preflight",
     )
+
+
+def _policy() -> RetryPolicy:
+    # A few quick retries on 429/5xx; the probe gives up (no finding) rather than slow preflight down.
+    return RetryPolicy(retries=2, max_delay=3.0, deadline=20.0)
+
+
+def probe_digitalocean(url: str, token: str, ca_path: str | None, timeout: float = 15.0) -> Refusal | None:
+    client = _do_client(url, token, ca_path, timeout)
     try:
         client.request("GET", "/v2/account", expected=(200,))
     except ApiError as exc:
@@ -71,6 +79,29 @@ def probe_digitalocean(url: str, token: str, ca_path: str | None, timeout: float
             message = f"DigitalOcean refused the token (GET /v2/account: HTTP {exc.status})"
             return Refusal("doks_cluster_api_token", message)
     return None
+
+
+def probe_dns_token(url: str, token: str, ca_path: str | None, how_to: str, timeout: float = 15.0) -> Refusal | None:
+    """The DNS token reads domains and nothing else: a refusal of ``GET /v2/domains`` or an answer
+    to ``GET /v2/kubernetes/clusters`` names ``ingress_certmanager_digitalocean_token``."""
+    variable = "ingress_certmanager_digitalocean_token"
+    client = _do_client(url, token, ca_path, timeout)
+    try:
+        client.request("GET", "/v2/domains", query={"per_page": 1}, expected=(200,))
+    except ApiError as exc:
+        if exc.status in REFUSED:
+            return Refusal(variable, f"DigitalOcean refused the DNS token (GET /v2/domains: HTTP {exc.status})")
+        return None
+    try:
+        client.request("GET", "/v2/kubernetes/clusters", query={"per_page": 1}, expected=(200,))
+    except ApiError:
+        return None  # 403 as a DNS-scoped token gets, or no answer: nothing to report
+    return Refusal(
+        variable,
+        "the DNS token reads Kubernetes clusters too (GET /v2/kubernetes/clusters: HTTP 200), "
+        "so it is wider than DNS and would be kept in the cluster",
+        f"give it a token of its own: {how_to}",
+    )
 
 
 def probe_auth0(

@@ -596,24 +596,43 @@ def check_loki_storage(get: Getter, given: Collection[str]) -> list[Problem]:
     ]
 
 
+# How to make the token external-dns and the DNS-01 solver keep in the cluster.
+SCOPED_DNS_CREDENTIAL = (
+    "a DigitalOcean personal access token with custom scopes domain:read, domain:create, domain:update and "
+    "domain:delete only (control panel: API, Generate New Token, Custom Scopes, domain)"
+)
+
+
 def check_dns_token(get: Getter) -> list[Problem]:
-    """external-dns and the DNS-01 solver write DigitalOcean DNS records with a token."""
+    """external-dns and the DNS-01 solver write DigitalOcean DNS records with a token of their own,
+    which is copied into the cluster: never the account-wide doks_cluster_api_token."""
     if not _enabled(get, "ingress_certmanager"):
         return []
     external_dns = _on(get, "ingress_certmanager_external_dns_enabled", True)
     dns01 = get("ingress_certmanager_acme_solver", "http01") == "dns01"
-    if not (external_dns or dns01) or str(get("ingress_certmanager_digitalocean_token", "") or "").strip():
+    if not (external_dns or dns01):
         return []
+    token = str(get("ingress_certmanager_digitalocean_token", "") or "").strip()
     user = "external-dns (ingress_certmanager_external_dns_enabled)" if external_dns else "the dns01 solver"
-    return [
-        Problem(
-            "ingress_certmanager_digitalocean_token",
-            f"is empty, but {user} writes DigitalOcean DNS records with it",
-            "export DIGITALOCEAN_TOKEN (doks_cluster_api_token, which it defaults to) or set it to a token with DNS "
-            "write scope; or, where DigitalOcean does not host the zone, set ingress_certmanager_external_dns_enabled:"
-            " false and ingress_certmanager_acme_solver: http01",
-        )
-    ]
+    if not token:
+        return [
+            Problem(
+                "ingress_certmanager_digitalocean_token",
+                f"is empty, but {user} writes DigitalOcean DNS records with it",
+                f"export DIGITALOCEAN_DNS_TOKEN (the shipped inventories read it) with {SCOPED_DNS_CREDENTIAL}; "
+                "or, where DigitalOcean does not host the zone, set ingress_certmanager_external_dns_enabled: false "
+                "and ingress_certmanager_acme_solver: http01",
+            )
+        ]
+    if token == str(get("doks_cluster_api_token", "") or "").strip():
+        return [
+            Problem(
+                "ingress_certmanager_digitalocean_token",
+                f"is the account-wide doks_cluster_api_token, which {user} would keep in a Kubernetes Secret",
+                f"give it a token of its own: {SCOPED_DNS_CREDENTIAL}, and export it as DIGITALOCEAN_DNS_TOKEN",
+            )
+        ]
+    return []
 
 
 def check_apps(get: Getter) -> list[Problem]:

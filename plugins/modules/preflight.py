@@ -25,8 +25,11 @@ description:
     skipped, an OCI registry is not judged), naming the nearest published versions; then,
     with C(gitops_preflight_credentials) (default true), each enabled API's credentials are
     tried with one authenticated read - DigitalOcean C(GET /v2/account), Auth0's token and
-    one C(GET), Spaces C(ListBuckets). A refusal names the variable and the environment
-    variable it is read from. With C(--tags), only the selected roles' charts and APIs.
+    one C(GET), Spaces C(ListBuckets), and the DNS token of external-dns and the DNS-01
+    solver C(GET /v2/domains), which must answer, and C(GET /v2/kubernetes/clusters), which
+    must be refused (a token custom-scoped to DNS, never account-wide). A refusal names the
+    variable and the environment variable it is read from. With C(--tags), only the selected
+    roles' charts and APIs.
   - Runs on the controller (action plugin).
 author:
   - doks.gitops maintainers (@doks-gitops)

@@ -14,8 +14,10 @@ Settings (``<state>/settings.json`` under ``"digitalocean"``):
 * ``kubernetes_versions``: the DOKS version slugs offered, newest first;
 * ``rate_limit`` (default 5000): the ``ratelimit-limit`` per hour.
 
-``endpoints.json`` gets ``{"digitalocean": {"url", "token"}}``; the token (``dop_v1_...``) is
-generated once and kept in ``<state>/digitalocean.json``, and every other token gets a 401.
+``endpoints.json`` gets ``{"digitalocean": {"url", "token", "dns_token"}}``: two tokens
+(``dop_v1_...``) generated once and kept in ``<state>/digitalocean.json``, ``token`` with full
+access and ``dns_token`` custom-scoped to ``domain:read|create|update|delete``; a route its scopes
+do not cover answers 403 (``scopes.py``), and every other token gets a 401.
 
 Clusters that reach ``running`` are registered with the Kubernetes emulator (peer
 ``kubernetes``) with one Node per DOKS node, so a kubeconfig from ``/kubeconfig`` works with
@@ -33,7 +35,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.digitalocean import catalog
+from sandbox.digitalocean import catalog, scopes
 from sandbox.digitalocean.cloud import CloudControllers, LoadBalancersApi, VolumesApi
 from sandbox.digitalocean.common import paginate
 from sandbox.digitalocean.kubernetes import KubernetesApi
@@ -98,6 +100,9 @@ class DigitalOceanEmulator(Emulator):
             data["token"] = "dop_v1_" + secrets.token_hex(32)
             data["account_uuid"] = str(uuid.uuid4())
             self.store.touch()
+        if "dns_token" not in data:
+            data["dns_token"] = "dop_v1_" + secrets.token_hex(32)
+            self.store.touch()
         for key in ("clusters", "load_balancers", "volumes", "spaces_keys", "domains", "projects"):
             data.setdefault(key, {})
 
@@ -120,8 +125,10 @@ class DigitalOceanEmulator(Emulator):
 
     def handle(self, request: Request) -> Response:
         self._window_used += 1
-        if request.bearer() != self.data["token"]:
+        tokens = {self.data["token"]: None, self.data["dns_token"]: scopes.DNS_SCOPES}
+        if request.bearer() not in tokens:
             return self.error(401, "Unable to authenticate you")
+        granted = tokens[request.bearer()]
         path = request.path.rstrip("/") or "/"
         if request.method != "GET":
             self.api_writes += 1
@@ -133,6 +140,8 @@ class DigitalOceanEmulator(Emulator):
             if method != request.method:
                 allowed.append(method)
                 continue
+            if not scopes.allows(granted, request.method, path):
+                return self.error(403, scopes.FORBIDDEN_MESSAGE)
             response = handler(request, *match.groups())
             response.headers.update(self._rate_headers())
             return response
@@ -157,10 +166,9 @@ class DigitalOceanEmulator(Emulator):
         with self.lock:
             for cluster_id in list(self.data.get("clusters", {})):
                 self.kubernetes.unregister(cluster_id)
-            token, account = self.data.get("token"), self.data.get("account_uuid")
+            kept = {k: self.data[k] for k in ("token", "dns_token", "account_uuid") if k in self.data}
             self.store.data.clear()
-            if token:
-                self.store.data.update(token=token, account_uuid=account)
+            self.store.data.update(kept)
             self._ensure_account()
             self.store.touch()
 
@@ -169,7 +177,7 @@ class DigitalOceanEmulator(Emulator):
         self.controllers.tick()
 
     def endpoint(self, base_url: str) -> dict[str, Any]:
-        return {"url": base_url, "token": self.data["token"]}
+        return {"url": base_url, "token": self.data["token"], "dns_token": self.data["dns_token"]}
 
     def on_start(self, endpoints: dict[str, Any]) -> None:
         with self.lock:

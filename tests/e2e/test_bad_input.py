@@ -56,6 +56,11 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "doks_cluster_spaces_secret_access_key",
     ),
     ("missing Auth0 client secret", {"auth0_apps_client_secret": ""}, "auth0_apps_client_secret"),
+    (
+        "the account-wide DigitalOcean token as DNS token",
+        {"ingress_certmanager_digitalocean_token": "{{ doks_cluster_api_token }}"},
+        "ingress_certmanager_digitalocean_token",
+    ),
     ("missing Auth0 domain", {"auth0_apps_domain": ""}, "auth0_apps_domain"),
     ("node count of the wrong type", {"doks_cluster_base_count": "three"}, "doks_cluster_base_count"),
     ("boolean of the wrong type", {"doks_cluster_ha": "maybe"}, "doks_cluster_ha"),
@@ -135,6 +140,9 @@ EXPECTED = {
         "doks_cluster_region": "fra1, ams3 or nyc1",
     },
     "chart version absent from the repository index": {"observability_loki_chart.version": "nearest: 18.11.0"},
+    "the account-wide DigitalOcean token as DNS token": {
+        "ingress_certmanager_digitalocean_token": "custom scopes domain:read, domain:create, domain:update and domain:delete"
+    },
     "refused credentials of DigitalOcean, Auth0 and Spaces": {
         "doks_cluster_api_token": "environment variable DIGITALOCEAN_TOKEN",
         "auth0_apps_client_secret": "environment variable AUTH0_CLIENT_SECRET",

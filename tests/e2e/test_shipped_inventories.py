@@ -10,7 +10,8 @@ no request that changes state reaches any emulator (Auth0 token requests only re
   stops naming exactly the two values only its user knows, the GitOps repository and the image
   registry; with them (and the sandbox's chart mirror) it passes.
 - inventories/production with an empty environment stops naming every credential it reads from
-  the environment; with the sandbox's values in those environment variables it passes.
+  the environment; with the sandbox's values in those environment variables it passes (the DNS
+  token is the DigitalOcean emulator's DNS-scoped one); with the account token as DNS token it stops.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ STATE = ROOT / ".cache" / "sandbox-e2e-inventories"
 # Every variable the production inventory (and the role defaults) reads from the environment.
 SECRET_ENV = (
     "DIGITALOCEAN_TOKEN",
+    "DIGITALOCEAN_DNS_TOKEN",
     "SPACES_ACCESS_KEY_ID",
     "SPACES_SECRET_ACCESS_KEY",
     "AUTH0_DOMAIN",
@@ -91,6 +93,7 @@ def sandbox_env(box: Sandbox) -> dict[str, str]:
     ep = box.endpoints
     return {
         "DIGITALOCEAN_TOKEN": ep["digitalocean"]["token"],
+        "DIGITALOCEAN_DNS_TOKEN": ep["digitalocean"]["dns_token"],
         "SPACES_ACCESS_KEY_ID": "sandbox-admin",
         "SPACES_SECRET_ACCESS_KEY": "sandbox-admin-not-a-secret",
         "AUTH0_DOMAIN": ep["auth0"]["domain"],
@@ -174,4 +177,19 @@ def test_the_production_inventory_with_the_sandbox_in_its_environment_passes_pre
     assert rc == 0, out[-3000:]
     assert re.search(r"prod-fra1\s+: ok=\d+\s+changed=0 .*failed=0", out), out[-3000:]
     assert re.search(r"prod-nyc3\s+: ok=\d+\s+changed=0 .*failed=0", out), out[-3000:]
+    assert writes(sandbox, marks) == []
+    # the DNS token's probe: it reads domains, and is refused Kubernetes (a DNS-scoped token)
+    seen = {(e["method"], e["path"].split("?")[0], e["status"]) for e in sandbox.requests_since(marks)["digitalocean"]}
+    assert {("GET", "/v2/domains", 200), ("GET", "/v2/kubernetes/clusters", 403)} <= seen, seen
+
+
+def test_the_production_inventory_with_the_account_token_for_dns_stops_in_preflight(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Issue #18: no account-wide credential in the cluster."""
+    env = {**sandbox_env(sandbox), "DIGITALOCEAN_DNS_TOKEN": sandbox.endpoints["digitalocean"]["token"]}
+    marks = sandbox.log_marks()
+    rc, out = preflight(sandbox, "inventories/production", env, "-e", sandbox_endpoints(sandbox, tmp_path))
+    assert rc != 0 and named(out) == {"ingress_certmanager_digitalocean_token"}, out[-3000:]
+    assert "domain:read" in out and sandbox.endpoints["digitalocean"]["token"] not in out
     assert writes(sandbox, marks) == []

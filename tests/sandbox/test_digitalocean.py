@@ -26,6 +26,9 @@ from azure.core.rest import HttpRequest
 from kubernetes import client as k8s
 
 from sandbox import registry
+from sandbox.digitalocean import DigitalOceanEmulator, scopes
+from sandbox.server import Context
+from sandbox.store import Store
 from tests.sandbox import doks_workloads as w
 from tests.sandbox import local_sandbox as sb
 
@@ -98,6 +101,71 @@ def test_token_is_required_and_checked(endpoints: dict[str, Any]) -> None:
 def test_endpoint_token_shape(endpoints: dict[str, Any]) -> None:
     assert endpoints["digitalocean"]["token"].startswith("dop_v1_")
     assert len(endpoints["digitalocean"]["token"]) == 7 + 64
+
+
+def test_the_dns_token_is_a_second_token(endpoints: dict[str, Any]) -> None:
+    ep = endpoints["digitalocean"]
+    assert ep["dns_token"].startswith("dop_v1_") and len(ep["dns_token"]) == 7 + 64
+    assert ep["dns_token"] != ep["token"]
+
+
+def test_the_dns_token_manages_domain_records(do: pydo.Client, endpoints: dict[str, Any]) -> None:
+    """A custom-scoped token with domain:read|create|update|delete does what external-dns and
+    cert-manager's DNS-01 solver do: the scopes of specification/resources/domains/domains_*.yml
+    (``security: - bearer_auth: ['domain:read']`` and so on)."""
+    do.domains.create({"name": "example.com"})
+    dns = client(endpoints, token=endpoints["digitalocean"]["dns_token"])
+    assert [d["name"] for d in dns.domains.list()["domains"]] == ["example.com"]
+    body = {"type": "A", "name": "www", "data": "192.0.2.1", "ttl": 300}
+    record = dns.domains.create_record("example.com", body)["domain_record"]
+    dns.domains.update_record("example.com", record["id"], {**body, "data": "192.0.2.2"})
+    assert [r["data"] for r in dns.domains.list_records("example.com", type="A")["domain_records"]] == ["192.0.2.2"]
+    dns.domains.delete_record("example.com", record["id"])
+    assert dns.domains.list_records("example.com", type="A")["domain_records"] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("GET", "/v2/kubernetes/clusters", "kubernetes:read"),  # kubernetes/kubernetes_list_clusters.yml
+        ("GET", "/v2/account", "account:read"),  # account/account_get.yml
+        ("POST", "/v2/spaces/keys", "spaces_key:create_credentials"),  # spaces/key_create.yml
+        ("GET", "/v2/projects", "project:read"),  # projects/projects_list.yml
+    ],
+)
+def test_the_dns_token_is_refused_outside_its_scopes(
+    do: pydo.Client, endpoints: dict[str, Any], method: str, path: str, scope: str
+) -> None:
+    """The operation's ``security`` names a scope the DNS token lacks: 403 with the API's error body
+    (shared/responses/forbidden.yml: id ``forbidden``), and nothing is done."""
+    dns = client(endpoints, token=endpoints["digitalocean"]["dns_token"])
+    resp = (
+        raw(dns, method, path) if method == "GET" else dns.send_request(HttpRequest(method, path, json={"name": "k"}))
+    )
+    assert resp.status_code == 403, resp.text()
+    assert resp.json()["id"] == "forbidden" and resp.json()["message"] == scopes.FORBIDDEN_MESSAGE
+    assert scopes.required(method, path) == ((scope,),)
+    assert do.spaces_key.list()["keys"] == []
+
+
+def test_the_dns_token_gets_403_from_pydo(endpoints: dict[str, Any]) -> None:
+    dns = client(endpoints, token=endpoints["digitalocean"]["dns_token"])
+    with pytest.raises(HttpResponseError) as err:
+        dns.kubernetes.list_clusters()
+    assert err.value.status_code == 403
+
+
+def test_every_route_declares_its_scope(tmp_path: Path) -> None:
+    """Each route the emulator serves has its spec ``security`` entry in sandbox/digitalocean/scopes.py
+    (a route without one would refuse every scoped token)."""
+    emulator = DigitalOceanEmulator(Context("digitalocean", Store(tmp_path / "do.json"), {}, {}))
+    undeclared = [
+        (method, pattern.pattern)
+        for method, pattern, _ in emulator.routes
+        if scopes.required(method, re.sub(r"\(\[\^/\]\+\)", "x1", pattern.pattern.strip("^$").removesuffix("/?")))
+        is None
+    ]
+    assert undeclared == []
 
 
 def test_account_regions_sizes_options(do: pydo.Client) -> None:

@@ -19,7 +19,11 @@ from sandbox.store import Store
 from tests.awx.standin import AwxStandin
 from tests.unit.role_render import ROOT, ansible_playbook
 
-SECRETS = {"DIGITALOCEAN_TOKEN": "dop_v1_" + "a1" * 32, "AUTH0_CLIENT_SECRET": "auth0-secret-Zq81"}
+SECRETS = {
+    "DIGITALOCEAN_TOKEN": "dop_v1_" + "a1" * 32,
+    "DIGITALOCEAN_DNS_TOKEN": "dop_v1_" + "d4" * 32,
+    "AUTH0_CLIENT_SECRET": "auth0-secret-Zq81",
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +71,7 @@ def test_first_run_creates_everything(awx) -> None:
     types = {t["name"]: t for t in _objects(srv, "credential_types")}
     assert set(types) == {
         "DigitalOcean API token",
+        "DigitalOcean DNS token",
         "DigitalOcean Spaces keys",
         "Auth0 Management API",
         "GitHub (lofi pipeline)",
@@ -74,11 +79,13 @@ def test_first_run_creates_everything(awx) -> None:
         "Alertmanager Slack webhook",
     }
     assert types["DigitalOcean API token"]["injectors"] == {"env": {"DIGITALOCEAN_TOKEN": "{{ token }}"}}
+    assert types["DigitalOcean DNS token"]["injectors"] == {"env": {"DIGITALOCEAN_DNS_TOKEN": "{{ token }}"}}
     assert types["Auth0 Management API"]["kind"] == "cloud"
     creds = {c["name"]: c for c in _objects(srv, "credentials")}
     # GitHub values were not in the environment: no credential is created for it
-    assert set(creds) == {"doks.gitops digitalocean", "doks.gitops auth0"}
+    assert set(creds) == {"doks.gitops digitalocean", "doks.gitops dns", "doks.gitops auth0"}
     assert creds["doks.gitops digitalocean"]["inputs"]["token"] == SECRETS["DIGITALOCEAN_TOKEN"]
+    assert creds["doks.gitops dns"]["inputs"]["token"] == SECRETS["DIGITALOCEAN_DNS_TOKEN"]
     templates = {t["name"]: t for t in _objects(srv, "job_templates")}
     assert templates["doks.gitops site"]["playbook"] == "playbooks/site.yml"
     assert templates["doks.gitops teardown"]["playbook"] == "playbooks/teardown.yml"
@@ -129,6 +136,7 @@ def test_missing_controller_host_fails_with_a_clear_message(awx) -> None:
 # Every credential value an operator enters in AWX, by credential type (fields as awx_configure.yml defines them).
 LAUNCH_SECRETS = {
     "DIGITALOCEAN_TOKEN": "dop_v1_" + "b2" * 32,
+    "DIGITALOCEAN_DNS_TOKEN": "dop_v1_" + "e5" * 32,
     "SPACES_ACCESS_KEY_ID": "DO00SPACESKEYID",
     "SPACES_SECRET_ACCESS_KEY": "spaces-secret-Qx7",
     "AUTH0_CLIENT_SECRET": "auth0-secret-Zq81",
@@ -228,6 +236,17 @@ def test_a_wrong_credential_value_is_refused_by_preflight_naming_the_variable(aw
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert _named(out) == {"auth0_apps_domain"}, out[-3000:]
+
+
+def test_the_account_token_in_the_dns_credential_is_refused_by_preflight(awx_with_every_credential) -> None:
+    """Issue #18: the DNS credential holding the account-wide token would put it in the cluster."""
+    srv = awx_with_every_credential
+    account = next(c for c in _objects(srv, "credentials") if c["name"] == "doks.gitops digitalocean")["inputs"]
+    result = _launch(srv, "doks.gitops site", "prod-fra1", {}, {"doks.gitops dns": account})
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out[-3000:]
+    assert _named(out) == {"ingress_certmanager_digitalocean_token"}, out[-3000:]
+    assert account["token"] not in out
 
 
 def test_a_credential_left_out_of_the_launch_is_named_by_preflight(awx_with_every_credential) -> None:

@@ -17,7 +17,7 @@ def good() -> dict[str, Any]:
         "gitops_acme_email": "ops@example.com",
         "doks_cluster_enabled": True,
         "doks_cluster_api_token": "dop_v1_x",
-        "ingress_certmanager_digitalocean_token": "dop_v1_x",
+        "ingress_certmanager_digitalocean_token": "dop_v1_dns",
         "doks_cluster_spaces_access_key_id": "AK",
         "doks_cluster_spaces_secret_access_key": "SK",
         "doks_cluster_version": "1.34",
@@ -412,6 +412,22 @@ def test_external_dns_and_dns01_need_the_digitalocean_token() -> None:
     assert variables(run(dns01)) == ["ingress_certmanager_digitalocean_token"]
     assert run(_local(ingress_certmanager_digitalocean_token="dop_v1_y")) == []
     assert run(_local(ingress_certmanager_enabled=False)) == []
+
+
+def test_the_dns_token_is_refused_when_it_is_the_account_token() -> None:
+    """Issue #18: no account-wide credential in the cluster; the fix says how to make a scoped one."""
+    same = {**good(), "ingress_certmanager_digitalocean_token": " dop_v1_x"}
+    problems = run(same)
+    assert variables(problems) == ["ingress_certmanager_digitalocean_token"]
+    assert "account-wide doks_cluster_api_token" in problems[0].message
+    for scope in ("domain:read", "domain:create", "domain:update", "domain:delete"):
+        assert scope in problems[0].fix
+    assert "DIGITALOCEAN_DNS_TOKEN" in problems[0].fix
+    # nothing keeps it in the cluster when external-dns is off and the solver is http01
+    assert run({**same, "ingress_certmanager_external_dns_enabled": False}) == []
+    dns01 = {**same, "ingress_certmanager_external_dns_enabled": False, "ingress_certmanager_acme_solver": "dns01"}
+    assert variables(run(dns01)) == ["ingress_certmanager_digitalocean_token"]
+    assert run(good()) == []
 
 
 def test_every_application_needs_a_gitops_repository_and_an_image_registry() -> None:

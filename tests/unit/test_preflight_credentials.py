@@ -3,7 +3,9 @@
 One authenticated read per API: a refused credential is a finding naming its variable; a valid
 one is not; an API that does not answer is not a finding either (the roles report it).
 The emulators refuse as the real APIs do: DigitalOcean 401 ``unauthorized`` (API v2 spec,
-``responses/unauthorized.yml``), Auth0 ``/oauth/token`` 401 ``access_denied``, Spaces (S3)
+``responses/unauthorized.yml``) and 403 ``forbidden`` to a custom-scoped token outside its scopes
+(each operation's ``security``, e.g. ``resources/kubernetes/kubernetes_list_clusters.yml``:
+``kubernetes:read``), Auth0 ``/oauth/token`` 401 ``access_denied``, Spaces (S3)
 403 ``InvalidAccessKeyId`` / ``SignatureDoesNotMatch``.
 """
 
@@ -45,6 +47,29 @@ def test_a_refused_digitalocean_token_names_its_variable(ends: dict[str, Any]) -
     assert found is not None
     assert found.variable == "doks_cluster_api_token"
     assert "GET /v2/account" in found.detail and "401" in found.detail
+
+
+def test_a_dns_scoped_token_is_no_finding(ends: dict[str, Any]) -> None:
+    """The sandbox's dns_token has domain:read|create|update|delete only: GET /v2/domains answers,
+    GET /v2/kubernetes/clusters is 403."""
+    do = ends["digitalocean"]
+    assert cr.probe_dns_token(do["url"], do["dns_token"], ends["ca_bundle"], "how") is None
+
+
+def test_a_dns_token_wider_than_dns_names_its_variable_and_how_to_scope_it(ends: dict[str, Any]) -> None:
+    do = ends["digitalocean"]
+    found = cr.probe_dns_token(do["url"], do["token"], ends["ca_bundle"], "custom scopes domain:read")
+    assert found is not None and found.variable == "ingress_certmanager_digitalocean_token"
+    assert "GET /v2/kubernetes/clusters: HTTP 200" in found.detail
+    problem = _refused(found, "{{ lookup('ansible.builtin.env', 'DIGITALOCEAN_DNS_TOKEN') }}")
+    assert "custom scopes domain:read" in problem.fix and "DIGITALOCEAN_DNS_TOKEN" in problem.fix
+
+
+def test_a_refused_dns_token_names_its_variable(ends: dict[str, Any]) -> None:
+    found = cr.probe_dns_token(ends["digitalocean"]["url"], "dop_v1_" + "0" * 64, ends["ca_bundle"], "how")
+    assert found is not None and found.variable == "ingress_certmanager_digitalocean_token"
+    assert "GET /v2/domains: HTTP 401" in found.detail
+    assert "environment variable DIGITALOCEAN_DNS_TOKEN" in _refused(found, "{{ vault_dns }}").fix
 
 
 def test_a_refused_auth0_secret_names_its_variable(ends: dict[str, Any]) -> None:
