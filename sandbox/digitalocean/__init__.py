@@ -123,9 +123,13 @@ class DigitalOceanEmulator(Emulator):
             "ratelimit-reset": str(int(self._window_start + 3600)),
         }
 
+    def tokens(self) -> dict[str, frozenset[str] | None]:
+        """The tokens the API accepts and their scopes (None: full access)."""
+        return {self.data["token"]: None, self.data["dns_token"]: scopes.DNS_SCOPES}
+
     def handle(self, request: Request) -> Response:
         self._window_used += 1
-        tokens = {self.data["token"]: None, self.data["dns_token"]: scopes.DNS_SCOPES}
+        tokens = self.tokens()
         if request.bearer() not in tokens:
             return self.error(401, "Unable to authenticate you")
         granted = tokens[request.bearer()]

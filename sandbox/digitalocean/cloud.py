@@ -48,7 +48,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sandbox.digitalocean import catalog
+from sandbox.digitalocean import catalog, scopes
 from sandbox.digitalocean.common import iso, paginate
 from sandbox.digitalocean.kubernetes import public
 from sandbox.digitalocean.resources import NOT_FOUND, DomainsApi
@@ -428,9 +428,25 @@ class ExternalDns:
                 config = ExternalDnsConfig([str(a) for a in container.get("args") or []])
                 if config.provider != "digitalocean" or config.registry != "txt":
                     continue
-                if self._token(deployment, container) != self.emu.data["token"]:
-                    continue  # every call of this external-dns would be answered 401
+                if not self._authorized(self._token(deployment, container)):
+                    continue  # this external-dns's calls would be answered 401 or 403
                 self.reconcile(config)
+
+    # the API calls external-dns's digitalocean provider makes (provider/digitalocean/digitalocean.go)
+    CALLS = (
+        ("GET", "/v2/domains"),
+        ("GET", "/v2/domains/{domain_name}/records"),
+        ("POST", "/v2/domains/{domain_name}/records"),
+        ("PUT", "/v2/domains/{domain_name}/records/{domain_record_id}"),
+        ("DELETE", "/v2/domains/{domain_name}/records/{domain_record_id}"),
+    )
+
+    def _authorized(self, token: str | None) -> bool:
+        """A token the API accepts whose scopes cover every call above (the account's or a DNS-scoped one)."""
+        tokens = self.emu.tokens()
+        if token not in tokens:
+            return False
+        return all(scopes.allows(tokens[token], method, path) for method, path in self.CALLS)
 
     def _token(self, deployment: dict[str, Any], container: dict[str, Any]) -> str | None:
         namespace = deployment["metadata"]["namespace"]
