@@ -16,7 +16,7 @@ description:
     cluster answers 401 (the token expired or was revoked). Without this check the first
     C(kubernetes.core) task would end in a Python traceback.
   - A cluster that does not answer, answers 5xx, or a kubeconfig without a bearer token (client
-    certificates, an exec plugin) is no verdict: the module succeeds and says so in RV(state).
+    certificates, an exec plugin) is no verdict; the module succeeds and says so in RV(state).
 author:
   - doks.gitops maintainers (@doks-gitops)
 attributes:
