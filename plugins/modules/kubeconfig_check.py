@@ -25,6 +25,7 @@ attributes:
     description: Only reads; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to diff.
 options:
   path:
     description: The kubeconfig file.
