@@ -23,6 +23,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.rest import (
     JsonClient,
     RetryPolicy,
     retry_policy_from_params,
+    summarize_body,
 )
 
 PER_PAGE = 100
@@ -46,6 +47,14 @@ AUTH0_ARGSPEC: dict[str, Any] = {
 }
 
 
+# What a network or TLS failure's fix names: the module option, then the role variable.
+SETTINGS = {
+    "url": "domain (auth0_apps_domain in the doks.gitops roles)",
+    "ca_path": "ca_path (auth0_apps_ca_path)",
+    "timeout": "timeout (auth0_apps_timeout)",
+}
+
+
 def error_message(status: int, body: Any) -> str:
     """Auth0's error bodies as one clear sentence (Management API and /oauth/token shapes)."""
     if isinstance(body, dict):
@@ -62,7 +71,7 @@ def error_message(status: int, body: Any) -> str:
         if status == 403 and body.get("error") == "access_denied":
             return f"HTTP 403 access_denied: {message}; authorise the client for the audience"
         return f"HTTP {status} {code or ''}: {message}".replace("  ", " ").strip()
-    return f"HTTP {status}: {body}"
+    return f"HTTP {status}: {summarize_body(body)}"
 
 
 class Auth0Client:
@@ -94,6 +103,7 @@ class Auth0Client:
             retry=retry,
             error_message=error_message,
             user_agent="doks.gitops-auth0",
+            settings=SETTINGS,
         )
 
     @classmethod

@@ -24,6 +24,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.rest import (
     ApiError,
     JsonClient,
     retry_policy_from_params,
+    summarize_body,
 )
 
 DEFAULT_API_URL = "https://api.digitalocean.com"
@@ -48,6 +49,13 @@ def digitalocean_argument_spec() -> Dict[str, Any]:
     )
 
 
+# What a network or TLS failure's fix names: the module option, then the role variable.
+SETTINGS = {
+    "url": "api_url (doks_cluster_api_url in the doks.gitops roles)",
+    "ca_path": "ca_path (doks_cluster_ca_path)",
+    "timeout": "timeout (doks_cluster_api_timeout)",
+}
+
 UNAUTHORIZED_FIX = (
     "the API token was refused: check api_token (doks_cluster_api_token in the doks.gitops roles), "
     "usually from the environment variable DIGITALOCEAN_TOKEN"
@@ -66,7 +74,7 @@ def error_message(status: int, body: Any) -> str:
         return "%s; %s" % (message, UNAUTHORIZED_FIX) if status == 401 else message
     if status == 401:
         return "HTTP 401: %s" % UNAUTHORIZED_FIX
-    return "HTTP %s: %s" % (status, body if body else "no body")
+    return "HTTP %s: %s" % (status, summarize_body(body) if body else "no body")
 
 
 class DigitalOceanClient:
@@ -85,6 +93,7 @@ class DigitalOceanClient:
             retry=retry_policy_from_params(params),
             error_message=error_message,
             user_agent=user_agent,
+            settings=SETTINGS,
         )
 
     # -------------------------------------------------------------- calls

@@ -22,6 +22,7 @@ import email.utils
 import http.client
 import json
 import random
+import re
 import socket
 import ssl
 import time
@@ -127,6 +128,81 @@ def _parse_retry_after(value: str, now: float) -> float | None:
         return None
 
 
+# Names of the settings a failure's fix points at; API clients pass their own (with the role variable).
+DEFAULT_SETTINGS = {"url": "the API URL", "ca_path": "ca_path", "timeout": "timeout"}
+# OpenSSL verify codes (X509_V_ERR_*) whose fix is not "trust the CA".
+_CERT_EXPIRED = 10
+_HOSTNAME_MISMATCH = 62
+_BODY_LIMIT = 300
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The socket- or TLS-level error under URLError/urllib3 wrappers (``reason``, ``__cause__``)."""
+    seen = set()
+    current: BaseException = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (ssl.SSLError, TimeoutError, ConnectionError, socket.gaierror)):
+            return current
+        nested = getattr(current, "reason", None)
+        if isinstance(nested, BaseException):
+            current = nested
+        elif current.__cause__ is not None:
+            current = current.__cause__
+        elif current.__context__ is not None:
+            current = current.__context__
+        else:
+            break
+    return current
+
+
+def _tls_sentence(err: ssl.SSLError, host: str, settings: Mapping[str, str]) -> str:
+    if isinstance(err, ssl.SSLCertVerificationError):
+        detail = err.verify_message or "certificate verify failed"
+        if err.verify_code == _HOSTNAME_MISMATCH:
+            return f"the TLS certificate of {host} is not valid for that host ({detail}); check {settings['url']}"
+        if err.verify_code == _CERT_EXPIRED:
+            return f"the TLS certificate of {host} has expired ({detail})"
+        return (
+            f"TLS certificate verification failed for {host} ({detail}); "
+            f"set {settings['ca_path']} to the CA bundle that signs this endpoint"
+        )
+    code = getattr(err, "reason", None)
+    if code:
+        reason = str(code).replace("_", " ").lower()
+    else:  # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)" without OpenSSL's internals
+        reason = re.sub(r"^\[SSL: \w+\]\s*|\s*\(_ssl\.c:\d+\)", "", err.strerror or str(err)) or "handshake failed"
+    return f"the TLS handshake with {host} failed ({reason}); check that {settings['url']} is an https:// endpoint"
+
+
+def describe_failure(exc: BaseException, base_url: str, timeout: float, settings: Mapping[str, str]) -> str:
+    """A sentence for a request that got no HTTP answer, naming the setting to check (no class names)."""
+    host = base_url.split("://", 1)[-1].split("/", 1)[0] or base_url
+    err = _root_cause(exc)
+    if isinstance(err, ssl.SSLError):
+        return _tls_sentence(err, host, settings)
+    if isinstance(err, TimeoutError):
+        within = f" within {timeout:g}s" if timeout else ""
+        return f"no answer from {host}{within}; check {settings['url']}, or raise {settings['timeout']}"
+    if isinstance(err, ConnectionRefusedError):
+        return f"{host} refused the connection (nothing listens there); check {settings['url']}"
+    if isinstance(err, socket.gaierror):
+        return f"the host name in {base_url} cannot be resolved (DNS); check {settings['url']}"
+    if isinstance(err, (ConnectionError, http.client.HTTPException)):
+        return f"{host} closed the connection without an answer"
+    text = getattr(err, "strerror", None) or str(err) or "no detail"
+    return f"cannot reach {host} ({text}); check {settings['url']}"
+
+
+def summarize_body(body: Any) -> str:
+    """An error body that is not the API's JSON (an HTML page from a proxy) as one short line."""
+    text = body if isinstance(body, str) else json.dumps(body, sort_keys=True, default=str)
+    text = " ".join(re.sub(r"<[^>]+>", " ", text).split())
+    if not text:
+        return "an empty page"
+    return text if len(text) <= _BODY_LIMIT else text[: _BODY_LIMIT - 3] + "..."
+
+
 def _decode(raw: bytes) -> Any:
     if not raw:
         return None
@@ -155,6 +231,7 @@ class JsonClient:
         retry: RetryPolicy | None = None,
         error_message: Callable[[int, Any], str] | None = None,
         user_agent: str = "doks.gitops",
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers or {})
@@ -162,8 +239,9 @@ class JsonClient:
         self.validate_certs = validate_certs
         self.ca_path = ca_path or None
         self.retry = retry or RetryPolicy()
-        self.error_message = error_message or (lambda status, body: f"HTTP {status}: {body}")
+        self.error_message = error_message or (lambda status, body: f"HTTP {status}: {summarize_body(body)}")
         self.user_agent = user_agent
+        self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self.calls: list[tuple[str, str, int | None]] = []
 
     def request(
@@ -229,16 +307,10 @@ class JsonClient:
     ) -> float:
         """The wait before the next attempt, or raise ApiError when the call must stop."""
         if isinstance(outcome, Exception):
-            reason = getattr(outcome, "reason", outcome)
-            if isinstance(reason, ssl.SSLCertVerificationError):
-                raise ApiError(
-                    f"{method} {path}: TLS certificate verification failed ({reason}); "
-                    "set ca_path to the CA bundle that signs this endpoint",
-                    method=method,
-                    path=path,
-                )
+            message = f"{method} {path}: {describe_failure(outcome, self.base_url, self.timeout, self.settings)}"
+            if isinstance(_root_cause(outcome), ssl.SSLCertVerificationError):
+                raise ApiError(message, method=method, path=path)  # the same answer every time
             retriable = safe
-            message = f"{method} {path}: no response from {self.base_url} ({reason})"
             headers: Mapping[str, str] = {}
             status = None
         else:
@@ -249,7 +321,7 @@ class JsonClient:
         maybe_applied = status != 429 and not safe and (status is None or status >= 500)
         if not retriable or attempt >= self.retry.retries:
             if retriable:
-                message += f" (gave up after {attempt + 1} attempts)"
+                message += f" (gave up after {attempt + 1} attempt{'s' if attempt else ''})"
             raise ApiError(
                 message,
                 status=status,

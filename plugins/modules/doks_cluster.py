@@ -194,8 +194,10 @@ options:
   kubeconfig_path:
     description:
       - Write a kubeconfig for the cluster to this file (mode C(0600)). It is fetched again only when
-        the file is missing, belongs to another cluster or endpoint, or its token expires within
-        O(kubeconfig_renew_before) seconds, so an unchanged cluster leaves the file untouched.
+        the file is missing, belongs to another cluster or endpoint, its token expires within
+        O(kubeconfig_renew_before) seconds, or the cluster refuses its token (one C(GET /api) with
+        it answers 401, as after the token was revoked), so an unchanged cluster leaves the file
+        untouched. A cluster API that does not answer leaves the file as it is.
     type: path
   kubeconfig_expiry_seconds:
     description:
@@ -386,6 +388,13 @@ kubeconfig_path:
   description: Where the kubeconfig was written.
   returned: when O(kubeconfig_path) is set
   type: str
+kubeconfig_current:
+  description:
+    - Whether the file at O(kubeconfig_path) holds, after this run, a kubeconfig of this cluster
+      whose token was not refused. V(false) in check mode when it would be written.
+  returned: when O(kubeconfig_path) is set
+  type: bool
+  sample: true
 kubeconfig:
   description: The kubeconfig (YAML). Holds a bearer token - keep the task C(no_log).
   returned: when O(return_kubeconfig=true) and the cluster exists
@@ -462,6 +471,9 @@ from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
     run_module,
 )
 from ansible_collections.doks.gitops.plugins.module_utils.doks_teardown import KINDS, Teardown
+from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import MARKER as KUBECONFIG_MARKER
+from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import REJECTED
+from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import probe as probe_kubeconfig
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -469,7 +481,6 @@ NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # numbers, colons, dashes, and underscores. There is a limit of 255 characters per tag."
 TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
 CLUSTERS = "/v2/kubernetes/clusters"
-KUBECONFIG_MARKER = re.compile(r"^# doks\.gitops: cluster=(\S+) server=(\S+) expires=(\d+)$", re.MULTILINE)
 
 
 # ------------------------------------------------------------------------- normalisation
@@ -911,10 +922,15 @@ class ClusterReconciler:
         if not path:
             return
         result["kubeconfig_path"] = path
+        result["kubeconfig_current"] = True
         if self.kubeconfig_fresh(path, cluster):
-            return
-        self.actions.append("write kubeconfig %s" % path)
+            if not self.kubeconfig_refused(path):
+                return
+            self.actions.append("write kubeconfig %s (the cluster refused its token: expired or revoked)" % path)
+        else:
+            self.actions.append("write kubeconfig %s" % path)
         if self.check or not cluster.get("id"):
+            result["kubeconfig_current"] = False
             return
         if text is None:
             text = self.client.get_text(url, query)
@@ -937,6 +953,11 @@ class ClusterReconciler:
         # a short-lived token is renewed at half its lifetime at the latest
         renew = min(self.params["kubeconfig_renew_before"], (self.params["kubeconfig_expiry_seconds"] or 604800) // 2)
         return int(match.group(3)) - time.time() > renew
+
+    def kubeconfig_refused(self, path: str) -> bool:
+        """One authenticated read with the file's token: a 401 means it was revoked (or expired
+        early); a cluster that does not answer is no verdict, the file stays."""
+        return probe_kubeconfig(path, timeout=min(10.0, float(self.params["timeout"]))).state == REJECTED
 
     # ---------------------------------------------------------------- runs
     def fail(self, message: str) -> None:

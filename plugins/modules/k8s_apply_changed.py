@@ -147,6 +147,7 @@ lists:
 
 import contextlib
 import copy
+import json
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -156,6 +157,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
     plan,
     project,
 )
+from ansible_collections.doks.gitops.plugins.module_utils.rest import describe_failure
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
@@ -171,8 +173,19 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter import 
 # AnsibleK8SModule reports a missing kubernetes client
 with contextlib.suppress(ImportError):
     from kubernetes.dynamic.exceptions import MethodNotAllowedError, NotFoundError
+    from urllib3.exceptions import HTTPError as Urllib3Error
 
 Group = Tuple[str, str]
+# What a network or TLS failure's fix names.
+KUBE_SETTINGS = {
+    "url": "the server of the kubeconfig (gitops_kubeconfig)",
+    "ca_path": "the certificate-authority-data of the kubeconfig",
+    "timeout": "the request timeout",
+}
+RENEW = (
+    "; the kubeconfig %s holds a token the cluster no longer accepts (expired or revoked): "
+    "renew it (run the play with --tags doks_cluster)"
+)
 ESTABLISHED = {"type": "Established", "status": "True"}
 
 
@@ -225,7 +238,9 @@ def read_live(svc: K8sService, definitions: List[Dict[str, Any]]) -> Tuple[Dict[
         except (NotFoundError, MethodNotAllowedError):
             continue
         except Exception as e:
-            reason = e.body if hasattr(e, "body") else e
+            reason = cluster_failure(e, svc.module.params.get("kubeconfig"))
+            if reason is None:
+                raise
             raise CoreException("Failed to list %s %s: %s" % (api_version, kind, reason)) from e
         for item in response.items or []:
             meta = item.metadata
@@ -307,6 +322,29 @@ def wait_ready(
             raise CoreException('"%s" "%s": Timed out waiting until ready' % (obj["kind"], obj["metadata"]["name"]))
 
 
+def _status_message(body: Any, fallback: Any) -> str:
+    """The ``message`` of a Kubernetes ``Status`` body, else the HTTP reason."""
+    try:
+        status = json.loads(body) if isinstance(body, (str, bytes)) else body
+    except ValueError:
+        status = None
+    message = status.get("message") if isinstance(status, dict) else None
+    return str(message or fallback or "no detail")
+
+
+def cluster_failure(exc: BaseException, kubeconfig: Any = None) -> Optional[str]:
+    """A sentence for a call to the cluster that failed (HTTP error, network, TLS), or None."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and hasattr(exc, "body"):
+        text = "the cluster answered HTTP %s: %s" % (status, _status_message(exc.body, getattr(exc, "reason", None)))
+        return text + (RENEW % kubeconfig if status == 401 and isinstance(kubeconfig, str) else "")
+    if isinstance(exc, Urllib3Error):
+        pool = getattr(exc, "pool", None)
+        server = "%s:%s" % (pool.host, pool.port) if getattr(pool, "host", None) else "the API server"
+        return "cannot reach the cluster: " + describe_failure(exc, server, 0, KUBE_SETTINGS)
+    return None
+
+
 def run(module: AnsibleK8SModule) -> None:
     definitions = module.params["definitions"]
     problem = check_definitions(definitions)
@@ -341,6 +379,11 @@ def main() -> None:
         run(module)
     except CoreException as e:
         module.fail_from_exception(e)
+    except Exception as e:  # a 401 or a network failure while the client discovers the API
+        reason = cluster_failure(e, module.params.get("kubeconfig"))
+        if reason is None:
+            raise
+        module.fail_json(msg=reason[0].upper() + reason[1:])
 
 
 if __name__ == "__main__":

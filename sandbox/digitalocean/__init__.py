@@ -153,6 +153,18 @@ class DigitalOceanEmulator(Emulator):
             return self.error(405, f"method {request.method} is not allowed on {path}")
         return self.error(404, "The resource you were accessing could not be found.")
 
+    def admin_routes(self) -> dict[tuple[str, str], Any]:
+        return {("POST", "revoke_kubeconfig_tokens"): self._admin_revoke_tokens}
+
+    def _admin_revoke_tokens(self, request: Request) -> Response:
+        """``{"cluster_id": ...}``: what deleting the cluster's kubeconfig tokens under API > Tokens does."""
+        cluster_id = str((request.json() or {}).get("cluster_id") or "")
+        with self.lock:
+            if cluster_id not in self.data["clusters"]:
+                return Response(404, {"error": f"no cluster {cluster_id!r}"})
+            revoked = self.kubernetes.revoke_tokens(cluster_id)
+        return Response(200, {"revoked": revoked})
+
     def error(self, status: int, message: str, **extra: Any) -> Response:
         body = {"id": ERROR_IDS.get(status, "error"), "message": message, "request_id": str(uuid.uuid4())}
         return Response(status, body, headers=self._rate_headers(), content_type=JSON)

@@ -481,10 +481,26 @@ class KubernetesApi:
         if peer is not None:
             peer.add_token(cluster["id"], token, expires_at)
         self.emu.data.setdefault("issued_tokens", []).append(
-            {"cluster_id": cluster["id"], "expires_at": expires_at, "expiry_seconds": expiry}
+            {"cluster_id": cluster["id"], "expires_at": expires_at, "expiry_seconds": expiry, "token": token}
         )
         self.emu.store.touch()
         return token, expires_at
+
+    def revoke_tokens(self, cluster_id: str) -> int:
+        """Revoke every token ``/kubeconfig`` and ``/credentials`` issued for the cluster.
+
+        A DOKS kubeconfig token is an API token of the account (``dop_v1_``, listed under API >
+        Tokens in the control panel, digitalocean/doctl#1083); deleting it there revokes it at
+        once, expiry or not, and the cluster answers 401 to it from then on. The API v2 has no
+        route for it, so the sandbox offers ``POST /_sandbox/revoke_kubeconfig_tokens``.
+        """
+        issued = [t for t in self.emu.data.get("issued_tokens", []) if t["cluster_id"] == cluster_id]
+        peer = self._peer()
+        if peer is not None:
+            peer.revoke_tokens(cluster_id, [t["token"] for t in issued if t.get("token")])
+        self.emu.data["issued_tokens"] = [t for t in self.emu.data.get("issued_tokens", []) if t not in issued]
+        self.emu.store.touch()
+        return len(issued)
 
     def _server(self, cluster: dict[str, Any]) -> str:
         return cluster["endpoint"] or f"https://{cluster['id']}.k8s.ondigitalocean.com"
@@ -527,8 +543,10 @@ class KubernetesApi:
             {
                 "server": self._server(cluster),
                 "certificate_authority_data": self._ca_data(),
-                "client_certificate": None,
-                "client_key": None,
+                # models/credentials.yml: the certificate fields are deprecated and null for
+                # clusters with token authentication (every cluster created today).
+                "client_certificate_data": None,
+                "client_key_data": None,
                 "token": token,
                 "expires_at": iso(expires_at),
             },

@@ -115,6 +115,16 @@ class KubeEmulator(Emulator):
             cluster.data["tokens"][token] = expires_at
             self.store.touch()
 
+    def revoke_tokens(self, cluster_id: str, tokens: list[str]) -> None:
+        """Stop accepting ``tokens`` (the DigitalOcean peer revokes the ones it issued)."""
+        with self.lock:
+            cluster = self.clusters.get(cluster_id)
+            if cluster is None:
+                return
+            for token in tokens:
+                cluster.data["tokens"].pop(token, None)
+            self.store.touch()
+
     def kubeconfig(self, cluster_id: str, token: str, name: str | None = None) -> str:
         """A kubeconfig document (YAML) for ``cluster_id`` authenticating with ``token``."""
         label = name or ("sandbox" if cluster_id == DEFAULT else cluster_id)
@@ -222,7 +232,12 @@ class KubeEmulator(Emulator):
             return self.error(404, f"no cluster {cluster_id!r} on this server")
         prefix = "" if cluster_id == DEFAULT else f"/clusters/{cluster_id}"
         try:
-            if path.rstrip("/") not in PUBLIC:
+            # /version, /healthz, ... are open to anonymous requests, but a request that presents
+            # a bearer token is authenticated first: the API server answers an invalid or expired
+            # token with 401 on every path (the token authenticator fails the request before the
+            # anonymous one is tried: kubernetes pkg/kubeapiserver/authenticator/config.go, "don't
+            # consider a bad bearer token ... anonymous", union.NewFailOnError).
+            if path.rstrip("/") not in PUBLIC or request.bearer():
                 self._authenticate(cluster, request)
             response = Handlers(self, cluster, request, path, prefix).dispatch()
             if request.method in {"POST", "PUT", "PATCH", "DELETE"} and response.status < 400:

@@ -11,6 +11,7 @@ makes reads only, never a write. Several refusals preflight reports together sha
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,22 @@ def test_bad_input_fails_in_preflight_without_any_request(
         assert writes == [], title
     else:
         assert {name: entries for name, entries in requests.items() if entries} == {}, title
+
+
+def test_yaml_error_in_group_vars_names_the_file_and_line(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A YAML error in a group_vars file stops the run before any request, naming the file and line.
+
+    ansible-core 2.19's host_group_vars drops the file from the error (``[ERROR]: YAML parsing
+    failed: ...`` only); the doks.gitops.vars_files callback (ansible.cfg) reports it with its origin.
+    """
+    inventory = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventories" / "sandbox", inventory)
+    broken = inventory / "group_vars" / "all" / "main.yml"
+    broken.write_text(broken.read_text() + "gitops_acme_email: ops: example.com\n")
+    line = len(broken.read_text().splitlines())
+    marks = sandbox.log_marks()
+    rc, out = sandbox.playbook("playbooks/site.yml", inventory=str(inventory))
+    assert rc != 0, out[-3000:]
+    assert f"Origin: {broken}:{line}:23" in out, out[-3000:]
+    assert "Colons in unquoted values must be followed by a non-space character" in out
+    assert {name: entries for name, entries in sandbox.requests_since(marks).items() if entries} == {}

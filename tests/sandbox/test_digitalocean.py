@@ -24,6 +24,8 @@ from azure.core.exceptions import (
 )
 from azure.core.rest import HttpRequest
 from kubernetes import client as k8s
+from kubernetes import client as kube_client
+from kubernetes import config as kube_config
 
 from sandbox import registry
 from sandbox.digitalocean import DigitalOceanEmulator, scopes
@@ -432,6 +434,63 @@ def test_kubeconfig_honours_expiry_and_points_at_a_server(do: pydo.Client, endpo
     default = do.kubernetes.get_credentials(cluster["id"])
     default_exp = time.mktime(time.strptime(default["expires_at"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
     assert default_exp - time.time() > 6 * 24 * 3600
+
+
+def test_credentials_carry_the_fields_of_the_spec(do: pydo.Client) -> None:
+    """models/credentials.yml: server, certificate_authority_data, the deprecated (null for token
+    clusters) client_certificate_data and client_key_data, token, expires_at; nothing else."""
+    cluster = wait_running(do, create(do)["id"])
+    creds = do.kubernetes.get_credentials(cluster["id"])
+    assert set(creds) == {
+        "server",
+        "certificate_authority_data",
+        "client_certificate_data",
+        "client_key_data",
+        "token",
+        "expires_at",
+    }
+    assert creds["client_certificate_data"] is None and creds["client_key_data"] is None
+
+
+def _kube_status(kubeconfig: str, call: str) -> int:
+    """HTTP status the official kubernetes client gets for ``call`` with the kubeconfig's token."""
+    api = kube_config.new_client_from_config_dict(yaml.safe_load(kubeconfig))
+    try:
+        if call == "version":
+            kube_client.VersionApi(api).get_code()
+        else:
+            kube_client.CoreV1Api(api).list_namespace()
+    except kube_client.ApiException as exc:
+        return int(exc.status)
+    finally:
+        api.close()
+    return 200
+
+
+def test_kubeconfig_tokens_expire_and_can_be_revoked(do: pydo.Client, endpoints: dict[str, Any]) -> None:
+    """A DOKS kubeconfig token stops working when it expires (expiry_seconds, default 7 days) and,
+    before that, when it is revoked: it is an API token of the account (doctl issue #1083: every
+    kubeconfig fetch adds one to the account's token list), deleted there by the owner. The cluster
+    then answers 401 on every path, /version included: kube-apiserver never treats a request with
+    a bad bearer token as anonymous (pkg/kubeapiserver/authenticator/config.go, NewFailOnError)."""
+    cluster = wait_running(do, create(do)["id"])
+    path = f"/v2/kubernetes/clusters/{cluster['id']}/kubeconfig"
+    kept = raw(do, "GET", path, expiry_seconds=600).text()
+    short = raw(do, "GET", path, expiry_seconds=1).text()
+    assert _kube_status(kept, "namespaces") == _kube_status(short, "namespaces") == 200
+    time.sleep(1.2)
+    assert (_kube_status(short, "namespaces"), _kube_status(short, "version")) == (401, 401)
+    assert _kube_status(kept, "namespaces") == 200
+    assert sb.admin(endpoints, "digitalocean", "POST", "revoke_kubeconfig_tokens", {"cluster_id": cluster["id"]}) == {
+        "revoked": 2
+    }
+    assert (_kube_status(kept, "namespaces"), _kube_status(kept, "version")) == (401, 401)
+    fresh = raw(do, "GET", path, expiry_seconds=600).text()
+    assert _kube_status(fresh, "namespaces") == 200
+    # without credentials /version stays open to anonymous requests
+    anonymous = yaml.safe_load(fresh)
+    del anonymous["users"][0]["user"]["token"]
+    assert _kube_status(yaml.safe_dump(anonymous), "version") == 200
 
 
 def test_pydo_get_kubeconfig_chokes_on_yaml_like_against_the_real_api(do: pydo.Client) -> None:

@@ -98,4 +98,4 @@ def test_error_message_shapes() -> None:
         "errorCode": "invalid_body",
     }
     assert error_message(400, body) == "HTTP 400 invalid_body: Payload validation error"
-    assert error_message(502, "<html>") == "HTTP 502: <html>"
+    assert error_message(502, "<html><h1>Bad Gateway</h1></html>") == "HTTP 502: Bad Gateway"

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import OK, REJECTED, probe
 from ansible_collections.doks.gitops.plugins.modules import doks_cluster
 
+from tests.sandbox import local_sandbox as sb
 from tests.unit.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox
@@ -360,6 +362,39 @@ def test_kubeconfig_expiry_is_sent_and_file_is_private(do: DoSandbox, capsys, tm
     rewritten = apply(do, capsys, kubeconfig_path=str(path), kubeconfig_expiry_seconds=7200)
     assert rewritten["actions"] == [f"write kubeconfig {path}"]
     assert path.exists()
+
+
+def test_kubeconfig_whose_token_was_revoked_is_renewed(do: DoSandbox, capsys, tmp_path: Path) -> None:
+    """A revoked token (deleted under API > Tokens, see tests/sandbox/test_digitalocean.py) is not
+    in the file's expiry header: one GET /api with it answers 401, and the file is fetched again."""
+    path = tmp_path / "c1.kubeconfig"
+    first = apply(do, capsys, kubeconfig_path=str(path))
+    assert first["kubeconfig_current"] and probe(str(path)).state == OK
+    sb.admin(do.endpoints, "digitalocean", "POST", "revoke_kubeconfig_tokens", {"cluster_id": first["cluster"]["id"]})
+    assert probe(str(path)).state == REJECTED
+    check = apply(do, capsys, kubeconfig_path=str(path), _ansible_check_mode=True)
+    assert check["changed"] and not check["kubeconfig_current"]
+    assert probe(str(path)).state == REJECTED
+    mark = do.mark()
+    renewed = apply(do, capsys, kubeconfig_path=str(path))
+    assert renewed["actions"] == [f"write kubeconfig {path} (the cluster refused its token: expired or revoked)"]
+    assert [e["path"].rsplit("/", 1)[-1] for e in do.log(mark)] == ["clusters", "kubeconfig"]
+    assert renewed["kubeconfig_current"] and probe(str(path)).state == OK
+    assert not apply(do, capsys, kubeconfig_path=str(path))["changed"]
+
+
+def test_kubeconfig_kept_when_the_cluster_does_not_answer(do: DoSandbox, capsys, tmp_path: Path) -> None:
+    """No answer is no verdict: the file stays (the Kubernetes tasks report the outage themselves)."""
+    path = tmp_path / "c1.kubeconfig"
+    apply(do, capsys, kubeconfig_path=str(path))
+    before = path.read_text()
+    mark = sb.last_seq(do.endpoints, "kubernetes")
+    sb.fault(do.endpoints, "kubernetes", action="reset", path="/api$", count=1)
+    again = apply(do, capsys, kubeconfig_path=str(path))
+    assert not again["changed"] and again["kubeconfig_current"]
+    probes = [e for e in sb.requests(do.endpoints, "kubernetes", mark) if e["path"].endswith("/api")]
+    assert len(probes) == 1 and probes[0]["fault"], probes
+    assert path.read_text() == before
 
 
 def test_kubeconfig_returned_on_request(do: DoSandbox, capsys) -> None:

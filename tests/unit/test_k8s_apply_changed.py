@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
 import ssl
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
     plan,
 )
 from ansible_collections.doks.gitops.plugins.modules import k8s_apply_changed
+from kubernetes.client.exceptions import ApiException
 
 from tests.sandbox import local_sandbox
 from tests.unit.doks_helpers import run_module
@@ -302,3 +304,46 @@ def test_unchanged_deployment_that_is_not_ready_is_waited_for(kube: dict[str, An
     polls = [c for c in calls if c == ("GET", "/apis/apps/v1/namespaces/stuck/deployments/ctl")]
     assert len(polls) >= 2, calls
     assert {m for m, _p in calls} == {"GET"}
+
+
+# ---------------------------------------------------------------------- messages
+def test_a_refused_token_names_the_kubeconfig_and_the_renewal() -> None:
+    exc = ApiException(status=401, reason="Unauthorized")
+    exc.body = json.dumps({"kind": "Status", "status": "Failure", "message": "Unauthorized", "code": 401})
+    assert k8s_apply_changed.cluster_failure(exc, "/home/u/.kube/doks.yaml") == (
+        "the cluster answered HTTP 401: Unauthorized; the kubeconfig /home/u/.kube/doks.yaml holds a token the "
+        "cluster no longer accepts (expired or revoked): renew it (run the play with --tags doks_cluster)"
+    )
+    forbidden = ApiException(status=403, reason="Forbidden")
+    forbidden.body = '{"kind":"Status","message":"namespaces is forbidden: User \\"x\\" cannot list resource"}'
+    assert k8s_apply_changed.cluster_failure(forbidden, "k") == (
+        'the cluster answered HTTP 403: namespaces is forbidden: User "x" cannot list resource'
+    )
+
+
+def test_an_unreachable_cluster_reads_as_a_sentence(capsys, tmp_path: Path) -> None:
+    """urllib3's MaxRetryError(NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x...>'))
+    becomes one sentence naming the kubeconfig's server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": f"https://127.0.0.1:{port}"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}}
+    result = run_module(k8s_apply_changed.main, capsys, {"kubeconfig": str(kubeconfig), "definitions": [obj]})
+    assert result["failed"]
+    assert result["msg"] == (
+        f"Cannot reach the cluster: 127.0.0.1:{port} refused the connection (nothing listens there); "
+        "check the server of the kubeconfig (gitops_kubeconfig)"
+    ), result["msg"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 import ssl
 import threading
 import urllib.request
@@ -10,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, JsonClient, RetryPolicy
+from ansible.module_utils.six.moves.urllib.error import URLError
+from ansible_collections.doks.gitops.plugins.module_utils.rest import (
+    ApiError,
+    JsonClient,
+    RetryPolicy,
+    describe_failure,
+    summarize_body,
+)
 
 from sandbox import tls
 from sandbox.server import Context, Emulator, EmulatorServer, Request, Response
@@ -141,7 +150,7 @@ def test_timeout_on_create_is_reported_as_maybe_applied(server) -> None:
     with pytest.raises(ApiError) as err:
         client(server, [], timeout=0.3).request("POST", "/items", {"name": "a"})
     assert err.value.maybe_applied is True
-    assert "no response" in err.value.message
+    assert "no answer from 127.0.0.1" in err.value.message
 
 
 def test_connection_reset_on_get_is_retried(server) -> None:
@@ -181,3 +190,106 @@ def test_retry_deadline_stops_long_waits(server) -> None:
     with pytest.raises(ApiError, match="deadline"):
         c.request("GET", "/items")
     assert methods(server) == [("GET", 429), ("GET", 429)]  # waited 20s once, a second 20s would pass 30s
+
+
+# ---------------------------------------------------------------------- message shapes
+# A failure reads as a sentence naming the setting to fix, never as an exception's repr or class
+# (``ConnectionRefusedError(...)``, ``<urllib3.connection.HTTPSConnection object at 0x...>``,
+# ``[Errno 111]``, ``_ssl.c:1006``).
+LEAKS = re.compile(r"Error\(|<\w+[.\w]* object at|\[Errno|_ssl\.c|Traceback|<class ")
+SETTINGS = {"url": "api_url (x_api_url)", "ca_path": "ca_path (x_ca_path)", "timeout": "timeout (x_timeout)"}
+
+
+def failure(base_url: str, **kw: Any) -> str:
+    c = JsonClient(base_url, retry=RetryPolicy(retries=0), settings=SETTINGS, **kw)
+    with pytest.raises(ApiError) as err:
+        c.request("GET", "/items")
+    assert not LEAKS.search(err.value.message), err.value.message
+    return err.value.message
+
+
+def test_connection_refused_names_the_url_setting() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert failure(f"https://127.0.0.1:{port}") == (
+        f"GET /items: 127.0.0.1:{port} refused the connection (nothing listens there); "
+        "check api_url (x_api_url) (gave up after 1 attempt)"
+    )
+
+
+def test_timeout_names_the_url_and_the_timeout_settings(server) -> None:
+    fault(server, delay=1.0, count=1)
+    message = failure(f"https://127.0.0.1:{server.port}", ca_path=server.ca, timeout=0.3)
+    assert message == (
+        f"GET /items: no answer from 127.0.0.1:{server.port} within 0.3s; check api_url (x_api_url), "
+        "or raise timeout (x_timeout) (gave up after 1 attempt)"
+    )
+
+
+def test_untrusted_certificate_names_the_ca_setting(server) -> None:
+    assert failure(f"https://127.0.0.1:{server.port}") == (
+        f"GET /items: TLS certificate verification failed for 127.0.0.1:{server.port} "
+        "(unable to get local issuer certificate); set ca_path (x_ca_path) to the CA bundle that signs this endpoint"
+    )
+
+
+def test_unknown_host_is_a_dns_failure() -> None:
+    assert failure("https://no-such-host.invalid") == (
+        "GET /items: the host name in https://no-such-host.invalid cannot be resolved (DNS); "
+        "check api_url (x_api_url) (gave up after 1 attempt)"
+    )
+
+
+def _cert_error(code: int, message: str) -> ssl.SSLCertVerificationError:
+    err = ssl.SSLCertVerificationError(1, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message}")
+    err.verify_code, err.verify_message = code, message
+    return err
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (
+            _cert_error(62, "Hostname mismatch, certificate is not valid for 'api.example.com'."),
+            "the TLS certificate of api.example.com is not valid for that host "
+            "(Hostname mismatch, certificate is not valid for 'api.example.com'.); check api_url (x_api_url)",
+        ),
+        (
+            _cert_error(10, "certificate has expired"),
+            "the TLS certificate of api.example.com has expired (certificate has expired)",
+        ),
+        (
+            URLError(ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)")),
+            "the TLS handshake with api.example.com failed (wrong version number); "
+            "check that api_url (x_api_url) is an https:// endpoint",
+        ),
+        (
+            URLError(ConnectionResetError(104, "Connection reset by peer")),
+            "api.example.com closed the connection without an answer",
+        ),
+        (
+            URLError(TimeoutError("timed out")),
+            "no answer from api.example.com; check api_url (x_api_url), or raise timeout (x_timeout)",
+        ),
+    ],
+    ids=["hostname mismatch", "expired certificate", "plain HTTP port", "reset", "timeout without a figure"],
+)
+def test_network_failures_read_as_sentences(exc: BaseException, expected: str) -> None:
+    assert describe_failure(exc, "https://api.example.com", 0, SETTINGS) == expected
+
+
+def test_tls_reason_is_shown_without_openssl_internals() -> None:
+    err = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)")
+    err.reason = "WRONG_VERSION_NUMBER"
+    assert describe_failure(err, "https://api.example.com", 5, SETTINGS) == (
+        "the TLS handshake with api.example.com failed (wrong version number); "
+        "check that api_url (x_api_url) is an https:// endpoint"
+    )
+
+
+def test_an_html_error_page_is_summarised() -> None:
+    page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>" + "x" * 500 + "</body>"
+    assert summarize_body(page).startswith("502 Bad Gateway 502 Bad Gateway xxx")
+    assert len(summarize_body(page)) == 300 and summarize_body(page).endswith("...")
+    assert summarize_body("<html></html>") == "an empty page"
