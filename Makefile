@@ -41,7 +41,7 @@ JUDGES_STAMP := $(JUDGES)/.stamp-$(shell echo '$(JUDGES_NPM) $(JUDGES_PYPI)' | s
 CRDS_STAMP   := $(ROOT)/.cache/.stamp-crds
 
 .PHONY: help setup venv tools prom-tools judges collection site test lint unit sanity molecule e2e bench \
-        bench-modules sandbox-up sandbox-down sandbox-status sandbox-reset build clean
+        bench-modules sandbox-up sandbox-down sandbox-status sandbox-reset build install-check clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -129,6 +129,7 @@ test: setup ## Everything CI runs: lint, unit, molecule, e2e
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory install-check
 
 lint: setup ## yamllint, ruff, ansible-lint (production profile), ansible-test sanity
 	@shadow=$(HOME)/.ansible/collections/ansible_collections/doks/gitops; \
@@ -201,6 +202,12 @@ build: setup ## Build the Galaxy artifact (from the tracked files only) into .ca
 	  while IFS= read -r -d '' f; do if [ -e "$$f" ]; then printf '%s\0' "$$f"; fi; done | \
 	  tar --null -T - -cf - | tar -xf - -C $(BUILD_SRC)
 	$(BIN)/ansible-galaxy collection build --force --output-path $(ROOT)/.cache/build $(BUILD_SRC)
+
+# The artifact installed as a user installs it: a clean virtualenv (created once under
+# .cache/install-check/) with the lowest ansible-core meta/runtime.yml claims, the dependencies
+# galaxy.yml names, and a role and the preflight action run by FQCN from outside the repository.
+install-check: build ## Install the artifact in a clean venv (lowest ansible-core claimed) and run a role by FQCN
+	$(BIN)/python -m tests.tools.install_check
 
 clean: sandbox-down ## Remove environments, tools, caches and sandbox state
 	rm -rf $(VENV) $(TOOLS) $(COLL_ROOT) $(ROOT)/.cache $(SANDBOX) .pytest_cache .ruff_cache

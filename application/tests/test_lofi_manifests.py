@@ -563,7 +563,7 @@ def test_applications_deploy_both_charts_from_the_gitops_repository(rendered) ->
     assert set(apps) == {"lofi", "lofi-pipeline"}
     for app in apps.values():
         spec = app["spec"]
-        assert app["metadata"]["namespace"] == "argocd"
+        assert app["metadata"]["namespace"] == "argocd-apps"  # never argocd: see roles/argocd README "Projects"
         assert spec["project"] == "applications"
         assert spec["source"]["repoURL"] == "https://git.test-domain.io/test-org/gitops.git"
         assert spec["source"]["targetRevision"] == "test-gitops-branch"

@@ -14,9 +14,21 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
+from ansible_collections.doks.gitops.plugins.module_utils.credentials import (
+    Refusal,
+    env_source,
+    probe_auth0,
+    probe_digitalocean,
+    probe_dns_token,
+    probe_spaces,
+)
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, JsonClient, RetryPolicy
 from ansible_collections.doks.gitops.plugins.module_utils.preflight import (
+    SCOPED_DNS_CREDENTIAL,
     SHARED_CHECKS,
     Problem,
+    check_chart_versions,
+    check_loki_storage,
     check_pins,
     check_unique_across_hosts,
     check_unknown,
@@ -59,7 +71,12 @@ class ActionModule(ActionBase):
         broken: set[str] = set()
         problems: list[Problem] = []
 
+        # a role this play does not run has no rules to obey: its <role>_enabled reads as false
+        skipped = {f"{role}_enabled" for role in DEFAULT_ROLES if role not in roles}
+
         def get(name: str, default: Any = None) -> Any:
+            if name in skipped:
+                return False
             if name not in task_vars or name in broken:
                 return default
             if name not in cache:
@@ -76,10 +93,17 @@ class ActionModule(ActionBase):
         for check in SHARED_CHECKS:
             problems += check(get)
         problems += check_pins({name: get(name) for name in task_vars if name.endswith(("_chart", "_release"))})
+        problems += check_loki_storage(get, self._given(task_vars, inventory_names))
         problems += check_unique_across_hosts(get, self._other_hosts(task_vars, defaults))
         if self._task.args.get("unknown_variables", True):
             problems += check_unknown(inventory_names, _declared_names(), _prefixes())
         problems = list(dict.fromkeys(problems))
+        if not problems:
+            # reads over the network, once the inventory alone is valid: published chart versions
+            # (skipped when a repository does not answer), then the credentials
+            problems = self._check_chart_index(roles, get, task_vars)
+        if not problems and _truthy(get("gitops_preflight_credentials", True)):
+            problems = self._check_credentials(roles, get, task_vars)
         result.update(changed=False, problems=[p._asdict() for p in problems], roles=roles)
         if problems:
             lines = "\n".join(f"  - {p}" for p in problems)
@@ -87,6 +111,15 @@ class ActionModule(ActionBase):
         else:
             result["msg"] = f"Inventory is valid for {', '.join(roles)}"
         return result
+
+    @staticmethod
+    def _given(task_vars: dict[str, Any], inventory_names: list[str]) -> set[str]:
+        """The variables the inventory or the extra vars set for this host (the roles' defaults excluded)."""
+        hostvars = task_vars.get("hostvars")
+        me = task_vars.get("inventory_hostname")
+        if hostvars is None or me is None:
+            return set(inventory_names)
+        return set(hostvars.raw_get(me))
 
     def _other_hosts(self, task_vars: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
         """A getter per other host of the play, seeing that host's inventory over the roles' defaults."""
@@ -103,6 +136,59 @@ class ActionModule(ActionBase):
             variables = {**defaults, **hostvars.raw_get(host)}
             getters[host] = _getter(self._templar.copy_with_new_env(available_variables=variables), variables)
         return getters
+
+    def _check_chart_index(self, roles: list[str], get: Any, task_vars: dict[str, Any]) -> list[Problem]:
+        pins = {
+            name: get(name)
+            for name in task_vars
+            if name.endswith("_chart") and any(_selected(role, roles, task_vars) for role in _owners(name, roles))
+        }
+        ca_path = get("gitops_ca_bundle") or None
+        return check_chart_versions(
+            pins, get("gitops_helm_repo_mirror") or "", lambda repo: _chart_index(repo, ca_path)
+        )
+
+    def _check_credentials(self, roles: list[str], get: Any, task_vars: dict[str, Any]) -> list[Problem]:
+        """One authenticated read per API the selected roles will call; a refusal names the variable
+        and the environment variable it is read from."""
+
+        def runs(role: str) -> bool:
+            return _selected(role, roles, task_vars) and _truthy(get(f"{role}_enabled", True))
+
+        refusals = []
+        if runs("doks_cluster"):
+            ca_path = get("doks_cluster_ca_path") or None
+            refusals.append(probe_digitalocean(get("doks_cluster_api_url"), get("doks_cluster_api_token"), ca_path))
+            if _truthy(get("doks_cluster_spaces_enabled", True)):
+                refusals.append(
+                    probe_spaces(
+                        get("doks_cluster_spaces_endpoint"),
+                        get("doks_cluster_spaces_region"),
+                        get("doks_cluster_spaces_access_key_id"),
+                        get("doks_cluster_spaces_secret_access_key"),
+                        ca_path=ca_path,
+                    )
+                )
+        if runs("ingress_certmanager") and _dns_token_used(get):
+            refusals.append(
+                probe_dns_token(
+                    get("doks_cluster_api_url") or DIGITALOCEAN_API,
+                    get("ingress_certmanager_digitalocean_token"),
+                    get("doks_cluster_ca_path") or get("gitops_ca_bundle") or None,
+                    SCOPED_DNS_CREDENTIAL,
+                )
+            )
+        if runs("auth0_apps"):
+            refusals.append(
+                probe_auth0(
+                    get("auth0_apps_domain"),
+                    get("auth0_apps_client_id"),
+                    get("auth0_apps_client_secret"),
+                    audience=get("auth0_apps_audience") or None,
+                    ca_path=get("auth0_apps_ca_path") or None,
+                )
+            )
+        return [_refused(r, task_vars.get(r.variable)) for r in refusals if r is not None]
 
     @staticmethod
     def _defaults(role: str) -> dict[str, Any]:
@@ -135,6 +221,72 @@ class ActionModule(ActionBase):
 
 
 _MISSING = object()
+# The environment variable each credential comes from in the role defaults and shipped inventories.
+CREDENTIAL_ENV = {
+    "doks_cluster_api_token": "DIGITALOCEAN_TOKEN",
+    "doks_cluster_spaces_access_key_id": "SPACES_ACCESS_KEY_ID",
+    "doks_cluster_spaces_secret_access_key": "SPACES_SECRET_ACCESS_KEY",
+    "auth0_apps_client_id": "AUTH0_CLIENT_ID",
+    "auth0_apps_client_secret": "AUTH0_CLIENT_SECRET",
+    "ingress_certmanager_digitalocean_token": "DIGITALOCEAN_DNS_TOKEN",
+}
+DIGITALOCEAN_API = "https://api.digitalocean.com"
+
+
+def _dns_token_used(get: Any) -> bool:
+    """external-dns or the DNS-01 solver will keep the DNS token in the cluster (and it is set:
+    an empty one is the inventory check's finding)."""
+    used = _truthy(get("ingress_certmanager_external_dns_enabled", True)) or (
+        get("ingress_certmanager_acme_solver", "http01") == "dns01"
+    )
+    return used and bool(str(get("ingress_certmanager_digitalocean_token", "") or "").strip())
+
+
+def _selected(role: str, roles: list[str], task_vars: dict[str, Any]) -> bool:
+    """The role is checked and this run executes it (no --tags, or its tag among them; --tags
+    preflight alone checks everything)."""
+    tags = set(task_vars.get("ansible_run_tags") or ["all"])
+    return role in roles and bool(tags & {"all", "preflight", role})
+
+
+def _owners(variable: str, roles: list[str]) -> list[str]:
+    return [role for role in roles if variable.startswith(f"{role}_")]
+
+
+@functools.cache
+def _chart_index(repo: str, ca_path: str | None) -> dict[str, list[str]] | None:
+    """Chart name -> published versions from ``<repo>/index.yaml``; None when it cannot be read
+    (offline rendering, a private repository): the pins are then not judged. Read once per repository
+    and controller process."""
+    client = JsonClient(repo, timeout=10, ca_path=ca_path, retry=RetryPolicy(retries=1, max_delay=2, deadline=15))
+    try:
+        body = client.request("GET", "/index.yaml", headers={"Accept": "application/yaml, */*"}, expected=(200,)).json
+        document = yaml.safe_load(body) if isinstance(body, (str, bytes)) else None
+    except (ApiError, yaml.YAMLError):
+        return None
+    entries = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(entries, dict):
+        return None
+    return {
+        str(name): [str(e.get("version")) for e in charts or [] if isinstance(e, dict)]
+        for name, charts in entries.items()
+    }
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("true", "1", "yes", "on")
+
+
+def _refused(refusal: Refusal, raw: Any) -> Problem:
+    env = env_source(raw, CREDENTIAL_ENV[refusal.variable])
+    if refusal.fix:
+        return Problem(refusal.variable, refusal.detail, f"{refusal.fix}, in the environment variable {env}")
+    return Problem(
+        refusal.variable,
+        refusal.detail,
+        f"put a valid value in the environment variable {env} it is read from (or in the inventory/vault), "
+        "or set gitops_preflight_credentials: false to render offline",
+    )
 
 
 def _getter(templar: Any, variables: dict[str, Any]) -> Any:

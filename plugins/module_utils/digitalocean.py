@@ -48,16 +48,24 @@ def digitalocean_argument_spec() -> Dict[str, Any]:
     )
 
 
+UNAUTHORIZED_FIX = (
+    "the API token was refused: check api_token (doks_cluster_api_token in the doks.gitops roles), "
+    "usually from the environment variable DIGITALOCEAN_TOKEN"
+)
+
+
 def error_message(status: int, body: Any) -> str:
-    """``<id>: <message> (HTTP <status>, request_id <id>)`` from DigitalOcean's error body."""
+    """``<id>: <message> (HTTP <status>, request_id <id>)`` from DigitalOcean's error body; a 401
+    always says which token to check."""
     if isinstance(body, dict) and body.get("message"):
         text = "%s: %s" % (body.get("id") or "error", body["message"])
         details = ["HTTP %s" % status]
         if body.get("request_id"):
             details.append("request_id %s" % body["request_id"])
-        return "%s (%s)" % (text, ", ".join(details))
+        message = "%s (%s)" % (text, ", ".join(details))
+        return "%s; %s" % (message, UNAUTHORIZED_FIX) if status == 401 else message
     if status == 401:
-        return "HTTP 401: the API token was refused; check api_token (or DIGITALOCEAN_TOKEN)"
+        return "HTTP 401: %s" % UNAUTHORIZED_FIX
     return "HTTP %s: %s" % (status, body if body else "no body")
 
 
@@ -98,8 +106,8 @@ class DigitalOceanClient:
     def put(self, path: str, body: Any) -> Any:
         return self.http.request("PUT", path, body).json
 
-    def delete(self, path: str) -> None:
-        self.http.request("DELETE", path)
+    def delete(self, path: str, body: Any = None) -> None:
+        self.http.request("DELETE", path, body)
 
     def get_text(self, path: str, query: Optional[Dict[str, Any]] = None) -> str:
         """A non-JSON document (kubeconfig YAML) as text."""

@@ -213,6 +213,60 @@ def check_pins(variables: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+Index = Callable[[str], "dict[str, list[str]] | None"]
+
+
+def check_chart_versions(pins: dict[str, Any], mirror: str, index_of: Index) -> list[Problem]:
+    """Every pinned chart version is published in its repository's ``index.yaml`` (the mirror's when
+    ``gitops_helm_repo_mirror`` is set). ``index_of(repo)`` gives chart name -> versions, or None when
+    the index cannot be read (offline rendering): then the pin is not judged."""
+    problems = []
+    for name, pin in sorted(pins.items()):
+        if not isinstance(pin, dict) or not all(pin.get(k) for k in ("name", "repo", "version")):
+            continue  # check_pins reports it
+        repo = str(mirror or pin["repo"]).rstrip("/")
+        if repo.startswith("oci://"):
+            continue  # an OCI registry has no index.yaml
+        index = index_of(repo)
+        if index is None:
+            continue
+        versions = index.get(str(pin["name"]))
+        if versions is None:
+            problems.append(
+                Problem(
+                    f"{name}.name",
+                    f"chart {pin['name']!r} is not in {repo}/index.yaml",
+                    "pin a chart that repository publishes (check the name and the repo)",
+                )
+            )
+        elif str(pin["version"]) not in versions:
+            near = nearest_versions(str(pin["version"]), versions)
+            problems.append(
+                Problem(
+                    f"{name}.version",
+                    f"{pin['version']!r} of chart {pin['name']} is not in {repo}/index.yaml",
+                    f"pin a published version; nearest: {', '.join(near) or 'none published'}",
+                )
+            )
+    return problems
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version.split("-", 1)[0].split("+", 1)[0])[:3])
+
+
+def nearest_versions(wanted: str, versions: list[str], count: int = 3) -> list[str]:
+    """The published versions closest to ``wanted`` (same major first, then minor, then patch)."""
+    target = (*_numbers(wanted), 0, 0, 0)
+
+    def distance(version: str) -> tuple[int, ...]:
+        have = (*_numbers(version), 0, 0, 0)
+        return tuple(abs(have[i] - target[i]) for i in range(3))
+
+    stable = [v for v in versions if "-" not in v] or list(versions)
+    return sorted(sorted(stable, key=distance)[:count], key=_numbers, reverse=True)
+
+
 K8S_VERSION = re.compile(r"^(latest|\d+\.\d+(\.\d+(-do\.\d+)?)?)$")
 POOL_PREFIXES = ("base", "tools", "workloads")
 
@@ -266,6 +320,7 @@ def check_conflicts(get: Getter) -> list[Problem]:
     if _enabled(get, "doks_cluster"):
         for pool in POOL_PREFIXES:
             problems += _check_pool_counts(get, f"doks_cluster_{pool}")
+        problems += _check_slugs(get)
         version = get("doks_cluster_version", None)
         if version is not None and not K8S_VERSION.match(str(version)):
             problems.append(
@@ -276,6 +331,43 @@ def check_conflicts(get: Getter) -> list[Problem]:
                 )
             )
     return problems
+
+
+# lower-case letters and digits, joined by - or _ (GET /v2/sizes has so1_5-2vcpu-16gb)
+SIZE_SLUG = re.compile(r"^[a-z0-9]+([-_][a-z0-9]+)*$")
+REGION_SLUG = re.compile(r"^[a-z]{3}[0-9]$")
+
+
+def _check_slugs(get: Getter) -> list[Problem]:
+    """Droplet size and region slugs are lower case (``GET /v2/sizes``, ``/v2/regions``); an upper-case
+    size or a misspelt region would otherwise surface as "cannot change" on an existing cluster."""
+    problems = []
+    for pool in POOL_PREFIXES:
+        var = f"doks_cluster_{pool}_size"
+        size = get(var, None)
+        if size is not None and not SIZE_SLUG.fullmatch(str(size)):
+            problems.append(
+                Problem(
+                    var,
+                    f"{size!r} is not a droplet size slug (slugs are lower case)",
+                    f"use the lower-case slug, for example {_lower_or(str(size), 's-2vcpu-4gb')} "
+                    "(doctl kubernetes options sizes lists them)",
+                )
+            )
+    region = get("doks_cluster_region", None)
+    if region is not None and not REGION_SLUG.fullmatch(str(region)):
+        problems.append(
+            Problem(
+                "doks_cluster_region",
+                f"{region!r} is not a region slug (three lower-case letters and a digit)",
+                "use a DOKS region such as fra1, ams3 or nyc1 (doctl kubernetes options regions lists them)",
+            )
+        )
+    return problems
+
+
+def _lower_or(value: str, example: str) -> str:
+    return value.lower() if SIZE_SLUG.fullmatch(value.lower()) else example
 
 
 def _check_pool_counts(get: Getter, prefix: str) -> list[Problem]:
@@ -298,6 +390,113 @@ def _check_pool_counts(get: Getter, prefix: str) -> list[Problem]:
     if count < 1:
         return [Problem(f"{prefix}_count", f"{count} nodes cannot run anything", "use at least 1")]
     return []
+
+
+GIT_URL = re.compile(r"^(https://|ssh://|git@[A-Za-z0-9.-]+:)\S+$")
+GIT_URL_FIX = "write https://host/owner/repo.git (or ssh://host/owner/repo.git, git@host:owner/repo.git)"
+LOCAL_HTTP = re.compile(r"^http://(localhost|127\.0\.0\.1)(:\d+)?(/|$)")
+GROUP_MAPPINGS = (
+    ("observability_grafana_admin_groups", "observability"),
+    ("observability_grafana_editor_groups", "observability"),
+    ("observability_grafana_viewer_groups", "observability"),
+    ("tekton_dashboard_allowed_groups", "tekton"),
+    ("ingress_certmanager_oauth2_proxy_allowed_groups", "ingress_certmanager"),
+)
+URL_LISTS = ("callbacks", "allowed_logout_urls", "web_origins", "allowed_origins")
+
+
+def check_references(get: Getter) -> list[Problem]:
+    """References that must resolve: groups the SSO mappings name, https callbacks, e-mail members, git URLs."""
+    return [*_check_group_references(get), *_check_auth0_urls(get), *_check_members(get), *_check_git_urls(get)]
+
+
+def _sso_groups(get: Getter) -> dict[str, str] | None:
+    """The groups the claim carries (gitops_sso_group_names), when auth0_apps creates them in this run's tenant."""
+    if not get("gitops_sso_enabled", False) or not _enabled(get, "auth0_apps"):
+        return None
+    names = get("gitops_sso_group_names", None)
+    return names if isinstance(names, dict) else None
+
+
+def _check_group_references(get: Getter) -> list[Problem]:
+    groups = _sso_groups(get)
+    if groups is None:
+        return []
+    known = set(groups.values())
+    fix = f"name one of the Auth0 groups ({', '.join(sorted(known))}), or add the group to auth0_apps_groups"
+    problems: list[Problem] = []
+    for var, role in GROUP_MAPPINGS:
+        value = get(var, None)
+        if not _enabled(get, role) or not isinstance(value, list):
+            continue
+        problems += [
+            Problem(var, f"names {g!r}, which is not an Auth0 group of this run", fix) for g in value if g not in known
+        ]
+    roles = get("argocd_rbac_group_roles", None)
+    if _enabled(get, "argocd") and isinstance(roles, dict):
+        problems += [
+            Problem("argocd_rbac_group_roles", f"maps {g!r}, which is not an Auth0 group of this run", fix)
+            for g in roles
+            if g not in known
+        ]
+    return problems
+
+
+def _check_auth0_urls(get: Getter) -> list[Problem]:
+    apps = get("auth0_apps_extra_apps", None)
+    if not _enabled(get, "auth0_apps") or not isinstance(apps, dict):
+        return []
+    problems: list[Problem] = []
+    for key, app in apps.items():
+        if not isinstance(app, dict):
+            continue
+        for field in URL_LISTS:
+            for url in app.get(field) or []:
+                if not str(url).startswith("https://") and not LOCAL_HTTP.match(str(url)):
+                    problems.append(
+                        Problem(
+                            f"auth0_apps_extra_apps.{key}.{field}",
+                            f"{url!r} is not an https:// URL (tokens would travel in clear)",
+                            "use https:// (http:// only for localhost while developing)",
+                        )
+                    )
+    return problems
+
+
+def _check_members(get: Getter) -> list[Problem]:
+    groups = get("auth0_apps_groups", None)
+    if not _enabled(get, "auth0_apps") or not isinstance(groups, dict):
+        return []
+    return [
+        Problem(
+            f"auth0_apps_groups.{key}.members",
+            f"{member!r} is not an e-mail address (members are found by the e-mail of their Auth0 user)",
+            "list the members' e-mail addresses",
+        )
+        for key, group in groups.items()
+        if isinstance(group, dict)
+        for member in group.get("members") or []
+        if not EMAIL.fullmatch(str(member).strip())
+    ]
+
+
+def _check_git_urls(get: Getter) -> list[Problem]:
+    if not _enabled(get, "lofi_pipeline"):
+        return []
+    found = [("lofi_pipeline_gitops_repo_url", get("lofi_pipeline_gitops_repo_url", ""))]
+    found.append(("lofi_pipeline_source_repo_url", get("lofi_pipeline_source_repo_url", "")))
+    for index, app in enumerate(get("lofi_pipeline_apps", None) or []):
+        if isinstance(app, dict):
+            found += [(f"lofi_pipeline_apps[{index}].{k}", app.get(k)) for k in ("gitops_repo_url", "source_repo_url")]
+    return [
+        Problem(
+            var,
+            f"{url!r} is not a git URL with a scheme",
+            GIT_URL_FIX,
+        )
+        for var, url in found
+        if url and isinstance(url, str) and not GIT_URL.match(url.strip())
+    ]
 
 
 def check_unknown(names: list[str], declared: Collection[str], prefixes: tuple[str, ...]) -> list[Problem]:
@@ -367,10 +566,148 @@ def check_unique_across_hosts(get: Getter, others: dict[str, Getter]) -> list[Pr
     return problems
 
 
+def _on(get: Getter, name: str, default: bool) -> bool:
+    return str(get(name, default)).lower() in ("true", "1", "yes", "on")
+
+
+def check_loki_storage(get: Getter, given: Collection[str]) -> list[Problem]:
+    """Loki on S3 needs a bucket and a Secret with its key: doks_cluster makes both, or the inventory names them.
+
+    ``given`` are the variables the inventory (or the extra vars) sets itself, not the roles' defaults:
+    without doks_cluster's Spaces, the defaults point at a bucket and a Secret that nothing creates,
+    and the observability role would stop only after its first writes.
+    """
+    if not _enabled(get, "observability") or get("observability_loki_storage", "s3") != "s3":
+        return []
+    if _enabled(get, "doks_cluster") and _on(get, "doks_cluster_spaces_enabled", True):
+        return []
+    needed = ("observability_loki_bucket", "observability_loki_s3_secret_name")
+    if all(name in given for name in needed):
+        return []
+    return [
+        Problem(
+            "observability_loki_storage",
+            "is s3, but doks_cluster does not run with Spaces here (doks_cluster_enabled or "
+            "doks_cluster_spaces_enabled is false), so nothing creates Loki's bucket or the Secret with its key",
+            "set observability_loki_storage: filesystem (logs on Loki's own volume), or name your bucket and the "
+            "Secret holding its key (observability_loki_bucket, observability_loki_endpoint, "
+            "observability_loki_s3_secret_name with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+        )
+    ]
+
+
+# How to make the token external-dns and the DNS-01 solver keep in the cluster.
+SCOPED_DNS_CREDENTIAL = (
+    "a DigitalOcean personal access token with custom scopes domain:read, domain:create, domain:update and "
+    "domain:delete only (control panel: API, Generate New Token, Custom Scopes, domain)"
+)
+
+
+def check_dns_token(get: Getter) -> list[Problem]:
+    """external-dns and the DNS-01 solver write DigitalOcean DNS records with a token of their own,
+    which is copied into the cluster: never the account-wide doks_cluster_api_token."""
+    if not _enabled(get, "ingress_certmanager"):
+        return []
+    external_dns = _on(get, "ingress_certmanager_external_dns_enabled", True)
+    dns01 = get("ingress_certmanager_acme_solver", "http01") == "dns01"
+    if not (external_dns or dns01):
+        return []
+    token = str(get("ingress_certmanager_digitalocean_token", "") or "").strip()
+    user = "external-dns (ingress_certmanager_external_dns_enabled)" if external_dns else "the dns01 solver"
+    if not token:
+        return [
+            Problem(
+                "ingress_certmanager_digitalocean_token",
+                f"is empty, but {user} writes DigitalOcean DNS records with it",
+                f"export DIGITALOCEAN_DNS_TOKEN (the shipped inventories read it) with {SCOPED_DNS_CREDENTIAL}; "
+                "or, where DigitalOcean does not host the zone, set ingress_certmanager_external_dns_enabled: false "
+                "and ingress_certmanager_acme_solver: http01",
+            )
+        ]
+    if token == str(get("doks_cluster_api_token", "") or "").strip():
+        return [
+            Problem(
+                "ingress_certmanager_digitalocean_token",
+                f"is the account-wide doks_cluster_api_token, which {user} would keep in a Kubernetes Secret",
+                f"give it a token of its own: {SCOPED_DNS_CREDENTIAL}, and export it as DIGITALOCEAN_DNS_TOKEN",
+            )
+        ]
+    return []
+
+
+def check_apps(get: Getter) -> list[Problem]:
+    """Every application of lofi_pipeline needs a GitOps repository and an image repository."""
+    apps = get("lofi_pipeline_apps", [])
+    if not _enabled(get, "lofi_pipeline") or not isinstance(apps, list):
+        return []  # the list's shape is the argument spec's job
+    problems = []
+    for app in (a for a in apps if isinstance(a, dict)):
+        name = app.get("name", "?")
+        if not str(app.get("gitops_repo_url") or get("lofi_pipeline_gitops_repo_url", "") or "").strip():
+            problems.append(
+                Problem(
+                    "lofi_pipeline_gitops_repo_url",
+                    f"is empty, and application {name!r} names no gitops_repo_url of its own",
+                    "set it to the clone URL of your GitOps repository (your fork of this one), "
+                    "which Argo CD reads and the pipeline pushes to",
+                )
+            )
+        if not str(app.get("image_repository") or get("lofi_pipeline_image_registry", "") or "").strip():
+            problems.append(
+                Problem(
+                    "lofi_pipeline_image_registry",
+                    f"is empty, and application {name!r} names no image_repository of its own",
+                    "set it to the registry repository images are pushed to, e.g. registry.digitalocean.com/acme",
+                )
+            )
+    return problems
+
+
+def check_alertmanager_secrets(get: Getter) -> list[Problem]:
+    """A receiver Secret with an empty value (an unset environment variable) could never deliver an alert."""
+    secrets = get("observability_alertmanager_secrets", [])
+    if not _enabled(get, "observability") or not isinstance(secrets, list):
+        return []
+    problems = []
+    for secret in (s for s in secrets if isinstance(s, dict) and isinstance(s.get("data"), dict)):
+        for key, value in secret["data"].items():
+            if value is None or not str(value).strip():
+                problems.append(
+                    Problem(
+                        f"observability_alertmanager_secrets[{secret.get('name')}].data.{key}",
+                        "is empty, so its Alertmanager receiver could never deliver an alert",
+                        "set the environment variable the inventory reads it from (ALERTMANAGER_SLACK_WEBHOOK_URL in "
+                        "inventories/production; in AWX, attach the Alertmanager Slack webhook credential) or vault it",
+                    )
+                )
+    return problems
+
+
+def check_auth0_domain(get: Getter) -> list[Problem]:
+    """The Management API client is built from the tenant's domain; a URL there (a pasted
+    https://tenant.eu.auth0.com/) would only fail at the first Auth0 call, after earlier writes."""
+    domain = str(get("auth0_apps_domain", "") or "").strip()
+    if not _enabled(get, "auth0_apps") or not domain or "/" not in domain:
+        return []
+    return [
+        Problem(
+            "auth0_apps_domain",
+            f"{domain!r} is a URL, not the tenant's domain",
+            "give the domain alone, such as tenant.eu.auth0.com (AUTH0_DOMAIN, or the Tenant domain of the AWX "
+            "Auth0 Management API credential)",
+        )
+    ]
+
+
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_domain,
     check_pools,
     check_placement,
     check_credentials,
     check_conflicts,
+    check_references,
+    check_dns_token,
+    check_apps,
+    check_alertmanager_secrets,
+    check_auth0_domain,
 )

@@ -135,10 +135,19 @@ options:
         default: ""
       members:
         description:
-          - E-mail addresses of the role's members; omit to leave membership alone. Users are
-            found by e-mail; a member without an Auth0 user yet is handled per O(missing_members).
+          - E-mail addresses of the role's members; omit to leave membership alone. Listed users
+            are added; members who are not listed (for example added by hand in the Auth0
+            dashboard) are kept unless O(roles[].members_purge) is set. Users are found by
+            e-mail; a member without an Auth0 user yet is handled per O(missing_members).
         type: list
         elements: str
+      members_purge:
+        description:
+          - Remove the role's members that O(roles[].members) does not list, so that the list is
+            the whole membership. Needs O(roles[].members) (an empty list then removes every
+            member). Check mode and C(--diff) show who would be removed.
+        type: bool
+        default: false
   role_prefix:
     description: Name prefix of the roles this module owns (and may purge).
     type: str
@@ -213,7 +222,10 @@ EXAMPLES = r"""
       - name: gitops-admins
         description: Platform administrators
         members: [alice@example.com]
-      - name: gitops-viewers
+        members_purge: true  # alice only: anyone else in the role is removed
+      - name: gitops-developers
+        members: [bob@example.com]  # bob is added; members added by hand stay
+      - name: gitops-viewers  # no members: membership left alone
     groups_action:
       claim: https://example.com/groups
     purge: true
@@ -241,11 +253,15 @@ applications:
   sample:
     argocd: {client_id: 0yTiOaBvLwYTUSMKw4ssLqZnDy1LlkGu, action: unchanged}
 roles:
-  description: Per declared role its C(id), C(action) and member e-mails.
+  description:
+    - Per declared role its C(id), C(action) and, when O(roles[].members) is set, its member
+      e-mails after the run (C(members)) and, when the membership changes, who was added
+      (C(members_added)) and removed (C(members_removed); only with O(roles[].members_purge)).
   returned: always
   type: dict
   sample:
-    gitops-admins: {id: rol_9kE4Vn0R6bD2aQ1z, action: created, members: [alice@example.com]}
+    gitops-admins: {id: rol_9kE4Vn0R6bD2aQ1z, action: created, members: [alice@example.com],
+                    members_added: [alice@example.com], members_removed: []}
 deleted:
   description: Ids of the owned clients and roles removed by O(purge).
   returned: always
@@ -329,6 +345,7 @@ def _argument_spec() -> dict[str, Any]:
         "name": {"type": "str", "required": True},
         "description": {"type": "str", "default": ""},
         "members": {"type": "list", "elements": "str"},
+        "members_purge": {"type": "bool", "default": False},
     }
     action = {
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
@@ -404,6 +421,12 @@ def _validate_roles_and_action(params: dict[str, Any]) -> list[str]:
     for name in role_names:
         if not name.startswith(prefix) or name == prefix:
             errors.append(f"roles: {name!r} must start with role_prefix {prefix!r} (and say more than it)")
+    for role in params["roles"] or []:
+        if role.get("members_purge") and role.get("members") is None:
+            errors.append(
+                f"roles[{role['name']}].members_purge needs members: list the members to keep "
+                "(an empty list removes every member), or drop members_purge"
+            )
     action = params.get("groups_action")
     if action and action["state"] == "present":
         reason = validate_claim(action.get("claim"))
@@ -664,10 +687,13 @@ class Reconciler:
         wanted = sorted({m.strip().lower() for m in spec["members"]})
         have = {(u.get("email") or "").lower(): u["user_id"] for u in current}
         add_ids: list[str] = []
+        found: set[str] = set()
         for email in wanted:
             if email in have:
                 continue
             users = self.api.call("GET", "/users-by-email", query={"email": email}) or []
+            if users:
+                found.add(email)
             if not users:
                 message = f"roles[{spec['name']}].members: no Auth0 user has the e-mail {email} yet; not added"
                 if self.params["missing_members"] == "fail":
@@ -675,11 +701,15 @@ class Reconciler:
                 self.warnings.append(message)
                 continue
             add_ids.extend(u["user_id"] for u in users)
-        remove = sorted(uid for email, uid in have.items() if email not in wanted)
+        # Members nobody listed (added by hand) stay unless the role's membership is purged.
+        remove = sorted(uid for email, uid in have.items() if email not in wanted) if spec["members_purge"] else []
+        kept = wanted if spec["members_purge"] else sorted({*wanted, *have})
         if add_ids or remove:
+            entry["members_added"] = [e for e in wanted if e not in have and e in found]
+            entry["members_removed"] = sorted(email for email, uid in have.items() if uid in remove)
             before = sorted(have)
             self.before["roles"].setdefault(spec["name"], {})["members"] = before
-            self.after["roles"].setdefault(spec["name"], {})["members"] = wanted
+            self.after["roles"].setdefault(spec["name"], {})["members"] = kept
             if entry["action"] == "unchanged":
                 entry["action"] = "updated"
         if add_ids and entry.get("id") is not None:
@@ -688,7 +718,7 @@ class Reconciler:
             self.changed = True
         for uid in remove:
             self.write("DELETE", f"/users/{path_id(uid)}/roles", {"roles": [entry["id"]]})
-        return wanted
+        return kept
 
     # -------------------------------------------------------------- action
     def apply_action(self, current: dict[str, Any] | None) -> None:

@@ -34,6 +34,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  only_if_empty:
+    description:
+      - With O(state=absent), delete the zone only when it holds no record but its C(NS) and C(SOA) ones;
+        otherwise keep it and say which records it holds in RV(kept). Teardown sets it, after removing the
+        records its cluster owns, so records made by hand or by another cluster keep their zone.
+    type: bool
+    default: false
 seealso:
   - module: doks.gitops.doks_cluster
   - name: Domains API
@@ -53,6 +60,11 @@ domain:
   returned: state=present
   type: dict
   sample: {name: gitops.example.com, ttl: 1800}
+kept:
+  description: With O(only_if_empty=true), why the zone was kept (empty when it was deleted or absent).
+  returned: state=absent
+  type: str
+  sample: "holds 2 records: www.gitops.example.com A, mail.gitops.example.com MX"
 api_calls:
   description: HTTP attempts this run made, by kind.
   returned: always
@@ -60,7 +72,7 @@ api_calls:
   sample: {get: 1, write: 0}
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
@@ -79,13 +91,30 @@ def lookup(client: DigitalOceanClient, name: str) -> Optional[Dict[str, Any]]:
     return (body or {}).get("domain")
 
 
+def occupants(client: DigitalOceanClient, name: str) -> List[str]:
+    """The zone's records other than NS and SOA, as ``<fqdn> <type>``."""
+    records = client.list_all("/v2/domains/%s/records" % quote(name), "domain_records")
+    return [
+        "%s %s" % (name if r["name"] == "@" else "%s.%s" % (r["name"], name), r["type"])
+        for r in records
+        if r["type"] not in ("NS", "SOA")
+    ]
+
+
 def ensure(module: AnsibleModule, client: DigitalOceanClient, name: str) -> Dict[str, Any]:
     current = lookup(client, name)
     wanted = module.params["state"] == "present"
+    if not wanted and current is not None and module.params["only_if_empty"]:
+        held = occupants(client, name)
+        if held:
+            kept = "holds %d record%s: %s" % (len(held), "" if len(held) == 1 else "s", ", ".join(held))
+            return {"changed": False, "kept": kept}
     result: Dict[str, Any] = {"changed": (current is not None) != wanted}
     result["diff"] = {"before": {"name": name} if current else {}, "after": {"name": name} if wanted else {}}
     if wanted:
         result["domain"] = {"name": name, "ttl": (current or {}).get("ttl")}
+    if not wanted:
+        result["kept"] = ""
     if not result["changed"] or module.check_mode:
         return result
     if not wanted:
@@ -105,6 +134,7 @@ def main() -> None:
     spec.update(
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
+        only_if_empty=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     name = module.params["name"].lower().rstrip(".")

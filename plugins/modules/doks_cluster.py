@@ -19,6 +19,14 @@ description:
   - Waits for the cluster (and the nodes of declared pools) to be C(running), then optionally
     writes a kubeconfig with an explicit token lifetime.
   - A run with nothing to change makes no write and a single C(GET) of the cluster list.
+  - With O(state=absent), no kubeconfig is needed - the cluster's load balancers and volumes are
+    those the API lists for it (C(GET .../destroy_with_associated_resources)); the kinds
+    O(associated_resources) names are destroyed with the cluster by
+    C(DELETE .../destroy_with_associated_resources/selective) naming their ids, so nothing of another
+    cluster is ever named. Then, with O(dns_owner_id), the DNS records external-dns published for
+    this cluster are deleted - those whose TXT registry record carries this owner id, in the zones
+    O(dns_domain_filters) match. Records of another owner id and records external-dns does not
+    manage are kept; RV(kept) says which and why.
   - Uses the DigitalOcean API v2 directly (no SDK). Retries 429 (honouring the rate-limit headers)
     and 5xx/timeouts of idempotent calls; after a create fails in a way that may have been applied,
     the object is looked up by name before anything else.
@@ -42,7 +50,8 @@ options:
     required: true
   state:
     description:
-      - V(present) creates or reconciles the cluster; V(absent) deletes it (and its node pools).
+      - V(present) creates or reconciles the cluster; V(absent) deletes it (and its node pools), with
+        its associated resources per O(associated_resources) and its DNS records per O(dns_owner_id).
     type: str
     choices: [present, absent]
     default: present
@@ -206,8 +215,31 @@ options:
         credential - set C(no_log) on the task.
     type: bool
     default: false
+  associated_resources:
+    description:
+      - With O(state=absent), which kinds of the cluster's associated resources (as the API lists them
+        for this cluster) are destroyed with it. Kinds not named stay on the account, billed, and are
+        reported in RV(kept). V([]) deletes the cluster alone (a plain C(DELETE)).
+    type: list
+    elements: str
+    choices: [load_balancers, volumes, volume_snapshots]
+    default: [load_balancers, volumes]
+  dns_owner_id:
+    description:
+      - With O(state=absent), the external-dns C(--txt-owner-id) of this cluster. Records whose TXT
+        registry record (C(heritage=external-dns,external-dns/owner=<id>,...)) carries it are deleted,
+        with that TXT record; omit to leave DNS alone.
+    type: str
+  dns_domain_filters:
+    description:
+      - The external-dns C(--domain-filter) values of this cluster; the account's zones equal to or under
+        one of them are searched for O(dns_owner_id)'s records. Required with O(dns_owner_id).
+    type: list
+    elements: str
+    default: []
 notes:
   - Requires the cluster name to be unique in the account (DigitalOcean enforces it).
+  - Two clusters must not share an external-dns owner id in one zone - external-dns itself relies on it.
 seealso:
   - module: doks.gitops.spaces_key
   - name: DigitalOcean Kubernetes API reference
@@ -260,10 +292,17 @@ EXAMPLES = r"""
     upgrade: true
     node_pools: "{{ pools }}"
 
-- name: Delete the cluster
+- name: Delete the cluster with its load balancers and volumes, and the DNS records its external-dns owns
   doks.gitops.doks_cluster:
     name: gitops-prod
     state: absent
+    dns_owner_id: prod-fra1
+    dns_domain_filters: [gitops.example.com]
+  register: gone
+
+- name: Say what was removed and what was kept
+  ansible.builtin.debug:
+    msg: "{{ gone.removed }} / {{ gone.kept }}"
 """
 
 RETURN = r"""
@@ -351,6 +390,56 @@ kubeconfig:
   description: The kubeconfig (YAML). Holds a bearer token - keep the task C(no_log).
   returned: when O(return_kubeconfig=true) and the cluster exists
   type: str
+removed:
+  description:
+    - With O(state=absent), what the run deleted (or would delete in check mode), by name - load
+      balancers, volumes and volume snapshots as the API names them, records as C(<fqdn> <type>).
+  returned: state=absent
+  type: dict
+  contains:
+    load_balancers:
+      description: Names of the load balancers destroyed with the cluster.
+      type: list
+      elements: str
+    volumes:
+      description: Names of the volumes destroyed with the cluster.
+      type: list
+      elements: str
+    volume_snapshots:
+      description: Names of the volume snapshots destroyed with the cluster.
+      type: list
+      elements: str
+    records:
+      description: DNS records deleted, C(<fqdn> <type>), their TXT registry records included.
+      type: list
+      elements: str
+  sample:
+    load_balancers: [a3f1c2d4e5f60718293a4b5c6d7e8f90]
+    volumes: [pvc-0b6b2b54-3f0e-4a55-9a57-2f1c1d5e0c11]
+    volume_snapshots: []
+    records: [grafana.gitops.example.com A, a-grafana.gitops.example.com TXT]
+kept:
+  description:
+    - With O(state=absent), what the run saw and left, each with the reason - associated resources of a
+      kind O(associated_resources) does not name, records of another external-dns owner id, records
+      external-dns does not manage.
+  returned: state=absent
+  type: list
+  elements: dict
+  sample:
+    - {kind: record, name: www.gitops.example.com A, reason: not managed by external-dns}
+    - {kind: record, name: app.gitops.example.com A, reason: "external-dns owner prod-ams3, not prod-fra1"}
+summary:
+  description:
+    - "With O(state=absent), RV(removed) and RV(kept) as lines - C(removed <kind> <name>) (C(would remove) in check
+      mode), C(kept <kind> <name>: <reason>), or one C(nothing to remove) line."
+  returned: state=absent
+  type: list
+  elements: str
+  sample:
+    - removed load balancer a3f1c2d4e5f60718293a4b5c6d7e8f90
+    - removed record grafana.gitops.example.com A
+    - "kept record www.gitops.example.com A: not managed by external-dns"
 api_calls:
   description: HTTP attempts this run made, by kind.
   returned: always
@@ -358,6 +447,7 @@ api_calls:
   sample: {get: 1, write: 0}
 """
 
+import difflib
 import os
 import re
 import tempfile
@@ -371,6 +461,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
     digitalocean_argument_spec,
     run_module,
 )
+from ansible_collections.doks.gitops.plugins.module_utils.doks_teardown import KINDS, Teardown
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -478,6 +569,7 @@ def validate(params: Dict[str, Any]) -> List[str]:
     errors: List[str] = []
     if not NAME_RE.match(params["name"]):
         errors.append("name %r must be lowercase letters, digits and dashes" % params["name"])
+    errors.extend(_validate_dns(params))
     if params["state"] == "absent":
         return errors
     if not params.get("region"):
@@ -511,6 +603,15 @@ def validate(params: Dict[str, Any]) -> List[str]:
     if start is not None and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", start):
         errors.append("maintenance_policy.start_time %r must be HH:MM (UTC)" % start)
     return errors
+
+
+def _validate_dns(params: Dict[str, Any]) -> List[str]:
+    owner = params.get("dns_owner_id")
+    if owner is not None and not owner.strip():
+        return ["dns_owner_id is empty: give the external-dns --txt-owner-id of this cluster, or omit it"]
+    if owner and not params.get("dns_domain_filters"):
+        return ["dns_domain_filters is empty: with dns_owner_id, give the external-dns --domain-filter zones"]
+    return []
 
 
 def _validate_scaling(pool: Dict[str, Any], where: str) -> List[str]:
@@ -661,9 +762,29 @@ class ClusterReconciler:
         return body
 
     # ---------------------------------------------------------------- version
+    def offered(self, options: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """Refuse a region or droplet size DOKS does not offer (``/v2/kubernetes/options``), naming
+        the valid ones: a typo must not read as "cannot change" on an existing cluster."""
+        options = options if options is not None else self.client.get("/v2/kubernetes/options")["options"]
+        regions = [r["slug"] for r in options.get("regions") or []]
+        sizes = [s["slug"] for s in options.get("sizes") or []]
+        if regions and self.params["region"] not in regions:
+            self.fail(
+                "region %r is not a region DOKS offers; use one of %s"
+                % (self.params["region"], ", ".join(sorted(regions)))
+            )
+        for pool in self.params["node_pools"]:
+            if sizes and pool["size"] not in sizes:
+                near = difflib.get_close_matches(pool["size"].lower(), sizes, n=3, cutoff=0.6)
+                self.fail(
+                    "node_pools %s: size %r is not a droplet size slug DOKS offers (slugs are lower case%s)"
+                    % (pool["name"], pool["size"], "; nearest: " + ", ".join(near) if near else "")
+                )
+        return options
+
     def create_version(self) -> str:
         wanted = self.params["version"]
-        options = self.client.get("/v2/kubernetes/options")["options"]
+        options = self.offered()
         offered = [v["slug"] for v in options.get("versions") or []]
         slug = resolve_version(wanted, offered)
         if slug is None:
@@ -822,16 +943,23 @@ class ClusterReconciler:
         self.module.fail_json(msg=message, actions=self.actions, api_calls=self.client.counts())
 
     def absent(self) -> Dict[str, Any]:
+        """Delete the cluster with the associated resources the API lists for it (those kinds
+        O(associated_resources) names), then the DNS records its external-dns owns."""
+        teardown = Teardown(self.client, self.params, self.check, self.actions)
         cluster = self.find_cluster()
-        if cluster is None:
-            return {"changed": False}
-        self.actions.append("delete cluster %s" % cluster["name"])
-        before = diff_view(cluster_summary(cluster))
-        if not self.check:
-            self.client.delete("%s/%s" % (CLUSTERS, cluster["id"]))
-            if self.params["wait"]:
+        before: Dict[str, Any] = {}
+        if cluster is not None:
+            before = diff_view(cluster_summary(cluster))
+            chosen = teardown.plan_cluster(cluster)
+            teardown.destroy_cluster(cluster, chosen)
+            if not self.check and self.params["wait"]:
                 self.wait_gone(cluster["id"])
-        return {"changed": True, "diff": {"before": before, "after": {}}}
+        doomed = teardown.plan_records()
+        teardown.delete_records(doomed)
+        report = teardown.report(self.params["name"])
+        gone = {k: v for k, v in report["removed"].items() if v}
+        diff_before = dict(before, **gone) if (before or gone) else {}
+        return {"changed": bool(self.actions), "diff": {"before": diff_before, "after": {}}, **report}
 
     def present(self) -> Dict[str, Any]:
         current = self.find_cluster()
@@ -847,6 +975,11 @@ class ClusterReconciler:
 
     def check_immutable(self, current: Dict[str, Any]) -> None:
         p = self.params
+        by_name = {pool["name"]: pool for pool in current.get("node_pools") or []}
+        sizes = {want["name"]: want["size"] for want in p["node_pools"] if want["name"] in by_name}
+        added = any(want["name"] not in by_name for want in p["node_pools"])
+        if added or p["region"] != current.get("region") or any(by_name[n].get("size") != s for n, s in sizes.items()):
+            self.offered()  # an unknown slug is a typo, not a change (one GET, only on a difference)
         if p["region"] != current.get("region"):
             self.fail(
                 "region is %s but cluster %s is in %s; a region cannot change (create a new cluster)"
@@ -856,7 +989,6 @@ class ClusterReconciler:
             self.fail("vpc_uuid cannot change on an existing cluster (it is %s)" % current.get("vpc_uuid"))
         if p.get("ha") is False and current.get("ha"):
             self.fail("ha cannot be turned off once the control plane is highly available")
-        by_name = {pool["name"]: pool for pool in current.get("node_pools") or []}
         for want in p["node_pools"]:
             have = by_name.get(want["name"])
             if have is not None and have.get("size") != want["size"]:
@@ -1015,6 +1147,11 @@ def argument_spec() -> Dict[str, Any]:
         kubeconfig_expiry_seconds=dict(type="int", default=604800, no_log=False),
         kubeconfig_renew_before=dict(type="int", default=86400),
         return_kubeconfig=dict(type="bool", default=False),
+        associated_resources=dict(
+            type="list", elements="str", choices=list(KINDS), default=["load_balancers", "volumes"]
+        ),
+        dns_owner_id=dict(type="str"),
+        dns_domain_filters=dict(type="list", elements="str", default=[]),
     )
     return spec
 

@@ -18,7 +18,18 @@ description:
     a cluster owns alone (DNS domain, host names, DOKS cluster, log bucket) that another host
     of group C(clusters) also uses, even when a limit leaves that host out of the run.
   - Reports every problem at once, one line each, naming the variable and the fix, and fails
-    when there is any. It never contacts an API and never changes anything.
+    when there is any. It never changes anything.
+  - Once the inventory alone is valid, it reads over the network (reads only, check mode
+    included) - every pinned chart version must be in its repository's C(index.yaml) (the
+    mirror's when C(gitops_helm_repo_mirror) is set; a repository that does not answer is
+    skipped, an OCI registry is not judged), naming the nearest published versions; then,
+    with C(gitops_preflight_credentials) (default true), each enabled API's credentials are
+    tried with one authenticated read - DigitalOcean C(GET /v2/account), Auth0's token and
+    one C(GET), Spaces C(ListBuckets), and the DNS token of external-dns and the DNS-01
+    solver C(GET /v2/domains), which must answer, and C(GET /v2/kubernetes/clusters), which
+    must be refused (a token custom-scoped to DNS, never account-wide). A refusal names the
+    variable and the environment variable it is read from. With C(--tags), only the selected
+    roles' charts and APIs.
   - Runs on the controller (action plugin).
 author:
   - doks.gitops maintainers (@doks-gitops)

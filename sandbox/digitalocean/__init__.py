@@ -1,4 +1,5 @@
-"""DigitalOcean API v2 emulator: account, catalogue, DOKS, Spaces keys, domains, projects.
+"""DigitalOcean API v2 emulator: account, catalogue, DOKS, load balancers, volumes, Spaces keys,
+domains, projects.
 
 Judged by DigitalOcean's OpenAPI spec (github.com/digitalocean/openapi, commit 7c1300c4 of
 2026-08-07; sandbox/README.md): required fields, enums and documented refusals are enforced,
@@ -13,12 +14,16 @@ Settings (``<state>/settings.json`` under ``"digitalocean"``):
 * ``kubernetes_versions``: the DOKS version slugs offered, newest first;
 * ``rate_limit`` (default 5000): the ``ratelimit-limit`` per hour.
 
-``endpoints.json`` gets ``{"digitalocean": {"url", "token"}}``; the token (``dop_v1_...``) is
-generated once and kept in ``<state>/digitalocean.json``, and every other token gets a 401.
+``endpoints.json`` gets ``{"digitalocean": {"url", "token", "dns_token"}}``: two tokens
+(``dop_v1_...``) generated once and kept in ``<state>/digitalocean.json``, ``token`` with full
+access and ``dns_token`` custom-scoped to ``domain:read|create|update|delete``; a route its scopes
+do not cover answers 403 (``scopes.py``), and every other token gets a 401.
 
 Clusters that reach ``running`` are registered with the Kubernetes emulator (peer
 ``kubernetes``) with one Node per DOKS node, so a kubeconfig from ``/kubeconfig`` works with
-kubectl.
+kubectl. For running clusters the emulator also plays the in-cluster controllers that create
+DigitalOcean objects (cloud.py): the cloud controller's load balancers, the CSI driver's volumes,
+external-dns's records.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.digitalocean import catalog
+from sandbox.digitalocean import catalog, scopes
+from sandbox.digitalocean.cloud import CloudControllers, LoadBalancersApi, VolumesApi
 from sandbox.digitalocean.common import paginate
 from sandbox.digitalocean.kubernetes import KubernetesApi
 from sandbox.digitalocean.resources import DomainsApi, ProjectsApi, SpacesKeysApi
@@ -65,17 +71,22 @@ class DigitalOceanEmulator(Emulator):
         self.rate_limit = int(self.settings.get("rate_limit", 5000))
         self._window_start = time.time()
         self._window_used = 0
+        # API writes served so far: the emulated controllers look again after any
+        self.api_writes = 0
         with self.lock:
             self._ensure_account()
         self.kubernetes = KubernetesApi(self)
         self.spaces_keys = SpacesKeysApi(self)
         self.domains = DomainsApi(self)
         self.projects = ProjectsApi(self)
+        self.load_balancers = LoadBalancersApi(self)
+        self.volumes = VolumesApi(self)
+        self.controllers = CloudControllers(self)
         self.routes: list[Route] = []
         self._route("GET", r"/v2/account", self._account)
         self._route("GET", r"/v2/regions", lambda r: paginate(r, "regions", catalog.regions()))
         self._route("GET", r"/v2/sizes", lambda r: paginate(r, "sizes", catalog.sizes()))
-        for api in (self.kubernetes, self.spaces_keys, self.domains, self.projects):
+        for api in (self.kubernetes, self.load_balancers, self.volumes, self.spaces_keys, self.domains, self.projects):
             for method, pattern, handler in api.routes():
                 self._route(method, pattern, handler)
 
@@ -89,7 +100,10 @@ class DigitalOceanEmulator(Emulator):
             data["token"] = "dop_v1_" + secrets.token_hex(32)
             data["account_uuid"] = str(uuid.uuid4())
             self.store.touch()
-        for key in ("clusters", "spaces_keys", "domains", "projects"):
+        if "dns_token" not in data:
+            data["dns_token"] = "dop_v1_" + secrets.token_hex(32)
+            self.store.touch()
+        for key in ("clusters", "load_balancers", "volumes", "spaces_keys", "domains", "projects"):
             data.setdefault(key, {})
 
     @property
@@ -111,9 +125,13 @@ class DigitalOceanEmulator(Emulator):
 
     def handle(self, request: Request) -> Response:
         self._window_used += 1
-        if request.bearer() != self.data["token"]:
+        tokens = {self.data["token"]: None, self.data["dns_token"]: scopes.DNS_SCOPES}
+        if request.bearer() not in tokens:
             return self.error(401, "Unable to authenticate you")
+        granted = tokens[request.bearer()]
         path = request.path.rstrip("/") or "/"
+        if request.method != "GET":
+            self.api_writes += 1
         allowed: list[str] = []
         for method, pattern, handler in self.routes:
             match = pattern.match(path)
@@ -122,6 +140,8 @@ class DigitalOceanEmulator(Emulator):
             if method != request.method:
                 allowed.append(method)
                 continue
+            if not scopes.allows(granted, request.method, path):
+                return self.error(403, scopes.FORBIDDEN_MESSAGE)
             response = handler(request, *match.groups())
             response.headers.update(self._rate_headers())
             return response
@@ -146,18 +166,18 @@ class DigitalOceanEmulator(Emulator):
         with self.lock:
             for cluster_id in list(self.data.get("clusters", {})):
                 self.kubernetes.unregister(cluster_id)
-            token, account = self.data.get("token"), self.data.get("account_uuid")
+            kept = {k: self.data[k] for k in ("token", "dns_token", "account_uuid") if k in self.data}
             self.store.data.clear()
-            if token:
-                self.store.data.update(token=token, account_uuid=account)
+            self.store.data.update(kept)
             self._ensure_account()
             self.store.touch()
 
     def tick(self) -> None:
         self.kubernetes.tick()
+        self.controllers.tick()
 
     def endpoint(self, base_url: str) -> dict[str, Any]:
-        return {"url": base_url, "token": self.data["token"]}
+        return {"url": base_url, "token": self.data["token"], "dns_token": self.data["dns_token"]}
 
     def on_start(self, endpoints: dict[str, Any]) -> None:
         with self.lock:

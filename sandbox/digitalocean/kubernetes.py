@@ -150,6 +150,9 @@ class KubernetesApi:
             ("GET", C, self.get_cluster),
             ("PUT", C, self.update_cluster),
             ("DELETE", C, self.delete_cluster),
+            ("GET", C + "/destroy_with_associated_resources", self.associated),
+            ("DELETE", C + "/destroy_with_associated_resources/selective", self.destroy_selective),
+            ("DELETE", C + "/destroy_with_associated_resources/dangerous", self.destroy_dangerous),
             ("GET", C + "/upgrades", self.available_upgrades),
             ("POST", C + "/upgrade", self.upgrade),
             ("GET", C + "/kubeconfig", self.kubeconfig),
@@ -362,10 +365,75 @@ class KubernetesApi:
         return Response(202, {"kubernetes_cluster": public(cluster)})
 
     def delete_cluster(self, request: Request, cluster_id: str) -> Response:
+        """kubernetes_delete_cluster.yml. The cluster's load balancers and volumes stay (and stay
+        billed): only the destroy_with_associated_resources endpoints delete them with it."""
         self._cluster(cluster_id)
+        self._destroy(cluster_id)
+        return Response(204, None)
+
+    def _destroy(self, cluster_id: str) -> None:
         self.unregister(cluster_id)
+        self.emu.controllers.forget(cluster_id)
         del self.clusters[cluster_id]
         self.emu.store.touch()
+
+    # ------------------------------------------------------------------ associated resources
+    def _associated(self, cluster_id: str) -> dict[str, list[dict[str, str]]]:
+        """The billable resources the cluster's controllers created, found by the tag they carry
+        (``k8s:<cluster id>``): models/associated_kubernetes_resources.yml. Volume snapshots are
+        not emulated (always empty)."""
+        tag = f"k8s:{cluster_id}"
+        return {
+            "load_balancers": [{"id": lb["id"], "name": lb["name"]} for lb in self.emu.load_balancers.tagged(tag)],
+            "volumes": [{"id": v["id"], "name": v["name"]} for v in self.emu.volumes.tagged(tag)],
+            "volume_snapshots": [],
+        }
+
+    def associated(self, request: Request, cluster_id: str) -> Response:
+        """kubernetes_list_associatedResources.yml: "the associated billable resources that can be
+        destroyed along with a cluster"."""
+        self._cluster(cluster_id)
+        return Response(200, self._associated(cluster_id))
+
+    def destroy_selective(self, request: Request, cluster_id: str) -> Response:
+        """kubernetes_destroy_associatedResourcesSelective.yml: the body (``requestBody: required``,
+        models/associated_kubernetes_resources.yml ``destroy_associated_kubernetes_resources``)
+        names, per kind, arrays of ids "found by querying the cluster's associated resources
+        endpoint"; "Any associated resource not included in the request will remain". An id that
+        endpoint does not list for this cluster is refused (422) before anything is deleted."""
+        self._cluster(cluster_id)
+        body = request.json() if request.body else None
+        if not isinstance(body, dict):
+            raise HTTPError(400, "unable to parse request body: a JSON object is required")
+        listed = self._associated(cluster_id)
+        chosen: dict[str, list[str]] = {}
+        for kind in ("load_balancers", "volumes", "volume_snapshots"):
+            ids = body.get(kind)
+            if ids is None:
+                continue
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise HTTPError(400, f"unable to parse request body: {kind} must be an array of strings")
+            known = {item["id"] for item in listed[kind]}
+            unknown = [i for i in ids if i not in known]
+            if unknown:
+                raise _invalid(f"{kind}: {', '.join(unknown)} not associated with cluster {cluster_id}")
+            chosen[kind] = ids
+        self._destroy(cluster_id)
+        for lb_id in chosen.get("load_balancers", []):
+            self.emu.load_balancers.remove(lb_id)
+        for volume_id in chosen.get("volumes", []):
+            self.emu.volumes.remove(volume_id)
+        return Response(204, None)
+
+    def destroy_dangerous(self, request: Request, cluster_id: str) -> Response:
+        """kubernetes_destroy_associatedResourcesDangerous.yml: the cluster and every associated resource."""
+        self._cluster(cluster_id)
+        listed = self._associated(cluster_id)
+        self._destroy(cluster_id)
+        for item in listed["load_balancers"]:
+            self.emu.load_balancers.remove(item["id"])
+        for item in listed["volumes"]:
+            self.emu.volumes.remove(item["id"])
         return Response(204, None)
 
     def _upgrades(self, cluster: dict[str, Any]) -> list[str]:

@@ -315,6 +315,9 @@ class ProjectsApi(_Api):
             self._save()
         return projects
 
+    def default_id(self) -> str:
+        return next(p["id"] for p in self.projects.values() if p["is_default"])
+
     def _project(self, project_id: str) -> dict[str, Any]:
         if project_id == "default":
             return next(p for p in self.projects.values() if p["is_default"])

@@ -18,6 +18,15 @@ has been unchanged for ``DELAY`` seconds (the real controller is asynchronous to
 * a valid Application with ``spec.syncPolicy.automated`` (or with an ``operation`` requested, as
   ``argocd app sync`` does) is synced: sync ``Synced``, health ``Healthy``, ``operationState``
   ``Succeeded``; the requested ``operation`` is cleared. Without either it is ``OutOfSync``/``Missing``.
+* Applications in any namespace (docs/operator-manual/app-any-namespace.md at v3.4.4): the control
+  plane's namespace is the one holding ``argocd-cmd-params-cm`` (``argocd`` when absent). An
+  Application elsewhere is only reconciled when its namespace matches ``application.namespaces``
+  there (otherwise it gets no status at all, as the controller never sees it), and it may only use a
+  project whose ``spec.sourceNamespaces`` match its namespace (``AppProject.IsAppNamespacePermitted``
+  in pkg/apis/application/v1alpha1/types.go; the controller's ``getAppProj`` then reports
+  ``application '<app>' in namespace '<ns>' is not permitted to use project '<project>'``,
+  util/argo/argo.go ``ErrProjectNotPermitted``). Projects are looked up in the control plane's
+  namespace.
 * on deletion, Argo CD's finalizers (``resources-finalizer.argocd.argoproj.io`` and its
   ``/background`` and ``/foreground`` forms, ``post-delete-finalizer.argocd.argoproj.io``) are
   removed, as the real controller does once the (here non-existent) resources are gone.
@@ -37,6 +46,7 @@ from sandbox.kube.cluster import Cluster, now
 
 APPS = "argoproj.io/applications"
 PROJECTS = "argoproj.io/appprojects"
+PARAMS_CM = "argocd-cmd-params-cm"
 DELAY = 0.5
 FINALIZER_PREFIXES = ("resources-finalizer.argocd.argoproj.io", "post-delete-finalizer.argocd.argoproj.io")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -47,11 +57,34 @@ VOLATILE = ("reconciledAt", "startedAt", "finishedAt", "lastTransitionTime")
 _seen: dict[tuple[str, int], float] = {}
 
 
+def control_plane_namespace(cluster: Cluster) -> str:
+    """Argo CD's own namespace: where its argocd-cmd-params-cm lives (``argocd`` before the install)."""
+    for cm in cluster.objects("/configmaps"):
+        if cm["metadata"]["name"] == PARAMS_CM:
+            return str(cm["metadata"]["namespace"])
+    return "argocd"
+
+
+def _watched_namespaces(cluster: Cluster, control: str) -> list[str]:
+    cm = cluster.lookup("/configmaps", control, PARAMS_CM) or {}
+    value = str((cm.get("data") or {}).get("application.namespaces") or "")
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _watched(app: dict[str, Any], control: str, watched: list[str]) -> bool:
+    namespace = app["metadata"]["namespace"]
+    return namespace == control or any(fnmatchcase(namespace, pattern) for pattern in watched)
+
+
 def applications(cluster: Cluster) -> None:
     """Reconcile every Application of ``cluster`` (no-op while the Application CRD is absent)."""
     if APPS not in cluster.by_gr:
         return
+    control = control_plane_namespace(cluster)
+    watched = _watched_namespaces(cluster, control)
     for app in list(cluster.objects(APPS)):
+        if not _watched(app, control, watched):
+            continue  # the controller does not list this namespace: the object stays as written
         if app["metadata"].get("deletionTimestamp"):
             _finalize(cluster, app)
             continue
@@ -96,16 +129,29 @@ def _project_problem(cluster: Cluster, app: dict[str, Any], sources: list[dict[s
         return "spec.project is required"
     if PROJECTS not in cluster.by_gr:
         return None
-    project = cluster.lookup(PROJECTS, app["metadata"]["namespace"], name)
-    if project is None:
-        return None if name == "default" else f"Application referencing project {name} which does not exist"
-    pspec = project.get("spec") or {}
+    control = control_plane_namespace(cluster)
+    project = cluster.lookup(PROJECTS, control, name)
+    if project is None and name != "default":
+        return f"Application referencing project {name} which does not exist"
+    pspec = (project or {}).get("spec") or {}
+    problem = _namespace_problem(app, control, name, pspec)
+    if problem or project is None:
+        return problem
     allowed = [str(r) for r in pspec.get("sourceRepos") or []]
     for source in sources:
         repo = str(source["repoURL"])
         if not any(fnmatchcase(repo, pattern) for pattern in allowed):
             return f"application repo {repo} is not permitted in project '{name}'"
     return _destination_problem(name, pspec, (app.get("spec") or {}).get("destination") or {})
+
+
+def _namespace_problem(app: dict[str, Any], control: str, project: str, pspec: dict[str, Any]) -> str | None:
+    """``AppProject.IsAppNamespacePermitted``: the control plane's namespace, or one of sourceNamespaces."""
+    namespace = app["metadata"]["namespace"]
+    if namespace == control or any(fnmatchcase(namespace, str(p)) for p in pspec.get("sourceNamespaces") or []):
+        return None
+    name = app["metadata"]["name"]
+    return f"application '{name}' in namespace '{namespace}' is not permitted to use project '{project}'"
 
 
 def _destination_problem(project: str, pspec: dict[str, Any], dest: dict[str, Any]) -> str | None:
@@ -172,7 +218,7 @@ def desired_status(cluster: Cluster, app: dict[str, Any]) -> dict[str, Any]:
     spec = app.get("spec") or {}
     old = app.get("status") or {}
     problem = spec_problem(cluster, app)
-    status: dict[str, Any] = {"controllerNamespace": app["metadata"]["namespace"], "summary": {}}
+    status: dict[str, Any] = {"controllerNamespace": control_plane_namespace(cluster), "summary": {}}
     if problem:
         status["sync"] = {"status": "Unknown", "comparedTo": {"destination": {}, "source": {"repoURL": ""}}}
         status["health"] = {"status": "Missing"}

@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 import time
+import uuid
 from typing import Any
 
 from sandbox.kube import argocd
@@ -27,6 +28,7 @@ ROOT_CA_DESCRIPTION = (
 )
 SAFE = "bcdfghjklmnpqrstvwxz2456789"
 LB_DELAY = 1.0
+DOBS_DRIVER = "dobs.csi.digitalocean.com"
 JOB_RUN = 0.3
 
 _first_seen: dict[str, float] = {}
@@ -774,7 +776,9 @@ def claims(cluster: Cluster) -> None:
                     "namespace": pvc["metadata"]["namespace"],
                     "uid": pvc["metadata"]["uid"],
                 },
-                "csi": {"driver": "dobs.csi.digitalocean.com", "volumeHandle": secrets.token_hex(16), "fsType": "ext4"},
+                # the CSI driver's volume handle is the DigitalOcean volume's id (a UUID): the
+                # DigitalOcean emulator creates that volume (sandbox/digitalocean/cloud.py)
+                "csi": {"driver": DOBS_DRIVER, "volumeHandle": str(uuid.uuid4()), "fsType": "ext4"},
             }
             if storage_class:
                 pv_spec["storageClassName"] = storage_class
@@ -795,6 +799,23 @@ def claims(cluster: Cluster) -> None:
             "capacity": {"storage": storage},
         }
         cluster.store(cluster.rtype("/persistentvolumeclaims"), new, "MODIFIED")
+
+
+def released(cluster: Cluster) -> None:
+    """The persistent-volume controller's reclaim: a bound PV whose claim is gone is deleted
+    (``persistentVolumeReclaimPolicy: Delete``, the CSI driver then deletes the disk) or left
+    ``Released`` (``Retain``). Kubernetes docs, "Persistent Volumes", Reclaiming."""
+    for pv in list(cluster.objects("/persistentvolumes")):
+        ref = (pv.get("spec") or {}).get("claimRef")
+        if not ref or pv["metadata"].get("deletionTimestamp"):
+            continue
+        claim = cluster.lookup("/persistentvolumeclaims", ref.get("namespace", ""), ref.get("name", ""))
+        if claim is not None and (not ref.get("uid") or claim["metadata"].get("uid") == ref["uid"]):
+            continue
+        if pv["spec"].get("persistentVolumeReclaimPolicy", "Retain") == "Delete":
+            cluster.unstore(cluster.rtype("/persistentvolumes"), pv)
+        elif (pv.get("status") or {}).get("phase") != "Released":
+            _set_status(cluster, "/persistentvolumes", pv, {"phase": "Released"})
 
 
 def tokens(cluster: Cluster, ca_pem: str) -> None:
@@ -845,5 +866,6 @@ def _round(cluster: Cluster, ca_pem: str) -> None:
     services(cluster)
     ingresses(cluster)
     claims(cluster)
+    released(cluster)
     tokens(cluster, ca_pem)
     argocd.applications(cluster)

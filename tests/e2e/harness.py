@@ -142,6 +142,11 @@ class Sandbox:
         return result.returncode, result.stdout + result.stderr
 
 
+def ansible_warnings(output: str) -> list[str]:
+    """The warnings and deprecations Ansible printed (``[WARNING]: ...``, ``[DEPRECATION WARNING]: ...``)."""
+    return re.findall(r"^\[(?:DEPRECATION )?WARNING\].*$", output, re.MULTILINE)
+
+
 def recap(output: str) -> dict[str, dict[str, int]]:
     hosts = {}
     for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):

@@ -42,7 +42,8 @@ def kubectl(box: Sandbox, *args: str) -> str:
 
 
 def secrets(box: Sandbox) -> set[str]:
-    found = {box.endpoints["digitalocean"]["token"], box.endpoints["auth0"]["client_secret"]}
+    do = box.endpoints["digitalocean"]
+    found = {do["token"], do["dns_token"], box.endpoints["auth0"]["client_secret"]}
     token = box.auth0_token()
     for client in box.auth0("/api/v2/clients", token):
         if (client.get("client_metadata") or {}).get("managed_by"):

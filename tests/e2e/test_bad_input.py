@@ -1,8 +1,11 @@
-"""Bad-input matrix: broken inventories fail in preflight, naming the variable, before any API call.
+"""Bad-input matrix: broken inventories fail in preflight, naming the variable, before any write.
 
 Each case runs the whole site.yml on the sandbox inventory with one broken setting (extra vars
-override the inventory) and must fail with the variable's name in the message while no
-request of any kind reaches any emulator.
+override the inventory) and must fail with the variable's name in the message. A case the
+inventory alone decides makes no request of any kind to any emulator; a case that needs a read
+(ONLINE: a chart repository's index, a credential tried with one authenticated read per API)
+makes reads only, never a write. Several refusals preflight reports together share one case
+(one ansible-playbook run).
 """
 
 from __future__ import annotations
@@ -53,6 +56,11 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "doks_cluster_spaces_secret_access_key",
     ),
     ("missing Auth0 client secret", {"auth0_apps_client_secret": ""}, "auth0_apps_client_secret"),
+    (
+        "the account-wide DigitalOcean token as DNS token",
+        {"ingress_certmanager_digitalocean_token": "{{ doks_cluster_api_token }}"},
+        "ingress_certmanager_digitalocean_token",
+    ),
     ("missing Auth0 domain", {"auth0_apps_domain": ""}, "auth0_apps_domain"),
     ("node count of the wrong type", {"doks_cluster_base_count": "three"}, "doks_cluster_base_count"),
     ("boolean of the wrong type", {"doks_cluster_ha": "maybe"}, "doks_cluster_ha"),
@@ -97,7 +105,50 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "observability_grafana_admin_group",
     ),
     ("misspelt shared setting", {"gitops_sso_enable": False}, "gitops_sso_enable"),
+    (
+        "upper-case droplet size and misspelt region",
+        {"doks_cluster_tools_size": "S-4VCPU-8GB", "doks_cluster_region": "frankfurt"},
+        ("doks_cluster_tools_size", "doks_cluster_region"),
+    ),
+    (
+        "chart version absent from the repository index",
+        {
+            "observability_loki_chart": {
+                "name": "loki",
+                "repo": "https://grafana.github.io/helm-charts",
+                "version": "18.11.9",
+            }
+        },
+        "observability_loki_chart.version",
+    ),
+    (
+        "refused credentials of DigitalOcean, Auth0 and Spaces",
+        {
+            "doks_cluster_api_token": "dop_v1_" + "0" * 64,
+            "auth0_apps_client_secret": "not-the-management-client-secret",
+            "doks_cluster_spaces_secret_access_key": "not-the-spaces-secret",
+        },
+        ("doks_cluster_api_token", "auth0_apps_client_secret", "doks_cluster_spaces_secret_access_key"),
+    ),
 ]
+# Cases decided by a read (chart index, credentials): reads are allowed, writes never.
+ONLINE = {"chart version absent from the repository index", "refused credentials of DigitalOcean, Auth0 and Spaces"}
+# What a case's lines must carry besides the variable's name and a fix (by case title, then variable).
+EXPECTED = {
+    "upper-case droplet size and misspelt region": {
+        "doks_cluster_tools_size": "use the lower-case slug, for example s-4vcpu-8gb",
+        "doks_cluster_region": "fra1, ams3 or nyc1",
+    },
+    "chart version absent from the repository index": {"observability_loki_chart.version": "nearest: 18.11.0"},
+    "the account-wide DigitalOcean token as DNS token": {
+        "ingress_certmanager_digitalocean_token": "custom scopes domain:read, domain:create, domain:update and domain:delete"
+    },
+    "refused credentials of DigitalOcean, Auth0 and Spaces": {
+        "doks_cluster_api_token": "environment variable DIGITALOCEAN_TOKEN",
+        "auth0_apps_client_secret": "environment variable AUTH0_CLIENT_SECRET",
+        "doks_cluster_spaces_secret_access_key": "SignatureDoesNotMatch",
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +164,7 @@ def test_the_matrix_is_large_enough() -> None:
 
 @pytest.mark.parametrize(("title", "override", "variable"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_fails_in_preflight_without_any_request(
-    sandbox: Sandbox, tmp_path: Path, title: str, override: dict[str, Any], variable: str
+    sandbox: Sandbox, tmp_path: Path, title: str, override: dict[str, Any], variable: str | tuple[str, ...]
 ) -> None:
     extra = tmp_path / "override.json"
     extra.write_text(json.dumps(override))
@@ -121,7 +172,18 @@ def test_bad_input_fails_in_preflight_without_any_request(
     rc, out = sandbox.playbook("playbooks/site.yml", "-e", f"@{extra}")
     assert rc != 0, f"{title}: site.yml did not fail\n{out[-3000:]}"
     assert "Inventory check found" in out, f"{title}: did not fail in preflight\n{out[-3000:]}"
-    assert f"- {variable}:" in out, f"{title}: {variable} not named\n{out[-3000:]}"
-    assert "Fix:" in out
+    for name in (variable,) if isinstance(variable, str) else variable:
+        line = next((x for x in out.splitlines() if x.strip().startswith(f"- {name}:")), None)
+        assert line is not None, f"{title}: {name} not named\n{out[-3000:]}"
+        assert EXPECTED.get(title, {}).get(name, "Fix:") in line and "Fix:" in line, line
     requests = sandbox.requests_since(marks)
-    assert {name: entries for name, entries in requests.items() if entries} == {}, title
+    if title in ONLINE:
+        writes = [
+            (api, e["method"], e["path"])
+            for api, entries in requests.items()
+            for e in entries
+            if e["method"] not in {"GET", "HEAD"} and not (api == "auth0" and e["path"] == "/oauth/token")
+        ]
+        assert writes == [], title
+    else:
+        assert {name: entries for name, entries in requests.items() if entries} == {}, title

@@ -35,7 +35,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from tests.e2e.harness import ROOT, WRITE_METHODS, Sandbox, recap, state_writes
+from tests.e2e.harness import ROOT, WRITE_METHODS, Sandbox, ansible_warnings, recap, state_writes
 from tests.e2e.leaks import leaks
 
 FIRST, SECOND = "sandbox-1", "sandbox-2"
@@ -47,6 +47,10 @@ CHANGED_TASKS = {
     "doks_cluster": [f"Create or reconcile the node pools and settings of cluster {FIRST}"],
     "gitops": ["Install or upgrade Helm release observability/kube-prometheus-stack"],
 }
+# The zones live outside the inventory (gitops_manage_dns_zone is false); each cluster's external-dns
+# publishes into its own, and a record made by hand stays through every teardown.
+ZONES = {FIRST: "sandbox.example.com", SECOND: "two.sandbox.example.com"}
+HAND_RECORD = {"type": "A", "name": "www", "data": "192.0.2.10", "ttl": 300}
 READ_BACK = "Read the issuer and the client credentials from Auth0 (no write)"
 
 
@@ -57,6 +61,7 @@ class Journey:
     settings: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     summary: list[str] = field(default_factory=list)
+    first_cloud: dict[str, Any] = field(default_factory=dict)
 
     def run(self, step: str, playbook: str, *args: str) -> tuple[int, str]:
         start = time.monotonic()
@@ -143,6 +148,21 @@ def managed_clients(box: Sandbox) -> dict[str, str]:
     }
 
 
+def zone_records(box: Sandbox, zone: str) -> list[tuple[str, str]]:
+    """(type, name) of a zone's records other than NS and SOA."""
+    found = box.do(f"/v2/domains/{zone}/records?per_page=200")["domain_records"]
+    return sorted((r["type"], r["name"]) for r in found if r["type"] not in {"NS", "SOA"})
+
+
+def cloud(box: Sandbox, host: str) -> dict[str, Any]:
+    """What the DigitalOcean account holds: load balancer and volume ids, and the host's zone records."""
+    return {
+        "load balancers": sorted(lb["id"] for lb in box.do("/v2/load_balancers")["load_balancers"]),
+        "volumes": sorted(v["id"] for v in box.do("/v2/volumes")["volumes"]),
+        "records": zone_records(box, ZONES[host]),
+    }
+
+
 def clusters(box: Sandbox) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in box.do("/v2/kubernetes/clusters")["kubernetes_clusters"]}
 
@@ -174,9 +194,15 @@ def test_preview_of_a_new_cluster_writes_nothing_and_lists_what_it_would_create(
 def test_converge_passes_the_fidelity_gate_and_leaks_no_secret(journey: Journey) -> None:
     """The first converge runs at -vvv: the secret-leak scan (tests/e2e/leaks.py) reads its output,
     the Helm values, the Argo CD Applications and the ConfigMaps it left."""
+    box = journey.box
+    do = box.endpoints["digitalocean"]
+    for zone in ZONES.values():
+        box.call(f"{do['url']}/v2/domains", do["token"], {"name": zone})
+        box.call(f"{do['url']}/v2/domains/{zone}/records", do["token"], HAND_RECORD)
     rc, out = journey.run("2 first converge (-vvv)", "playbooks/site.yml", "-vvv")
     assert rc == 0, out[-6000:]
     assert recap(out)[FIRST]["changed"] > 0
+    assert ansible_warnings(out) == []
     assert journey.kubeconfig(FIRST).is_file()
     assert journey.box.audit() == []
     assert leaks(journey.box, out) == []
@@ -189,6 +215,8 @@ def test_second_converge_changes_nothing(journey: Journey) -> None:
     rc, out = journey.run("2 second converge (no-op)", "playbooks/site.yml")
     assert rc == 0, out[-6000:]
     assert recap(out)[FIRST]["changed"] == 0, changes(out)
+    assert ansible_warnings(out) == []
+    assert changes(out) == {FIRST: {}}
     assert state_writes(box.requests_since(marks)) == []
     assert cluster_version(journey, FIRST) == before
     journey.summary = summary(out, FIRST)
@@ -283,7 +311,8 @@ def test_a_removed_application_is_pruned(journey: Journey) -> None:
 def test_a_second_cluster_in_the_same_inventory(journey: Journey) -> None:
     """Both hosts in one run (forks): the first changes nothing, the second is created."""
     box = journey.box
-    journey.add_host(SECOND, "two.sandbox.example.com")
+    journey.first_cloud = cloud(box, FIRST)
+    journey.add_host(SECOND, ZONES[SECOND])
     # The sandbox inventory has one cluster and lets its teardown remove the tenant's shared groups
     # and Action; with two, the user keeps them (the role's documented setting for all but the last).
     journey.set(auth0_apps_teardown_shared=False)
@@ -310,6 +339,10 @@ def test_teardown_of_one_cluster_without_its_kubeconfig_leaves_the_other(journey
     token = box.auth0_token()
     roles_before = sorted(r["name"] for r in box.auth0("/api/v2/roles", token))
     before = cluster_version(journey, FIRST)
+    grown = cloud(box, SECOND)
+    assert set(grown["load balancers"]) > set(journey.first_cloud["load balancers"]), grown
+    assert set(grown["volumes"]) > set(journey.first_cloud["volumes"]), grown
+    assert ("TXT", "a-argocd") in grown["records"], grown
     rc, out = journey.run(
         "7 teardown of the second cluster (no kubeconfig)",
         "playbooks/teardown.yml",
@@ -329,6 +362,12 @@ def test_teardown_of_one_cluster_without_its_kubeconfig_leaves_the_other(journey
     assert sorted(r["name"] for r in box.auth0("/api/v2/roles", token)) == roles_before
     assert [a["name"] for a in box.auth0("/api/v2/actions/actions", token)["actions"]] == ["gitops-groups-claim"]
     assert cluster_version(journey, FIRST) == before
+    # the second cluster's load balancers, volumes and external-dns records went through the API
+    assert cloud(box, FIRST) == journey.first_cloud
+    assert cloud(box, SECOND)["load balancers"] == journey.first_cloud["load balancers"]
+    assert cloud(box, SECOND)["volumes"] == journey.first_cloud["volumes"]
+    assert zone_records(box, ZONES[SECOND]) == [("A", HAND_RECORD["name"])]
+    assert f"kept record www.{ZONES[SECOND]} A: not managed by external-dns" in out
 
 
 def test_teardown_refuses_without_confirmation(journey: Journey) -> None:

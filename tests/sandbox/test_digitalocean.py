@@ -23,8 +23,13 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.core.rest import HttpRequest
+from kubernetes import client as k8s
 
 from sandbox import registry
+from sandbox.digitalocean import DigitalOceanEmulator, scopes
+from sandbox.server import Context
+from sandbox.store import Store
+from tests.sandbox import doks_workloads as w
 from tests.sandbox import local_sandbox as sb
 
 pytestmark = pytest.mark.sandbox
@@ -96,6 +101,71 @@ def test_token_is_required_and_checked(endpoints: dict[str, Any]) -> None:
 def test_endpoint_token_shape(endpoints: dict[str, Any]) -> None:
     assert endpoints["digitalocean"]["token"].startswith("dop_v1_")
     assert len(endpoints["digitalocean"]["token"]) == 7 + 64
+
+
+def test_the_dns_token_is_a_second_token(endpoints: dict[str, Any]) -> None:
+    ep = endpoints["digitalocean"]
+    assert ep["dns_token"].startswith("dop_v1_") and len(ep["dns_token"]) == 7 + 64
+    assert ep["dns_token"] != ep["token"]
+
+
+def test_the_dns_token_manages_domain_records(do: pydo.Client, endpoints: dict[str, Any]) -> None:
+    """A custom-scoped token with domain:read|create|update|delete does what external-dns and
+    cert-manager's DNS-01 solver do: the scopes of specification/resources/domains/domains_*.yml
+    (``security: - bearer_auth: ['domain:read']`` and so on)."""
+    do.domains.create({"name": "example.com"})
+    dns = client(endpoints, token=endpoints["digitalocean"]["dns_token"])
+    assert [d["name"] for d in dns.domains.list()["domains"]] == ["example.com"]
+    body = {"type": "A", "name": "www", "data": "192.0.2.1", "ttl": 300}
+    record = dns.domains.create_record("example.com", body)["domain_record"]
+    dns.domains.update_record("example.com", record["id"], {**body, "data": "192.0.2.2"})
+    assert [r["data"] for r in dns.domains.list_records("example.com", type="A")["domain_records"]] == ["192.0.2.2"]
+    dns.domains.delete_record("example.com", record["id"])
+    assert dns.domains.list_records("example.com", type="A")["domain_records"] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("GET", "/v2/kubernetes/clusters", "kubernetes:read"),  # kubernetes/kubernetes_list_clusters.yml
+        ("GET", "/v2/account", "account:read"),  # account/account_get.yml
+        ("POST", "/v2/spaces/keys", "spaces_key:create_credentials"),  # spaces/key_create.yml
+        ("GET", "/v2/projects", "project:read"),  # projects/projects_list.yml
+    ],
+)
+def test_the_dns_token_is_refused_outside_its_scopes(
+    do: pydo.Client, endpoints: dict[str, Any], method: str, path: str, scope: str
+) -> None:
+    """The operation's ``security`` names a scope the DNS token lacks: 403 with the API's error body
+    (shared/responses/forbidden.yml: id ``forbidden``), and nothing is done."""
+    dns = client(endpoints, token=endpoints["digitalocean"]["dns_token"])
+    resp = (
+        raw(dns, method, path) if method == "GET" else dns.send_request(HttpRequest(method, path, json={"name": "k"}))
+    )
+    assert resp.status_code == 403, resp.text()
+    assert resp.json()["id"] == "forbidden" and resp.json()["message"] == scopes.FORBIDDEN_MESSAGE
+    assert scopes.required(method, path) == ((scope,),)
+    assert do.spaces_key.list()["keys"] == []
+
+
+def test_the_dns_token_gets_403_from_pydo(endpoints: dict[str, Any]) -> None:
+    dns = client(endpoints, token=endpoints["digitalocean"]["dns_token"])
+    with pytest.raises(HttpResponseError) as err:
+        dns.kubernetes.list_clusters()
+    assert err.value.status_code == 403
+
+
+def test_every_route_declares_its_scope(tmp_path: Path) -> None:
+    """Each route the emulator serves has its spec ``security`` entry in sandbox/digitalocean/scopes.py
+    (a route without one would refuse every scoped token)."""
+    emulator = DigitalOceanEmulator(Context("digitalocean", Store(tmp_path / "do.json"), {}, {}))
+    undeclared = [
+        (method, pattern.pattern)
+        for method, pattern, _ in emulator.routes
+        if scopes.required(method, re.sub(r"\(\[\^/\]\+\)", "x1", pattern.pattern.strip("^$").removesuffix("/?")))
+        is None
+    ]
+    assert undeclared == []
 
 
 def test_account_regions_sizes_options(do: pydo.Client) -> None:
@@ -554,3 +624,188 @@ def test_injected_delay_beyond_the_client_timeout(endpoints: dict[str, Any]) -> 
     with pytest.raises(ServiceResponseError):
         client(endpoints, retry_total=0).sizes.list(read_timeout=1)
     assert time.monotonic() - started < 2.9
+
+
+# ---------------------------------------------------------------------- load balancers, volumes, external-dns
+# What a DOKS cluster's own controllers create in the account, emulated from the virtual cluster
+# (sandbox/digitalocean/cloud.py): the cloud controller's load balancers, the CSI driver's volumes,
+# external-dns's records.
+@pytest.fixture
+def api(do: pydo.Client, endpoints: dict[str, Any]) -> w.DoApi:
+    """The reset DigitalOcean emulator through plain HTTP (the workloads helpers use it)."""
+    return w.DoApi(endpoints["digitalocean"]["url"], endpoints["digitalocean"]["token"], endpoints["ca_file"])
+
+
+def test_the_cloud_controller_keeps_a_load_balancer_per_service(do: pydo.Client, api: w.DoApi) -> None:
+    """github.com/digitalocean/digitalocean-cloud-controller-manager, cloud-controller-manager/do/
+    loadbalancers.go: the name is the annotation `service.beta.kubernetes.io/do-loadbalancer-name`
+    or cloudprovider.DefaultLoadBalancerName ("a" + the UID without dashes, 32 characters at most),
+    the request's tags are [buildK8sTag(clusterID)] = `k8s:<cluster id>`; the load balancer goes
+    with its Service. The object is openapi specification/resources/load_balancers/models/
+    load_balancer.yml (`status` one of new, active, errored; forwarding_rules required)."""
+    cluster = w.running_cluster(api, "lb1")
+    kc = w.kube(api, cluster["id"])
+    named = w.load_balancer_service(kc, "named", lb_name="my-lb")
+    plain = w.load_balancer_service(kc, "plain")
+    lbs = w.wait_for(
+        "two load balancers",
+        lambda: len(do.load_balancers.list()["load_balancers"]) == 2 and do.load_balancers.list()["load_balancers"],
+    )
+    by_name = {lb["name"]: lb for lb in lbs}
+    default = ("a" + plain["metadata"]["uid"]).replace("-", "")[:32]
+    assert set(by_name) == {"my-lb", default}
+    assert named["metadata"]["uid"] and all(lb["tags"] == [f"k8s:{cluster['id']}"] for lb in lbs)
+    rule = by_name["my-lb"]["forwarding_rules"][0]
+    assert {k: rule[k] for k in ("entry_protocol", "entry_port", "target_protocol")} == {
+        "entry_protocol": "tcp",
+        "entry_port": 80,
+        "target_protocol": "tcp",
+    }
+    assert by_name["my-lb"]["region"]["slug"] == "fra1" and by_name["my-lb"]["vpc_uuid"] == cluster["vpc_uuid"]
+    lb_id = by_name["my-lb"]["id"]
+    active = w.wait_for("an address", lambda: (lb := do.load_balancers.get(lb_id)["load_balancer"])["ip"] and lb)
+    assert active["status"] == "active"
+    k8s.CoreV1Api(kc).delete_namespaced_service("named", "default")
+    w.wait_for("the load balancer gone", lambda: len(do.load_balancers.list()["load_balancers"]) == 1)
+    assert_not_found(lambda: do.load_balancers.get(lb_id))
+
+
+def test_the_csi_driver_keeps_a_volume_per_claimed_volume(do: pydo.Client, api: w.DoApi) -> None:
+    """github.com/digitalocean/csi-digitalocean, driver/controller.go: CreateVolume names the volume
+    after the PV (`req.Name`), describes it "Created by DigitalOcean CSI driver" and tags it with
+    `--do-tag` (DOKS: `k8s:<cluster id>`); the PV's volumeHandle is the volume's id; a claim's
+    deletion deletes the PV (reclaim policy Delete) and so the volume. Filters of openapi
+    specification/resources/volumes/volumes_list.yml: `name`, `region`."""
+    cluster = w.running_cluster(api, "vol1")
+    kc = w.kube(api, cluster["id"])
+    pvc = w.claim(kc, "data", "5Gi")
+    volume = w.wait_for("a volume", lambda: do.volumes.list()["volumes"])[0]
+    pv = k8s.CoreV1Api(kc).read_persistent_volume(f"pvc-{pvc['metadata']['uid']}")
+    assert volume["id"] == pv.spec.csi.volume_handle
+    assert volume["name"] == pv.metadata.name
+    assert (volume["size_gigabytes"], volume["description"]) == (5, "Created by DigitalOcean CSI driver")
+    assert volume["tags"] == [f"k8s:{cluster['id']}"]
+    assert [v["id"] for v in do.volumes.list(name=volume["name"], region="fra1")["volumes"]] == [volume["id"]]
+    assert do.volumes.list(region="nyc1")["volumes"] == []
+    assert do.volumes.get(volume["id"])["volume"]["name"] == volume["name"]
+    k8s.CoreV1Api(kc).delete_namespaced_persistent_volume_claim("data", "default")
+    w.wait_for("the volume gone", lambda: do.volumes.list()["volumes"] == [])
+
+
+def test_associated_resources_are_this_clusters_and_selective_destroy_takes_only_those(
+    do: pydo.Client, api: w.DoApi
+) -> None:
+    """openapi specification/resources/kubernetes/: kubernetes_list_associatedResources.yml lists
+    `load_balancers`, `volumes`, `volume_snapshots` ({id, name}) "that can be destroyed along with
+    a cluster"; kubernetes_destroy_associatedResourcesSelective.yml deletes the cluster and the ids
+    of its body ("Any associated resource not included in the request will remain"), ids "found by
+    querying the cluster's associated resources endpoint": another cluster's id is refused (422)
+    and nothing is deleted. kubernetes_delete_cluster.yml (plain DELETE) leaves them all;
+    kubernetes_destroy_associatedResourcesDangerous.yml deletes all."""
+    one, two = w.running_cluster(api, "one"), w.running_cluster(api, "two")
+    for cluster in (one, two):
+        kc = w.kube(api, cluster["id"])
+        w.load_balancer_service(kc, "web")
+        w.load_balancer_service(kc, "api")
+        w.claim(kc, "data")
+    w.wait_for(
+        "six objects",
+        lambda: len(do.load_balancers.list()["load_balancers"]) == 4 and len(do.volumes.list()["volumes"]) == 2,
+    )
+    listed = {c["id"]: do.kubernetes.list_associated_resources(c["id"]) for c in (one, two)}
+    assert all(
+        len(v["load_balancers"]) == 2 and len(v["volumes"]) == 1 and v["volume_snapshots"] == []
+        for v in listed.values()
+    )
+    assert not {lb["id"] for lb in listed[one["id"]]["load_balancers"]} & {
+        lb["id"] for lb in listed[two["id"]]["load_balancers"]
+    }
+    theirs = listed[two["id"]]["load_balancers"][0]["id"]
+    with pytest.raises(HttpResponseError) as err:
+        do.kubernetes.destroy_associated_resources_selective(one["id"], {"load_balancers": [theirs]})
+    assert err.value.status_code == 422 and theirs in err.value.response.json()["message"]
+    assert do.kubernetes.get_cluster(one["id"])["kubernetes_cluster"]["id"] == one["id"]
+    for bad in ({"load_balancers": "x"}, {"volumes": [1]}):
+        status, body = api.call(
+            "DELETE", f"/v2/kubernetes/clusters/{one['id']}/destroy_with_associated_resources/selective", bad
+        )
+        assert status == 400 and body["id"] == "bad_request"
+    status, _body = api.call(
+        "DELETE", f"/v2/kubernetes/clusters/{one['id']}/destroy_with_associated_resources/selective"
+    )
+    assert status == 400
+    mine = listed[one["id"]]
+    kept = mine["load_balancers"][1]["id"]
+    do.kubernetes.destroy_associated_resources_selective(
+        one["id"], {"load_balancers": [mine["load_balancers"][0]["id"]], "volumes": [mine["volumes"][0]["id"]]}
+    )
+    assert_not_found(lambda: do.kubernetes.get_cluster(one["id"]))
+    left = {lb["id"] for lb in do.load_balancers.list()["load_balancers"]}
+    assert left == {kept} | {lb["id"] for lb in listed[two["id"]]["load_balancers"]}
+    assert [v["id"] for v in do.volumes.list()["volumes"]] == [listed[two["id"]]["volumes"][0]["id"]]
+    # a plain DELETE leaves the cluster's load balancers and volumes (still billed, still tagged)
+    do.kubernetes.delete_cluster(two["id"])
+    time.sleep(0.3)
+    assert len(do.load_balancers.list()["load_balancers"]) == 3 and len(do.volumes.list()["volumes"]) == 1
+    three = w.running_cluster(api, "three")
+    w.load_balancer_service(w.kube(api, three["id"]), "web")
+    w.wait_for("its load balancer", lambda: do.kubernetes.list_associated_resources(three["id"])["load_balancers"])
+    do.kubernetes.destroy_associated_resources_dangerous(three["id"])
+    assert len(do.load_balancers.list()["load_balancers"]) == 3
+    assert_not_found(lambda: do.kubernetes.list_associated_resources(three["id"]))
+
+
+@pytest.mark.parametrize("policy", ["sync", "upsert-only"])
+def test_external_dns_publishes_ingress_hosts_with_its_txt_registry(
+    do: pydo.Client, api: w.DoApi, endpoints: dict[str, Any], policy: str
+) -> None:
+    """kubernetes-sigs/external-dns v0.20.0 (chart 1.20.0) with `--provider=digitalocean`: an A
+    record per Ingress host under `--domain-filter`, and its registry TXT
+    (registry/txt.go toTXTName: `a-<first label>`; endpoint/labels.go: `"heritage=external-dns,
+    external-dns/owner=<--txt-owner-id>,external-dns/resource=ingress/<ns>/<name>"`). It never
+    touches a record it did not mark; plan/policy.go: `sync` deletes the records of a host that
+    is gone, `upsert-only` never deletes. A token the API refuses publishes nothing."""
+    do.domains.create({"name": "example.test"})
+    do.domains.create_record("example.test", {"type": "A", "name": "hand", "data": "192.0.2.9", "ttl": 300})
+    do.domains.create_record("example.test", {"type": "A", "name": "taken", "data": "192.0.2.8", "ttl": 300})
+    cluster = w.running_cluster(api, "dns1")
+    kc = w.kube(api, cluster["id"])
+    w.external_dns(kc, endpoints["digitalocean"]["token"], "dns1", "example.test", policy=policy)
+    w.ingress(kc, "app", "app.example.test")
+    w.ingress(kc, "taken", "taken.example.test")
+    w.ingress(kc, "elsewhere", "app.other.test")
+    txt = '"heritage=external-dns,external-dns/owner=dns1,external-dns/resource=ingress/default/app"'
+
+    def published() -> list[tuple[str, str, str]] | None:
+        found = w.records(api, "example.test")
+        return found if ("TXT", "a-app", txt) in found else None
+
+    found = w.wait_for("the records", published)
+    lb_ip = next(r[2] for r in found if r[:2] == ("A", "app"))
+    assert found == sorted(
+        [("A", "app", lb_ip), ("TXT", "a-app", txt), ("A", "hand", "192.0.2.9"), ("A", "taken", "192.0.2.8")]
+    )
+    w.delete_ingress(kc, "app")
+    time.sleep(0.5)
+    expected = [("A", "hand", "192.0.2.9"), ("A", "taken", "192.0.2.8")]
+    if policy == "upsert-only":
+        expected = found
+    w.wait_for("the policy applied", lambda: w.records(api, "example.test") == expected)
+
+
+def ingress_address(kc: Any, name: str) -> list[Any]:
+    status = k8s.NetworkingV1Api(kc).read_namespaced_ingress(name, "default").status
+    return (status and status.load_balancer and status.load_balancer.ingress) or []
+
+
+def test_external_dns_with_a_refused_token_publishes_nothing(do: pydo.Client, api: w.DoApi) -> None:
+    """external-dns's DigitalOcean provider calls the API with DO_TOKEN; a token the API answers
+    401 to creates no record, even once the Ingress has its address."""
+    do.domains.create({"name": "example.test"})
+    cluster = w.running_cluster(api, "dns2")
+    kc = w.kube(api, cluster["id"])
+    w.external_dns(kc, "dop_v1_" + "0" * 64, "dns2", "example.test", policy="sync")
+    w.ingress(kc, "app", "app.example.test")
+    w.wait_for("the ingress address", lambda: ingress_address(kc, "app"))
+    time.sleep(0.5)
+    assert w.records(api, "example.test") == []

@@ -188,6 +188,64 @@ def test_project_restrictions_apply(dyn: dynamic.DynamicClient) -> None:
     assert "do not match any of the allowed destinations" in _settled(dyn, "foreign-ns")["conditions"][0]["message"]
 
 
+def test_applications_in_another_namespace_only_use_projects_that_admit_it(
+    dyn: dynamic.DynamicClient, kubeconfig: Path
+) -> None:
+    """An Application outside Argo CD's namespace may only use a project listing it in sourceNamespaces.
+
+    Argo CD v3.4.4, docs/operator-manual/app-any-namespace.md: the controller only reconciles the
+    namespaces in ``application.namespaces`` (argocd-cmd-params-cm), and "The AppProject referenced by
+    the .spec.project field of the Application must have the namespace listed in its
+    .spec.sourceNamespaces field"; pkg/apis/application/v1alpha1/types.go ``IsAppNamespacePermitted``
+    (the control plane's namespace is always permitted) and util/argo/argo.go ``ErrProjectNotPermitted``
+    give the condition's message. This is what keeps an Application written to Git from naming the
+    platform project (roles/argocd README, "Projects").
+    """
+    api = config.new_client_from_config(str(kubeconfig))
+    core = client.CoreV1Api(api)
+    for namespace in ("argocd-apps", "elsewhere"):
+        try:
+            core.create_namespace({"metadata": {"name": namespace}})
+        except client.ApiException as exc:
+            assert exc.status == 409
+    core.create_namespaced_config_map(
+        NS, {"metadata": {"name": "argocd-cmd-params-cm"}, "data": {"application.namespaces": "argocd-apps"}}
+    )
+    projects = dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="AppProject")
+    wide = {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]}
+    projects.create(namespace=NS, body={"metadata": {"name": "platform"}, "spec": wide})
+    projects.create(
+        namespace=NS, body={"metadata": {"name": "tenants"}, "spec": {**wide, "sourceNamespaces": ["argocd-apps"]}}
+    )
+
+    def settled(name: str, namespace: str) -> dict[str, Any]:
+        def status() -> dict[str, Any]:
+            return _apps(dyn).get(name=name, namespace=namespace).to_dict().get("status") or {}
+
+        return _wait(lambda: status().get("reconciledAt") and status(), f"{namespace}/{name} to be reconciled")
+
+    try:
+        _apps(dyn).create(body=_app("tenant", project="tenants"), namespace="argocd-apps")
+        assert settled("tenant", "argocd-apps")["sync"]["status"] == "Synced"
+        _apps(dyn).create(body=_app("escalate", project="platform"), namespace="argocd-apps")
+        status = settled("escalate", "argocd-apps")
+        assert status["sync"]["status"] == "Unknown"
+        assert status["conditions"][0]["message"] == (
+            "application 'escalate' in namespace 'argocd-apps' is not permitted to use project 'platform'"
+        )
+        assert status["controllerNamespace"] == NS
+        # the control plane's own namespace may use any project
+        _apps(dyn).create(body=_app("admin", project="platform"), namespace=NS)
+        assert _settled(dyn, "admin")["sync"]["status"] == "Synced"
+        # a namespace Argo CD does not watch: the controller never writes a status
+        _apps(dyn).create(body=_app("unwatched", project="tenants"), namespace="elsewhere")
+        _settled(dyn, "admin")
+        time.sleep(1.5)
+        assert not _apps(dyn).get(name="unwatched", namespace="elsewhere").to_dict().get("status")
+    finally:
+        core.delete_namespaced_config_map("argocd-cmd-params-cm", NS)
+
+
 def test_manual_sync_operation(dyn: dynamic.DynamicClient) -> None:
     body = _app("manual")
     del body["spec"]["syncPolicy"]

@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 import yaml
 
-from sandbox.kube.argocd import _destination_problem
+from sandbox.kube.argocd import _destination_problem, _namespace_problem
 from tests.unit.role_render import ROOT, outputs, render_role
 
 REPO = "https://github.com/example/doks-gitops.git"
@@ -97,14 +97,33 @@ def test_applications_have_no_cluster_scoped_kind_and_no_guard_rail_kinds(two_ap
     assert ("networking.k8s.io", "NetworkPolicy") not in denied  # the app chart ships its own default-deny
 
 
-def test_the_root_project_only_creates_applications_in_argocd(two_apps: dict[str, Any]) -> None:
+def test_the_root_project_only_creates_applications_in_the_applications_namespace(two_apps: dict[str, Any]) -> None:
     root = two_apps["apps-root"]["spec"]
     assert root["sourceRepos"] == [REPO]
-    assert root["destinations"] == [{"server": SERVER, "namespace": "argocd"}]
+    assert root["destinations"] == [{"server": SERVER, "namespace": "argocd-apps"}]
     assert root["clusterResourceWhitelist"] == []
     assert root["namespaceResourceWhitelist"] == [{"group": "argoproj.io", "kind": "Application"}]
-    assert admits(two_apps["apps-root"], "argocd")
+    assert admits(two_apps["apps-root"], "argocd-apps")
+    assert not admits(two_apps["apps-root"], "argocd")
     assert not admits(two_apps["apps-root"], "lofi")
+
+
+def test_a_child_application_from_git_cannot_name_the_platform_project(two_apps: dict[str, Any]) -> None:
+    """A child Application lives in argocd-apps, where only the applications project may be used.
+
+    Argo CD v3.4.4 (docs/operator-manual/app-any-namespace.md; ``AppProject.IsAppNamespacePermitted``):
+    an Application outside the control plane's namespace may only use a project whose
+    ``sourceNamespaces`` list its namespace. On main the children lived in ``argocd``, where an
+    Application may name any project: whoever could push the app-of-apps chart could write
+    ``project: platform`` (any repository, any namespace, cluster-scoped kinds) and be cluster-admin.
+    """
+    child = {"metadata": {"name": "lofi", "namespace": "argocd-apps"}}
+    assert two_apps["applications"]["spec"]["sourceNamespaces"] == ["argocd-apps"]
+    assert _namespace_problem(child, "argocd", "applications", two_apps["applications"]["spec"]) is None
+    for name in ("platform", "apps-root"):
+        assert "sourceNamespaces" not in two_apps[name]["spec"]
+        problem = _namespace_problem(child, "argocd", name, two_apps[name]["spec"])
+        assert problem == f"application 'lofi' in namespace 'argocd-apps' is not permitted to use project '{name}'"
 
 
 def test_without_declared_applications_the_projects_admit_nothing(tmp_path: Path) -> None:

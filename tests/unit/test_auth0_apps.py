@@ -260,12 +260,66 @@ def test_member_changes_and_missing_member_warning(box: Sandbox, api: Api) -> No
     bob = api.user("bob@example.com")
     run_module(box, **declared(groups_action=None))
     args = declared(groups_action=None)
-    args["roles"][0]["members"] = ["bob@example.com", "carol@example.com"]
+    args["roles"][0].update(members=["bob@example.com", "carol@example.com"], members_purge=True)
     result = run_module(box, **args)
     admins = api.roles()["gitops-admins"]["id"]
     assert api.members(admins) == ["bob@example.com"]
     assert "carol@example.com" in str(result["warnings"])
     assert bob["email"] == "bob@example.com"
+
+
+def hand_added(api: Api, role: str, email: str) -> str:
+    """Add an existing user to a role the way an admin does in the dashboard (POST /roles/{id}/users)."""
+    user = next(u for u in api.get(f"/users-by-email?email={email}"))
+    role_id = api.roles()[role]["id"]
+    api.post(f"/roles/{role_id}/users", {"users": [user["user_id"]]})
+    return role_id
+
+
+def test_hand_added_member_survives_runs_that_list_other_members(box: Sandbox, api: Api) -> None:
+    """members lists whom to add; a member added by hand is nobody's business but the admin's."""
+    api.user("alice@example.com")
+    api.user("bob@example.com")
+    run_module(box, **declared(groups_action=None))
+    admins = hand_added(api, "gitops-admins", "bob@example.com")
+    seq = box.last_seq()
+    for _run in range(2):
+        result = run_module(box, diff=True, **declared(groups_action=None))
+        assert result["changed"] is False, result
+        assert result["diff"]["after"]["roles"] == {}
+    assert writes(box.requests(seq)) == []
+    assert api.members(admins) == ["alice@example.com", "bob@example.com"]
+    assert result["roles"]["gitops-admins"]["members"] == ["alice@example.com", "bob@example.com"]
+
+
+def test_members_purge_removes_unlisted_members_after_a_check_mode_preview(box: Sandbox, api: Api) -> None:
+    api.user("alice@example.com")
+    bob = api.user("bob@example.com")
+    run_module(box, **declared(groups_action=None))
+    admins = hand_added(api, "gitops-admins", "bob@example.com")
+    args = declared(groups_action=None)
+    args["roles"][0]["members_purge"] = True
+    seq = box.last_seq()
+    preview = run_module(box, check=True, diff=True, **args)
+    assert preview["changed"] is True
+    assert writes(box.requests(seq)) == []
+    assert preview["diff"]["before"]["roles"]["gitops-admins"]["members"] == ["alice@example.com", "bob@example.com"]
+    assert preview["diff"]["after"]["roles"]["gitops-admins"]["members"] == ["alice@example.com"]
+    assert api.members(admins) == ["alice@example.com", "bob@example.com"]
+    seq = box.last_seq()
+    applied = run_module(box, **args)
+    assert applied["changed"] is True
+    assert writes(box.requests(seq)) == [("DELETE", f"/api/v2/users/{bob['user_id']}/roles")]
+    assert api.members(admins) == ["alice@example.com"]
+    assert run_module(box, **args)["changed"] is False
+
+
+def test_members_purge_without_members_is_refused_before_any_call(box: Sandbox) -> None:
+    seq = box.last_seq()
+    result = run_module(box, roles=[{"name": "gitops-admins", "members_purge": True}])
+    assert result["failed"] is True
+    assert "roles[gitops-admins].members_purge needs members" in result["msg"]
+    assert box.requests(seq) == []
 
 
 def test_action_change_redeploys_and_keeps_one_binding(box: Sandbox, api: Api) -> None:

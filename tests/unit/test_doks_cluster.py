@@ -242,6 +242,12 @@ def test_explicit_ha_false_on_136_is_sent(do: DoSandbox, capsys) -> None:
         ({"node_pools": pools(tools={"taints": [{"key": "a", "effect": "Sometimes"}]})}, "effect"),
         ({"version": "1.99"}, "version '1.99' matches no DOKS version"),
         ({"region": None}, "region is required"),
+        ({"region": "frankfurt"}, "region 'frankfurt' is not a region DOKS offers; use one of "),
+        (
+            {"node_pools": pools(tools={"size": "S-2VCPU-4GB"})},
+            "node_pools tools: size 'S-2VCPU-4GB' is not a droplet size slug DOKS offers (slugs are lower case; "
+            "nearest: s-2vcpu-4gb",
+        ),
     ],
 )
 def test_bad_input_fails_before_any_write(do: DoSandbox, capsys, extra: dict[str, Any], message: str) -> None:
@@ -256,8 +262,36 @@ def test_region_change_is_refused(do: DoSandbox, capsys) -> None:
     apply(do, capsys)
     mark = do.mark()
     result = apply(do, capsys, region="nyc1")
-    assert result["failed"] and "region" in result["msg"]
+    assert result["failed"] and "a region cannot change" in result["msg"]
     assert do.writes(mark) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # a misspelt region is unknown, not a move (the valid ones come from /v2/kubernetes/options)
+        ({"region": "fra"}, "region 'fra' is not a region DOKS offers; use one of "),
+        # droplet size slugs are lower case (GET /v2/sizes); upper case is no size, not a resize
+        ({"node_pools": pools(base={"size": "S-2VCPU-4GB"})}, "size 'S-2VCPU-4GB' is not a droplet size slug"),
+    ],
+)
+def test_a_typo_on_an_existing_cluster_is_named_as_a_typo(
+    do: DoSandbox, capsys, extra: dict[str, Any], message: str
+) -> None:
+    apply(do, capsys)
+    mark = do.mark()
+    result = apply(do, capsys, **extra)
+    assert result["failed"] and message in result["msg"], result["msg"]
+    assert "cannot change" not in result["msg"]
+    assert do.writes(mark) == []
+    assert "fra1" in result["msg"] or "s-2vcpu-4gb" in result["msg"]
+
+
+def test_a_refused_token_names_digitalocean_token(do: DoSandbox, capsys) -> None:
+    result = run_module(doks_cluster.main, capsys, args(do, api_token="dop_v1_" + "0" * 64))
+    assert result["failed"]
+    assert "HTTP 401" in result["msg"] and "DIGITALOCEAN_TOKEN" in result["msg"], result["msg"]
+    assert "doks_cluster_api_token" in result["msg"]
 
 
 # ---------------------------------------------------------------------- faults

@@ -51,3 +51,20 @@ def test_429_on_lookup_is_retried(do: DoSandbox, capsys) -> None:
     mark = do.mark()
     assert zone(do, capsys)["changed"]
     assert [c[2] for c in do.calls(mark)][:2] == [429, 404]
+
+
+def test_only_if_empty_keeps_a_zone_with_records(do: DoSandbox, capsys) -> None:
+    """Teardown deletes a managed zone only once nothing but NS and SOA is left in it: a record made
+    by hand keeps the zone, and the result says which records it holds."""
+    zone(do, capsys)
+    do.api("POST", "/v2/domains/gitops.example.com/records", {"type": "A", "name": "www", "data": "192.0.2.1"})
+    mark = do.mark()
+    kept = zone(do, capsys, state="absent", only_if_empty=True)
+    assert not kept["changed"] and kept["kept"] == "holds 1 record: www.gitops.example.com A"
+    assert do.writes(mark) == [] and names(do) == ["gitops.example.com"]
+    record = next(
+        r for r in do.api("GET", "/v2/domains/gitops.example.com/records")["domain_records"] if r["type"] == "A"
+    )
+    do.api("DELETE", f"/v2/domains/gitops.example.com/records/{record['id']}")
+    gone = zone(do, capsys, state="absent", only_if_empty=True)
+    assert gone["changed"] and gone["kept"] == "" and names(do) == []

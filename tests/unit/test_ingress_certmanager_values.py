@@ -249,6 +249,10 @@ def test_sso_off_means_no_annotations_and_no_oauth2_proxy(tmp_path: Path) -> Non
     ("overrides", "message"),
     [
         ({"ingress_certmanager_digitalocean_token": ""}, "ingress_certmanager_digitalocean_token is empty"),
+        (
+            {"doks_cluster_api_token": TOKEN},
+            "ingress_certmanager_digitalocean_token is the account-wide doks_cluster_api_token",
+        ),
         ({"ingress_certmanager_controller": "ingress-nginx"}, "differs from\ngitops_ingress_controller"),
         ({"auth0_apps_issuer": ""}, "ingress_certmanager_oauth2_proxy_oidc_issuer"),
         ({"gitops_acme_email": "not-an-address"}, "ingress_certmanager_acme_email"),

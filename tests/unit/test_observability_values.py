@@ -162,6 +162,18 @@ def test_an_http_endpoint_is_insecure_and_loses_its_scheme(tmp_path: Path) -> No
     assert (s3["endpoint"], s3["insecure"]) == ("127.0.0.1:9000", True)
 
 
+def test_filesystem_loki_keeps_logs_on_its_volume_without_any_spaces_key(tmp_path: Path) -> None:
+    """Loki's own `filesystem` store (loki-18.11.0 values.yaml `loki.storage.type`; the schema's
+    `object_store` and the compactor's `delete_request_store` name the same store): no bucket, no
+    key Secret in the pod's environment, no key hash to roll the pod by."""
+    loki = values(tmp_path, observability_loki_storage="filesystem")["loki"]
+    assert loki["loki"]["storage"] == {"type": "filesystem"}
+    assert loki["loki"]["schemaConfig"]["configs"][0]["object_store"] == "filesystem"
+    assert loki["loki"]["compactor"]["delete_request_store"] == "filesystem"
+    assert "extraEnvFrom" not in loki["singleBinary"] and "podAnnotations" not in loki["singleBinary"]
+    assert loki["singleBinary"]["persistence"]["enabled"] is True
+
+
 def test_multi_tenant_loki_sends_the_tenant_everywhere(tmp_path: Path) -> None:
     rendered = values(tmp_path, observability_loki_auth_enabled=True, observability_loki_tenant="team-a")
     assert rendered["loki"]["loki"]["auth_enabled"] is True

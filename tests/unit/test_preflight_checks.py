@@ -17,6 +17,7 @@ def good() -> dict[str, Any]:
         "gitops_acme_email": "ops@example.com",
         "doks_cluster_enabled": True,
         "doks_cluster_api_token": "dop_v1_x",
+        "ingress_certmanager_digitalocean_token": "dop_v1_dns",
         "doks_cluster_spaces_access_key_id": "AK",
         "doks_cluster_spaces_secret_access_key": "SK",
         "doks_cluster_version": "1.34",
@@ -235,3 +236,225 @@ def test_a_disabled_cluster_role_owns_no_cluster_name_or_bucket() -> None:
     mine = good() | {"gitops_domain": "a.example.com", "gitops_hosts": {}, "doks_cluster_enabled": False}
     theirs = good() | {"gitops_domain": "b.example.com", "gitops_hosts": {}, "doks_cluster_enabled": False}
     assert pf.check_unique_across_hosts(mine.get, {"h": theirs.get}) == []
+
+
+@pytest.mark.parametrize(
+    ("over", "variable", "fix"),
+    [
+        ({"doks_cluster_tools_size": "S-4VCPU-8GB"}, "doks_cluster_tools_size", "for example s-4vcpu-8gb"),
+        ({"doks_cluster_base_size": "s 2vcpu"}, "doks_cluster_base_size", "for example s-2vcpu-4gb"),
+        ({"doks_cluster_region": "Fra1"}, "doks_cluster_region", "fra1, ams3 or nyc1"),
+        ({"doks_cluster_region": "frankfurt"}, "doks_cluster_region", "fra1, ams3 or nyc1"),
+    ],
+)
+def test_size_and_region_slugs_are_lower_case(over: dict[str, Any], variable: str, fix: str) -> None:
+    """Slugs of GET /v2/sizes and /v2/regions (DigitalOcean API v2) are lower case: s-4vcpu-8gb, fra1."""
+    problems = run({**good(), **over})
+    assert variables(problems) == [variable]
+    assert fix in problems[0].fix
+
+
+def test_good_slugs_pass() -> None:
+    values = {**good(), "doks_cluster_tools_size": "so1_5-2vcpu-16gb", "doks_cluster_region": "sfo3"}
+    assert run(values) == []
+
+
+INDEX = {"loki": ["18.11.0", "18.10.2", "18.12.0-rc.1", "17.0.0"], "alloy": ["1.11.1"]}
+
+
+def test_chart_versions_are_checked_against_the_index() -> None:
+    pins = {
+        "observability_loki_chart": {"name": "loki", "repo": "https://charts.example.com", "version": "18.11.9"},
+        "observability_alloy_chart": {"name": "alloy", "repo": "https://charts.example.com", "version": "1.11.1"},
+        "observability_tempo_chart": {"name": "tempo", "repo": "https://charts.example.com", "version": "1.0.0"},
+    }
+    seen: list[str] = []
+
+    def index_of(repo: str) -> dict[str, list[str]]:
+        seen.append(repo)
+        return INDEX
+
+    problems = pf.check_chart_versions(pins, "https://mirror.example.com/", index_of)
+    assert variables(problems) == ["observability_loki_chart.version", "observability_tempo_chart.name"]
+    assert problems[0].fix == "pin a published version; nearest: 18.11.0, 18.10.2, 17.0.0"
+    assert "https://mirror.example.com/index.yaml" in problems[0].message
+    assert set(seen) == {"https://mirror.example.com"}
+
+
+def test_an_unreadable_index_or_an_oci_repository_is_not_judged() -> None:
+    pins = {
+        "a_chart": {"name": "loki", "repo": "https://charts.example.com", "version": "9.9.9"},
+        "b_chart": {"name": "x", "repo": "oci://registry.example.com/charts", "version": "9.9.9"},
+    }
+    assert pf.check_chart_versions(pins, "", lambda repo: None) == []
+    assert pf.check_chart_versions({"b_chart": pins["b_chart"]}, "", lambda repo: INDEX) == []
+
+
+SSO = {
+    "gitops_sso_enabled": True,
+    "gitops_sso_group_names": {"admins": "gitops-admins", "developers": "gitops-developers"},
+    "observability_grafana_admin_groups": ["gitops-admins"],
+    "tekton_dashboard_allowed_groups": ["gitops-admins", "gitops-developers"],
+    "argocd_rbac_group_roles": {"gitops-admins": "role:admin"},
+}
+
+
+def test_sso_mappings_resolve_to_the_auth0_groups_of_the_run() -> None:
+    assert run({**good(), **SSO}) == []
+
+
+@pytest.mark.parametrize(
+    ("over", "variable", "name"),
+    [
+        (
+            {"observability_grafana_admin_groups": ["gitops-admin"]},
+            "observability_grafana_admin_groups",
+            "gitops-admin",
+        ),
+        ({"tekton_dashboard_allowed_groups": ["admins"]}, "tekton_dashboard_allowed_groups", "admins"),
+        ({"argocd_rbac_group_roles": {"ops": "role:admin"}}, "argocd_rbac_group_roles", "ops"),
+        (
+            {"ingress_certmanager_oauth2_proxy_allowed_groups": ["everyone"]},
+            "ingress_certmanager_oauth2_proxy_allowed_groups",
+            "everyone",
+        ),
+    ],
+)
+def test_a_mapping_naming_a_group_auth0_does_not_have_is_named(over: dict[str, Any], variable: str, name: str) -> None:
+    """A group name that resolves to no Auth0 role matches no user's claim: the UI would silently admit nobody."""
+    problems = run({**good(), **SSO, **over})
+    assert variables(problems) == [variable]
+    assert repr(name) in problems[0].message
+    assert "gitops-admins, gitops-developers" in problems[0].fix
+
+
+def test_group_mappings_are_not_resolved_when_another_identity_provider_holds_the_groups() -> None:
+    over = {"auth0_apps_enabled": False, "observability_grafana_admin_groups": ["corp-admins"]}
+    assert run({**good(), **SSO, **over}) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://shop.example.com/callback", True),
+        ("http://localhost:3000/callback", True),
+        ("http://shop.example.com/callback", False),
+        ("shop.example.com/callback", False),
+    ],
+)
+def test_callbacks_are_https(url: str, ok: bool) -> None:
+    """Auth0 sends the authorization code to the callback: over http:// it travels in clear."""
+    problems = run({**good(), "auth0_apps_extra_apps": {"shop": {"callbacks": [url]}}})
+    assert variables(problems) == ([] if ok else ["auth0_apps_extra_apps.shop.callbacks"])
+
+
+def test_members_are_e_mail_addresses() -> None:
+    groups = {"admins": {"members": ["alice@example.com", "bob"]}, "viewers": {}}
+    problems = run({**good(), "auth0_apps_groups": groups})
+    assert variables(problems) == ["auth0_apps_groups.admins.members"]
+    assert "'bob'" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://github.com/acme/gitops.git", True),
+        ("ssh://git@github.com/acme/gitops.git", True),
+        ("git@github.com:acme/gitops.git", True),
+        ("github.com/acme/gitops.git", False),
+        ("http//github.com/acme/gitops.git", False),
+    ],
+)
+def test_repository_urls_have_a_scheme(url: str, ok: bool) -> None:
+    app = {"name": "lofi", "source_repo_url": url, "image_repository": "registry.example.com/acme/lofi"}
+    values = {
+        **good(),
+        "lofi_pipeline_gitops_repo_url": "https://github.com/acme/gitops.git",
+        "lofi_pipeline_apps": [app],
+    }
+    assert variables(run(values)) == ([] if ok else ["lofi_pipeline_apps[0].source_repo_url"])
+
+
+def _local(**over: Any) -> dict[str, Any]:
+    """inventories/local's shape: no doks_cluster, so no Spaces bucket nor key, nor a DigitalOcean token."""
+    return {
+        **good(),
+        "doks_cluster_enabled": False,
+        "doks_cluster_api_token": "",
+        "ingress_certmanager_digitalocean_token": "",
+        "observability_loki_storage": "s3",
+        "lofi_pipeline_apps": [{"name": "lofi"}],
+        "lofi_pipeline_gitops_repo_url": "https://github.com/acme/gitops.git",
+        "lofi_pipeline_image_registry": "registry.example.com/acme",
+        **over,
+    }
+
+
+def test_loki_on_s3_without_doks_cluster_spaces_needs_a_named_bucket_and_secret() -> None:
+    values = _local()
+    get = values.get
+    assert variables(pf.check_loki_storage(get, set())) == ["observability_loki_storage"]
+    assert "filesystem" in pf.check_loki_storage(get, set())[0].fix
+    given = {"observability_loki_bucket", "observability_loki_s3_secret_name"}
+    assert pf.check_loki_storage(get, given) == []
+    assert pf.check_loki_storage(_local(observability_loki_storage="filesystem").get, set()) == []
+    assert pf.check_loki_storage(_local(observability_enabled=False).get, set()) == []
+    # doks_cluster with Spaces creates the bucket and writes the key
+    assert pf.check_loki_storage(_local(doks_cluster_enabled=True).get, set()) == []
+    off = _local(doks_cluster_enabled=True, doks_cluster_spaces_enabled=False)
+    assert variables(pf.check_loki_storage(off.get, set())) == ["observability_loki_storage"]
+
+
+def test_external_dns_and_dns01_need_the_digitalocean_token() -> None:
+    assert variables(run(_local())) == ["ingress_certmanager_digitalocean_token"]
+    assert run(_local(ingress_certmanager_external_dns_enabled=False)) == []
+    dns01 = _local(ingress_certmanager_external_dns_enabled=False, ingress_certmanager_acme_solver="dns01")
+    assert variables(run(dns01)) == ["ingress_certmanager_digitalocean_token"]
+    assert run(_local(ingress_certmanager_digitalocean_token="dop_v1_y")) == []
+    assert run(_local(ingress_certmanager_enabled=False)) == []
+
+
+def test_the_dns_token_is_refused_when_it_is_the_account_token() -> None:
+    """Issue #18: no account-wide credential in the cluster; the fix says how to make a scoped one."""
+    same = {**good(), "ingress_certmanager_digitalocean_token": " dop_v1_x"}
+    problems = run(same)
+    assert variables(problems) == ["ingress_certmanager_digitalocean_token"]
+    assert "account-wide doks_cluster_api_token" in problems[0].message
+    for scope in ("domain:read", "domain:create", "domain:update", "domain:delete"):
+        assert scope in problems[0].fix
+    assert "DIGITALOCEAN_DNS_TOKEN" in problems[0].fix
+    # nothing keeps it in the cluster when external-dns is off and the solver is http01
+    assert run({**same, "ingress_certmanager_external_dns_enabled": False}) == []
+    dns01 = {**same, "ingress_certmanager_external_dns_enabled": False, "ingress_certmanager_acme_solver": "dns01"}
+    assert variables(run(dns01)) == ["ingress_certmanager_digitalocean_token"]
+    assert run(good()) == []
+
+
+def test_every_application_needs_a_gitops_repository_and_an_image_registry() -> None:
+    base = {"ingress_certmanager_digitalocean_token": "dop_v1_y"}
+    empty = _local(**base, lofi_pipeline_gitops_repo_url="", lofi_pipeline_image_registry="")
+    assert variables(run(empty)) == ["lofi_pipeline_gitops_repo_url", "lofi_pipeline_image_registry"]
+    own = [{"name": "lofi", "gitops_repo_url": "https://x/y.git", "image_repository": "registry.example.com/a/lofi"}]
+    assert run({**empty, "lofi_pipeline_apps": own}) == []
+    assert run({**empty, "lofi_pipeline_enabled": False}) == []
+
+
+def test_an_empty_alertmanager_receiver_secret_is_named_by_its_key() -> None:
+    secrets = [{"name": "alertmanager-slack", "data": {"api-url": ""}}]
+    problems = run({**good(), "observability_alertmanager_secrets": secrets})
+    assert variables(problems) == ["observability_alertmanager_secrets[alertmanager-slack].data.api-url"]
+    assert "ALERTMANAGER_SLACK_WEBHOOK_URL" in problems[0].fix
+    secrets[0]["data"]["api-url"] = "https://hooks.slack.com/services/T/B/x"
+    assert run({**good(), "observability_alertmanager_secrets": secrets}) == []
+
+
+@pytest.mark.parametrize(
+    "domain", ["https://tenant.eu.auth0.com", "https://tenant.eu.auth0.com/", "tenant.eu.auth0.com/"]
+)
+def test_an_auth0_domain_given_as_a_url_is_refused(domain: str) -> None:
+    assert variables(run({**good(), "auth0_apps_domain": domain})) == ["auth0_apps_domain"]
+    assert run({**good(), "auth0_apps_domain": domain, "auth0_apps_enabled": False}) == []
+
+
+def test_the_sandbox_auth0_domain_with_a_port_is_a_domain() -> None:
+    assert run({**good(), "auth0_apps_domain": "127.0.0.1:39513"}) == []
