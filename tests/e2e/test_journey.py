@@ -233,6 +233,7 @@ def test_preview_of_a_change_shows_its_diff_and_writes_nothing(journey: Journey)
     assert rc == 0, out[-6000:]
     assert changes(out)[FIRST] == CHANGED_TASKS
     assert re.search(r"^-\s+count: 1\n\+\s+count: 2$", out, re.MULTILINE), "no readable diff of the pool size"
+    assert re.search(r"^\+.*offline_access", out, re.MULTILINE), "no Helm values diff of the Grafana scopes"
     assert state_writes(box.requests_since(marks)) == []
     assert cluster_version(journey, FIRST) == before
 
