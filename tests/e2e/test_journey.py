@@ -180,6 +180,7 @@ def test_preview_of_a_new_cluster_writes_nothing_and_lists_what_it_would_create(
     would = changes(out)[FIRST]
     assert f"Create or reconcile the node pools and settings of cluster {FIRST}" in would["doks_cluster"]
     assert f"Would create the Spaces bucket {FIRST}-logs" in out
+    assert f"Report that check mode would create the Spaces bucket {FIRST}-logs" in would["doks_cluster"]
     assert f"Ensure the bucket-scoped Spaces key {FIRST}-loki" in would["doks_cluster"]
     assert f"+    name: {FIRST}" in out  # the cluster's diff
     for app in ("argocd", "grafana", "oauth2_proxy"):
