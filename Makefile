@@ -180,7 +180,7 @@ molecule: setup ## molecule test for every role scenario, on a sandbox of its ow
 	  SANDBOX_STATE_DIR=$(MOLECULE_SANDBOX) $(BIN)/molecule test -s $$s || { status=1; break; }; done; \
 	  $(BIN)/python -m sandbox down --state-dir $(MOLECULE_SANDBOX) >/dev/null; exit $$status
 
-e2e: setup ## End to end on the sandbox: site twice + teardown, bad-input and fault matrices, leak scan
+e2e: setup ## End to end on the sandbox: the user journey, bad-input and fault matrices, leak scan
 	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then \
 	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS); \
 	else echo "e2e: no scenarios yet"; fi
