@@ -80,7 +80,10 @@ class Journey:
         hosts["clusters"]["hosts"][host] = dict(hosts["clusters"]["hosts"][FIRST])
         (self.inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
         (self.inventory / "host_vars").mkdir(exist_ok=True)
-        (self.inventory / "host_vars" / f"{host}.yml").write_text(yaml.safe_dump({"gitops_domain": domain}))
+        # the second cluster runs the platform without the CI/CD roles (Tekton, the lofi pipeline): what
+        # it adds to the journey (two hosts, shared tenant, teardown of one) needs only the platform
+        lighter = {"gitops_domain": domain, "tekton_enabled": False, "lofi_pipeline_enabled": False}
+        (self.inventory / "host_vars" / f"{host}.yml").write_text(yaml.safe_dump(lighter))
 
     def kubeconfig(self, host: str) -> Path:
         return self.box.state / f"{host}.kubeconfig"
@@ -315,9 +318,8 @@ def test_a_second_cluster_in_the_same_inventory(journey: Journey) -> None:
     box = journey.box
     journey.first_cloud = cloud(box, FIRST)
     journey.add_host(SECOND, ZONES[SECOND])
-    # The sandbox inventory has one cluster and lets its teardown remove the tenant's shared groups
-    # and Action; with two, the user keeps them (the role's documented setting for all but the last).
-    journey.set(auth0_apps_teardown_shared=False)
+    # the sandbox inventory lets teardown remove the tenant's shared groups and Action
+    # (auth0_apps_teardown_shared): with a second cluster on the tenant, teardown must keep them
     before = cluster_version(journey, FIRST)
     rc, out = journey.run("6 second cluster (both hosts)", "playbooks/site.yml")
     assert rc == 0, out[-6000:]
@@ -360,7 +362,9 @@ def test_teardown_of_one_cluster_without_its_kubeconfig_leaves_the_other(journey
     owners = managed_clients(box)
     assert not [name for name in owners if name.startswith(f"{SECOND}-")]
     assert {owners.get(f"{FIRST}-{app}") for app in ("argocd", "grafana", "oauth2_proxy")} == {f"doks.gitops:{FIRST}"}
-    # the groups and the groups-claim Action are the tenant's: the first cluster still uses them
+    # the groups and the groups-claim Action are the tenant's: the first cluster still uses them,
+    # so they stay although the inventory lets teardown remove them, and the run says why
+    assert f"still used by {FIRST} (same tenant in this inventory)" in out
     assert sorted(r["name"] for r in box.auth0("/api/v2/roles", token)) == roles_before
     assert [a["name"] for a in box.auth0("/api/v2/actions/actions", token)["actions"]] == ["gitops-groups-claim"]
     assert cluster_version(journey, FIRST) == before
