@@ -123,6 +123,21 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "observability_loki_chart.version",
     ),
     (
+        "references that resolve to nothing",
+        {
+            "observability_grafana_admin_groups": ["gitops-admin"],
+            "auth0_apps_extra_apps": {"shop": {"description": "Shop", "callbacks": ["http://shop.example.com/cb"]}},
+            "auth0_apps_groups": {"admins": {"members": ["bob"]}, "developers": {}, "viewers": {}},
+            "lofi_pipeline_apps": [{"name": "lofi", "source_repo_url": "github.com/example/lofi.git"}],
+        },
+        (
+            "observability_grafana_admin_groups",
+            "auth0_apps_extra_apps.shop.callbacks",
+            "auth0_apps_groups.admins.members",
+            "lofi_pipeline_apps[0].source_repo_url",
+        ),
+    ),
+    (
         "refused credentials of DigitalOcean, Auth0 and Spaces",
         {
             "doks_cluster_api_token": "dop_v1_" + "0" * 64,
@@ -188,6 +203,25 @@ def test_bad_input_fails_in_preflight_without_any_request(
         assert writes == [], title
     else:
         assert {name: entries for name, entries in requests.items() if entries} == {}, title
+
+
+def test_two_hosts_sharing_a_domain_are_refused_before_any_request(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A second host of `clusters` with the first one's domain (and so its bucket-free names) is refused
+    for both, naming gitops_domain: one cluster's external-dns and teardown would act on the other's."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventories" / "sandbox", inventory)
+    hosts = inventory / "hosts.yml"
+    hosts.write_text(
+        hosts.read_text() + "    sandbox-2:\n      ansible_connection: local\n"
+        '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+    )
+    marks = sandbox.log_marks()
+    rc, out = sandbox.playbook("playbooks/site.yml", inventory=str(inventory))
+    assert rc != 0, out[-3000:]
+    assert "Inventory check found" in out, out[-3000:]
+    named = [x for x in out.splitlines() if x.strip().startswith("- gitops_domain:") and "sandbox-" in x]
+    assert named and all("Fix:" in x for x in named), out[-3000:]
+    assert {name: entries for name, entries in sandbox.requests_since(marks).items() if entries} == {}
 
 
 def test_yaml_error_in_group_vars_names_the_file_and_line(sandbox: Sandbox, tmp_path: Path) -> None:
