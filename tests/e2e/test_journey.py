@@ -290,8 +290,27 @@ def app_objects(journey: Journey, name: str) -> dict[str, bool]:
     }
 
 
-def test_an_added_application_is_wired(journey: Journey) -> None:
+def test_preview_of_an_added_application_writes_nothing(journey: Journey) -> None:
+    """A dry run cannot create a ServiceAccount in a namespace the same run would create (404):
+    the preview reports the new application's namespaced objects instead of sending them."""
+    box = journey.box
     journey.set(lofi_pipeline_apps=[{"name": "lofi"}, {"name": "demo"}])
+    marks = box.log_marks()
+    rc, out = journey.run(
+        "5 preview an added application (--check --diff)",
+        "playbooks/site.yml",
+        "--tags",
+        "argocd,lofi_pipeline",
+        "--check",
+        "--diff",
+    )
+    assert rc == 0, out[-6000:]
+    assert "Would create, in the new namespaces demo and demo-ci" in out
+    assert state_writes(box.requests_since(marks)) == []
+    assert not any(app_objects(journey, "demo").values())
+
+
+def test_an_added_application_is_wired(journey: Journey) -> None:
     rc, out = journey.run("5 add an application", "playbooks/site.yml", "--tags", "argocd,lofi_pipeline")
     assert rc == 0, out[-6000:]
     assert changes(out)[FIRST]["argocd"] == ["Apply the AppProjects"]
