@@ -635,6 +635,101 @@ def check_dns_token(get: Getter) -> list[Problem]:
     return []
 
 
+DOCKERCONFIG = re.compile(r'^\s*\{[\s\S]*"auths"\s*:\s*\{[\s\S]*\}\s*$')
+GIT_HOST = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?$")
+SEALED_SCOPES = ("strict", "namespace-wide", "cluster-wide")
+# lofi_pipeline's defaults of the keys below, for a getter that does not carry the role defaults
+APP_DEFAULTS = {"git_username": "x-access-token", "git_host": "github.com", "sealed_scope": "strict"}
+# (clear key, sealed key): a credential is given one way or the other
+CLEAR_OR_SEALED = (
+    ("registry_dockerconfigjson", "sealed_registry"),
+    ("git_token", "sealed_git_credentials"),
+    ("webhook_secret", "sealed_webhook_secret"),
+)
+
+
+def check_app_credentials(get: Getter) -> list[Problem]:
+    """Each application's credentials, as lofi_pipeline would store them (values never shown)."""
+    apps = get("lofi_pipeline_apps", [])
+    if not _enabled(get, "lofi_pipeline") or not isinstance(apps, list):
+        return []
+    problems: list[Problem] = []
+    length = get("lofi_pipeline_webhook_secret_length", 40)
+    if not isinstance(length, int) or length < 16:
+        problems.append(
+            Problem("lofi_pipeline_webhook_secret_length", "is below 16", "generate at least 16 characters")
+        )
+    for index, app in enumerate(a for a in apps if isinstance(a, dict)):
+        problems += _app_credential_problems(get, index, app)
+    return problems
+
+
+def _app_value(get: Getter, index: int, app: dict[str, Any], key: str) -> tuple[str, str]:
+    """(variable that sets it, value): the entry's own key, else the role-wide lofi_pipeline_<key>."""
+    if key in app:
+        return f"lofi_pipeline_apps[{index}].{key}", str(app[key] or "")
+    return f"lofi_pipeline_{key}", str(get(f"lofi_pipeline_{key}", APP_DEFAULTS.get(key, "")) or "")
+
+
+def _app_credential_problems(get: Getter, index: int, app: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    for clear, sealed in CLEAR_OR_SEALED:
+        (clear_var, clear_value), (sealed_var, sealed_value) = (
+            _app_value(get, index, app, clear),
+            _app_value(get, index, app, sealed),
+        )
+        if clear_value and sealed_value:
+            problems.append(
+                Problem(clear_var, f"and {sealed_var} are both set", "give the credential in clear or sealed, not both")
+            )
+    var, value = _app_value(get, index, app, "registry_dockerconfigjson")
+    if value and not DOCKERCONFIG.fullmatch(value):
+        problems.append(
+            Problem(var, 'is not a docker config JSON with "auths"', 'give {"auths": {"<registry>": {...}}}')
+        )
+    var, value = _app_value(get, index, app, "webhook_secret")
+    if value and len(value) < 16:
+        problems.append(Problem(var, "is shorter than 16 characters", "use a random secret of 16 characters or more"))
+    var, value = _app_value(get, index, app, "git_username")
+    if not value:
+        problems.append(Problem(var, "is empty", "set the git user of the token (x-access-token for GitHub)"))
+    var, value = _app_value(get, index, app, "git_host")
+    if not GIT_HOST.fullmatch(value):
+        problems.append(Problem(var, f"{value!r} is not a host name", "set the git host, e.g. github.com"))
+    var, value = _app_value(get, index, app, "sealed_scope")
+    if value not in SEALED_SCOPES:
+        problems.append(Problem(var, f"{value!r} is not a kubeseal scope", f"use one of {', '.join(SEALED_SCOPES)}"))
+    return problems
+
+
+def check_acme(get: Getter) -> list[Problem]:
+    """The ACME account cert-manager registers (when ingress_certmanager runs)."""
+    if not _enabled(get, "ingress_certmanager"):
+        return []
+    problems: list[Problem] = []
+    email = get("ingress_certmanager_acme_email", None)
+    if email is not None and not EMAIL.fullmatch(str(email)):
+        problems.append(
+            Problem(
+                "ingress_certmanager_acme_email",
+                f"{email!r} is not an e-mail address",
+                "set the ACME account's address",
+            )
+        )
+    servers = get("ingress_certmanager_acme_servers", None)
+    if isinstance(servers, dict):
+        for key in ("letsencrypt-staging", "letsencrypt-production"):
+            if not str(servers.get(key) or "").startswith("https://"):
+                problems.append(
+                    Problem(
+                        f"ingress_certmanager_acme_servers.{key}",
+                        "is not an https:// URL",
+                        "give the ACME directory URL",
+                    )
+                )
+    return problems
+
+
 def check_apps(get: Getter) -> list[Problem]:
     """Every application of lofi_pipeline needs a GitOps repository and an image repository."""
     apps = get("lofi_pipeline_apps", [])
@@ -706,6 +801,8 @@ SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_credentials,
     check_conflicts,
     check_references,
+    check_app_credentials,
+    check_acme,
     check_dns_token,
     check_apps,
     check_alertmanager_secrets,

@@ -458,3 +458,59 @@ def test_an_auth0_domain_given_as_a_url_is_refused(domain: str) -> None:
 
 def test_the_sandbox_auth0_domain_with_a_port_is_a_domain() -> None:
     assert run({**good(), "auth0_apps_domain": "127.0.0.1:39513"}) == []
+
+
+LOFI = {"lofi_pipeline_apps": [{"name": "lofi"}], "lofi_pipeline_gitops_repo_url": "https://github.com/acme/gitops.git"}
+LOFI_IMAGE = {"lofi_pipeline_image_registry": "registry.example.com/acme"}
+
+
+@pytest.mark.parametrize(
+    ("over", "variable"),
+    [
+        (
+            {"lofi_pipeline_apps": [{"name": "lofi", "git_token": "t", "sealed_git_credentials": "AgB"}]},
+            "lofi_pipeline_apps[0].git_token",
+        ),
+        ({"lofi_pipeline_registry_dockerconfigjson": "user:password"}, "lofi_pipeline_registry_dockerconfigjson"),
+        (
+            {"lofi_pipeline_apps": [{"name": "lofi", "webhook_secret": "s3cr3t"}]},
+            "lofi_pipeline_apps[0].webhook_secret",
+        ),
+        ({"lofi_pipeline_git_host": "https://github.com"}, "lofi_pipeline_git_host"),
+        ({"lofi_pipeline_sealed_scope": "cluster"}, "lofi_pipeline_sealed_scope"),
+        ({"lofi_pipeline_webhook_secret_length": 8}, "lofi_pipeline_webhook_secret_length"),
+    ],
+)
+def test_application_credentials_are_checked_before_any_write(over: dict[str, Any], variable: str) -> None:
+    """lofi_pipeline checked these only once it ran, after the cluster, bucket, key and Auth0 apps existed."""
+    problems = run({**good(), **LOFI, **LOFI_IMAGE, "lofi_pipeline_git_username": "x-access-token", **over})
+    assert variables(problems) == [variable]
+    assert "s3cr3t" not in str(problems[0]) and "password" not in str(problems[0])  # values are never shown
+
+
+def test_good_application_credentials_pass() -> None:
+    good_config = '{"auths": {"registry.example.com": {"auth": "eDp5"}}}'
+    values = {**good(), **LOFI, **LOFI_IMAGE, "lofi_pipeline_git_username": "x-access-token"}
+    assert (
+        run({**values, "lofi_pipeline_registry_dockerconfigjson": good_config, "lofi_pipeline_git_host": "github.com"})
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("over", "variable"),
+    [
+        ({"ingress_certmanager_acme_email": "ops-at-example.com"}, "ingress_certmanager_acme_email"),
+        (
+            {
+                "ingress_certmanager_acme_servers": {
+                    "letsencrypt-staging": "http://acme.test/dir",
+                    "letsencrypt-production": "https://acme.test/d",
+                }
+            },
+            "ingress_certmanager_acme_servers.letsencrypt-staging",
+        ),
+    ],
+)
+def test_acme_settings_are_checked_before_any_write(over: dict[str, Any], variable: str) -> None:
+    assert variables(run({**good(), **over})) == [variable]
