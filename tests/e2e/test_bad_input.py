@@ -138,6 +138,15 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         ),
     ),
     (
+        "application credentials and ACME settings lofi_pipeline and ingress_certmanager used to find late",
+        {
+            "lofi_pipeline_git_host": "https://github.com",
+            "lofi_pipeline_registry_dockerconfigjson": "user:password",
+            "ingress_certmanager_acme_email": "ops-at-example.com",
+        },
+        ("lofi_pipeline_git_host", "lofi_pipeline_registry_dockerconfigjson", "ingress_certmanager_acme_email"),
+    ),
+    (
         "refused credentials of DigitalOcean, Auth0 and Spaces",
         {
             "doks_cluster_api_token": "dop_v1_" + "0" * 64,
