@@ -27,8 +27,13 @@ JUDGES_NPM := @octokit/webhooks-examples@7.6.1 @kubernetes-models/argo-cd@4.0.0 
 JUDGES_PYPI := cloudcoil-models-cert-manager==1.21.1.1 cloudcoil-models-prometheus-operator==0.93.1.1 \
                cloudcoil-models-sealed-secrets==0.39.1.1
 JUDGES     := $(ROOT)/.cache/judges
-# Scenarios run by `make molecule` (directories under molecule/ that hold a molecule.yml).
-SCENARIOS  ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+# Scenarios run by `make molecule` (directories under molecule/ that hold a molecule.yml), but
+# `site`: the e2e journey converges the whole platform, runs it twice and tears it down, and runs
+# molecule/site/verify.yml on it (`molecule test -s site` still works on its own).
+SCENARIOS  ?= $(filter-out site,$(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))))
+# pytest workers of `make unit` and `make e2e` (each worker starts sandboxes of its own; e2e
+# spreads whole files, each on its own sandbox)
+PYTEST_WORKERS ?= 2
 
 export PATH := $(TOOLS_BIN):$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
@@ -163,7 +168,7 @@ sanity: setup
 	  $(BIN)/ansible-test sanity --python 3.11 --color no $(SANITY_ARGS)
 
 unit: setup ## pytest: plugins, emulator contracts, the lofi app
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # molecule and e2e each run on a sandbox of their own (state under .cache/), stopped afterwards.
 # Each scenario's molecule state (kept under ~/.ansible/tmp, e.g. "prepared") is reset first:
@@ -182,7 +187,7 @@ molecule: setup ## molecule test for every role scenario, on a sandbox of its ow
 
 e2e: setup ## End to end on the sandbox: the user journey, bad-input and fault matrices, leak scan
 	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then \
-	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS); \
+	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests/e2e $(PYTEST_ARGS); \
 	else echo "e2e: no scenarios yet"; fi
 
 bench: setup ## site.yml on 1 and 4 clusters (first converge, no-op): the table in docs/benchmarks.md

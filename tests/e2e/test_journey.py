@@ -212,6 +212,15 @@ def test_converge_passes_the_fidelity_gate_and_leaks_no_secret(journey: Journey)
     assert leaks(journey.box, out) == []
 
 
+def test_the_converged_platform_reads_back(journey: Journey) -> None:
+    """molecule/site's verify (pools and taints, releases, Ingresses and TLS, SSO wiring, Argo CD, the
+    pipeline, no secret in Helm values) on the journey's cluster: the same checks as `molecule test -s
+    site`, without a converge, idempotence run and teardown of its own (the journey has them)."""
+    rc, out = journey.run("2 verify the platform from the APIs", "molecule/site/verify.yml")
+    assert rc == 0, out[-6000:]
+    assert recap(out)[FIRST]["failed"] == 0
+
+
 def test_second_converge_changes_nothing(journey: Journey) -> None:
     box = journey.box
     before = cluster_version(journey, FIRST)
