@@ -708,7 +708,8 @@ def check_acme(get: Getter) -> list[Problem]:
         return []
     problems: list[Problem] = []
     email = get("ingress_certmanager_acme_email", None)
-    if email is not None and not EMAIL.fullmatch(str(email)):
+    # its default is gitops_acme_email, which check_domain judges already: one finding per value
+    if email is not None and email != get("gitops_acme_email", None) and not EMAIL.fullmatch(str(email)):
         problems.append(
             Problem(
                 "ingress_certmanager_acme_email",

@@ -129,11 +129,14 @@ class Sandbox:
             "NO_COLOR": "1",
         }
 
-    def playbook(self, playbook: str, *args: str, inventory: str = "inventories/sandbox") -> tuple[int, str]:
+    def playbook(
+        self, playbook: str, *args: str, inventory: str = "inventories/sandbox", env: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        """ansible-playbook from the repository root; ``env`` replaces the sandbox's environment."""
         result = subprocess.run(
             [str(BIN / "ansible-playbook"), "-i", inventory, playbook, *args],
             cwd=ROOT,
-            env=self.env(),
+            env=self.env() if env is None else env,
             capture_output=True,
             text=True,
             check=False,

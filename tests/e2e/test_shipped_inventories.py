@@ -17,14 +17,13 @@ no request that changes state reaches any emulator (Auth0 token requests only re
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.harness import BIN, ROOT, WRITE_METHODS, Sandbox
+from tests.e2e.harness import ROOT, WRITE_METHODS, Sandbox
 
 STATE = ROOT / ".cache" / "sandbox-e2e-inventories"
 # Every variable the production inventory (and the role defaults) reads from the environment.
@@ -62,16 +61,7 @@ def sandbox() -> Iterator[Sandbox]:
 def preflight(box: Sandbox, inventory: str, env: dict[str, str], *args: str) -> tuple[int, str]:
     """site.yml's preflight on ``inventory`` with ``env`` over a clean environment (no secret of the caller's)."""
     base = {k: v for k, v in box.env().items() if k not in SECRET_ENV and k != "KUBECONFIG"}
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", inventory, "playbooks/site.yml", "--tags", "preflight", *args],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    return result.returncode, result.stdout + result.stderr
+    return box.playbook("playbooks/site.yml", "--tags", "preflight", *args, inventory=inventory, env={**base, **env})
 
 
 def named(output: str) -> set[str]:
