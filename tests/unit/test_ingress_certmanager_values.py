@@ -272,13 +272,28 @@ def test_oauth2_proxy_values(traefik: dict[str, Any]) -> None:
         "--oidc-issuer-url=https://tenant.eu.auth0.com/",
         f"--oidc-groups-claim={CLAIM}",
         "--allowed-group=platform-admins",
-        "--cookie-domain=.example.com",
-        "--whitelist-domain=.example.com",
         "--redirect-url=https://auth.example.com/oauth2/callback",
     ):
         assert arg in args
     assert v["ingress"]["hosts"] == ["auth.example.com"]
     assert v["ingress"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-production"}
+
+
+def test_the_gate_cookie_is_secure_and_redirects_stay_on_the_gated_hosts(traefik: dict[str, Any]) -> None:
+    """oauth2-proxy 7.15.3 (chart 10.7.0), docs/configuration/overview.md: ``--whitelist-domain``
+    "allowed domains for redirection after authentication. Prefix domain with a ``.`` or a ``*.`` to
+    allow subdomains": exact hosts admit the gate's own host and the gated ones only, never another
+    app under the zone. The cookie is Secure, HttpOnly and SameSite=Lax. ``--cookie-domain`` "The
+    longest domain matching the request's host will be used": one Domain per cookie, so sharing the
+    session between auth.example.com (callback) and tekton.example.com (ForwardAuth) needs their
+    common parent; narrowing it takes a callback on each gated host (see the role README).
+    """
+    args = traefik["oauth2-proxy-values"]["extraArgs"]
+    whitelist = sorted(a.split("=", 1)[1] for a in args if a.startswith("--whitelist-domain="))
+    assert whitelist == ["auth.example.com", "tekton.example.com"]
+    for flag in ("--cookie-secure=true", "--cookie-httponly=true", "--cookie-samesite=lax"):
+        assert flag in args
+    assert [a for a in args if a.startswith("--cookie-domain=")] == ["--cookie-domain=.example.com"]
 
 
 def test_sso_annotations_for_traefik(traefik: dict[str, Any]) -> None:
