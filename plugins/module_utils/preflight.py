@@ -11,6 +11,7 @@ variable, or ``default`` when the variable is not set) and returns a list of
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from typing import Any, Callable, Collection, NamedTuple
 
@@ -795,12 +796,63 @@ def check_auth0_domain(get: Getter) -> list[Problem]:
     ]
 
 
+def firewall_address_problem(address: str) -> str:
+    """Why ``address`` is not what the DOKS control-plane firewall's ``allowed_addresses`` takes -
+    "An array of public addresses (IPv4 or CIDR) allowed to access the control plane" (openapi
+    specification/resources/kubernetes/models/control_plane_firewall.yml) - or ``""``. The module
+    doks_cluster and preflight share this one rule."""
+    try:
+        network = ipaddress.ip_network(address, strict=True)
+    except ValueError:
+        return "is not an IPv4 address or CIDR (host bits must be zero, as in 1.1.0.0/16)"
+    if network.version != 4:
+        return "is not IPv4"
+    if not network.is_global:
+        return "is not a public address"
+    return ""
+
+
+def check_control_plane_firewall(get: Getter) -> list[Problem]:
+    """``doks_cluster_control_plane_firewall``: null, or {enabled, allowed_addresses} with public IPv4
+    addresses or CIDRs, at least one when enabled (else nothing, not even the next role, reaches the API)."""
+    var = "doks_cluster_control_plane_firewall"
+    firewall = get(var, None)
+    if not _enabled(get, "doks_cluster") or firewall is None:
+        return []
+    shape = "write {enabled: true, allowed_addresses: [1.2.3.4/32, ...]}, or null to leave the cluster as it is"
+    if not isinstance(firewall, dict) or not isinstance(firewall.get("enabled"), bool):
+        return [Problem(var, "must be a mapping with a boolean enabled", shape)]
+    addresses = firewall.get("allowed_addresses") or []
+    if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+        return [Problem(f"{var}.allowed_addresses", "must be a list of addresses", shape)]
+    problems = [
+        Problem(
+            f"{var}.allowed_addresses",
+            f"{address!r} {firewall_address_problem(address)}",
+            "list public IPv4 addresses or CIDRs, such as 1.2.3.4/32",
+        )
+        for address in addresses
+        if firewall_address_problem(address)
+    ]
+    if firewall["enabled"] and not addresses:
+        problems.append(
+            Problem(
+                f"{var}.allowed_addresses",
+                "is empty while the firewall is enabled: nothing could reach the Kubernetes API, not even the roles "
+                "after doks_cluster",
+                "list the public egress addresses of AWX/CI and of the workstations that run the playbooks",
+            )
+        )
+    return problems
+
+
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_domain,
     check_pools,
     check_placement,
     check_credentials,
     check_conflicts,
+    check_control_plane_firewall,
     check_references,
     check_app_credentials,
     check_acme,

@@ -111,6 +111,27 @@ options:
       start_time:
         description: Start of the window, C(HH:MM) in UTC.
         type: str
+  control_plane_firewall:
+    description:
+      - The DOKS control-plane firewall (C(control_plane_firewall) of the API v2 spec,
+        C(specification/resources/kubernetes/models/control_plane_firewall.yml) in
+        U(https://github.com/digitalocean/openapi)) - when enabled, only O(control_plane_firewall.allowed_addresses)
+        reach the Kubernetes API. Sent on create and reconciled with the cluster C(PUT) on update.
+      - Omit to leave an existing cluster as it is (and to create one without a firewall).
+    type: dict
+    suboptions:
+      enabled:
+        description: Turn the firewall on or off.
+        type: bool
+        required: true
+      allowed_addresses:
+        description:
+          - Public IPv4 addresses or IPv4 CIDRs (V(1.2.3.4) or V(1.1.0.0/16)) allowed to reach the API;
+            compared as a set. Every host that runs the roles after this one (AWX, CI, your workstation)
+            must be in it. Required non-empty when O(control_plane_firewall.enabled=true).
+        type: list
+        elements: str
+        default: []
   node_pools:
     description:
       - The node pools the cluster must have. Required with O(state=present).
@@ -261,6 +282,9 @@ EXAMPLES = r"""
     maintenance_policy:
       day: sunday
       start_time: "03:00"
+    control_plane_firewall:
+      enabled: true
+      allowed_addresses: [1.2.3.4/32]   # the AWX/CI egress address
     node_pools:
       - name: base
         size: s-2vcpu-4gb
@@ -356,6 +380,10 @@ cluster:
     maintenance_policy:
       description: Maintenance window (C(day), C(start_time), C(duration)).
       type: dict
+    control_plane_firewall:
+      description: Control-plane firewall (C(enabled), C(allowed_addresses) sorted).
+      type: dict
+      sample: {enabled: true, allowed_addresses: [1.2.3.4/32]}
     node_pools:
       description: Node pools with their ids and nodes.
       type: list
@@ -474,6 +502,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.doks_teardown import K
 from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import MARKER as KUBECONFIG_MARKER
 from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import REJECTED
 from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import probe as probe_kubeconfig
+from ansible_collections.doks.gitops.plugins.module_utils.preflight import firewall_address_problem
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -534,7 +563,17 @@ def cluster_summary(cluster: Dict[str, Any]) -> Dict[str, Any]:
         "surge_upgrade": bool(cluster.get("surge_upgrade")),
         "ha": bool(cluster.get("ha")),
         "maintenance_policy": dict(cluster.get("maintenance_policy") or {}),
+        "control_plane_firewall": firewall_summary(cluster.get("control_plane_firewall")),
         "node_pools": [pool_summary(p) for p in cluster.get("node_pools") or []],
+    }
+
+
+def firewall_summary(firewall: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The control-plane firewall as compared and shown: null (never set) is off with no address."""
+    firewall = firewall or {}
+    return {
+        "enabled": bool(firewall.get("enabled")),
+        "allowed_addresses": sorted(set(firewall.get("allowed_addresses") or [])),
     }
 
 
@@ -609,10 +648,28 @@ def validate(params: Dict[str, Any]) -> List[str]:
                 "%s: %s - a tag is 1-255 letters, digits, colons, dashes and underscores"
                 % (where, ", ".join(repr(t) for t in bad))
             )
+    errors.extend(_validate_firewall(params.get("control_plane_firewall")))
     policy = params.get("maintenance_policy") or {}
     start = policy.get("start_time")
     if start is not None and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", start):
         errors.append("maintenance_policy.start_time %r must be HH:MM (UTC)" % start)
+    return errors
+
+
+def _validate_firewall(firewall: Optional[Dict[str, Any]]) -> List[str]:
+    if not firewall:
+        return []
+    addresses = firewall.get("allowed_addresses") or []
+    errors = [
+        "control_plane_firewall.allowed_addresses: %r %s" % (a, firewall_address_problem(a))
+        for a in addresses
+        if firewall_address_problem(a)
+    ]
+    if firewall.get("enabled") and not addresses:
+        errors.append(
+            "control_plane_firewall is enabled with no allowed_addresses: nothing could reach the Kubernetes "
+            "API, not even the roles after this one; list the public addresses of AWX/CI and your workstation"
+        )
     return errors
 
 
@@ -680,6 +737,8 @@ class ClusterReconciler:
         policy = {k: v for k, v in (p.get("maintenance_policy") or {}).items() if v is not None}
         if policy:
             body["maintenance_policy"] = policy
+        if p.get("control_plane_firewall") is not None:
+            body["control_plane_firewall"] = firewall_summary(p["control_plane_firewall"])
         return body
 
     @staticmethod
@@ -722,6 +781,13 @@ class ClusterReconciler:
         if any(body["maintenance_policy"].get(k) != v for k, v in wanted_policy.items()):
             body["maintenance_policy"].update(wanted_policy)
             changed.append("maintenance_policy")
+        if current.get("control_plane_firewall") is not None:
+            body["control_plane_firewall"] = firewall_summary(current["control_plane_firewall"])
+        if p.get("control_plane_firewall") is not None:
+            wanted_firewall = firewall_summary(p["control_plane_firewall"])
+            if wanted_firewall != firewall_summary(current.get("control_plane_firewall")):
+                body["control_plane_firewall"] = wanted_firewall
+                changed.append("control_plane_firewall")
         if not changed:
             return None
         self.actions.append("update cluster %s: %s" % (current["name"], ", ".join(changed)))
@@ -1157,6 +1223,13 @@ def argument_spec() -> Dict[str, Any]:
                     choices=["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
                 ),
                 start_time=dict(type="str"),
+            ),
+        ),
+        control_plane_firewall=dict(
+            type="dict",
+            options=dict(
+                enabled=dict(type="bool", required=True),
+                allowed_addresses=dict(type="list", elements="str", default=[]),
             ),
         ),
         node_pools=dict(type="list", elements="dict", options=pool),

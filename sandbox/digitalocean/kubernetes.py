@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import ipaddress
 import re
 import secrets
 import string
@@ -67,6 +68,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "size": (str,),
     "vpc_uuid": (str,),
     "maintenance_policy": (dict,),
+    "control_plane_firewall": (dict,),
 }
 _TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", dict: "object"}
 
@@ -118,6 +120,49 @@ def _check_taints(value: Any, what: str) -> list[dict[str, str]]:
             raise _invalid(f"{what}: taint effect must be one of {', '.join(EFFECTS)}")
         taints.append({"key": str(taint["key"]), "value": str(taint.get("value") or ""), "effect": taint["effect"]})
     return taints
+
+
+def _check_firewall(value: Any, current: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``control_plane_firewall`` (models/control_plane_firewall.yml): a nullable object with
+    ``enabled`` (boolean) and ``allowed_addresses`` ("An array of public addresses (IPv4 or CIDR)
+    allowed to access the control plane", items string). Omitted or null leaves the current
+    setting; a given key replaces its current value. An address that is not a public IPv4 address
+    or IPv4 CIDR is refused (422), never stored."""
+    if value is None:
+        return current
+    if not isinstance(value, dict):
+        raise HTTPError(400, "unable to parse request body: control_plane_firewall must be a JSON object")
+    firewall = copy.deepcopy(current) if current else {"enabled": False, "allowed_addresses": []}
+    if value.get("enabled") is not None:
+        if not isinstance(value["enabled"], bool):
+            raise HTTPError(400, "unable to parse request body: control_plane_firewall.enabled must be a JSON boolean")
+        firewall["enabled"] = value["enabled"]
+    addresses = value.get("allowed_addresses")
+    if addresses is not None:
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            raise HTTPError(
+                400,
+                "unable to parse request body: control_plane_firewall.allowed_addresses must be an array of strings",
+            )
+        for address in addresses:
+            problem = firewall_address_problem(address)
+            if problem:
+                raise _invalid(f"validation error: control_plane_firewall.allowed_addresses: {address!r} {problem}")
+        firewall["allowed_addresses"] = list(addresses)
+    return firewall
+
+
+def firewall_address_problem(address: str) -> str:
+    """Why ``address`` is not a public IPv4 address or IPv4 CIDR, or ``""``."""
+    try:
+        network = ipaddress.ip_network(address, strict=True)
+    except ValueError:
+        return "is not an IPv4 address or CIDR (for example 1.2.3.4 or 1.1.0.0/16)"
+    if network.version != 4:
+        return "is not IPv4"
+    if not network.is_global:
+        return "is not a public address"
+    return ""
 
 
 def _check_scaling(pool: dict[str, Any], what: str) -> None:
@@ -303,6 +348,7 @@ class KubernetesApi:
             "auto_upgrade": body.get("auto_upgrade") is True,
             "surge_upgrade": body.get("surge_upgrade") is True,
             "ha": self._ha(body, version),
+            "control_plane_firewall": _check_firewall(body.get("control_plane_firewall"), None),
             "registry_enabled": False,
             "status": {"state": "provisioning", "message": "provisioning"},
             "created_at": iso(now),
@@ -354,7 +400,9 @@ class KubernetesApi:
         if body.get("ha") is False and cluster["ha"]:
             raise _invalid("validation error: high availability cannot be disabled once enabled")
         maintenance = self._maintenance(body.get("maintenance_policy"), cluster["maintenance_policy"])
+        firewall = _check_firewall(body.get("control_plane_firewall"), cluster.get("control_plane_firewall"))
         cluster["name"] = name
+        cluster["control_plane_firewall"] = firewall
         cluster["maintenance_policy"] = maintenance
         if "tags" in body:
             cluster["tags"] = list(dict.fromkeys(["k8s", f"k8s:{cluster_id}", *_check_tags(body["tags"], "tags")]))

@@ -111,6 +111,17 @@ def test_sso_off_keeps_the_login_form_and_no_oauth(tmp_path: Path) -> None:
     assert "envValueFrom" not in grafana
 
 
+@pytest.mark.parametrize("sso", [True, False])
+def test_grafana_session_cookie_is_secure_and_lax(tmp_path: Path, sso: bool) -> None:
+    """Grafana configuration, [security]: ``cookie_secure`` "Set to true if you host Grafana behind
+    HTTPS" (default false); ``cookie_samesite`` lax (strict would drop the cookie on the redirect
+    back from the identity provider). Grafana is only published over TLS, with or without SSO."""
+    extra: dict[str, Any] = {} if sso else {"gitops_sso_enabled": False, "auth0_apps_clients": {}}
+    ini = values(tmp_path, **extra)["kube-prometheus-stack"]["grafana"]["grafana.ini"]
+    assert ini["security"] == {"cookie_secure": True, "cookie_samesite": "lax"}
+    assert ini["server"]["root_url"].startswith("https://")
+
+
 def test_placement(default_values: dict[str, Any]) -> None:
     tools = {"doks.digitalocean.com/node-pool": "tools"}
     kps = default_values["kube-prometheus-stack"]

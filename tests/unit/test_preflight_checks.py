@@ -514,3 +514,27 @@ def test_good_application_credentials_pass() -> None:
 )
 def test_acme_settings_are_checked_before_any_write(over: dict[str, Any], variable: str) -> None:
     assert variables(run({**good(), **over})) == [variable]
+
+
+@pytest.mark.parametrize(
+    ("firewall", "problems"),
+    [
+        (None, []),
+        ({"enabled": False, "allowed_addresses": []}, []),
+        ({"enabled": True, "allowed_addresses": ["1.2.3.4/32", "1.1.0.0/16", "8.8.8.8"]}, []),
+        ({"enabled": True, "allowed_addresses": []}, ["is empty while the firewall is enabled"]),
+        ({"enabled": True, "allowed_addresses": ["1.2.3.4", "10.0.0.0/8"]}, ["'10.0.0.0/8' is not a public address"]),
+        ({"enabled": True, "allowed_addresses": ["1.2.3.4/16"]}, ["'1.2.3.4/16' is not an IPv4 address or CIDR"]),
+        ({"enabled": True, "allowed_addresses": ["2001:4860::/32"]}, ["'2001:4860::/32' is not IPv4"]),
+        ({"enabled": "yes"}, ["must be a mapping with a boolean enabled"]),
+    ],
+)
+def test_the_control_plane_firewall_is_checked_before_any_write(firewall: Any, problems: list[str]) -> None:
+    """DigitalOcean openapi, specification/resources/kubernetes/models/control_plane_firewall.yml:
+    allowed_addresses is "An array of public addresses (IPv4 or CIDR) allowed to access the control
+    plane"; an enabled firewall with no address would shut out the roles after doks_cluster."""
+    found = run({**good(), "doks_cluster_control_plane_firewall": firewall})
+    assert len(found) == len(problems), found
+    for problem, message in zip(found, problems, strict=True):
+        assert problem.variable.startswith("doks_cluster_control_plane_firewall")
+        assert message in problem.message
