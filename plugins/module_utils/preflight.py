@@ -795,6 +795,39 @@ def check_auth0_domain(get: Getter) -> list[Problem]:
     ]
 
 
+def check_auth0_connections(get: Getter) -> list[Problem]:
+    """The Auth0 applications are enabled only on the connections the inventory names: a tenant
+    enables every new application on all its connections by default, among them the database
+    connection whose sign-ups are open (Username-Password-Authentication)."""
+    if not _enabled(get, "auth0_apps"):
+        return []
+    value = get("auth0_apps_connections", None)
+    fix = (
+        "name the Auth0 connections your team signs in with, for example auth0_apps_connections: [corporate-sso] "
+        "(an enterprise or Google Workspace connection, or a database connection with sign-ups disabled), "
+        "or set gitops_sso_enabled: false"
+    )
+    if not isinstance(value, list) or not value:
+        return [
+            Problem(
+                "auth0_apps_connections",
+                "is empty: the applications would stay enabled on every connection of the tenant, including "
+                "Username-Password-Authentication where anyone may sign up",
+                fix,
+            )
+        ]
+    problems = [
+        Problem("auth0_apps_connections", f"{name!r} is not a connection name", fix)
+        for name in value
+        if not isinstance(name, str) or not name.strip()
+    ]
+    problems += [
+        Problem("auth0_apps_connections", f"names {name!r} more than once", "list each connection once")
+        for name in sorted({n for n in value if isinstance(n, str) and value.count(n) > 1})
+    ]
+    return problems
+
+
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_domain,
     check_pools,
@@ -808,4 +841,5 @@ SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_apps,
     check_alertmanager_secrets,
     check_auth0_domain,
+    check_auth0_connections,
 )
