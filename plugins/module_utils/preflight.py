@@ -828,6 +828,37 @@ def check_auth0_connections(get: Getter) -> list[Problem]:
     return problems
 
 
+def check_sealed_secrets_backup(get: Getter) -> list[Problem]:
+    """The sealed-secrets key backup is encrypted with a passphrase kept outside the cluster and
+    needs the bucket it goes to; checked before any write rather than after the controller runs."""
+    if not _enabled(get, "ingress_certmanager") or not _truthy_value(
+        get("ingress_certmanager_sealed_secrets_enabled", True)
+    ):
+        return []
+    if not _truthy_value(get("ingress_certmanager_sealed_secrets_backup_enabled", False)):
+        return []
+    problems = []
+    if len(str(get("ingress_certmanager_sealed_secrets_backup_passphrase", "") or "")) < 16:
+        problems.append(
+            Problem(
+                "ingress_certmanager_sealed_secrets_backup_passphrase",
+                "is shorter than 16 characters (the backup of the sealed-secrets keys is encrypted with it)",
+                "export SEALED_SECRETS_BACKUP_PASSPHRASE (or vault it) and keep a copy outside the cluster, "
+                "or set ingress_certmanager_sealed_secrets_backup_enabled: false",
+            )
+        )
+    problems += _missing(
+        get,
+        ("ingress_certmanager_sealed_secrets_backup_bucket", "ingress_certmanager_sealed_secrets_backup_endpoint"),
+        "set the Spaces bucket and endpoint of the backup (doks_cluster's by default)",
+    )
+    return problems
+
+
+def _truthy_value(value: Any) -> bool:
+    return str(value).lower() in ("true", "1", "yes", "on")
+
+
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_domain,
     check_pools,
@@ -842,4 +873,5 @@ SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_alertmanager_secrets,
     check_auth0_domain,
     check_auth0_connections,
+    check_sealed_secrets_backup,
 )

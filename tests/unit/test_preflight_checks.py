@@ -541,3 +541,21 @@ def test_auth0_applications_need_named_connections(connections: Any, message: st
 
 def test_connections_are_not_required_with_sso_off() -> None:
     assert run({**good(), "auth0_apps_enabled": False, "auth0_apps_connections": []}) == []
+
+
+def test_the_sealed_secrets_backup_needs_a_passphrase_and_a_bucket() -> None:
+    """The backup is encrypted with the passphrase: a short or missing one is refused before any write."""
+    on = {**good(), "ingress_certmanager_sealed_secrets_backup_enabled": True}
+    assert variables(run(on)) == [
+        "ingress_certmanager_sealed_secrets_backup_passphrase",
+        "ingress_certmanager_sealed_secrets_backup_bucket",
+        "ingress_certmanager_sealed_secrets_backup_endpoint",
+    ]
+    complete = {
+        **on,
+        "ingress_certmanager_sealed_secrets_backup_passphrase": "x" * 16,
+        "ingress_certmanager_sealed_secrets_backup_bucket": "c1-logs",
+        "ingress_certmanager_sealed_secrets_backup_endpoint": "https://fra1.digitaloceanspaces.com",
+    }
+    assert run(complete) == []
+    assert run({**on, "ingress_certmanager_sealed_secrets_enabled": False}) == []
