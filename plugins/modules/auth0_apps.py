@@ -279,9 +279,9 @@ roles:
                     members_added: [alice@example.com], members_removed: []}
 connections:
   description:
-    - With O(connections), per connection that is named or had a declared application enabled:
-      its C(id), the declared applications enabled on it after the run (C(applications)) and
-      C(action) (C(updated) or C(unchanged)).
+    - With O(connections), per connection that is named or had a declared application enabled, its
+      C(id), the declared applications enabled on it after the run (C(applications)) and C(action)
+      (C(updated) or C(unchanged)).
   returned: when O(connections) is set
   type: dict
   sample:
