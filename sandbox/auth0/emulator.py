@@ -11,7 +11,8 @@ What it implements follows the public Management API v2 reference:
   ``client_metadata`` keys sent as null; ``rotate-secret``), client grants (checkpoint paging,
   ``audience``/``client_id`` filters), resource servers, roles (``name_filter``, permissions,
   users), users (minimal), actions (create, update, deploy, versions; ``pending`` → ``built``)
-  and trigger bindings (PATCH replaces the trigger's list), connections and their clients.
+  and trigger bindings (PATCH replaces the trigger's list), connections and their clients (a new
+  client is enabled on every connection, the tenant flag enable_client_connections being on).
 * client, role and action bodies judged by auth0-python's generated request types
   (:mod:`sandbox.auth0.sdk_schema`); a global client; Rules and Hooks retired (403).
 * Auth0's error body ``{statusCode, error, message, errorCode}`` and per-tenant
