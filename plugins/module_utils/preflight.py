@@ -846,6 +846,70 @@ def check_control_plane_firewall(get: Getter) -> list[Problem]:
     return problems
 
 
+def check_auth0_connections(get: Getter) -> list[Problem]:
+    """The Auth0 applications are enabled only on the connections the inventory names: a tenant
+    enables every new application on all its connections by default, among them the database
+    connection whose sign-ups are open (Username-Password-Authentication)."""
+    if not _enabled(get, "auth0_apps"):
+        return []
+    value = get("auth0_apps_connections", None)
+    fix = (
+        "name the Auth0 connections your team signs in with, for example auth0_apps_connections: [corporate-sso] "
+        "(an enterprise or Google Workspace connection, or a database connection with sign-ups disabled), "
+        "or set gitops_sso_enabled: false"
+    )
+    if not isinstance(value, list) or not value:
+        return [
+            Problem(
+                "auth0_apps_connections",
+                "is empty: the applications would stay enabled on every connection of the tenant, including "
+                "Username-Password-Authentication where anyone may sign up",
+                fix,
+            )
+        ]
+    problems = [
+        Problem("auth0_apps_connections", f"{name!r} is not a connection name", fix)
+        for name in value
+        if not isinstance(name, str) or not name.strip()
+    ]
+    problems += [
+        Problem("auth0_apps_connections", f"names {name!r} more than once", "list each connection once")
+        for name in sorted({n for n in value if isinstance(n, str) and value.count(n) > 1})
+    ]
+    return problems
+
+
+def check_sealed_secrets_backup(get: Getter) -> list[Problem]:
+    """The sealed-secrets key backup is encrypted with a passphrase kept outside the cluster and
+    needs the bucket it goes to; checked before any write rather than after the controller runs."""
+    if not _enabled(get, "ingress_certmanager") or not _truthy_value(
+        get("ingress_certmanager_sealed_secrets_enabled", True)
+    ):
+        return []
+    if not _truthy_value(get("ingress_certmanager_sealed_secrets_backup_enabled", False)):
+        return []
+    problems = []
+    if len(str(get("ingress_certmanager_sealed_secrets_backup_passphrase", "") or "")) < 16:
+        problems.append(
+            Problem(
+                "ingress_certmanager_sealed_secrets_backup_passphrase",
+                "is shorter than 16 characters (the backup of the sealed-secrets keys is encrypted with it)",
+                "export SEALED_SECRETS_BACKUP_PASSPHRASE (or vault it) and keep a copy outside the cluster, "
+                "or set ingress_certmanager_sealed_secrets_backup_enabled: false",
+            )
+        )
+    problems += _missing(
+        get,
+        ("ingress_certmanager_sealed_secrets_backup_bucket", "ingress_certmanager_sealed_secrets_backup_endpoint"),
+        "set the Spaces bucket and endpoint of the backup (doks_cluster's by default)",
+    )
+    return problems
+
+
+def _truthy_value(value: Any) -> bool:
+    return str(value).lower() in ("true", "1", "yes", "on")
+
+
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_domain,
     check_pools,
@@ -860,4 +924,6 @@ SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_apps,
     check_alertmanager_secrets,
     check_auth0_domain,
+    check_auth0_connections,
+    check_sealed_secrets_backup,
 )

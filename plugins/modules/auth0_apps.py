@@ -180,6 +180,21 @@ options:
         description: Seconds to wait for the Action to be built before it is deployed.
         type: float
         default: 60
+  connections:
+    description:
+      - Names of the Auth0 connections the declared applications are enabled on. Each declared
+        application is enabled on these connections and disabled on every other connection of
+        the tenant; clients this module does not own are never added or removed.
+      - A tenant enables every new application on all its connections (tenant flag
+        C(enable_client_connections), on by default), among them the default database
+        connection C(Username-Password-Authentication), where anyone may sign up. Name the
+        connections whose users may sign in (for example the company's enterprise or Google
+        Workspace connection).
+      - Uses C(GET) and C(PATCH /api/v2/connections/{id}/clients) (scopes C(read:connections),
+        C(update:connections)); a name that is not a connection of the tenant fails before any write.
+      - Omit it to leave the applications' connections alone.
+    type: list
+    elements: str
   owner:
     description: Value of C(client_metadata.managed_by) that marks the clients this module owns.
     type: str
@@ -262,6 +277,15 @@ roles:
   sample:
     gitops-admins: {id: rol_9kE4Vn0R6bD2aQ1z, action: created, members: [alice@example.com],
                     members_added: [alice@example.com], members_removed: []}
+connections:
+  description:
+    - With O(connections), per connection that is named or had a declared application enabled, its
+      C(id), the declared applications enabled on it after the run (C(applications)) and C(action)
+      (C(updated) or C(unchanged)).
+  returned: when O(connections) is set
+  type: dict
+  sample:
+    corporate-sso: {id: con_8Xr2bGdL0q4TmZ1a, applications: [argocd, grafana], action: unchanged}
 deleted:
   description: Ids of the owned clients and roles removed by O(purge).
   returned: always
@@ -304,6 +328,9 @@ SCALAR_FIELDS = ("app_type", "description", "token_endpoint_auth_method", "initi
 # Client objects sent whole (current values kept) when one of their fields changes.
 WHOLE_OBJECTS = ("jwt_configuration",)
 FORBIDDEN_EXTRA = {"name", "client_id", "client_secret", "client_metadata", *SET_FIELDS, *SCALAR_FIELDS}
+# PATCH /connections/{id}/clients: "the limit per PATCH request is 50 clients"
+# (https://auth0.com/docs/api/management/v2/connections/patch-clients).
+CONNECTION_CLIENTS_PER_PATCH = 50
 # After a create timed out: how many look-ups (one timeout apart) before creating again.
 LOOKUPS_AFTER_TIMEOUT = 3
 RESERVED_CLAIM_DOMAINS = ("auth0.com", "webtask.io", "webtask.run")
@@ -360,6 +387,7 @@ def _argument_spec() -> dict[str, Any]:
         "roles": {"type": "list", "elements": "dict", "options": role},
         "role_prefix": {"type": "str", "default": "gitops-"},
         "groups_action": {"type": "dict", "options": action},
+        "connections": {"type": "list", "elements": "str"},
         "owner": {"type": "str", "default": "doks.gitops"},
         "purge": {"type": "bool", "default": False},
         "return_secrets": {"type": "bool", "default": False},
@@ -407,6 +435,17 @@ def validate_input(params: dict[str, Any]) -> list[str]:
         for key, value in (app.get("client_metadata") or {}).items():
             if not isinstance(value, str):
                 errors.append(f"applications[{app['name']}].client_metadata.{key}: values must be strings")
+    connections = params.get("connections")
+    if connections is not None:
+        if not connections:
+            errors.append(
+                "connections must name at least one Auth0 connection (the applications would be disabled "
+                "everywhere, so nobody could sign in); omit it to leave the connections alone"
+            )
+        if any(not str(c).strip() for c in connections):
+            errors.append("connections: a name is empty")
+        for name in sorted({c for c in connections if connections.count(c) > 1}):
+            errors.append(f"connections: {name!r} is named more than once")
     return errors + _validate_roles_and_action(params)
 
 
@@ -489,8 +528,8 @@ class Reconciler:
         self.check = module.check_mode
         self.changed = False
         self.warnings: list[str] = []
-        self.before: dict[str, Any] = {"applications": {}, "roles": {}, "action": {}}
-        self.after: dict[str, Any] = {"applications": {}, "roles": {}, "action": {}}
+        self.before: dict[str, Any] = {"applications": {}, "roles": {}, "action": {}, "connections": {}}
+        self.after: dict[str, Any] = {"applications": {}, "roles": {}, "action": {}, "connections": {}}
         self.result: dict[str, Any] = {"applications": {}, "roles": {}, "deleted": {"applications": [], "roles": []}}
 
     # -------------------------------------------------------------- helpers
@@ -550,9 +589,12 @@ class Reconciler:
                 "authorise the client for it on the Auth0 Management API or set return_secrets: false"
             )
         clients = self.read_clients()
+        connections = self.read_connections()
         roles = self.read_roles()
         action = self.read_action()
         self.apply_clients(clients)
+        if connections is not None:
+            self.apply_connections(connections)
         self.apply_roles(roles)
         if self.params.get("groups_action"):
             self.apply_action(action)
@@ -583,6 +625,53 @@ class Reconciler:
                 "delete the extra one(s) in Auth0 or remove their client_metadata.managed_by marker, then re-run"
             )
         return {name: cs[0] for name, cs in by_name.items()}
+
+    def read_connections(self) -> dict[str, str] | None:
+        """Name -> id of the tenant's connections (checkpoint paging); every named one must exist."""
+        if self.params.get("connections") is None:
+            return None
+        query = {"fields": "id,name", "include_fields": "true"}
+        found = {c["name"]: c["id"] for c in self.api.checkpoint_pages("/connections", "connections", query)}
+        missing = [n for n in self.params["connections"] if n not in found]
+        if missing:
+            raise ApiError(
+                f"connections: {', '.join(repr(n) for n in missing)} is not a connection of the tenant "
+                f"(it has: {', '.join(sorted(found)) or 'none'}); create it in Auth0 (Authentication) or "
+                "name an existing one (auth0_apps_connections in the doks.gitops roles)"
+            )
+        return found
+
+    def apply_connections(self, connections: dict[str, str]) -> None:
+        """Enable the declared applications on the named connections and disable them on the others
+        (one GET per connection; a PATCH only where something changes; other clients untouched)."""
+        named = set(self.params["connections"])
+        ours = {
+            entry["client_id"]: name
+            for name, entry in self.result["applications"].items()
+            if entry.get("client_id") is not None
+        }
+        pending = sorted(n for n, e in self.result["applications"].items() if e.get("client_id") is None)
+        self.result["connections"] = {}
+        for conn_name, conn_id in sorted(connections.items()):
+            path = f"/connections/{path_id(conn_id)}/clients"
+            enabled = {c["client_id"] for c in self.api.checkpoint_pages(path, "clients")} & set(ours)
+            want = set(ours) if conn_name in named else set()
+            changes = [{"client_id": cid, "status": True} for cid in sorted(want - enabled)]
+            changes += [{"client_id": cid, "status": False} for cid in sorted(enabled - want)]
+            before = sorted(ours[c] for c in enabled)
+            after = sorted([ours[c] for c in want] + (pending if conn_name in named else []))
+            if conn_name not in named and not enabled:
+                continue
+            self.result["connections"][conn_name] = {
+                "id": conn_id,
+                "applications": after,
+                "action": "updated" if changes or after != before else "unchanged",
+            }
+            if after != before:
+                self.before["connections"][conn_name] = before
+                self.after["connections"][conn_name] = after
+            for start in range(0, len(changes), CONNECTION_CLIENTS_PER_PATCH):
+                self.write("PATCH", path, changes[start : start + CONNECTION_CLIENTS_PER_PATCH])
 
     def read_roles(self) -> dict[str, dict[str, Any]]:
         prefix = self.params["role_prefix"]

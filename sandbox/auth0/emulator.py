@@ -11,7 +11,8 @@ What it implements follows the public Management API v2 reference:
   ``client_metadata`` keys sent as null; ``rotate-secret``), client grants (checkpoint paging,
   ``audience``/``client_id`` filters), resource servers, roles (``name_filter``, permissions,
   users), users (minimal), actions (create, update, deploy, versions; ``pending`` → ``built``)
-  and trigger bindings (PATCH replaces the trigger's list), connections and their clients.
+  and trigger bindings (PATCH replaces the trigger's list), connections and their clients (a new
+  client is enabled on every connection, the tenant flag enable_client_connections being on).
 * client, role and action bodies judged by auth0-python's generated request types
   (:mod:`sandbox.auth0.sdk_schema`); a global client; Rules and Hooks retired (403).
 * Auth0's error body ``{statusCode, error, message, errorCode}`` and per-tenant
@@ -144,6 +145,16 @@ METADATA_KEYS_MAX = 10
 # auth0-deploy-cli v8.43.0 recognises, src/tools/utils.ts isDeprecatedError and its tests).
 DEPRECATED_FEATURE = "Insufficient privileges to use this deprecated feature"
 GLOBAL_CLIENT_NAME = "All Applications"
+# PATCH /connections/{id}/clients: "Minimum array length: 1", "the limit per PATCH request is 50
+# clients"; GET: take "Required range: 1 <= x <= 1000"
+# (https://auth0.com/docs/api/management/v2/connections/patch-clients, .../get-connection-clients).
+CONNECTION_CLIENTS_PATCH_MAX = 50
+CONNECTION_CLIENTS_TAKE_MAX = 1000
+# Tenant flag enable_client_connections: "Whether all current connections should be enabled when a
+# new client (application) is created (true, default) or not (false)" (auth0-python 6.8.0
+# auth0/management/types/tenant_settings_flags.py). A fresh tenant has it on, so its default
+# database connection Username-Password-Authentication (sign-ups allowed) serves every new client.
+ENABLE_CLIENT_CONNECTIONS_DEFAULT = True
 
 # Objects PATCH merges key by key (Auth0 replaces arrays whole and merges these).
 MERGED_OBJECTS = {"jwt_configuration", "refresh_token", "mobile", "addons", "native_social_login", "oidc_logout"}
@@ -263,6 +274,7 @@ class Auth0Emulator(Emulator):
                 }
                 for key in ("roles", "users", "actions", "role_permissions", "role_users", "versions", "bindings"):
                     d[key] = {}
+                d["tenant_flags"] = {"enable_client_connections": ENABLE_CLIENT_CONNECTIONS_DEFAULT}
             self._seed()
             self.store.touch()
 
@@ -319,6 +331,7 @@ class Auth0Emulator(Emulator):
         d.setdefault("versions", {})
         d.setdefault("bindings", {})
         d.setdefault("key", {"secret": _rand(48), "kid": _rand(16)})
+        d.setdefault("tenant_flags", {"enable_client_connections": ENABLE_CLIENT_CONNECTIONS_DEFAULT})
         if "seed" not in d:
             mgmt = self._new_client({"name": "Sandbox Management (all scopes)", "app_type": "non_interactive"})
             limited = self._new_client({"name": "Sandbox Management (limited)", "app_type": "non_interactive"})
@@ -615,8 +628,10 @@ class Auth0Emulator(Emulator):
             )
         return Response(200, chunk)
 
-    def _checkpoint(self, request: Request, items: list[dict[str, Any]], key: str, id_key: str = "id") -> Response:
-        take = v.query_int(request, "take", 50, minimum=1, maximum=100)
+    def _checkpoint(
+        self, request: Request, items: list[dict[str, Any]], key: str, id_key: str = "id", *, take_max: int = 100
+    ) -> Response:
+        take = v.query_int(request, "take", 50, minimum=1, maximum=take_max)
         start = 0
         cursor = request.arg("from")
         if cursor:
@@ -760,6 +775,9 @@ class Auth0Emulator(Emulator):
         body = v.sdk_body(request, "clients.create", CLIENT_RULES)
         self._client_limits(body)
         client = self._new_client(body)
+        if self.data["tenant_flags"]["enable_client_connections"]:
+            for conn in self.data["connections"].values():
+                conn["enabled_clients"].append(client["client_id"])
         view = self._client_view(client, claims)
         view["client_secret"] = client["client_secret"]  # the creator always gets the secret once
         return Response(201, view)
@@ -1408,7 +1426,9 @@ class Auth0Emulator(Emulator):
             items = [c for c in items if c["strategy"] in strategies]
         if request.arg("name"):
             items = [c for c in items if c["name"] == request.arg("name")]
-        items = [self._fields(request, c) for c in items]
+        # The list's items (ConnectionForList in auth0-python 6.8.0) carry no enabled_clients: a
+        # connection's clients are read with GET /connections/{id}/clients.
+        items = [self._fields(request, {k: val for k, val in c.items() if k != "enabled_clients"}) for c in items]
         return self._paged(request, items, "connections")
 
     def create_connection(self, request: Request, _params: dict[str, str], _claims: dict[str, Any]) -> Response:
@@ -1447,20 +1467,18 @@ class Auth0Emulator(Emulator):
     def list_connection_clients(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         conn = self._connection(params["id"])
         items = [{"client_id": c} for c in conn["enabled_clients"]]
-        return self._checkpoint(request, items, "clients", id_key="client_id")
+        return self._checkpoint(request, items, "clients", id_key="client_id", take_max=CONNECTION_CLIENTS_TAKE_MAX)
 
     def update_connection_clients(self, request: Request, params: dict[str, str], _claims: dict[str, Any]) -> Response:
         conn = self._connection(params["id"])
-        try:
-            changes = request.json()
-        except ValueError:
-            raise HTTPError(400, "Invalid request payload JSON format", errorCode="invalid_body") from None
-        if not isinstance(changes, list) or not all(
-            isinstance(c, dict) and "client_id" in c and isinstance(c.get("status"), bool) for c in changes
-        ):
-            raise v.bad_body("'Expected an array of {client_id, status}'")
-        for change in changes:
+        changes = v.sdk_whole_body(request, "connections.clients.update")
+        if not changes:
+            raise v.bad_body("'Array is too short (0), minimum 1'")
+        if len(changes) > CONNECTION_CLIENTS_PATCH_MAX:
+            raise v.bad_body(f"'Array is too long ({len(changes)}), maximum {CONNECTION_CLIENTS_PATCH_MAX}'")
+        for change in changes:  # every client first: a refused request changes nothing
             self._client(change["client_id"])
+        for change in changes:
             if change["status"] and change["client_id"] not in conn["enabled_clients"]:
                 conn["enabled_clients"].append(change["client_id"])
             if not change["status"] and change["client_id"] in conn["enabled_clients"]:

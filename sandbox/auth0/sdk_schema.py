@@ -33,6 +33,7 @@ import typing_extensions
 try:  # the sandbox is a development tool: auth0-python is pinned in requirements-dev.txt
     from auth0.management.actions.raw_client import RawActionsClient
     from auth0.management.clients.raw_client import RawClientsClient
+    from auth0.management.connections.clients.raw_client import RawClientsClient as RawConnectionClientsClient
     from auth0.management.core.serialization import FieldMetadata
     from auth0.management.roles.raw_client import RawRolesClient
     from auth0.management.version import __version__ as SDK_VERSION
@@ -42,7 +43,7 @@ except ImportError as exc:  # pragma: no cover - reported when the emulator star
         "pip install -r requirements-dev.txt"
     ) from exc
 
-__all__ = ["SDK_VERSION", "RequestSchema", "schema"]
+__all__ = ["SDK_VERSION", "RequestSchema", "body_problem", "schema"]
 
 _OPERATIONS: dict[str, tuple[type, str]] = {
     "clients.create": (RawClientsClient, "create"),
@@ -51,6 +52,11 @@ _OPERATIONS: dict[str, tuple[type, str]] = {
     "roles.update": (RawRolesClient, "update"),
     "actions.create": (RawActionsClient, "create"),
     "actions.update": (RawActionsClient, "update"),
+}
+# Requests whose whole body is one typed parameter (``json=convert_and_respect_annotation_metadata(
+# object_=request, annotation=...)``), for example a JSON array.
+_WHOLE_BODY: dict[str, tuple[type, str]] = {
+    "connections.clients.update": (RawConnectionClientsClient, "update"),
 }
 
 
@@ -136,6 +142,36 @@ def schema(operation: str) -> RequestSchema:
         key for key, param in keys.items() if params[param].default is inspect.Parameter.empty and param != "id"
     )
     return RequestSchema(fields, required, {key: docs.get(param, "") for key, param in keys.items()}, nullable)
+
+
+@functools.cache
+def _whole_body(operation: str) -> tuple[Any, str]:
+    """The annotation of the one parameter a whole-body request sends, and that parameter's name."""
+    cls, name = _WHOLE_BODY[operation]
+    method = getattr(cls, name)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        for kw in node.keywords:
+            if kw.arg != "json" or not isinstance(kw.value, ast.Call):
+                continue
+            obj = next((k.value for k in kw.value.keywords if k.arg == "object_"), None)
+            if isinstance(obj, ast.Name):
+                hints = typing.get_type_hints(method, include_extras=True)
+                return hints[obj.id], obj.id
+    raise ValueError(f"no whole json body in {method.__qualname__}")
+
+
+def body_problem(operation: str, body: Any) -> str | None:
+    """The first problem of a whole-body request (``connections.clients.update``…) in the API's
+    words, or None. The root is named ``body`` in the property path."""
+    annotation, _param = _whole_body(operation)
+    problem = _check(body, annotation, "body")
+    if problem is None:
+        return None
+    message, path = problem
+    return f"'{message}' on property {path}"
 
 
 def _required_form(annotation: Any) -> Any:

@@ -77,6 +77,21 @@ def sdk_body(request: Request, operation: str, rules: dict[str, Check] | None = 
     return data
 
 
+def sdk_whole_body(request: Request, operation: str) -> Any:
+    """The JSON body of a request whose whole body is one generated type (an array for
+    ``connections.clients.update``), judged by that type (:func:`sandbox.auth0.sdk_schema.body_problem`)."""
+    from sandbox.auth0 import sdk_schema  # noqa: PLC0415 - imports the SDK's large type package
+
+    try:
+        data = request.json()
+    except ValueError:
+        raise HTTPError(400, "Invalid request payload JSON format", errorCode="invalid_body") from None
+    problem = sdk_schema.body_problem(operation, data)
+    if problem:
+        raise bad_body(problem)
+    return data
+
+
 def body(request: Request, schema: dict[str, Check], required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The JSON object of the request, checked against ``schema`` (property -> check)."""
     data = _json_object(request)

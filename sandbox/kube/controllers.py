@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import hashlib
 import json
 import secrets
 import time
 import uuid
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from sandbox.kube import argocd
 from sandbox.kube.cluster import NS_GR, Cluster, Op, now
@@ -836,6 +842,71 @@ def tokens(cluster: Cluster, ca_pem: str) -> None:
         cluster.store(cluster.rtype("/secrets"), new, "MODIFIED")
 
 
+# sealed-secrets' key registry (bitnami-labs/sealed-secrets, README "Bring your own certificates"
+# and pkg/controller/keyregistry.go): at start the controller reads the kubernetes.io/tls Secrets of
+# its namespace labelled sealedsecrets.bitnami.com/sealed-secrets-key=active and generates a new
+# key pair (Secret generateName sealed-secrets-key, RSA 4096, the --key-size default) only when
+# there is none. A key restored before the controller starts is therefore the one it uses.
+SEALED_SECRETS_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+SEALED_SECRETS_KEY_SIZE = 4096
+
+
+def sealed_secrets_keys(cluster: Cluster) -> None:
+    for dep in list(cluster.objects("apps/deployments")):
+        labels = ((dep["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if labels.get("app.kubernetes.io/name") != "sealed-secrets" or dep["metadata"].get("deletionTimestamp"):
+            continue
+        ns = dep["metadata"]["namespace"]
+        running = [
+            p
+            for p in cluster.objects("/pods", ns)
+            if (p.get("status") or {}).get("phase") == "Running"
+            and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())
+        ]
+        if not running:
+            continue
+        keys = [
+            s
+            for s in cluster.objects("/secrets", ns)
+            if (s["metadata"].get("labels") or {}).get(SEALED_SECRETS_KEY_LABEL) == "active"
+        ]
+        if keys:
+            continue
+        key = rsa.generate_private_key(public_exponent=65537, key_size=SEALED_SECRETS_KEY_SIZE)
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sealed-secret")])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(datetime.datetime.now(datetime.UTC))
+            .not_valid_after(datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3650))
+            .sign(key, hashes.SHA256())
+        )
+        pem_key = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+        _create(
+            cluster,
+            "/secrets",
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "kubernetes.io/tls",
+                "metadata": {
+                    "name": "sealed-secrets-key" + "".join(secrets.choice(SAFE) for _ in range(5)),
+                    "namespace": ns,
+                    "labels": {SEALED_SECRETS_KEY_LABEL: "active"},
+                },
+                "data": {
+                    "tls.crt": base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode(),
+                    "tls.key": base64.b64encode(pem_key).decode(),
+                },
+            },
+        )
+
+
 def reconcile(cluster: Cluster, ca_pem: str, passes: int = 6) -> None:
     """Run the controllers until nothing changes (at most ``passes`` rounds).
 
@@ -868,4 +939,5 @@ def _round(cluster: Cluster, ca_pem: str) -> None:
     claims(cluster)
     released(cluster)
     tokens(cluster, ca_pem)
+    sealed_secrets_keys(cluster)
     argocd.applications(cluster)

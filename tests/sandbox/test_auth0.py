@@ -555,3 +555,69 @@ def test_the_judge_covers_every_generated_field() -> None:
     fields = set(sdk_schema.schema("clients.create").fields)
     assert fields == {p.replace("b_2_b_", "b2b_") for p in params}
     assert sdk_schema.SDK_VERSION == "6.8.0"
+
+
+def test_a_new_client_is_enabled_on_every_connection(tenant: Sandbox) -> None:
+    """A fresh tenant's flag ``enable_client_connections`` is on: "Whether all current connections
+    should be enabled when a new client (application) is created (true, default)" (auth0-python
+    6.8.0 types/tenant_settings_flags.py). So the default database connection
+    Username-Password-Authentication, where anyone may sign up, serves every new application until
+    it is disabled there."""
+    client = mgmt(tenant)
+    other = client.connections.create(name="corp-db", strategy="auth0")
+    app = client.clients.create(name="web").client_id
+    for conn in client.connections.list():
+        assert app in [c.client_id for c in client.connections.clients.get(conn.id)], conn.name
+    assert app in [c.client_id for c in client.connections.clients.get(other.id)]
+
+
+def test_connection_list_items_carry_no_enabled_clients(tenant: Sandbox) -> None:
+    """``ConnectionForList`` (auth0-python 6.8.0) has no ``enabled_clients``: the clients of a
+    connection are read with GET /connections/{id}/clients."""
+    client = mgmt(tenant)
+    client.clients.create(name="web")
+    raw = httpx.get(
+        f"https://{tenant.auth0['domain']}/api/v2/connections",
+        headers={"Authorization": f"Bearer {token(tenant)}"},
+        params={"take": 10},
+        verify=ssl.create_default_context(cafile=tenant.ca_bundle),
+    ).json()
+    assert raw["connections"]
+    assert all("enabled_clients" not in c for c in raw["connections"])
+
+
+def test_connection_clients_patch_is_judged_by_the_sdk_type(tenant: Sandbox) -> None:
+    """PATCH /connections/{id}/clients takes an array of ``{client_id, status}``
+    (UpdateEnabledClientConnectionsRequestContentItem, both required), "Minimum array length: 1" and
+    "the limit per PATCH request is 50 clients"; GET's take is "Required range: 1 <= x <= 1000"
+    (https://auth0.com/docs/api/management/v2/connections/patch-clients and get-connection-clients).
+    A refused request changes nothing."""
+    client = mgmt(tenant)
+    conn = next(c for c in client.connections.list() if c.name == "Username-Password-Authentication")
+    app = client.clients.create(name="web").client_id
+    update = client.connections.clients.update
+    assert refused(update, conn.id, request=[]) == {
+        **INVALID_BODY,
+        "status": 400,
+        "statusCode": 400,
+        "message": "Payload validation error: 'Array is too short (0), minimum 1'.",
+    }
+    too_many = [{"client_id": app, "status": False}] * 51
+    assert "maximum 50" in refused(update, conn.id, request=too_many)["message"]
+    assert "Missing required property: status" in refused(update, conn.id, request=[{"client_id": app}])["message"]
+    bad = refused(update, conn.id, request=[{"client_id": app, "status": "off"}])["message"]
+    assert "Expected type boolean but found type string" in bad
+    extra = refused(update, conn.id, request=[{"client_id": app, "status": False, "enabled": False}])["message"]
+    assert "Additional properties not allowed: enabled" in extra
+    missing = refused(update, conn.id, request=[{"client_id": app, "status": False}, {"client_id": "x", "status": 1}])
+    assert missing["errorCode"] == "invalid_body"
+    gone = refused(
+        update, conn.id, request=[{"client_id": app, "status": False}, {"client_id": "nope", "status": True}]
+    )
+    assert gone["status"] == 404
+    assert app in [c.client_id for c in client.connections.clients.get(conn.id)]  # nothing applied
+    assert refused(lambda: list(client.connections.clients.get(conn.id, take=1001)))["errorCode"] == (
+        "invalid_query_string"
+    )
+    update(conn.id, request=[{"client_id": app, "status": False}])
+    assert app not in [c.client_id for c in client.connections.clients.get(conn.id, take=1000)]

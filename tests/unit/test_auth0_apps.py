@@ -438,3 +438,88 @@ def test_alg_in_extra_is_refused_before_any_call(box: Sandbox) -> None:
     assert result["failed"] is True
     assert "signing_alg" in result["msg"]
     assert box.requests(seq) == []
+
+
+OPEN = "Username-Password-Authentication"
+
+
+def connection_clients(api: Api) -> dict[str, set[str]]:
+    """Connection name -> the client ids enabled on it (GET /connections/{id}/clients)."""
+    conns = api.get("/connections?take=100")["connections"]
+    return {c["name"]: {e["client_id"] for e in api.get(f"/connections/{c['id']}/clients")["clients"]} for c in conns}
+
+
+def test_applications_enabled_only_on_the_named_connections(box: Sandbox, api: Api) -> None:
+    """A tenant enables every new application on all its connections (tenant flag
+    enable_client_connections, "true, default"; auth0-python 6.8.0 tenant_settings_flags.py), so
+    the default database connection, open to sign-ups, would let anyone in. With ``connections``
+    the module enables ours on the named connections only, through PATCH
+    /api/v2/connections/{id}/clients (https://auth0.com/docs/api/management/v2/connections/patch-clients),
+    and never touches a client it does not own. The emulator issues no user tokens
+    (client_credentials only), so the guard is the connection's enabled clients."""
+    api.post("/connections", {"name": "corp-db", "strategy": "auth0"})
+    foreign = api.post("/clients", {"name": "someone-else"})["client_id"]
+    result = run_module(box, diff=True, **declared(roles=None, groups_action=None, connections=["corp-db"]))
+    ours = {api.clients(n)[0]["client_id"] for n in ("argocd", "grafana")}
+    enabled = connection_clients(api)
+    assert enabled["corp-db"] >= ours
+    assert enabled[OPEN] & ours == set()
+    assert foreign in enabled[OPEN] and foreign in enabled["corp-db"]  # not ours: left alone
+    assert result["connections"]["corp-db"]["applications"] == ["argocd", "grafana"]
+    # created while the tenant enables new clients everywhere: only the open connection changes
+    assert result["diff"]["before"]["connections"] == {OPEN: ["argocd", "grafana"]}
+    assert result["diff"]["after"]["connections"] == {OPEN: []}
+
+
+def test_connections_no_op_and_move(box: Sandbox, api: Api) -> None:
+    api.post("/connections", {"name": "corp-db", "strategy": "auth0"})
+    args = declared(roles=None, groups_action=None, connections=["corp-db"])
+    run_module(box, **args)
+    seq = box.last_seq()
+    again = run_module(box, **args)
+    log = box.requests(seq)
+    assert again["changed"] is False, again
+    assert writes(log) == []
+    conn_ids = {c["name"]: c["id"] for c in api.get("/connections?take=100")["connections"]}
+    assert sorted(e["path"] for e in log if e["method"] == "GET") == sorted(
+        ["/api/v2/clients", "/api/v2/connections", *(f"/api/v2/connections/{i}/clients" for i in conn_ids.values())]
+    )
+    # check mode: reported, nothing written
+    moved = declared(roles=None, groups_action=None, connections=[OPEN])
+    seq = box.last_seq()
+    preview = run_module(box, check=True, diff=True, **moved)
+    assert preview["changed"] is True
+    assert writes(box.requests(seq)) == []
+    assert preview["diff"]["after"]["connections"] == {OPEN: ["argocd", "grafana"], "corp-db": []}
+    ours = {api.clients(n)[0]["client_id"] for n in ("argocd", "grafana")}
+    assert connection_clients(api)["corp-db"] >= ours
+    # the move itself: one PATCH per connection
+    seq = box.last_seq()
+    run_module(box, **moved)
+    assert sorted(writes(box.requests(seq))) == sorted(
+        [("PATCH", f"/api/v2/connections/{conn_ids[n]}/clients") for n in ("corp-db", OPEN)]
+    )
+    enabled = connection_clients(api)
+    assert enabled[OPEN] >= ours
+    assert enabled["corp-db"] & ours == set()
+
+
+def test_unknown_connection_fails_before_any_write(box: Sandbox) -> None:
+    seq = box.last_seq()
+    result = run_module(box, **declared(roles=None, groups_action=None, connections=["corp-sso"]))
+    assert result["failed"] is True
+    assert "'corp-sso' is not a connection of the tenant" in result["msg"]
+    assert OPEN in result["msg"]
+    assert writes(box.requests(seq)) == []
+
+
+@pytest.mark.parametrize(
+    ("connections", "message"),
+    [([], "must name at least one Auth0 connection"), (["a", "a"], "'a' is named more than once")],
+)
+def test_bad_connections_are_refused_before_any_call(box: Sandbox, connections: list[str], message: str) -> None:
+    seq = box.last_seq()
+    result = run_module(box, **declared(connections=connections))
+    assert result["failed"] is True
+    assert message in result["msg"]
+    assert box.requests(seq) == []

@@ -29,6 +29,7 @@ def good() -> dict[str, Any]:
         "auth0_apps_domain": "tenant.eu.auth0.com",
         "auth0_apps_client_id": "cid",
         "auth0_apps_client_secret": "secret",
+        "auth0_apps_connections": ["corporate-sso"],
         "gitops_ingress_controller": "traefik",
         "ingress_certmanager_controller": "traefik",
         "gitops_pool_label": LABEL,
@@ -538,3 +539,47 @@ def test_the_control_plane_firewall_is_checked_before_any_write(firewall: Any, p
     for problem, message in zip(found, problems, strict=True):
         assert problem.variable.startswith("doks_cluster_control_plane_firewall")
         assert message in problem.message
+
+
+@pytest.mark.parametrize(
+    ("connections", "message"),
+    [
+        (None, "is empty"),
+        ([], "is empty"),
+        ("corporate-sso", "is empty"),
+        (["corporate-sso", " "], "' ' is not a connection name"),
+        (["a", "a"], "names 'a' more than once"),
+    ],
+)
+def test_auth0_applications_need_named_connections(connections: Any, message: str) -> None:
+    """A tenant enables a new application on every connection (tenant flag enable_client_connections,
+    "true, default", auth0-python 6.8.0 tenant_settings_flags.py), the sign-up-open
+    Username-Password-Authentication among them: SSO on needs the connections named."""
+    values = {**good(), "auth0_apps_connections": connections}
+    problems = run(values)
+    assert variables(problems) == ["auth0_apps_connections"]
+    assert message in problems[0].message
+    if message == "is empty":
+        assert "auth0_apps_connections: [corporate-sso]" in problems[0].fix
+
+
+def test_connections_are_not_required_with_sso_off() -> None:
+    assert run({**good(), "auth0_apps_enabled": False, "auth0_apps_connections": []}) == []
+
+
+def test_the_sealed_secrets_backup_needs_a_passphrase_and_a_bucket() -> None:
+    """The backup is encrypted with the passphrase: a short or missing one is refused before any write."""
+    on = {**good(), "ingress_certmanager_sealed_secrets_backup_enabled": True}
+    assert variables(run(on)) == [
+        "ingress_certmanager_sealed_secrets_backup_passphrase",
+        "ingress_certmanager_sealed_secrets_backup_bucket",
+        "ingress_certmanager_sealed_secrets_backup_endpoint",
+    ]
+    complete = {
+        **on,
+        "ingress_certmanager_sealed_secrets_backup_passphrase": "x" * 16,
+        "ingress_certmanager_sealed_secrets_backup_bucket": "c1-logs",
+        "ingress_certmanager_sealed_secrets_backup_endpoint": "https://fra1.digitaloceanspaces.com",
+    }
+    assert run(complete) == []
+    assert run({**on, "ingress_certmanager_sealed_secrets_enabled": False}) == []
