@@ -34,6 +34,8 @@ SCENARIOS  ?= $(filter-out site,$(sort $(notdir $(patsubst %/molecule.yml,%,$(wi
 # pytest workers of `make unit` and `make e2e` (each worker starts sandboxes of its own; e2e
 # spreads whole files, each on its own sandbox)
 PYTEST_WORKERS ?= 2
+# lanes of `make molecule`: scenarios run side by side, each lane on a sandbox of its own
+MOLECULE_LANES ?= 2
 
 export PATH := $(TOOLS_BIN):$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
@@ -129,9 +131,10 @@ sandbox-reset: setup ## Wipe emulator state (keeps the CA)
 	$(BIN)/python -m sandbox reset --state-dir $(SANDBOX)
 
 # ---------------------------------------------------------------- tests
-test: setup ## Everything CI runs: lint, unit, molecule, e2e
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory unit
+# lint runs beside unit (lint is mostly one process at a time, unit keeps its workers busy); each
+# one's output is printed whole when it ends (--output-sync)
+test: setup ## Everything CI runs: lint, unit, molecule, e2e, install-check
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint unit
 	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory install-check
@@ -141,7 +144,10 @@ lint: setup ## yamllint, ruff, ansible-lint (production profile), ansible-test s
 	  if [ -e "$$shadow" ] && [ "$$(readlink -f $$shadow)" != "$(ROOT)" ]; then \
 	    echo "An installed copy of doks.gitops at $$shadow shadows this working tree for ansible-lint;"; \
 	    echo "remove it (rm -rf $$shadow) or install with -p elsewhere."; exit 1; fi
-	$(BIN)/yamllint --strict .
+	@# yamllint on what git tracks or would add (walking `.` also reads .venv and .cache before
+	@# ignoring them), two processes at a time
+	git ls-files -z --cached --others --exclude-standard '*.yml' '*.yaml' .yamllint | \
+	  xargs -0 -n 50 -P 2 $(BIN)/yamllint --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint
@@ -170,24 +176,18 @@ sanity: setup
 unit: setup ## pytest: plugins, emulator contracts, the lofi app
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-# molecule and e2e each run on a sandbox of their own (state under .cache/), stopped afterwards.
+# molecule and e2e each run on sandboxes of their own (state under .cache/), stopped afterwards.
 # Each scenario's molecule state (kept under ~/.ansible/tmp, e.g. "prepared") is reset first:
-# the sandbox is fresh, so a scenario must prepare again.
+# the sandbox is fresh, so a scenario must prepare again (tests/tools/molecule_lanes.py).
 MOLECULE_SANDBOX := $(ROOT)/.cache/sandbox-molecule
 E2E_SANDBOX      := $(ROOT)/.cache/sandbox-e2e
 
-molecule: setup ## molecule test for every role scenario, on a sandbox of its own
-	@$(BIN)/python -m sandbox down --state-dir $(MOLECULE_SANDBOX) >/dev/null
-	@$(BIN)/python -m sandbox reset --state-dir $(MOLECULE_SANDBOX) >/dev/null
-	@$(BIN)/python -m sandbox up --state-dir $(MOLECULE_SANDBOX)
-	@status=0; for s in $(SCENARIOS); do echo "=== molecule $$s"; \
-	  $(BIN)/molecule reset -s $$s >/dev/null 2>&1 || true; \
-	  SANDBOX_STATE_DIR=$(MOLECULE_SANDBOX) $(BIN)/molecule test -s $$s || { status=1; break; }; done; \
-	  $(BIN)/python -m sandbox down --state-dir $(MOLECULE_SANDBOX) >/dev/null; exit $$status
+molecule: setup ## molecule test for every role scenario, in lanes of their own sandbox
+	$(BIN)/python -m tests.tools.molecule_lanes --lanes $(MOLECULE_LANES) --state $(MOLECULE_SANDBOX) $(SCENARIOS)
 
 e2e: setup ## End to end on the sandbox: the user journey, bad-input and fault matrices, leak scan
 	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then \
-	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests/e2e $(PYTEST_ARGS); \
+	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests/e2e $(PYTEST_ARGS); \
 	else echo "e2e: no scenarios yet"; fi
 
 bench: setup ## site.yml on 1 and 4 clusters (first converge, no-op): the table in docs/benchmarks.md

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import re
 import threading
 import time
@@ -43,7 +44,8 @@ from sandbox import cli as sandbox_cli
 from tests.e2e.harness import ROOT, Sandbox, recap
 
 HOST = "sandbox-1"
-STATE = ROOT / ".cache" / "sandbox-e2e-faults"
+# one sandbox per pytest worker: make e2e spreads the matrix over its workers by API (conftest.py)
+STATE = ROOT / ".cache" / f"sandbox-e2e-faults-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 KUBE_SCOPE = "doks_cluster,auth0_apps,ingress_certmanager"
 SCOPES = {"digitalocean": "doks_cluster", "auth0": KUBE_SCOPE, "kubernetes": KUBE_SCOPE}
 DOWNTIME = 3.0  # seconds the sandbox stays down in the kill-and-restart cases
