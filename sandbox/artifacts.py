@@ -14,6 +14,12 @@ Routes (GET and HEAD; anything else is 405, any other path 404):
   (``/releases/tekton-releases/pipeline/previous/v1.15.0/release.yaml`` stands in for
   ``https://infra.tekton.dev/tekton-releases/pipeline/previous/v1.15.0/release.yaml``).
 
+The endpoint entry (``endpoints.json``) publishes ``release_sha256``: per top directory of
+``sandbox/releases/`` (``tekton-releases``), the sha256 of every file keyed by its path below it,
+which inventories/sandbox pins as ``tekton_release_sha256``. The stand-ins differ from the real
+release files, so their checksums are the sandbox's own: the tekton role's defaults pin nothing,
+and a cache entry is keyed by URL and checksum, so a stand-in never serves a production run.
+
 Responses carry ``Content-Type``, ``Content-Length``, a strong ``ETag`` (sha256 of the body)
 and ``Last-Modified``; ``If-None-Match`` is answered with 304.
 """
@@ -148,6 +154,17 @@ class ChartRepository:
         return yaml.safe_dump(doc, sort_keys=True).encode()
 
 
+def release_checksums(root: Path) -> dict[str, dict[str, str]]:
+    """``{top directory: {path below it: sha256}}`` of every file served under ``/releases/``."""
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).parts
+        if len(rel) < 2 or any(part.startswith(".") for part in rel):
+            continue
+        out.setdefault(rel[0], {})["/".join(rel[1:])] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
 class ArtifactServer(Emulator):
     """Serves the stand-in chart repository and the release manifests."""
 
@@ -165,7 +182,12 @@ class ArtifactServer(Emulator):
 
     def endpoint(self, base_url: str) -> dict[str, Any]:
         self.index_body = self.repo.index(f"{base_url}/charts")
-        return {"url": base_url, "charts": f"{base_url}/charts", "releases": f"{base_url}/releases"}
+        return {
+            "url": base_url,
+            "charts": f"{base_url}/charts",
+            "releases": f"{base_url}/releases",
+            "release_sha256": release_checksums(self.releases_source),
+        }
 
     def error(self, status: int, message: str, **extra: Any) -> Response:
         return Response(status, f"{status} {message}\n", content_type=TEXT_TYPE)

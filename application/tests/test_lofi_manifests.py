@@ -278,11 +278,30 @@ def test_promote_task_runs_exactly_the_tested_script(rendered) -> None:
     assert env["RESULT_COMMIT"] == "$(results.commit.path)"
 
 
+# Pinned by tag only, as no digest of them could be recorded from a source yet (issue #18 lists them).
+BY_TAG_ONLY = {
+    "ghcr.io/tektoncd-catalog/git-clone/bundle",
+    "ghcr.io/tektoncd-catalog/git-clone",
+    "ghcr.io/osscontainertools/kaniko",
+}
+
+
 def test_images_and_bundle_are_pinned(rendered) -> None:
-    for path, value in walk(tekton_objects(rendered)):
-        if path.endswith(".image") or path.endswith("bundle"):
-            assert re.search(r":v?\d+\.\d+\.\d+", value), f"{path}: {value} is not pinned"
-            assert not value.endswith(":latest")
+    """Every image and bundle by version tag, and by ``tag@sha256:<digest>`` (the OCI distribution reference
+    grammar: the digest decides what is pulled, the tag stays for readers) unless listed in BY_TAG_ONLY."""
+    seen = set()
+    nodes = walk(tekton_objects(rendered))
+    # a bundle is a resolver parameter: {name: bundle, value: <reference>}
+    bundles = [(f"{p}.value", n["value"]) for p, n in nodes if isinstance(n, dict) and n.get("name") == "bundle"]
+    for path, value in [(p, v) for p, v in nodes if p.endswith(".image")] + bundles:
+        if isinstance(value, str):
+            named, _, digest = value.partition("@")
+            repository, _, tag = named.rpartition(":")
+            seen.add(repository)
+            assert re.fullmatch(r"v?\d+\.\d+\.\d+(-[a-z0-9.-]+)?", tag), f"{path}: {value} is not pinned by version"
+            if repository not in BY_TAG_ONLY:
+                assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), f"{path}: {value} is not pinned by digest"
+    assert seen >= BY_TAG_ONLY, "a by-tag-only exception no longer in use: remove it"
 
 
 # ---------------------------------------------------------------- Triggers

@@ -910,6 +910,56 @@ def _truthy_value(value: Any) -> bool:
     return str(value).lower() in ("true", "1", "yes", "on")
 
 
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# tekton's components in apply order: (component directory on the release host, pin variable)
+TEKTON_RELEASES = (
+    ("pipeline", "tekton_pipeline_release"),
+    ("triggers", "tekton_triggers_release"),
+    ("dashboard", "tekton_dashboard_release"),
+)
+
+
+def tekton_release_files(get: Getter) -> list[str]:
+    """The path under ``tekton_release_base_url`` of every file tekton downloads, as the role's
+    ``tekton_components`` lists them (``release-full.yaml`` for a read-write Dashboard)."""
+    read_only = _on(get, "tekton_dashboard_read_only", True)
+    keys = []
+    for component, variable in TEKTON_RELEASES:
+        release = get(variable, None)
+        if not isinstance(release, dict) or not isinstance(release.get("files"), list):
+            continue  # a malformed pin is the argument spec's and check_pins' finding
+        for name in release["files"]:
+            full = component == "dashboard" and not read_only
+            file = str(name).replace("release.yaml", "release-full.yaml") if full else str(name)
+            keys.append(f"{component}/previous/{release.get('version')}/{file}")
+    return keys
+
+
+def check_release_checksums(get: Getter) -> list[Problem]:
+    """Every release manifest tekton downloads has a pinned sha256: the role applies nothing unverified."""
+    if not _enabled(get, "tekton"):
+        return []
+    pins = get("tekton_release_sha256", {})
+    if not isinstance(pins, dict):
+        return [Problem("tekton_release_sha256", "is not a dict", "map each file path to its sha256")]
+    base = str(get("tekton_release_base_url", "") or "").rstrip("/")
+    problems = []
+    for key in tekton_release_files(get):
+        url = f"{base}/{key}"
+        value = str(pins.get(key) or "").strip().lower()
+        if SHA256.fullmatch(value):
+            continue
+        problems.append(
+            Problem(
+                f"tekton_release_sha256[{key}]",
+                f"is {'missing' if not value else 'not 64 hex digits'}, and the role never applies {url} unverified",
+                f"record it with `curl -sL {url} | sha256sum`, compare it with the asset of the GitHub release "
+                f"(github.com/tektoncd/{key.split('/')[0]}/releases), and set it in tekton_release_sha256",
+            )
+        )
+    return problems
+
+
 SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_domain,
     check_pools,
@@ -926,4 +976,5 @@ SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
     check_auth0_domain,
     check_auth0_connections,
     check_sealed_secrets_backup,
+    check_release_checksums,
 )

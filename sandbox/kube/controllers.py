@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from sandbox import imageref
 from sandbox.kube import argocd
 from sandbox.kube.cluster import NS_GR, Cluster, Op, now
 from sandbox.kube.scheduler import unschedulable_message, why_not
@@ -581,6 +582,16 @@ def _ip(cluster: Cluster, name: str, base: str) -> str:
     return f"{base}.{(n // 250) % 256}.{n % 250 + 2}"
 
 
+def _image_id(image: str) -> str:
+    """What the runtime reports as ``imageID``: ``<repository>@<digest>``, the digest of the reference when it
+    names one (a pull by digest gets exactly that content), else one made up from the reference."""
+    ref = imageref.parse(image)
+    digest = f"sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+    if ref is None:
+        return f"{image}@{digest}"
+    return f"{ref.repository}@{ref.digest or digest}"
+
+
 def _start(cluster: Cluster, pod: dict[str, Any]) -> None:
     stamp = now()
     node = cluster.lookup("/nodes", "", pod["spec"]["nodeName"]) or {}
@@ -607,7 +618,7 @@ def _start(cluster: Cluster, pod: dict[str, Any]) -> None:
             {
                 "name": c.get("name"),
                 "image": c.get("image"),
-                "imageID": f"{c.get('image')}@sha256:{hashlib.sha256(str(c.get('image')).encode()).hexdigest()}",
+                "imageID": _image_id(str(c.get("image"))),
                 "containerID": f"containerd://{secrets.token_hex(32)}",
                 "ready": True,
                 "started": True,

@@ -93,6 +93,11 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         {"tekton_pipeline_release": {"version": "1.15.0", "files": ["release.yaml"]}},
         "tekton_pipeline_release.version",
     ),
+    (
+        "tekton release file without a pinned sha256",
+        {"tekton_release_sha256": {}},
+        "tekton_release_sha256[pipeline/previous/v1.15.0/release.yaml]",
+    ),
     ("unknown ACME solver", {"ingress_certmanager_acme_solver": "tls-alpn01"}, "ingress_certmanager_acme_solver"),
     (
         "conflicting ingress controllers",
@@ -160,6 +165,9 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 ONLINE = {"chart version absent from the repository index", "refused credentials of DigitalOcean, Auth0 and Spaces"}
 # What a case's lines must carry besides the variable's name and a fix (by case title, then variable).
 EXPECTED = {
+    "tekton release file without a pinned sha256": {
+        "tekton_release_sha256[pipeline/previous/v1.15.0/release.yaml]": "| sha256sum",
+    },
     "upper-case droplet size and misspelt region": {
         "doks_cluster_tools_size": "use the lower-case slug, for example s-4vcpu-8gb",
         "doks_cluster_region": "fra1, ams3 or nyc1",

@@ -7,11 +7,14 @@ no request that changes state reaches any emulator (Auth0 token requests only re
 
 - inventories/sandbox as shipped passes.
 - inventories/local (an existing cluster: the sandbox's kubeconfig as KUBECONFIG) as shipped
-  stops naming exactly the two values only its user knows, the GitOps repository and the image
-  registry; with them (and the sandbox's chart mirror) it passes.
+  stops naming exactly the values only its user knows, the GitOps repository and the image
+  registry, and the sha256 of every Tekton release file (issue #18: the role defaults pin none, as
+  no upstream checksum could be recorded; nothing is applied unverified); with them (and the
+  sandbox's chart mirror and stand-ins' checksums) it passes.
 - inventories/production with an empty environment stops naming every credential it reads from
-  the environment; with the sandbox's values in those environment variables it passes (the DNS
-  token is the DigitalOcean emulator's DNS-scoped one); with the account token as DNS token it stops.
+  the environment and every Tekton pin; with the sandbox's values in those environment variables
+  it passes (the DNS token is the DigitalOcean emulator's DNS-scoped one); with the account token
+  as DNS token it stops.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.doks.gitops.plugins.module_utils.preflight import tekton_release_files
 
 from tests.e2e.harness import ROOT, WRITE_METHODS, Sandbox
 
@@ -50,6 +54,10 @@ PRODUCTION_FILL_IN = {
     "ingress_certmanager_digitalocean_token",
     "observability_alertmanager_secrets[alertmanager-slack].data.api-url",
 }
+
+# The Tekton files the role defaults download, each of which needs a pin in tekton_release_sha256.
+TEKTON_DEFAULTS = yaml.safe_load((ROOT / "roles" / "tekton" / "defaults" / "main.yml").read_text())
+TEKTON_PINS = {f"tekton_release_sha256[{key}]" for key in tekton_release_files(TEKTON_DEFAULTS.get)}
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +103,9 @@ def sandbox_env(box: Sandbox) -> dict[str, str]:
     }
 
 
-def sandbox_endpoints(box: Sandbox, tmp_path: Path) -> str:
-    """Where the APIs, charts and release files are: the sandbox (no inventory reads these from the environment)."""
+def sandbox_endpoints(box: Sandbox, tmp_path: Path, pins: bool = True) -> str:
+    """Where the APIs, charts and release files are: the sandbox (no inventory reads these from the environment),
+    with the sha256 pins of the sandbox's release files unless ``pins`` is false."""
     ep = box.endpoints
     values = {
         "doks_cluster_api_url": ep["digitalocean"]["url"],
@@ -108,6 +117,8 @@ def sandbox_endpoints(box: Sandbox, tmp_path: Path) -> str:
         "tekton_release_base_url": f"{ep['artifacts']['releases']}/tekton-releases",
         "gitops_kubeconfig": f"{box.state}/{{{{ inventory_hostname }}}}.kubeconfig",
     }
+    if pins:
+        values["tekton_release_sha256"] = ep["artifacts"]["release_sha256"]["tekton-releases"]
     path = tmp_path / "sandbox-endpoints.yml"
     path.write_text(yaml.safe_dump(values))
     return f"@{path}"
@@ -124,7 +135,8 @@ def test_the_local_inventory_as_shipped_names_what_to_fill_in(sandbox: Sandbox) 
     marks = sandbox.log_marks()
     rc, out = preflight(sandbox, "inventories/local", {"KUBECONFIG": sandbox.endpoints["kubernetes"]["kubeconfig"]})
     assert rc != 0 and "Inventory check found" in out, out[-3000:]
-    assert named(out) == {"lofi_pipeline_gitops_repo_url", "lofi_pipeline_image_registry"}, out[-3000:]
+    assert named(out) == {"lofi_pipeline_gitops_repo_url", "lofi_pipeline_image_registry", *TEKTON_PINS}, out[-3000:]
+    assert "| sha256sum" in out, out[-3000:]
     assert writes(sandbox, marks) == []
 
 
@@ -137,6 +149,8 @@ def test_the_local_inventory_filled_in_passes_preflight(sandbox: Sandbox, tmp_pa
                 "lofi_pipeline_image_registry": "registry.digitalocean.com/sandbox",
                 "gitops_helm_repo_mirror": sandbox.endpoints["artifacts"]["charts"],
                 "gitops_ca_bundle": sandbox.endpoints["ca_bundle"],
+                "tekton_release_base_url": f"{sandbox.endpoints['artifacts']['releases']}/tekton-releases",
+                "tekton_release_sha256": sandbox.endpoints["artifacts"]["release_sha256"]["tekton-releases"],
             }
         )
     )
@@ -151,9 +165,9 @@ def test_the_production_inventory_without_its_environment_names_every_credential
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     marks = sandbox.log_marks()
-    rc, out = preflight(sandbox, "inventories/production", {}, "-e", sandbox_endpoints(sandbox, tmp_path))
+    rc, out = preflight(sandbox, "inventories/production", {}, "-e", sandbox_endpoints(sandbox, tmp_path, pins=False))
     assert rc != 0 and "Inventory check found" in out, out[-3000:]
-    assert named(out) == PRODUCTION_FILL_IN, out[-3000:]
+    assert named(out) == PRODUCTION_FILL_IN | TEKTON_PINS, out[-3000:]
     assert writes(sandbox, marks) == []
 
 

@@ -2,7 +2,7 @@
 
 Pins follow one convention (see sandbox/charts/README.md): ``<role>_<component>_chart`` dicts
 ``{name, repo, version}``, ``<role>_<component>_release`` dicts ``{version, files}`` with a
-``<role>_release_base_url``, and ``<role>_<component>_image`` strings ``repo:tag``.
+``<role>_release_base_url``, and ``<role>_<component>_image`` strings ``repo:tag`` or ``repo:tag@sha256:<digest>``.
 
     python -m tests.tools.versions          # rewrite the table in README.md
     python -m tests.tools.versions --check  # exit 1 when README.md is stale
@@ -46,8 +46,10 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                 source = f"{base}/{what}/previous/{value.get('version')}/ ({files})" if base else files
                 found.append((role, what, "release manifest", str(value.get("version", "")), source))
             elif name.endswith("_image") and isinstance(value, str) and ":" in value:
-                repo, _, tag = value.rpartition(":")
-                found.append((role, component.removesuffix("_image"), "image", tag, repo))
+                named, _, digest = value.partition("@")
+                repo, _, tag = named.rpartition(":")
+                source = f"{repo} ({digest})" if digest else repo
+                found.append((role, component.removesuffix("_image"), "image", tag, source))
     return found
 
 
