@@ -142,6 +142,44 @@ def k8s_container_args(value: Any, deployment: str, flags: Any) -> list[dict[str
     return docs
 
 
+def k8s_namespaced_bindings(value: Any, names: Any, namespaces: Any) -> list[dict[str, Any]]:
+    """Replace each ClusterRoleBinding called one of ``names`` by RoleBindings in ``namespaces``.
+
+    Each RoleBinding keeps the binding's name, labels, roleRef (a ClusterRole, which a RoleBinding
+    may reference) and subjects, so the role applies in those namespaces only. An empty
+    ``namespaces`` drops the bindings. Fails when the manifests hold none of ``names``.
+    """
+    docs = _docs(value, "k8s_namespaced_bindings")
+    if not isinstance(names, (list, tuple)) or not isinstance(namespaces, (list, tuple)):
+        raise AnsibleFilterError("k8s_namespaced_bindings: names and namespaces must be lists")
+    wanted = {str(name) for name in names}
+    out: list[dict[str, Any]] = []
+    found = False
+    for doc in docs:
+        meta = doc.get("metadata") or {}
+        if doc["kind"] != "ClusterRoleBinding" or meta.get("name") not in wanted:
+            out.append(doc)
+            continue
+        found = True
+        for namespace in namespaces:
+            binding_meta = {key: _plain(item) for key, item in meta.items() if key != "namespace"}
+            binding_meta["namespace"] = str(namespace)
+            out.append(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "RoleBinding",
+                    "metadata": binding_meta,
+                    "roleRef": _plain(doc.get("roleRef") or {}),
+                    "subjects": _plain(doc.get("subjects") or []),
+                }
+            )
+    if not found:
+        raise AnsibleFilterError(
+            f"k8s_namespaced_bindings: the manifests hold no ClusterRoleBinding named {sorted(wanted)}"
+        )
+    return out
+
+
 class FilterModule:
     """Manifest transforms of doks.gitops."""
 
@@ -150,4 +188,5 @@ class FilterModule:
             "k8s_place": k8s_place,
             "k8s_configmap_data": k8s_configmap_data,
             "k8s_container_args": k8s_container_args,
+            "k8s_namespaced_bindings": k8s_namespaced_bindings,
         }

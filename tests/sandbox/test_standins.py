@@ -341,3 +341,28 @@ def test_dashboard_read_only_versus_full() -> None:
     full = {d["metadata"]["name"] for d in _release("dashboard/previous/v0.71.0/release-full.yaml")}
     read_only = {d["metadata"]["name"] for d in _release("dashboard/previous/v0.71.0/release.yaml")}
     assert "tekton-dashboard-backend-edit" in full - read_only
+
+
+def test_alloy_rbac_follows_rules_and_cluster_rules_like_upstream(tmp_path: Path) -> None:
+    """grafana/alloy helm-chart/1.11.1 templates/rbac.yaml: a ClusterRole of ``rbac.rules`` then
+    ``rbac.clusterRules``, written as YAML one after the other (an empty list next to items does not
+    parse), or with ``rbac.namespaces`` one Role per namespace of ``rbac.rules`` only; the default
+    rules (values.yaml) read configmaps and secrets for remote.kubernetes.*."""
+    default = {d["kind"]: d for d in _render("alloy") if d["kind"] in ("ClusterRole", "ClusterRoleBinding")}
+    secrets = [r for r in default["ClusterRole"]["rules"] if "secrets" in r.get("resources", [])]
+    assert secrets and set(secrets[0]["verbs"]) == {"get", "list", "watch"}
+    pods = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+    metrics = [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    values = tmp_path / "v.yaml"
+    values.write_text(yaml.safe_dump({"rbac": {"rules": pods, "clusterRules": metrics}}))
+    narrow = [d for d in _render("alloy", "-f", str(values)) if d["kind"] == "ClusterRole"]
+    assert narrow[0]["rules"] == pods + metrics
+    values.write_text(yaml.safe_dump({"rbac": {"rules": pods, "clusterRules": []}}))
+    broken = _helm("template", "release", str(CHARTS / "alloy"), "-f", str(values))
+    assert broken.returncode != 0 and "YAML parse error" in broken.stderr
+    values.write_text(yaml.safe_dump({"rbac": {"rules": pods, "namespaces": ["a", "b"]}}))
+    roles = [d for d in _render("alloy", "-f", str(values)) if d["kind"] in ("Role", "ClusterRole")]
+    assert [(r["kind"], r["metadata"]["namespace"], r["rules"]) for r in roles] == [
+        ("Role", "a", pods),
+        ("Role", "b", pods),
+    ]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.doks.gitops.plugins.filter.manifests import (
     k8s_configmap_data,
     k8s_container_args,
+    k8s_namespaced_bindings,
     k8s_place,
 )
 
@@ -84,3 +87,50 @@ def test_container_args_replace_in_place_or_append() -> None:
 def test_bad_input_is_refused(bad: object) -> None:
     with pytest.raises(AnsibleFilterError):
         k8s_place(bad, PLACEMENT)
+
+
+def _dashboard_release() -> list[dict]:
+    """The Dashboard release the sandbox serves (sandbox/releases, upstream object names and bindings)."""
+    path = (
+        Path(__file__).resolve().parents[2]
+        / "sandbox/releases/tekton-releases/dashboard/previous/v0.71.0/release-full.yaml"
+    )
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def test_namespaced_bindings_bind_the_tenant_roles_in_the_named_namespaces_only() -> None:
+    """tektoncd/dashboard v0.71.0 scripts/installer, rbac(): with --tenant-namespaces the tenant view (and,
+    read-write, the backend edit) ClusterRoles are bound by a RoleBinding in each tenant namespace, the
+    backend view ClusterRole stays bound cluster-wide."""
+    docs = _dashboard_release()
+    original = copy.deepcopy(docs)
+    out = k8s_namespaced_bindings(
+        docs, ["tekton-dashboard-tenant-view", "tekton-dashboard-backend-edit"], ["lofi-ci", "shop-ci"]
+    )
+    assert docs == original
+    cluster = [d["roleRef"]["name"] for d in out if d["kind"] == "ClusterRoleBinding"]
+    assert cluster == ["tekton-dashboard-backend-view"]
+    namespaced = sorted(
+        (d["metadata"]["namespace"], d["roleRef"]["name"], d["roleRef"]["kind"])
+        for d in out
+        if d["kind"] == "RoleBinding"
+    )
+    assert namespaced == [
+        (ns, role, "ClusterRole")
+        for ns in ("lofi-ci", "shop-ci")
+        for role in ("tekton-dashboard-backend-edit", "tekton-dashboard-tenant-view")
+    ]
+    for doc in out:
+        if doc["kind"] == "RoleBinding":
+            assert doc["subjects"] == [
+                {"kind": "ServiceAccount", "name": "tekton-dashboard", "namespace": "tekton-pipelines"}
+            ]
+            assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "tekton-dashboard"
+    assert len(out) == len(docs) - 2 + 4
+
+
+def test_namespaced_bindings_with_no_namespace_drop_the_bindings_and_fail_on_a_rename() -> None:
+    out = k8s_namespaced_bindings(_dashboard_release(), ["tekton-dashboard-tenant-view"], [])
+    assert "tekton-dashboard-tenant-view" not in [d["metadata"]["name"] for d in out if "Binding" in d["kind"]]
+    with pytest.raises(AnsibleFilterError, match="no ClusterRoleBinding"):
+        k8s_namespaced_bindings(_dashboard_release(), ["renamed"], ["lofi-ci"])

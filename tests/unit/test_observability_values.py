@@ -204,6 +204,19 @@ def test_alloy_labels_pod_logs(default_values: dict[str, Any]) -> None:
     assert '"spec.nodeName=" + sys.env("HOSTNAME")' in content
 
 
+def test_alloy_rbac_is_what_its_pipeline_needs(default_values: dict[str, Any]) -> None:
+    """grafana/alloy helm-chart/1.11.1: the ClusterRole is ``rbac.rules`` then ``rbac.clusterRules``, written
+    as YAML one after the other (templates/rbac.yaml), so both must be non-empty lists; the defaults
+    (values.yaml) read configmaps and secrets cluster-wide. config.alloy only discovers pods."""
+    rbac = default_values["alloy"]["rbac"]
+    assert rbac["create"] is True
+    assert rbac["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+    assert rbac["clusterRules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    assert "namespaces" not in rbac
+    content = default_values["alloy"]["alloy"]["configMap"]["content"]
+    assert "remote.kubernetes" not in content and "loki.source.kubernetes" not in content
+
+
 def test_platform_rules_use_the_real_metric_names(default_values: dict[str, Any]) -> None:
     rules = [r for g in default_values["rules"]["spec"]["groups"] for r in g["rules"]]
     exprs = {r["alert"]: r["expr"] for r in rules}
