@@ -558,7 +558,11 @@ ONLY_PROMOTE = [{**PUSH["commits"][0], "id": "4" * 40, "modified": ["application
         ("push", from_repository(PUSH, {"full_name": "Test-Org/LoFi"}), ["push"]),
         ("push", from_repository(PUSH, {"full_name": "test-org/lofi.git"}), []),
         ("pull_request", from_repository(pull_request("opened"), OTHER), []),
-        ("pull_request", from_repository(pull_request("synchronize"), {"full_name": "TEST-ORG/lofi"}), ["pull-request"]),
+        (
+            "pull_request",
+            from_repository(pull_request("synchronize"), {"full_name": "TEST-ORG/lofi"}),
+            ["pull-request"],
+        ),
         ("push", {key: value for key, value in PUSH.items() if key != "repository"}, []),  # malformed
     ],
 )
