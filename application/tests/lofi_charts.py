@@ -41,10 +41,11 @@ PIPELINE_VALUES = {
     "secrets": {
         "gitCredentials": "test-git-credentials",
         "registry": "test-registry-secret",
+        "gitReadCredentials": "test-git-read-credentials",
         "webhook": "test-webhook-secret",
         "webhookKey": "test-webhook-key",
     },
-    "serviceAccounts": {"pipeline": "test-pipeline-sa", "triggers": "test-triggers-sa"},
+    "serviceAccounts": {"pipeline": "test-pipeline-sa", "pullRequest": "test-pr-sa", "triggers": "test-triggers-sa"},
     "webhook": {
         "host": "hooks.test-domain.io",
         "ingressClassName": "test-ingress-class",
@@ -53,6 +54,14 @@ PIPELINE_VALUES = {
     "placement": {
         "nodeSelector": {"test-domain.io/node-pool": "test-tools-pool"},
         "tolerations": [{"key": "test-tools-taint", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+    },
+    "run": {
+        "placement": {
+            "nodeSelector": {"test-domain.io/node-pool": "test-workloads-pool"},
+            "tolerations": [
+                {"key": "test-workloads-taint", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+            ],
+        },
     },
 }
 

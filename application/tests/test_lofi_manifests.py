@@ -51,6 +51,7 @@ GIT_CLONE_PARAMS = {
 }
 GIT_CLONE_RESULTS = {"commit", "url", "committer-date"}
 GIT_CLONE_WORKSPACES = {"output", "ssh-directory", "basic-auth", "ssl-ca-directory"}
+GIT_CLONE_OPTIONAL_WORKSPACES = {"ssh-directory", "basic-auth", "ssl-ca-directory"}
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +263,60 @@ def test_build_uses_the_maintained_kaniko_reproducibly(rendered) -> None:
     assert image == "$(params.image-repository):$(tasks.clone.results.commit)", "tagged by commit, never latest"
 
 
+# What kaniko needs besides root (GoogleContainerTools/kaniko#778 and #1171, shipwright-io/build#93 and
+# #118): chown/chmod the unpacked layers, write into read-only directories, RUN after USER. All of them
+# are in the Pod Security "baseline" allowed set (kubernetes.io/docs/concepts/security/pod-security-standards).
+KANIKO_CAPABILITIES = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"}
+BASELINE_CAPABILITIES = KANIKO_CAPABILITIES | {
+    "AUDIT_WRITE",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETPCAP",
+    "SYS_CHROOT",
+}
+
+
+def test_build_step_gets_the_least_root_kaniko_needs(rendered) -> None:
+    """kaniko runs as root (it has no rootless mode) with every capability dropped but the five it needs,
+    no privilege escalation and the runtime's seccomp profile; every other step of our Tasks is non-root
+    with no capability (the Pod Security "restricted" rules for a container)."""
+    for task in by_kind(rendered["tekton"], "Task"):
+        for step in task["spec"]["steps"]:
+            security = step["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert security["capabilities"]["drop"] == ["ALL"]
+            assert "privileged" not in security
+            if step["image"].startswith("ghcr.io/osscontainertools/kaniko:"):
+                assert security["runAsUser"] == 0 and security["runAsNonRoot"] is False
+                assert set(security["capabilities"]["add"]) == KANIKO_CAPABILITIES
+                assert set(security["capabilities"]["add"]) <= BASELINE_CAPABILITIES
+            else:
+                assert security["runAsNonRoot"] is True and security["runAsUser"] == 65532
+                assert "add" not in security["capabilities"], f"{task['metadata']['name']}/{step['name']}"
+
+
+def test_run_pods_take_no_traffic_and_send_only_dns_and_https(rendered) -> None:
+    """The NetworkPolicy selects every pod of every run (Tekton copies a PipelineRun's labels to its
+    TaskRuns and pods), admits nothing in, and lets out DNS to the cluster DNS and HTTPS to public
+    addresses: not the cluster's or the VPC's private ranges (API server, platform Services)."""
+    policy = one(rendered["tekton"], "NetworkPolicy", "lofi-ci-runs")["spec"]
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"} and not policy.get("ingress")
+    for template in by_kind(rendered["tekton"], "TriggerTemplate"):
+        labels = template["spec"]["resourcetemplates"][0]["metadata"]["labels"]
+        assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    dns, https = policy["egress"]
+    assert dns["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}]
+    assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+    assert https["ports"] == [{"protocol": "TCP", "port": 443}]
+    (block,) = https["to"]
+    assert block["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(block["ipBlock"]["except"])
+
+
 def test_promote_task_runs_exactly_the_tested_script(rendered) -> None:
     task = one(rendered["tekton"], "Task", "lofi-promote")["spec"]
     config_map_name = task["volumes"][0]["configMap"]["name"]
@@ -332,20 +387,74 @@ def test_trigger_templates_create_v1_pipelineruns_with_per_run_workspaces(render
         assert set(bound["source"]) == {"name", "volumeClaimTemplate"}
         claim = bound["source"]["volumeClaimTemplate"]["spec"]
         assert claim["accessModes"] == ["ReadWriteOnce"] and claim["resources"]["requests"]["storage"]
-        assert bound["git-credentials"]["secret"]["secretName"] == "test-git-credentials"
-        assert spec["taskRunTemplate"]["serviceAccountName"] == "test-pipeline-sa"
+        # builds run code from git: the workloads pool (run.placement), not the listener's tools pool
         pod = spec["taskRunTemplate"]["podTemplate"]
-        assert pod["nodeSelector"] == PIPELINE_VALUES["placement"]["nodeSelector"]
-        assert pod["tolerations"] == PIPELINE_VALUES["placement"]["tolerations"]
+        assert pod["nodeSelector"] == PIPELINE_VALUES["run"]["placement"]["nodeSelector"]
+        assert pod["tolerations"] == PIPELINE_VALUES["run"]["placement"]["tolerations"]
+        assert pod["nodeSelector"] != PIPELINE_VALUES["placement"]["nodeSelector"]
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         assert re.fullmatch(r"\d+[hms]", spec["timeouts"]["pipeline"])
         if name == "lofi-ci-push":
             assert (given["no-push"], given["promote"]) == ("false", "true")
+            assert spec["taskRunTemplate"]["serviceAccountName"] == "test-pipeline-sa"
+            assert bound["git-credentials"]["secret"]["secretName"] == "test-git-credentials"
             registry = bound["docker-config"]["secret"]
             assert registry["secretName"] == "test-registry-secret"
             assert registry["items"] == [{"key": ".dockerconfigjson", "path": "config.json"}]
         else:
             assert (given["no-push"], given["promote"]) == ("true", "false")
+            # pull-request code (tests, Dockerfile RUN steps) never sees a credential that writes
             assert "docker-config" not in bound, "pull-request code must never see registry credentials"
+            assert spec["taskRunTemplate"]["serviceAccountName"] == "test-pr-sa"
+            assert bound["git-credentials"]["secret"]["secretName"] == "test-git-read-credentials"
+
+
+def test_pull_request_runs_without_read_credentials_clone_anonymously(tmp_path: Path) -> None:
+    """No read-only token given: the pull-request run binds no git credentials at all (git-clone's
+    basic-auth workspace is optional), never the push runs' token."""
+    values = {**PIPELINE_VALUES, "secrets": {**PIPELINE_VALUES["secrets"], "gitReadCredentials": ""}}
+    docs = helm_template("tekton", values, tmp_path, release="lofi-pipeline")
+    run = one(docs, "TriggerTemplate", "lofi-ci-pr")["spec"]["resourcetemplates"][0]
+    assert {w["name"] for w in run["spec"]["workspaces"]} == {"source"}
+    assert "test-git-credentials" not in json.dumps(run) and "test-registry-secret" not in json.dumps(run)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"serviceAccounts": {"pullRequest": "test-pipeline-sa"}}, "serviceAccounts.pullRequest must differ"),
+        ({"secrets": {"gitReadCredentials": "test-git-credentials"}}, "must not be secrets.gitCredentials"),
+        ({"source": {"url": "https://git.test-domain.io/test-org"}}, "is not https://host/owner/repo.git"),
+        ({"source": {"url": "file:///srv/test-org/lofi.git"}}, "is not https://host/owner/repo.git"),
+    ],
+)
+def test_pipeline_chart_refuses_values_that_would_widen_a_run(tmp_path: Path, overrides: dict, message: str) -> None:
+    values = json.loads(json.dumps(PIPELINE_VALUES))
+    for key, value in overrides.items():
+        values[key] = {**values[key], **value}
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    result = helm_run("tekton", "lofi-pipeline", "-f", str(values_file))
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_optional_pipeline_workspaces_reach_only_optional_task_workspaces(rendered) -> None:
+    """Tekton fails a run whose Pipeline hands an optional workspace to a Task that requires it
+    (tektoncd/pipeline pkg/reconciler/pipelinerun/resources/validate_dependencies.go ValidateOptionalWorkspaces,
+    reason RequiredWorkspaceMarkedOptional): git-credentials is optional, as pull-request runs may bind none."""
+    pipeline = one(rendered["tekton"], "Pipeline", "lofi-ci")["spec"]
+    optional = {w["name"] for w in pipeline["workspaces"] if w.get("optional")}
+    assert {"git-credentials", "docker-config"} <= optional
+    for task in pipeline["tasks"]:
+        if "resolver" in task["taskRef"]:
+            task_optional = GIT_CLONE_OPTIONAL_WORKSPACES
+        else:
+            spec = one(rendered["tekton"], "Task", task["taskRef"]["name"])["spec"]
+            task_optional = {w["name"] for w in spec.get("workspaces", []) if w.get("optional")}
+        for binding in task.get("workspaces", []):
+            if binding["workspace"] in optional:
+                assert binding["name"] in task_optional, f"{task['name']}: {binding['name']} must be optional"
 
 
 def test_eventlistener_checks_github_signatures_then_filters(rendered) -> None:
@@ -367,7 +476,7 @@ def test_eventlistener_checks_github_signatures_then_filters(rendered) -> None:
         assert trigger["template"]["ref"] in templates
     assert events == {"push": ["push"], "pull-request": ["pull_request"]}
     pod = spec["resources"]["kubernetesResource"]["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == PIPELINE_VALUES["placement"]["nodeSelector"]
+    assert pod["nodeSelector"] == PIPELINE_VALUES["placement"]["nodeSelector"]  # the listener stays on tools
 
 
 def test_bindings_read_fields_present_in_github_payloads(rendered) -> None:
@@ -429,6 +538,19 @@ def fired(rendered, event: str, body: dict) -> list[str]:
     return names
 
 
+# Another repository of the same organisation: an organisation webhook signs its events with the same secret.
+OTHER = {"full_name": "test-org/lofi-other", "clone_url": "https://git.test-domain.io/test-org/lofi-other.git"}
+
+
+def from_repository(body: dict, repo: dict) -> dict:
+    """``body`` as sent for ``repo`` (a pull request's head in the same repository: no fork)."""
+    body = json.loads(json.dumps(body))
+    body["repository"] |= repo
+    if "pull_request" in body:
+        body["pull_request"]["head"]["repo"] |= repo
+    return body
+
+
 ONLY_PROMOTE = [{**PUSH["commits"][0], "id": "4" * 40, "modified": ["application/deployment/environments/x.yaml"]}]
 
 
@@ -450,10 +572,70 @@ ONLY_PROMOTE = [{**PUSH["commits"][0], "id": "4" * 40, "modified": ["application
         ("pull_request", pull_request("labeled"), []),
         ("pull_request", pull_request("opened", {"full_name": "fork/lofi", "clone_url": "x"}), []),
         ("issue_comment", _ours(_examples("issue_comment")[0]), []),
+        # the configured repository only (GitHub compares owner and name case-insensitively)
+        ("push", from_repository(PUSH, OTHER), []),
+        ("push", from_repository(PUSH, {"full_name": "Test-Org/LoFi"}), ["push"]),
+        ("push", from_repository(PUSH, {"full_name": "test-org/lofi.git"}), []),
+        ("pull_request", from_repository(pull_request("opened"), OTHER), []),
+        (
+            "pull_request",
+            from_repository(pull_request("synchronize"), {"full_name": "TEST-ORG/lofi"}),
+            ["pull-request"],
+        ),
+        ("push", {key: value for key, value in PUSH.items() if key != "repository"}, []),  # malformed
     ],
 )
 def test_filters_on_sample_payloads(rendered, event: str, body: dict, expected: list[str]) -> None:
     assert fired(rendered, event, body) == expected
+
+
+def _listener_for(tmp_path: Path, url: str) -> dict:
+    values = {**PIPELINE_VALUES, "source": {**PIPELINE_VALUES["source"], "url": url}}
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return {"tekton": helm_template("tekton", values, tmp_path, release="lofi-pipeline")}
+
+
+@pytest.mark.parametrize("event", ["push", "pull_request"])
+def test_only_the_configured_repository_is_built(tmp_path: Path, event: str) -> None:
+    """Every example GitHub documents for the event, made to name the configured branch (push) or an
+    open pull request from the repository itself: it fires the listener whose source.url is the
+    example's own repository, and never one configured for another repository of the same owner,
+    although it is signed with the same secret (an organisation webhook)."""
+    examples = _examples(event)
+    assert examples
+    renders: dict[str, dict] = {}
+    for example in examples:
+        body = json.loads(json.dumps(example))
+        repo = body["repository"]
+        if event == "push":
+            body |= {"ref": "refs/heads/test-branch", "deleted": False}
+        else:
+            body["action"] = "synchronize"
+            body["pull_request"]["head"]["repo"] = dict(repo)
+        own, other = repo["clone_url"], repo["clone_url"].removesuffix(".git") + "-other.git"
+        for url in (own, other):
+            if url not in renders:
+                renders[url] = _listener_for(tmp_path / str(len(renders)), url)
+        expected = ["push"] if event == "push" else ["pull-request"]
+        assert fired(renders[own], event, body) == expected, f"{repo['full_name']}: not built from {own}"
+        assert fired(renders[other], event, body) == [], f"{repo['full_name']}: built for {other}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://git.test-domain.io/Test-Org/LoFi.git",
+        "https://git.test-domain.io/test-org/lofi",
+        "https://git.test-domain.io/test-org/lofi/",
+        "ssh://git@git.test-domain.io:2222/test-org/lofi.git",
+        "git@git.test-domain.io:test-org/lofi.git",
+    ],
+)
+def test_the_accepted_repository_comes_from_source_url(tmp_path: Path, url: str) -> None:
+    """One place: the repository the listener accepts is the clone URL's owner/name, whatever its form."""
+    for trigger in one(_listener_for(tmp_path, url)["tekton"], "EventListener")["spec"]["triggers"]:
+        cel = trigger["interceptors"][1]["params"][0]["value"]
+        assert cel.startswith("body.repository.full_name.lowerAscii() == 'test-org/lofi' && ")
 
 
 def test_listener_ingress_has_tls(rendered) -> None:

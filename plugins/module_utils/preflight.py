@@ -645,6 +645,7 @@ APP_DEFAULTS = {"git_username": "x-access-token", "git_host": "github.com", "sea
 CLEAR_OR_SEALED = (
     ("registry_dockerconfigjson", "sealed_registry"),
     ("git_token", "sealed_git_credentials"),
+    ("git_read_token", "sealed_git_read_credentials"),
     ("webhook_secret", "sealed_webhook_secret"),
 )
 
@@ -687,6 +688,19 @@ def _app_credential_problems(get: Getter, index: int, app: dict[str, Any]) -> li
     if value and not DOCKERCONFIG.fullmatch(value):
         problems.append(
             Problem(var, 'is not a docker config JSON with "auths"', 'give {"auths": {"<registry>": {...}}}')
+        )
+    (read_var, read_value), (write_var, write_value) = (
+        _app_value(get, index, app, "git_read_token"),
+        _app_value(get, index, app, "git_token"),
+    )
+    if read_value and read_value == write_value:
+        problems.append(
+            Problem(
+                read_var,
+                f"is {write_var}, which can push, and pull-request runs (code from the pull request) clone with it",
+                "give a token that can only read the repository (fine-grained, Contents: read-only), "
+                "or leave it empty to clone pull requests anonymously",
+            )
         )
     var, value = _app_value(get, index, app, "webhook_secret")
     if value and len(value) < 16:

@@ -478,6 +478,14 @@ LOFI_IMAGE = {"lofi_pipeline_image_registry": "registry.example.com/acme"}
             "lofi_pipeline_apps[0].webhook_secret",
         ),
         ({"lofi_pipeline_git_host": "https://github.com"}, "lofi_pipeline_git_host"),
+        (
+            {"lofi_pipeline_git_token": "s3cr3t", "lofi_pipeline_apps": [{"name": "lofi", "git_read_token": "s3cr3t"}]},
+            "lofi_pipeline_apps[0].git_read_token",
+        ),
+        (
+            {"lofi_pipeline_git_read_token": "s3cr3t", "lofi_pipeline_sealed_git_read_credentials": "AgB"},
+            "lofi_pipeline_git_read_token",
+        ),
         ({"lofi_pipeline_sealed_scope": "cluster"}, "lofi_pipeline_sealed_scope"),
         ({"lofi_pipeline_webhook_secret_length": 8}, "lofi_pipeline_webhook_secret_length"),
     ],

@@ -21,11 +21,31 @@ app.kubernetes.io/component: ci-run
 {{- printf "%s/%s/values.yaml" (trimSuffix "/" .Values.gitops.valuesDir) $env -}}
 {{- end -}}
 
+{{/*
+owner/repo of source.url, lower case: the only repository whose webhook events the EventListener
+accepts (GitHub's repository.full_name; GitHub compares owner and repository names case-insensitively).
+https://host/owner/repo(.git), ssh://[user@]host[:port]/owner/repo(.git) and user@host:owner/repo(.git).
+*/}}
+{{- define "lofi-pipeline.repository" -}}
+{{- $url := required "source.url is required: the clone URL of the application repository" .Values.source.url | trim -}}
+{{- $path := regexReplaceAll "^(https://[^/]+/|ssh://[^/]+/|[^@/:]+@[^:/]+:)" $url "" -}}
+{{- $name := $path | trimSuffix "/" | trimSuffix ".git" | lower -}}
+{{- if or (eq $path $url) (not (regexMatch "^[a-z0-9_.-]+/[a-z0-9_.-]+$" $name)) -}}
+{{- fail (printf "source.url %q is not https://host/owner/repo.git (or ssh://host/owner/repo.git, git@host:owner/repo.git): the EventListener accepts only this repository's events" $url) -}}
+{{- end -}}
+{{- $name -}}
+{{- end -}}
+
 {{- define "lofi-pipeline.promoteConfigMap" -}}
 {{- printf "%s-promote" .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* PipelineRun spec shared by the push and the pull-request templates; dict: root, event, promote (bool), push (bool). */}}
+{{/*
+PipelineRun spec shared by the push and the pull-request templates; dict: root, event, promote (bool),
+push (bool). A pull-request run executes the pull request's code (tests, Dockerfile RUN steps): it runs as
+its own ServiceAccount (nothing attached to it), gets no registry credentials and only the read-only git
+credentials (secrets.gitReadCredentials; none: an anonymous clone), never the push run's git token.
+*/}}
 {{- define "lofi-pipeline.pipelineRun" -}}
 {{- $root := .root -}}
 apiVersion: tekton.dev/v1
@@ -52,15 +72,20 @@ spec:
     - name: promote
       value: {{ .promote | quote }}
   taskRunTemplate:
-    serviceAccountName: {{ $root.Values.serviceAccounts.pipeline }}
+    serviceAccountName: {{ ternary $root.Values.serviceAccounts.pipeline $root.Values.serviceAccounts.pullRequest .push }}
+    # run.placement (the workloads pool), not the listener's tools pool: a build runs code from git.
+    # A PipelineRun's nodeSelector and tolerations replace the tekton role's default-pod-template ones
+    # (tektoncd/pipeline pkg/apis/pipeline/pod/template.go MergePodTemplateWithDefault).
     podTemplate:
       securityContext:
         fsGroup: 65532
-      {{- with $root.Values.placement.nodeSelector }}
+        seccompProfile:
+          type: RuntimeDefault
+      {{- with $root.Values.run.placement.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with $root.Values.placement.tolerations }}
+      {{- with $root.Values.run.placement.tolerations }}
       tolerations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -77,9 +102,15 @@ spec:
           resources:
             requests:
               storage: {{ $root.Values.run.workspaceSize }}
+    {{- if .push }}
     - name: git-credentials
       secret:
         secretName: {{ $root.Values.secrets.gitCredentials }}
+    {{- else if $root.Values.secrets.gitReadCredentials }}
+    - name: git-credentials
+      secret:
+        secretName: {{ $root.Values.secrets.gitReadCredentials }}
+    {{- end }}
     {{- if .push }}
     - name: docker-config
       secret:
