@@ -180,6 +180,25 @@ def k8s_namespaced_bindings(value: Any, names: Any, namespaces: Any) -> list[dic
     return out
 
 
+def k8s_namespace_labels(value: Any, labels: Any) -> list[dict[str, Any]]:
+    """Merge ``labels`` (values turned into strings) into the labels of every Namespace object.
+
+    The Pod Security labels of the namespaces an upstream release manifest creates, set where the
+    manifest is applied so one apply owns the whole Namespace object.
+    """
+    docs = _docs(value, "k8s_namespace_labels")
+    if not isinstance(labels, Mapping):
+        raise AnsibleFilterError("k8s_namespace_labels: labels must be a dict of label name to value")
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            continue
+        meta = doc.setdefault("metadata", {})
+        merged = dict(meta.get("labels") or {})
+        merged.update({str(key): _as_string(item) for key, item in labels.items()})
+        meta["labels"] = merged
+    return docs
+
+
 class FilterModule:
     """Manifest transforms of doks.gitops."""
 
@@ -189,4 +208,5 @@ class FilterModule:
             "k8s_configmap_data": k8s_configmap_data,
             "k8s_container_args": k8s_container_args,
             "k8s_namespaced_bindings": k8s_namespaced_bindings,
+            "k8s_namespace_labels": k8s_namespace_labels,
         }

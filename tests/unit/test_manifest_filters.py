@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.doks.gitops.plugins.filter.manifests import (
     k8s_configmap_data,
     k8s_container_args,
+    k8s_namespace_labels,
     k8s_namespaced_bindings,
     k8s_place,
 )
@@ -134,3 +135,18 @@ def test_namespaced_bindings_with_no_namespace_drop_the_bindings_and_fail_on_a_r
     assert "tekton-dashboard-tenant-view" not in [d["metadata"]["name"] for d in out if "Binding" in d["kind"]]
     with pytest.raises(AnsibleFilterError, match="no ClusterRoleBinding"):
         k8s_namespaced_bindings(_dashboard_release(), ["renamed"], ["lofi-ci"])
+
+
+def test_namespace_labels_merge_into_every_namespace_only() -> None:
+    """Tekton's namespaces keep upstream's labels and get the platform's Pod Security labels."""
+    ns = {"kind": "Namespace", "metadata": {"name": "tekton-pipelines", "labels": {"a": "1", "enforce": "old"}}}
+    bare = {"kind": "Namespace", "metadata": {"name": "tekton-pipelines-resolvers"}}
+    out = k8s_namespace_labels([ns, bare, *_docs()], {"enforce": "restricted", "flag": True})
+    assert out[0]["metadata"]["labels"] == {"a": "1", "enforce": "restricted", "flag": "true"}
+    assert out[1]["metadata"]["labels"] == {"enforce": "restricted", "flag": "true"}
+    others = [d for d in _docs() if d is not None and d["kind"] != "Namespace"]
+    assert [d for d in out[2:] if d["kind"] != "Namespace"] == others
+    assert all(d["metadata"]["labels"]["enforce"] == "restricted" for d in out if d["kind"] == "Namespace")
+    assert ns["metadata"]["labels"]["enforce"] == "old"  # the input is not changed
+    with pytest.raises(AnsibleFilterError, match="labels must be a dict"):
+        k8s_namespace_labels([ns], ["enforce"])
