@@ -32,9 +32,9 @@ FIRST_GUESS = {
     "doks_cluster": 133,
     "ingress_certmanager": 393,
     "ingress_certmanager_nginx": 295,
-    "lofi_pipeline": 300,
+    "lofi_pipeline": 700,
     "observability": 235,
-    "tekton": 250,
+    "tekton": 300,
 }
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
