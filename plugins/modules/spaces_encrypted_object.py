@@ -26,7 +26,7 @@ attributes:
     description: Reads, compares and reports; never writes.
   diff_mode:
     support: none
-    description: The content is secret; only RV(changed) tells a difference.
+    description: The content is secret; only the result's C(changed) tells a difference.
 options:
   endpoint:
     description: S3 endpoint of Spaces, for example V(https://fra1.digitaloceanspaces.com).
@@ -49,15 +49,13 @@ options:
     type: str
     required: true
   secret_access_key:
-    description: Spaces secret key.
+    description: Spaces secret key (never logged).
     type: str
     required: true
-    no_log: true
   passphrase:
-    description: Passphrase the encryption key is derived from (at least 16 characters).
+    description: Passphrase the encryption key is derived from (at least 16 characters; never logged).
     type: str
     required: true
-    no_log: true
   state:
     description: V(present) keeps O(content) stored; V(read) returns what is stored.
     type: str
