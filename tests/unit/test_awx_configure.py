@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import threading
 
 import pytest
 import yaml
+from ansible_collections.doks.gitops.plugins.module_utils.preflight import tekton_release_files
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sandbox import tls
@@ -77,6 +79,7 @@ def test_first_run_creates_everything(awx) -> None:
         "GitHub (lofi pipeline)",
         "Container registry (lofi pipeline)",
         "Alertmanager Slack webhook",
+        "Sealed-secrets key backup",
     }
     assert types["DigitalOcean API token"]["injectors"] == {"env": {"DIGITALOCEAN_TOKEN": "{{ token }}"}}
     assert types["DigitalOcean DNS token"]["injectors"] == {"env": {"DIGITALOCEAN_DNS_TOKEN": "{{ token }}"}}
@@ -144,6 +147,7 @@ LAUNCH_SECRETS = {
     "GITHUB_WEBHOOK_SECRET": "webhook-secret-0123456789",
     "DOCR_DOCKERCONFIGJSON": '{"auths": {"registry.digitalocean.com": {"auth": "eDp5"}}}',
     "ALERTMANAGER_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/launch",
+    "SEALED_SECRETS_BACKUP_PASSPHRASE": "backup-passphrase-5f0c2e",
 }
 
 
@@ -159,6 +163,9 @@ def _launch(
     accepted at launch when ask_variables_on_launch is off. The job runs the template's playbook
     from the project's checkout with the inventory synced from the inventory source and the
     launch's Limit. ``inputs`` replaces a credential's inputs, as an operator would have entered them.
+    The inventory is the production one with the sha256 of each Tekton release file recorded, as the
+    operator commits them to the git-sourced inventory (issue #18: the role defaults pin none, and
+    preflight names each missing pin; these stand-in values are well-formed, preflight downloads nothing).
     """
     db = srv.emulator.store.data
     jt = next(t for t in _objects(srv, "job_templates") if t["name"] == template)
@@ -173,6 +180,7 @@ def _launch(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "SPACES_", "DIGITALOCEAN_", "GITHUB_"))}
     env.pop("DOCR_DOCKERCONFIGJSON", None)
     env.pop("ALERTMANAGER_SLACK_WEBHOOK_URL", None)
+    env.pop("SEALED_SECRETS_BACKUP_PASSPHRASE", None)
     sandbox = ImmutableSandboxedEnvironment()
     for cred_id in db["jt_credentials"][str(jt["id"])]:
         cred = creds[cred_id]
@@ -185,9 +193,15 @@ def _launch(
     source = _objects(srv, "inventory_sources")[0]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(extra, handle)
+    tekton = yaml.safe_load((ROOT / "roles/tekton/defaults/main.yml").read_text())
+    pins = {key: hashlib.sha256(key.encode()).hexdigest() for key in tekton_release_files(tekton.get)}
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as recorded:
+        yaml.safe_dump({"all": {"vars": {"tekton_release_sha256": pins}}}, recorded)
     args = [
         "-i",
         source["source_path"],
+        "-i",
+        recorded.name,
         jt["playbook"],
         "--limit",
         limit,
@@ -201,6 +215,7 @@ def _launch(
         return ansible_playbook(args, cwd=ROOT, env=env, timeout=300)
     finally:
         os.unlink(handle.name)
+        os.unlink(recorded.name)
 
 
 def _named(output: str) -> set[str]:

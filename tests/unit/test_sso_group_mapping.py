@@ -106,6 +106,8 @@ AUTH0_CONNECTION = {
     "auth0_apps_domain": "tenant.eu.auth0.com",
     "auth0_apps_client_id": "m",
     "auth0_apps_client_secret": "x",
+    # the role refuses applications enabled on every connection of the tenant (issue #18)
+    "auth0_apps_connections": ["corporate-sso"],
 }
 
 
