@@ -906,6 +906,8 @@ def sealed_secrets_keys(cluster: Cluster) -> None:
                 "kind": "Secret",
                 "type": "kubernetes.io/tls",
                 "metadata": {
+                    # as the API server stores an object created with generateName: both fields set
+                    "generateName": "sealed-secrets-key",
                     "name": "sealed-secrets-key" + "".join(secrets.choice(SAFE) for _ in range(5)),
                     "namespace": ns,
                     "labels": {SEALED_SECRETS_KEY_LABEL: "active"},

@@ -380,7 +380,10 @@ def kube_state(box: FaultBox) -> dict[str, Any]:
                 if version > releases.get(name, (0, ""))[0]:
                     releases[name] = (version, labels["status"])
                 continue
-            objects.add((kind, meta.namespace or "", meta.name))
+            # a name the cluster generated (generateName, as the sealed-secrets controller names its key)
+            # differs between two clean runs: only its prefix is the state
+            name = f"{meta.generateName}<generated>" if meta.generateName else meta.name
+            objects.add((kind, meta.namespace or "", name))
     return {"objects": sorted(objects), "releases": {name: status for name, (_, status) in sorted(releases.items())}}
 
 
