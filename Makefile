@@ -192,7 +192,7 @@ molecule: setup ## molecule test for every role scenario, in lanes of their own 
 
 e2e: setup ## End to end on the sandbox: the user journey, bad-input and fault matrices, leak scan
 	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then \
-	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests/e2e $(PYTEST_ARGS); \
+	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder tests/e2e $(PYTEST_ARGS); \
 	else echo "e2e: no scenarios yet"; fi
 
 bench: setup ## site.yml on 1 and 4 clusters (first converge, no-op): the table in docs/benchmarks.md

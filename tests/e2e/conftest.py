@@ -1,10 +1,10 @@
-"""How ``make e2e`` spreads the end-to-end tests over its pytest workers (``--dist loadgroup``).
+"""The order in which ``make e2e`` hands the end-to-end files to its pytest workers
+(``--dist loadfile --no-loadscope-reorder``: each file on one worker, in collection order).
 
-Each group below runs on one worker, on a sandbox of its own: the journey (one sandbox, its steps
-in order), the fault matrix per API (each worker that takes a part of it starts its own sandbox,
-``test_faults.STATE``), the bad-input matrix and the shipped inventories. The journey is the
-longest group and goes first, so it starts at once on a worker of its own while the other worker
-works through the rest; the fault matrix follows, its slowest APIs first.
+The journey is the longest file and goes first, so it starts at once on a worker of its own while
+the other worker works through the rest; the fault matrix follows. (``--dist loadgroup`` would
+spread the fault matrix by API, with the ``xdist_group`` marks below, but with pytest 9.2 and
+pytest-xdist 3.8 the group never reaches the node ids xdist schedules by, so it is not used.)
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ def group_of(item: pytest.Item) -> str:
     return module
 
 
+# before xdist's own hook, which turns the xdist_group marks into the "@group" suffix of each nodeid
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: index for index, name in enumerate(ORDER)}
     for item in items:
