@@ -7,8 +7,10 @@ import ssl
 import urllib.request
 from typing import Any
 
+import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from botocore.config import Config
 
 from tests.sandbox import local_sandbox as sb
 from tests.unit.module_runner import as_target
@@ -54,6 +56,18 @@ class DoSandbox:
         with urllib.request.urlopen(req, context=ssl.create_default_context(cafile=self.ca)) as resp:
             raw = resp.read()
         return json.loads(raw) if raw else None
+
+    def s3(self, key: tuple[str, str] = ("sandbox-admin", "sandbox-admin-not-a-secret")) -> Any:
+        """An S3 client of the Spaces emulator (path-style, the sandbox CA), the admin key by default."""
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoints["spaces"]["url"],
+            region_name=self.endpoints["spaces"]["region"],
+            aws_access_key_id=key[0],
+            aws_secret_access_key=key[1],
+            verify=self.ca,
+            config=Config(s3={"addressing_style": "path"}),
+        )
 
     def reset(self) -> None:
         sb.admin(self.endpoints, "digitalocean", "POST", "reset")

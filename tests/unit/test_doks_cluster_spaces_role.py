@@ -16,9 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
@@ -108,18 +106,6 @@ def keys(do: DoSandbox) -> list[dict[str, Any]]:
     return do.api("GET", "/v2/spaces/keys?name=c1-loki")["keys"]
 
 
-def s3(do: DoSandbox, key: tuple[str, str]) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=do.endpoints["spaces"]["url"],
-        region_name=do.endpoints["spaces"]["region"],
-        aws_access_key_id=key[0],
-        aws_secret_access_key=key[1],
-        verify=do.endpoints["ca_file"],
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
 def test_a_new_bucket_rotates_the_key_stores_it_then_deletes_the_old_one(do: DoSandbox, tmp_path: Path) -> None:
     converge(do, tmp_path, "c1-logs")
     first = stored(do)
@@ -158,9 +144,9 @@ def test_a_new_bucket_rotates_the_key_stores_it_then_deletes_the_old_one(do: DoS
     delete = next(e["time"] for e in do.log(mark) if e["method"] == "DELETE")
     assert secret_write < delete
     # the stored key works in the new bucket; the old one is gone
-    s3(do, second).put_object(Bucket="c1-archive", Key="chunk", Body=b"x")
+    do.s3(second).put_object(Bucket="c1-archive", Key="chunk", Body=b"x")
     with pytest.raises(ClientError) as err:
-        s3(do, first).list_buckets()
+        do.s3(first).list_buckets()
     assert err.value.response["Error"]["Code"] == "InvalidAccessKeyId"
 
     # and a second run changes nothing

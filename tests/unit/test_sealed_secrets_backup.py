@@ -18,11 +18,8 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
@@ -96,18 +93,6 @@ def apps(do: DoSandbox) -> k8s_client.AppsV1Api:
     return k8s_client.AppsV1Api(k8s_config.new_client_from_config(do.endpoints["kubernetes"]["kubeconfig"]))
 
 
-def s3(do: DoSandbox) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=do.endpoints["spaces"]["url"],
-        region_name=do.endpoints["spaces"]["region"],
-        aws_access_key_id="sandbox-admin",
-        aws_secret_access_key="sandbox-admin-not-a-secret",
-        verify=do.endpoints["ca_file"],
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
 def keys(do: DoSandbox) -> dict[str, str]:
     """Name -> tls.key of the controller's key Secrets."""
     items = core(do).list_namespaced_secret(NS, label_selector=LABEL).items
@@ -153,13 +138,13 @@ def rebuild(do: DoSandbox) -> None:
 
 def test_backup_is_encrypted_and_a_rebuilt_cluster_gets_the_same_key(do: DoSandbox, tmp_path: Path) -> None:
     with contextlib.suppress(Exception):
-        s3(do).create_bucket(Bucket=BUCKET)
+        do.s3().create_bucket(Bucket=BUCKET)
     assert converge(do, tmp_path, "sealed_secrets_restore.yml")["changed"] == 0  # nothing to restore
     start_controller(do)
     first = keys(do)
     assert len(first) == 1
     assert converge(do, tmp_path, "sealed_secrets_backup.yml")["changed"] == 1
-    stored = s3(do).get_object(Bucket=BUCKET, Key=OBJECT)["Body"].read()
+    stored = do.s3().get_object(Bucket=BUCKET, Key=OBJECT)["Body"].read()
     (tls_key,) = first.values()
     assert tls_key.encode() not in stored
     assert base64.b64decode(tls_key) not in stored

@@ -8,11 +8,9 @@ import io
 import json
 from typing import Any
 
-import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.doks.gitops.plugins.modules import spaces_encrypted_object
-from botocore.config import Config
 
 from tests.unit.doks_helpers import DoSandbox
 from tests.unit.module_runner import as_target
@@ -27,18 +25,6 @@ KEYS = [
         "data": {"tls.crt": "LS0tLS1CRUdJTiBDRVJU", "tls.key": "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t"},
     }
 ]
-
-
-def s3(do: DoSandbox) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=do.endpoints["spaces"]["url"],
-        region_name=do.endpoints["spaces"]["region"],
-        aws_access_key_id="sandbox-admin",
-        aws_secret_access_key="sandbox-admin-not-a-secret",
-        verify=do.endpoints["ca_file"],
-        config=Config(s3={"addressing_style": "path"}),
-    )
 
 
 def run(do: DoSandbox, *, check: bool = False, **args: Any) -> dict[str, Any]:
@@ -62,7 +48,7 @@ def run(do: DoSandbox, *, check: bool = False, **args: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def bucket(do: DoSandbox) -> str:
-    client = s3(do)
+    client = do.s3()
     with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists):
         client.create_bucket(Bucket="backup-test")
     with contextlib.suppress(Exception):
@@ -73,15 +59,15 @@ def bucket(do: DoSandbox) -> str:
 def test_the_bucket_holds_ciphertext_only_and_a_second_run_writes_nothing(do: DoSandbox, bucket: str) -> None:
     preview = run(do, check=True, content=KEYS)
     assert preview["changed"] is True and preview["found"] is False
-    assert s3(do).list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0  # check mode wrote nothing
+    assert do.s3().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0  # check mode wrote nothing
     assert run(do, content=KEYS)["changed"] is True
-    stored = s3(do).get_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["Body"].read()
+    stored = do.s3().get_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["Body"].read()
     for secret in ("LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t", "sealed-secrets-keyabcde", "tls.key"):
         assert secret.encode() not in stored
     assert json.loads(stored)["format"] == "doks.gitops/aes-256-gcm+scrypt/v1"
-    etag = s3(do).head_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["ETag"]
+    etag = do.s3().head_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["ETag"]
     assert run(do, content=KEYS)["changed"] is False
-    assert s3(do).head_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["ETag"] == etag
+    assert do.s3().head_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["ETag"] == etag
     back = run(do, state="read")
     assert back["found"] is True and back["content"] == KEYS
     assert PASSPHRASE not in json.dumps(back)
@@ -89,16 +75,16 @@ def test_the_bucket_holds_ciphertext_only_and_a_second_run_writes_nothing(do: Do
 
 def test_a_wrong_passphrase_fails_and_never_overwrites(do: DoSandbox, bucket: str) -> None:
     run(do, content=KEYS)
-    before = s3(do).get_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["Body"].read()
+    before = do.s3().get_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["Body"].read()
     result = run(do, passphrase="another passphrase of length", content=[])
     assert result["failed"] is True
     assert "does not decrypt with this passphrase" in result["msg"]
-    assert s3(do).get_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["Body"].read() == before
+    assert do.s3().get_object(Bucket=bucket, Key="backups/sealed-secrets-keys.json.enc")["Body"].read() == before
 
 
 def test_a_copy_under_another_name_does_not_decrypt(do: DoSandbox, bucket: str) -> None:
     run(do, content=KEYS)
-    s3(do).copy_object(
+    do.s3().copy_object(
         Bucket=bucket,
         Key="elsewhere.enc",
         CopySource={"Bucket": bucket, "Key": "backups/sealed-secrets-keys.json.enc"},
