@@ -142,3 +142,12 @@ def test_every_collection_the_content_calls_is_a_dependency() -> None:
     assert {"kubernetes.core", "amazon.aws", "awx.awx"} <= set(used)
     assert set(used) <= declared, {name: rel for name, rel in used.items() if name not in declared}
     assert (ROOT / "LICENSE").is_file() and "GNU GENERAL PUBLIC LICENSE" in (ROOT / "LICENSE").read_text()
+
+
+def test_readme_names_every_module() -> None:
+    """The README's module list (a newcomer's index of `ansible-doc` pages) names each module."""
+    readme = (ROOT / "README.md").read_text()
+    listed = re.search(r"^Modules: (.*?)\n\n", readme, re.MULTILINE | re.DOTALL)
+    assert listed, "README.md has no 'Modules:' paragraph"
+    modules = {p.stem for p in (ROOT / "plugins/modules").glob("*.py") if p.stem != "__init__"}
+    assert set(re.findall(r"`doks\.gitops\.([a-z0-9_]+)`", listed[1])) == modules
