@@ -158,6 +158,9 @@ from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
     project,
 )
 from ansible_collections.doks.gitops.plugins.module_utils.rest import describe_failure
+
+# kubernetes.core's module_utils are its internals, no public API: galaxy.yml and requirements.yml
+# hold kubernetes.core to the major release these imports were tested on (>=6.2.0,<7.0.0).
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from pathlib import Path
 
+import ansible
 import pytest
 import yaml
 from ansible.release import __version__ as core_version
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
@@ -88,4 +93,61 @@ def test_galaxy_metadata_matches_what_is_tested() -> None:
     assert floor, "requires_ansible must be a >=X.Y.Z floor"
     assert (int(floor[1]), int(floor[2])) == (2, 19)
     assert tuple(int(x) for x in core_version.split(".")[:2]) >= (2, 19)
+
+
+def _bundled_version(name: str) -> Version:
+    """The version of a collection the `ansible` package installed (the one every test runs on)."""
+    namespace, collection = name.split(".")
+    manifest = Path(ansible.__file__).parents[1] / "ansible_collections" / namespace / collection / "MANIFEST.json"
+    return Version(json.loads(manifest.read_text())["collection_info"]["version"])
+
+
+def test_dependency_ranges_hold_the_tested_versions() -> None:
+    """Each range in requirements.yml admits the version the tests run on and stops before its next major.
+
+    The execution environment installs requirements.yml from Galaxy, so a range open upwards would
+    install a major release nothing here has run on (kubernetes.core's module_utils, which
+    k8s_apply_changed imports, are no public API). The floor is in the tested major.
+    """
+    for entry in _load(ROOT / "requirements.yml")["collections"]:
+        spec = SpecifierSet(entry["version"])
+        tested = _bundled_version(entry["name"])
+        assert tested in spec, f"{entry['name']} {tested} (what the tests run on) is outside {spec}"
+        assert f"<{tested.major + 1}.0.0" in {str(s) for s in spec}, f"{entry['name']}: no upper bound {spec}"
+        floors = [Version(s.version) for s in spec if s.operator == ">="]
+        assert floors and floors[0].major == tested.major, f"{entry['name']}: floor {spec} is not in {tested.major}.x"
+
+
+def test_every_collection_the_content_calls_is_a_dependency() -> None:
+    """A module, lookup or module_utils of another collection named in shipped content is in galaxy.yml.
+
+    ansible.posix appears only in ansible.cfg (profile_tasks), which the collection does not need:
+    requirements.yml carries it for the execution environment, galaxy.yml does not.
+    """
+    declared = set(_load(ROOT / "galaxy.yml")["dependencies"])
+    bundled = Path(ansible.__file__).parents[1] / "ansible_collections"
+    known = {f"{ns.name}.{c.name}" for ns in bundled.iterdir() if ns.is_dir() for c in ns.iterdir() if c.is_dir()}
+    files = subprocess.run(
+        ["git", "ls-files", "plugins", "roles", "playbooks", "meta"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    used: dict[str, str] = {}
+    for rel in files:
+        for match in re.finditer(r"\b([a-z0-9_]+\.[a-z0-9_]+)\.[a-z0-9_]+", (ROOT / rel).read_text(errors="ignore")):
+            if match[1] in known and match[1] != "ansible.builtin":
+                used.setdefault(match[1], rel)
+    assert {"kubernetes.core", "amazon.aws", "awx.awx"} <= set(used)
+    assert set(used) <= declared, {name: rel for name, rel in used.items() if name not in declared}
     assert (ROOT / "LICENSE").is_file() and "GNU GENERAL PUBLIC LICENSE" in (ROOT / "LICENSE").read_text()
+
+
+def test_readme_names_every_module() -> None:
+    """The README's module list (a newcomer's index of `ansible-doc` pages) names each module."""
+    readme = (ROOT / "README.md").read_text()
+    listed = re.search(r"^Modules: (.*?)\n\n", readme, re.MULTILINE | re.DOTALL)
+    assert listed, "README.md has no 'Modules:' paragraph"
+    modules = {p.stem for p in (ROOT / "plugins/modules").glob("*.py") if p.stem != "__init__"}
+    assert set(re.findall(r"`doks\.gitops\.([a-z0-9_]+)`", listed[1])) == modules
