@@ -7,15 +7,17 @@
   the error message, so a failure names what the API said and the id support asks for.
 * Lists follow ``links.pages.next`` until the last page.
 * Retries (429 honouring ``ratelimit-reset``/``Retry-After``, 5xx and timeouts on idempotent
-  calls) come from :mod:`rest`; a POST that may have been applied raises ``ApiError`` with
-  ``maybe_applied=True`` and the caller looks the object up by name before anything else.
-* :func:`run_module` is the common end of every DigitalOcean module's ``main()``.
+  calls) come from :mod:`rest`; a create goes through :meth:`DigitalOceanClient.create_once`, which
+  looks the object up by name after a failure that may have been applied and never sends it twice.
+* :func:`run_module` is the common end of every DigitalOcean module's ``main()``: one result
+  contract for all of them - ``changed``, ``actions`` (one sentence per change, also on failure),
+  ``api_calls`` (``{get, write}``, also on failure) and ``diff`` (``before``/``after`` of the
+  managed settings, ``{}`` for an absent object; returned only with ``--diff``).
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
@@ -143,23 +145,10 @@ class DigitalOceanClient:
             params = None
         return items
 
-    def look_up_after_failure(self, error: ApiError, find: Callable[[], Any]) -> Any:
-        """After a create that may have been applied: look the object up before anything else.
-
-        A 5xx answer is checked once. A request without an answer (timeout, dropped connection)
-        can still be processed by the server for about the client's timeout, so it is looked up
-        three times, spaced by the request timeout. Returns the first truthy result of ``find``
-        or the last (falsy) one.
-        """
-        attempts = 1 if error.status else 3
-        found = None
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(self.http.timeout)
-            found = find()
-            if found:
-                return found
-        return found
+    def create_once(self, path: str, body: Any, find: Callable[[], Any], what: str) -> Tuple[Any, Optional[ApiError]]:
+        """POST ``body`` once (:meth:`rest.JsonClient.create_once`): ``(answer, None)``, or
+        ``(found, error)`` when the POST failed but ``find`` found its result."""
+        return self.http.create_once(lambda: self.post(path, body), find, what)
 
     # -------------------------------------------------------------- accounting
     def counts(self) -> Dict[str, int]:
@@ -169,27 +158,45 @@ class DigitalOceanClient:
         return {"get": gets, "write": writes}
 
 
-def run_module(
-    module: AnsibleModule,
-    user_agent: str,
-    work: Callable[[DigitalOceanClient], Dict[str, Any]],
-    actions: Optional[List[str]] = None,
-) -> None:
-    """Run ``work`` with a client built from the module's parameters, then exit the module.
+class Run:
+    """One run of a DigitalOcean module: its client, the actions so far, and how it fails."""
 
-    The result gets ``actions`` (when the module keeps that list: pass the one its work appends
-    to) and ``api_calls``; ``diff`` is dropped unless --diff was asked for. An ``ApiError`` fails
-    the module with the API's message and status, plus what was done and called until then.
+    def __init__(self, module: AnsibleModule, client: DigitalOceanClient) -> None:
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.check = module.check_mode
+        self.actions: List[str] = []
+
+    def fail(self, msg: str, **extra: Any) -> NoReturn:
+        """Fail the module with what was done and called until then."""
+        self.module.fail_json(msg=msg, actions=self.actions, api_calls=self.client.counts(), **extra)
+        raise AssertionError("fail_json returned")  # pragma: no cover - fail_json exits
+
+
+def diff(before: Optional[Dict[str, Any]], after: Optional[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """The ``diff`` of every DigitalOcean module: managed settings before and after, ``{}`` for none."""
+    return {"before": before or {}, "after": after or {}}
+
+
+def run_module(module: AnsibleModule, user_agent: str, work: Callable[[Run], Dict[str, Any]]) -> None:
+    """Run ``work`` with a :class:`Run` built from the module's parameters, then exit the module.
+
+    The result gets ``changed`` (when ``work`` leaves it out: whether an action was taken),
+    ``actions`` and ``api_calls``; ``diff`` is dropped unless --diff was asked for. An ``ApiError``
+    fails the module with the API's message and status, plus what was done and called until then.
     """
-    client: Optional[DigitalOceanClient] = None
-    done: Dict[str, Any] = {} if actions is None else {"actions": actions}
     try:
-        client = DigitalOceanClient(module.params, user_agent=user_agent)
-        result = work(client)
+        run = Run(module, DigitalOceanClient(module.params, user_agent=user_agent))
     except ApiError as exc:
-        module.fail_json(msg=exc.message, status=exc.status, **done, api_calls=client.counts() if client else {})
-    result.update(done)
-    result["api_calls"] = client.counts()
+        module.fail_json(msg=exc.message, status=exc.status, actions=[], api_calls={})
+    try:
+        result = work(run)
+    except ApiError as exc:
+        run.fail(exc.message, status=exc.status)
+    result.setdefault("changed", bool(run.actions))
+    result["actions"] = run.actions
+    result["api_calls"] = run.client.counts()
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)

@@ -9,6 +9,10 @@ revoked before that (they are DigitalOcean API tokens of the account). A stale o
 ``doks.gitops.doks_cluster`` renews it and ``doks.gitops.kubeconfig_check`` names the file and
 the fix before the first Kubernetes task.
 
+The file doks_cluster writes carries a header (:func:`stamp`) with the cluster id, server and the
+token's expiry; :func:`stale_reason` decides from it (and one :func:`probe`) whether to fetch a new
+one, and :func:`write_stamped` writes it, readable by the owner only.
+
 :func:`probe` sends ``GET <server>/api`` (core API discovery, which only authenticated users may
 read) with the current context's token. The API server answers an invalid or expired bearer token
 with 401 on every path, so only a 401 is a verdict (``rejected``); a network or TLS failure, a
@@ -24,6 +28,7 @@ import os
 import re
 import socket
 import ssl
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -183,3 +188,65 @@ def probe(path: str, timeout: float = 10.0, now: Optional[float] = None) -> Verd
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
         return Verdict(EXPIRED, creds.server, "its token expired at %s" % stamp)
     return ask(creds, timeout)
+
+
+# ------------------------------------------------------------------------- the file doks_cluster writes
+DEFAULT_EXPIRY = 7 * 24 * 3600  # DigitalOcean's own token lifetime when expiry_seconds is not sent
+REFUSED = " (the cluster refused its token: expired or revoked)"
+
+
+def stamp(cluster_id: str, endpoint: Optional[str], expires: int) -> str:
+    """The header line doks_cluster writes above a kubeconfig it fetched (read back by MARKER)."""
+    return "# doks.gitops: cluster=%s server=%s expires=%d\n" % (cluster_id, endpoint or "-", expires)
+
+
+def is_fresh(
+    head: Optional[str], cluster: Dict[str, Any], *, expiry_seconds: Optional[int], renew_before: int, now: float
+) -> bool:
+    """Whether a file starting with ``head`` holds a kubeconfig of this cluster (id and endpoint) whose
+    token lives longer than the renewal margin: ``renew_before``, at most half the token's lifetime
+    (a short-lived token is renewed at half its lifetime at the latest)."""
+    match = MARKER.search(head or "")
+    if not match or match.group(1) != cluster.get("id") or match.group(2) != (cluster.get("endpoint") or "-"):
+        return False
+    renew = min(renew_before, (expiry_seconds or DEFAULT_EXPIRY) // 2)
+    return int(match.group(3)) - now > renew
+
+
+def stale_reason(
+    path: str, cluster: Dict[str, Any], *, expiry_seconds: Optional[int], renew_before: int, timeout: float
+) -> Optional[str]:
+    """None when the file at ``path`` needs no new kubeconfig; otherwise why it does, as a suffix of
+    the action sentence (``""`` when it is missing, of another cluster or about to expire). A fresh
+    file is asked once whether the cluster still takes its token (:func:`probe`); only a 401 counts."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head: Optional[str] = handle.read(4096)
+    except OSError:
+        head = None
+    if not is_fresh(head, cluster, expiry_seconds=expiry_seconds, renew_before=renew_before, now=time.time()):
+        return ""
+    return REFUSED if probe(path, timeout=timeout).state == REJECTED else None
+
+
+def write_private(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable by the owner only."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kubeconfig-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_stamped(path: str, cluster: Dict[str, Any], text: str, expiry_seconds: Optional[int]) -> None:
+    """Write a fetched kubeconfig with its :func:`stamp` (the token's expiry) above it."""
+    expires = int(time.time()) + (expiry_seconds or DEFAULT_EXPIRY)
+    write_private(path, stamp(cluster["id"], cluster.get("endpoint"), expires) + text)

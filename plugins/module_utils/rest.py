@@ -12,7 +12,8 @@ Rules:
 * 5xx, timeouts and dropped connections are retried only for idempotent requests
   (GET, HEAD, PUT, DELETE, and PATCH, which our clients only use with set semantics). A POST
   that fails that way raises :class:`ApiError` with ``maybe_applied=True``: the caller must look
-  the object up before it tries again, never repeat a create blindly.
+  the object up before it tries again, never repeat a create blindly: :meth:`JsonClient.create_once`
+  is that look-up, the one every module's create goes through.
 * Every wait is capped by ``max_delay`` and the whole call by ``deadline`` seconds.
 """
 
@@ -35,6 +36,8 @@ from ansible.module_utils.urls import open_url
 IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"))
 RETRY_STATUSES = frozenset((500, 502, 503, 504))
 RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset")
+# After a create got no answer at all: how many look-ups, one timeout apart, before giving up.
+LOOKUPS_WITHOUT_ANSWER = 3
 
 
 class ApiError(Exception):
@@ -278,6 +281,40 @@ class JsonClient:
             wait = self._retry_wait(method, path, outcome, attempt, started, safe=safe)
             self.retry.sleep(wait)
             attempt += 1
+
+    def create_once(self, post: Callable[[], Any], find: Callable[[], Any], what: str) -> tuple[Any, ApiError | None]:
+        """Send a create (``post``) once; never send it again.
+
+        When it fails in a way that may have been applied (``ApiError.maybe_applied``: a 5xx or no
+        answer), ``find`` looks for its result before anything else: once after a 5xx (the server
+        answered, it is done with the request), up to :data:`LOOKUPS_WITHOUT_ANSWER` times one
+        timeout apart after no answer (the server may still be working on it).
+
+        Returns ``(answer, None)`` when the create succeeded, ``(found, error)`` when the look-up
+        found its result (the first truthy value of ``find``; the caller says so). Raises the
+        create's other errors as they are, and when the result never shows up an ``ApiError`` with
+        the create's message and ``<what> does not exist afterwards, so nothing was created: run
+        again``.
+        """
+        try:
+            return post(), None
+        except ApiError as exc:
+            if not exc.maybe_applied:
+                raise
+            error = exc
+        for attempt in range(1 if error.status else LOOKUPS_WITHOUT_ANSWER):
+            if attempt:
+                self.retry.sleep(min(self.timeout, self.retry.max_delay))
+            found = find()
+            if found:
+                return found, error
+        raise ApiError(
+            f"{error.message}; {what} does not exist afterwards, so nothing was created: run again",
+            status=error.status,
+            body=error.body,
+            method=error.method,
+            path=error.path,
+        ) from error
 
     def _attempt(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> Response | Exception:
         try:

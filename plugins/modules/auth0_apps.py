@@ -23,7 +23,8 @@ description:
     Auth0 applies them; a run with nothing to change sends no write. Check mode reports what
     would change and writes nothing; C(--diff) shows before and after without secrets.
   - Calls are retried on 429 and 5xx honouring C(Retry-After) and C(x-ratelimit-reset); a create
-    is never repeated blindly (after a timeout the module looks the object up first).
+    is never repeated (after a timeout or 5xx the module looks the object up, and fails asking to run
+    again when it does not exist).
 author:
   - doks.gitops maintainers (@doks-gitops)
 extends_documentation_fragment:
@@ -331,8 +332,6 @@ FORBIDDEN_EXTRA = {"name", "client_id", "client_secret", "client_metadata", *SET
 # PATCH /connections/{id}/clients: "the limit per PATCH request is 50 clients"
 # (https://auth0.com/docs/api/management/v2/connections/patch-clients).
 CONNECTION_CLIENTS_PER_PATCH = 50
-# After a create timed out: how many look-ups (one timeout apart) before creating again.
-LOOKUPS_AFTER_TIMEOUT = 3
 RESERVED_CLAIM_DOMAINS = ("auth0.com", "webtask.io", "webtask.run")
 
 ACTION_CODE = """/**
@@ -546,7 +545,8 @@ class Reconciler:
         lookup: Callable[[], dict[str, Any] | None],
         shared: bool = False,
     ) -> dict[str, Any] | None:
-        """POST a new object; after a timeout or 5xx, look it up before trying again (once).
+        """POST a new object once (:meth:`rest.JsonClient.create_once`): after a timeout or 5xx it is
+        looked up, and the run fails asking to run again when it never shows up.
 
         A ``shared`` object (a role, the Action: one per tenant, unique by name) that answers 409
         was created since it was read, by the run of another cluster on the same tenant (several
@@ -556,29 +556,15 @@ class Reconciler:
         if self.check:
             return None
         try:
-            return self.api.call("POST", path, body)
+            created, lost = self.api.http.create_once(lambda: self.api.call("POST", path, body), lookup, "the object")
         except ApiError as exc:
-            if shared and exc.status == 409:
-                found = lookup()
-                if found is not None:
-                    return found
+            found = lookup() if shared and exc.status == 409 else None
+            if found is None:
                 raise
-            if not exc.maybe_applied:
-                raise
-            # The server may still be working on the request that timed out: look for its result
-            # a few times, one timeout apart, and create again only when it never shows up.
-            for _lookup in range(LOOKUPS_AFTER_TIMEOUT):
-                self.api.http.retry.sleep(min(self.api.http.timeout, self.api.http.retry.max_delay))
-                found = lookup()
-                if found is not None:
-                    self.warnings.append(
-                        f"POST {path} got no answer ({exc.message}) but the object was created; using it"
-                    )
-                    return found
-            self.warnings.append(
-                f"POST {path} got no answer ({exc.message}) and the object never appeared; created again"
-            )
-            return self.api.call("POST", path, body)
+            return found
+        if lost is not None:
+            self.warnings.append(f"POST {path} got no answer ({lost.message}) but the object was created; using it")
+        return created
 
     # -------------------------------------------------------------- read + plan
     def run(self) -> dict[str, Any]:

@@ -11,7 +11,8 @@ version_added: 0.1.0
 description:
   - Creates the DNS zone O(name) in DigitalOcean DNS if it is missing, or deletes it with O(state=absent).
   - Records are not managed here (external-dns writes them); an existing zone is left as it is.
-  - A create that may have been applied (timeout, 5xx) is checked with a lookup before anything else.
+  - A create that may have been applied (timeout, 5xx) is checked with a lookup before anything else,
+    and never sent twice.
 author:
   - doks.gitops maintainers (@doks-gitops)
 extends_documentation_fragment:
@@ -65,6 +66,12 @@ kept:
   returned: state=absent
   type: str
   sample: "holds 2 records: www.gitops.example.com A, mail.gitops.example.com MX"
+actions:
+  description: What the run did (or would do in check mode), one sentence each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create domain gitops.example.com"]
 api_calls:
   description: HTTP attempts this run made, by kind.
   returned: always
@@ -79,11 +86,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
     DigitalOceanClient,
+    Run,
+    diff,
     digitalocean_argument_spec,
     run_module,
 )
 from ansible_collections.doks.gitops.plugins.module_utils.preflight import is_hostname
-from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 
 def lookup(client: DigitalOceanClient, name: str) -> Optional[Dict[str, Any]]:
@@ -101,30 +109,30 @@ def occupants(client: DigitalOceanClient, name: str) -> List[str]:
     ]
 
 
-def ensure(module: AnsibleModule, client: DigitalOceanClient, name: str) -> Dict[str, Any]:
+def ensure(run: Run, name: str) -> Dict[str, Any]:
+    client = run.client
     current = lookup(client, name)
-    wanted = module.params["state"] == "present"
-    if not wanted and current is not None and module.params["only_if_empty"]:
+    wanted = run.params["state"] == "present"
+    before = {"name": name} if current else None
+    if not wanted and current is not None and run.params["only_if_empty"]:
         held = occupants(client, name)
         if held:
             kept = "holds %d record%s: %s" % (len(held), "" if len(held) == 1 else "s", ", ".join(held))
-            return {"changed": False, "kept": kept}
-    result: Dict[str, Any] = {"changed": (current is not None) != wanted}
-    result["diff"] = {"before": {"name": name} if current else {}, "after": {"name": name} if wanted else {}}
+            return {"kept": kept, "diff": diff(before, before)}
+    result: Dict[str, Any] = {"diff": diff(before, {"name": name} if wanted else None)}
     if wanted:
         result["domain"] = {"name": name, "ttl": (current or {}).get("ttl")}
-    if not wanted:
+    else:
         result["kept"] = ""
-    if not result["changed"] or module.check_mode:
+    if (current is not None) == wanted:
+        return result
+    run.actions.append("%s domain %s" % ("create" if wanted else "delete", name))
+    if run.check:
         return result
     if not wanted:
         client.delete("/v2/domains/%s" % quote(name))
         return result
-    try:
-        client.post("/v2/domains", {"name": name})
-    except ApiError as exc:
-        if not exc.maybe_applied or not client.look_up_after_failure(exc, lambda: lookup(client, name)):
-            raise
+    client.create_once("/v2/domains", {"name": name}, lambda: lookup(client, name), "domain %s" % name)
     result["domain"] = lookup(client, name) or result["domain"]
     return result
 
@@ -140,7 +148,7 @@ def main() -> None:
     name = module.params["name"].lower().rstrip(".")
     if not is_hostname(name):
         module.fail_json(msg="name %r is not a fully qualified domain name" % module.params["name"])
-    run_module(module, "doks.gitops/digitalocean_domain", lambda client: ensure(module, client, name))
+    run_module(module, "doks.gitops/digitalocean_domain", lambda run: ensure(run, name))
 
 
 if __name__ == "__main__":

@@ -484,706 +484,200 @@ api_calls:
   sample: {get: 1, write: 0}
 """
 
-import difflib
-import os
-import re
-import tempfile
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.doks.gitops.plugins.module_utils import doks
+from ansible_collections.doks.gitops.plugins.module_utils import kubeconfig as kubeconfig_file
 from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
-    DigitalOceanClient,
+    Run,
     digitalocean_argument_spec,
     run_module,
 )
+from ansible_collections.doks.gitops.plugins.module_utils.doks import CLUSTERS, OPTIONS
 from ansible_collections.doks.gitops.plugins.module_utils.doks_teardown import KINDS, Teardown
-from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import MARKER as KUBECONFIG_MARKER
-from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import REJECTED
-from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import probe as probe_kubeconfig
-from ansible_collections.doks.gitops.plugins.module_utils.preflight import firewall_address_problem
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# Tag names (openapi specification/resources/tags/models/tags.yml): "Tags may contain letters,
-# numbers, colons, dashes, and underscores. There is a limit of 255 characters per tag."
-TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
-CLUSTERS = "/v2/kubernetes/clusters"
+
+# ------------------------------------------------------------------------- reads
+def find_cluster(run: Run) -> Optional[Dict[str, Any]]:
+    clusters = run.client.list_all(CLUSTERS, "kubernetes_clusters")
+    return next((c for c in clusters if c.get("name") == run.params["name"]), None)
 
 
-# ------------------------------------------------------------------------- normalisation
-def user_tags(tags: Optional[List[str]]) -> List[str]:
-    """Tags without the ones DOKS adds: ``k8s``, ``k8s:<cluster id>`` and, on node pools,
-    ``k8s-worker`` (openapi specification/resources/kubernetes/models/node_pool.yml); any other
-    ``k8s:`` tag is DigitalOcean's too."""
-    return sorted(t for t in (tags or []) if t not in ("k8s", "k8s-worker") and not t.startswith("k8s:"))
+def get_cluster(run: Run, cluster_id: str) -> Dict[str, Any]:
+    return run.client.get("%s/%s" % (CLUSTERS, cluster_id))["kubernetes_cluster"]
 
 
-def norm_taints(taints: Optional[List[Dict[str, Any]]]) -> List[Dict[str, str]]:
-    items = [{"key": t["key"], "value": str(t.get("value") or ""), "effect": t["effect"]} for t in (taints or [])]
-    return sorted(items, key=lambda t: (t["key"], t["effect"], t["value"]))
+def check_offered(run: Run) -> Dict[str, Any]:
+    """Refuse a region or droplet size DOKS does not offer: a typo must not read as "cannot change"."""
+    options = run.client.get(OPTIONS)["options"]
+    problem = doks.offered_problem(run.params, options)
+    if problem:
+        run.fail(problem)
+    return options
 
 
-def pool_summary(pool: Dict[str, Any]) -> Dict[str, Any]:
-    return {
-        "id": pool.get("id"),
-        "name": pool["name"],
-        "size": pool.get("size"),
-        "count": pool.get("count"),
-        "auto_scale": bool(pool.get("auto_scale")),
-        "min_nodes": pool.get("min_nodes") or 0,
-        "max_nodes": pool.get("max_nodes") or 0,
-        "tags": user_tags(pool.get("tags")),
-        "labels": dict(pool.get("labels") or {}),
-        "taints": norm_taints(pool.get("taints")),
-        "nodes": [
-            {
-                "id": n.get("id"),
-                "name": n.get("name"),
-                "status": (n.get("status") or {}).get("state"),
-                "droplet_id": n.get("droplet_id"),
-            }
-            for n in pool.get("nodes") or []
-        ],
-    }
+# ------------------------------------------------------------------------- writes
+def create_cluster(run: Run, body: Dict[str, Any]) -> Dict[str, Any]:
+    answer, lost = run.client.create_once(CLUSTERS, body, lambda: find_cluster(run), "cluster %s" % body["name"])
+    if lost is None:
+        return answer["kubernetes_cluster"]
+    run.module.warn("cluster create answered %s, but the cluster exists: continuing" % lost.status)
+    return answer
 
 
-def cluster_summary(cluster: Dict[str, Any]) -> Dict[str, Any]:
-    return {
-        "id": cluster.get("id"),
-        "name": cluster["name"],
-        "region": cluster.get("region"),
-        "version": cluster.get("version"),
-        "endpoint": cluster.get("endpoint") or "",
-        "status": (cluster.get("status") or {}).get("state"),
-        "vpc_uuid": cluster.get("vpc_uuid"),
-        "tags": user_tags(cluster.get("tags")),
-        "auto_upgrade": bool(cluster.get("auto_upgrade")),
-        "surge_upgrade": bool(cluster.get("surge_upgrade")),
-        "ha": bool(cluster.get("ha")),
-        "maintenance_policy": dict(cluster.get("maintenance_policy") or {}),
-        "control_plane_firewall": firewall_summary(cluster.get("control_plane_firewall")),
-        "node_pools": [pool_summary(p) for p in cluster.get("node_pools") or []],
-    }
+def apply(run: Run, the_plan: Dict[str, Any]) -> None:
+    """Send the plan's calls in order: creates go through create-once, the upgrade is looked at again
+    after a failure that may have been applied."""
+    for method, path, body in the_plan["calls"]:
+        if method == "POST" and path.endswith("/node_pools"):
 
+            def pool_exists(path: str = path, name: str = body["name"]) -> bool:
+                return any(p["name"] == name for p in run.client.get(path).get("node_pools") or [])
 
-def firewall_summary(firewall: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    """The control-plane firewall as compared and shown: null (never set) is off with no address."""
-    firewall = firewall or {}
-    return {
-        "enabled": bool(firewall.get("enabled")),
-        "allowed_addresses": sorted(set(firewall.get("allowed_addresses") or [])),
-    }
-
-
-def diff_view(summary: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    """What --diff shows: managed settings, pools by name, no node lists or ids."""
-    if summary is None:
-        return {}
-    view = {k: v for k, v in summary.items() if k not in ("id", "endpoint", "status", "node_pools")}
-    view["node_pools"] = {
-        p["name"]: {k: v for k, v in p.items() if k not in ("id", "name", "nodes")} for p in summary["node_pools"]
-    }
-    return view
-
-
-# ------------------------------------------------------------------------- versions
-def version_key(slug: str) -> Tuple[int, ...]:
-    numbers = re.findall(r"\d+", slug)
-    return tuple(int(n) for n in numbers)
-
-
-def version_matches(slug: str, wanted: str) -> bool:
-    if wanted == "latest":
-        return True
-    return slug == wanted or slug.startswith(wanted + ".") or slug.startswith(wanted + "-")
-
-
-def ha_default(slug: str) -> bool:
-    """DigitalOcean's ``ha`` when a create omits it: "When omitted on create, the default is
-    version-dependent; for DOKS 1.36.0 and later, the default is true; for earlier versions, the
-    default is false." (openapi specification/resources/kubernetes/models/cluster.yml)."""
-    return version_key(slug.split("-", 1)[0])[:3] >= (1, 36, 0)
-
-
-def resolve_version(wanted: str, offered: List[str]) -> Optional[str]:
-    """The newest offered slug matching ``wanted`` (slug, prefix or ``latest``)."""
-    candidates = [s for s in offered if version_matches(s, wanted)]
-    return max(candidates, key=version_key) if candidates else None
-
-
-# ------------------------------------------------------------------------- input checks
-def validate(params: Dict[str, Any]) -> List[str]:
-    """Every problem with the declaration, found before any API call."""
-    errors: List[str] = []
-    if not NAME_RE.match(params["name"]):
-        errors.append("name %r must be lowercase letters, digits and dashes" % params["name"])
-    errors.extend(_validate_dns(params))
-    if params["state"] == "absent":
-        return errors
-    if not params.get("region"):
-        errors.append("region is required with state=present (for example fra1)")
-    pools = params.get("node_pools") or []
-    if not pools:
-        errors.append("node_pools must declare at least one node pool with state=present")
-    seen = set()
-    for index, pool in enumerate(pools):
-        where = "node_pools[%d] (%s)" % (index, pool.get("name"))
-        if not NAME_RE.match(pool["name"] or ""):
-            errors.append("%s: name must be lowercase letters, digits and dashes" % where)
-        if pool["name"] in seen:
-            errors.append("%s: duplicate node pool name; every pool needs its own name" % where)
-        seen.add(pool["name"])
-        errors.extend(_validate_scaling(pool, where))
-        keys = [(t["key"], t["effect"]) for t in pool.get("taints") or []]
-        if len(set(keys)) != len(keys):
-            errors.append("%s: taints repeat the same key and effect" % where)
-    for where, tags in [("tags", params.get("tags"))] + [
-        ("node_pools[%d] (%s).tags" % (i, p.get("name")), p.get("tags")) for i, p in enumerate(pools)
-    ]:
-        bad = [t for t in tags or [] if not TAG_RE.match(t)]
-        if bad:
-            errors.append(
-                "%s: %s - a tag is 1-255 letters, digits, colons, dashes and underscores"
-                % (where, ", ".join(repr(t) for t in bad))
-            )
-    errors.extend(_validate_firewall(params.get("control_plane_firewall")))
-    policy = params.get("maintenance_policy") or {}
-    start = policy.get("start_time")
-    if start is not None and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", start):
-        errors.append("maintenance_policy.start_time %r must be HH:MM (UTC)" % start)
-    return errors
-
-
-def _validate_firewall(firewall: Optional[Dict[str, Any]]) -> List[str]:
-    if not firewall:
-        return []
-    addresses = firewall.get("allowed_addresses") or []
-    errors = [
-        "control_plane_firewall.allowed_addresses: %r %s" % (a, firewall_address_problem(a))
-        for a in addresses
-        if firewall_address_problem(a)
-    ]
-    if firewall.get("enabled") and not addresses:
-        errors.append(
-            "control_plane_firewall is enabled with no allowed_addresses: nothing could reach the Kubernetes "
-            "API, not even the roles after this one; list the public addresses of AWX/CI and your workstation"
-        )
-    return errors
-
-
-def _validate_dns(params: Dict[str, Any]) -> List[str]:
-    owner = params.get("dns_owner_id")
-    if owner is not None and not owner.strip():
-        return ["dns_owner_id is empty: give the external-dns --txt-owner-id of this cluster, or omit it"]
-    if owner and not params.get("dns_domain_filters"):
-        return ["dns_domain_filters is empty: with dns_owner_id, give the external-dns --domain-filter zones"]
-    return []
-
-
-def _validate_scaling(pool: Dict[str, Any], where: str) -> List[str]:
-    count, low, high = pool.get("count"), pool.get("min_nodes"), pool.get("max_nodes")
-    if not pool.get("auto_scale"):
-        if count is None:
-            problem = "count is required unless auto_scale is true"
-        elif count < 1:
-            problem = "count must be at least 1 (got %d)" % count
+            run.client.create_once(path, body, pool_exists, "node pool %s" % body["name"])
+        elif method == "POST" and path.endswith("/upgrade"):
+            upgrade(run, path, body["version"])
+        elif method == "PUT":
+            run.client.put(path, body)
         else:
-            problem = ""
-    elif low is None or high is None:
-        problem = "auto_scale needs min_nodes and max_nodes"
-    elif low < 0 or high < 1:
-        problem = "min_nodes must be >= 0 and max_nodes >= 1"
-    elif low > high:
-        problem = "min_nodes (%d) is greater than max_nodes (%d)" % (low, high)
-    elif count is not None and not low <= count <= high:
-        problem = "count %d is outside min_nodes..max_nodes (%d..%d)" % (count, low, high)
-    else:
-        problem = ""
-    return ["%s: %s" % (where, problem)] if problem else []
+            run.client.delete(path)
 
 
-# ------------------------------------------------------------------------- the reconciler
-class ClusterReconciler:
-    def __init__(self, module: AnsibleModule, client: DigitalOceanClient, actions: List[str]) -> None:
-        self.module = module
-        self.client = client
-        self.params = module.params
-        self.check = module.check_mode
-        self.actions = actions
-
-    # ---------------------------------------------------------------- lookups
-    def find_cluster(self) -> Optional[Dict[str, Any]]:
-        clusters = self.client.list_all(CLUSTERS, "kubernetes_clusters")
-        matches = [c for c in clusters if c.get("name") == self.params["name"]]
-        return matches[0] if matches else None
-
-    def get_cluster(self, cluster_id: str) -> Dict[str, Any]:
-        return self.client.get("%s/%s" % (CLUSTERS, cluster_id))["kubernetes_cluster"]
-
-    # ---------------------------------------------------------------- desired state
-    def create_body(self, version: str) -> Dict[str, Any]:
-        p = self.params
-        body: Dict[str, Any] = {
-            "name": p["name"],
-            "region": p["region"],
-            "version": version,
-            "node_pools": [self.pool_create_body(pool) for pool in p["node_pools"]],
-        }
-        for key in ("vpc_uuid", "tags", "ha", "auto_upgrade", "surge_upgrade"):
-            if p.get(key) is not None:
-                body[key] = p[key]
-        policy = {k: v for k, v in (p.get("maintenance_policy") or {}).items() if v is not None}
-        if policy:
-            body["maintenance_policy"] = policy
-        if p.get("control_plane_firewall") is not None:
-            body["control_plane_firewall"] = firewall_summary(p["control_plane_firewall"])
-        return body
-
-    @staticmethod
-    def pool_create_body(pool: Dict[str, Any]) -> Dict[str, Any]:
-        body: Dict[str, Any] = {"name": pool["name"], "size": pool["size"], "auto_scale": bool(pool["auto_scale"])}
-        if pool["auto_scale"]:
-            body.update(min_nodes=pool["min_nodes"], max_nodes=pool["max_nodes"])
-            body["count"] = pool["count"] if pool.get("count") is not None else max(pool["min_nodes"], 1)
-        else:
-            body["count"] = pool["count"]
-        for key in ("tags", "labels"):
-            if pool.get(key) is not None:
-                body[key] = pool[key]
-        if pool.get("taints") is not None:
-            body["taints"] = norm_taints(pool["taints"])
-        return body
-
-    def cluster_update(self, current: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-        """The PUT body for cluster-level drift, or None."""
-        p = self.params
-        changed: List[str] = []
-        body: Dict[str, Any] = {
-            "name": current["name"],
-            "tags": user_tags(current.get("tags")),
-            "auto_upgrade": bool(current.get("auto_upgrade")),
-            "surge_upgrade": bool(current.get("surge_upgrade")),
-            "ha": bool(current.get("ha")),
-            "maintenance_policy": {
-                k: v for k, v in (current.get("maintenance_policy") or {}).items() if k in ("day", "start_time")
-            },
-        }
-        if p.get("tags") is not None and sorted(set(p["tags"])) != body["tags"]:
-            body["tags"] = sorted(set(p["tags"]))
-            changed.append("tags")
-        for flag in ("auto_upgrade", "surge_upgrade", "ha"):
-            if p.get(flag) is not None and p[flag] != body[flag]:
-                body[flag] = p[flag]
-                changed.append(flag)
-        wanted_policy = {k: v for k, v in (p.get("maintenance_policy") or {}).items() if v is not None}
-        if any(body["maintenance_policy"].get(k) != v for k, v in wanted_policy.items()):
-            body["maintenance_policy"].update(wanted_policy)
-            changed.append("maintenance_policy")
-        if current.get("control_plane_firewall") is not None:
-            body["control_plane_firewall"] = firewall_summary(current["control_plane_firewall"])
-        if p.get("control_plane_firewall") is not None:
-            wanted_firewall = firewall_summary(p["control_plane_firewall"])
-            if wanted_firewall != firewall_summary(current.get("control_plane_firewall")):
-                body["control_plane_firewall"] = wanted_firewall
-                changed.append("control_plane_firewall")
-        if not changed:
-            return None
-        self.actions.append("update cluster %s: %s" % (current["name"], ", ".join(changed)))
-        return body
-
-    def pool_update(self, current: Dict[str, Any], want: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-        """The PUT body (name and count always, every field explicit) for pool drift, or None."""
-        cur = pool_summary(current)
-        body: Dict[str, Any] = {
-            "name": cur["name"],
-            "count": cur["count"],
-            "auto_scale": cur["auto_scale"],
-            "min_nodes": cur["min_nodes"],
-            "max_nodes": cur["max_nodes"],
-            "tags": cur["tags"],
-            "labels": cur["labels"],
-            "taints": cur["taints"],
-        }
-        changed: List[str] = []
-        if want["auto_scale"] != cur["auto_scale"]:
-            body["auto_scale"] = want["auto_scale"]
-            changed.append("auto_scale")
-        if want["auto_scale"]:
-            for key in ("min_nodes", "max_nodes"):
-                if want[key] != cur[key]:
-                    body[key] = want[key]
-                    changed.append(key)
-            clamped = min(max(cur["count"], want["min_nodes"]), want["max_nodes"])
-            if clamped != cur["count"]:
-                body["count"] = clamped
-                changed.append("count")
-        else:
-            body["min_nodes"] = body["max_nodes"] = 0
-            if want["count"] != cur["count"]:
-                body["count"] = want["count"]
-                changed.append("count")
-        if want.get("tags") is not None and sorted(set(want["tags"])) != cur["tags"]:
-            body["tags"] = sorted(set(want["tags"]))
-            changed.append("tags")
-        if want.get("labels") is not None and dict(want["labels"]) != cur["labels"]:
-            body["labels"] = dict(want["labels"])
-            changed.append("labels")
-        if want.get("taints") is not None and norm_taints(want["taints"]) != cur["taints"]:
-            body["taints"] = norm_taints(want["taints"])
-            changed.append("taints")
-        if not changed:
-            return None
-        self.actions.append("update node pool %s: %s" % (cur["name"], ", ".join(changed)))
-        return body
-
-    # ---------------------------------------------------------------- version
-    def offered(self, options: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        """Refuse a region or droplet size DOKS does not offer (``/v2/kubernetes/options``), naming
-        the valid ones: a typo must not read as "cannot change" on an existing cluster."""
-        options = options if options is not None else self.client.get("/v2/kubernetes/options")["options"]
-        regions = [r["slug"] for r in options.get("regions") or []]
-        sizes = [s["slug"] for s in options.get("sizes") or []]
-        if regions and self.params["region"] not in regions:
-            self.fail(
-                "region %r is not a region DOKS offers; use one of %s"
-                % (self.params["region"], ", ".join(sorted(regions)))
-            )
-        for pool in self.params["node_pools"]:
-            if sizes and pool["size"] not in sizes:
-                near = difflib.get_close_matches(pool["size"].lower(), sizes, n=3, cutoff=0.6)
-                self.fail(
-                    "node_pools %s: size %r is not a droplet size slug DOKS offers (slugs are lower case%s)"
-                    % (pool["name"], pool["size"], "; nearest: " + ", ".join(near) if near else "")
-                )
-        return options
-
-    def create_version(self) -> str:
-        wanted = self.params["version"]
-        options = self.offered()
-        offered = [v["slug"] for v in options.get("versions") or []]
-        slug = resolve_version(wanted, offered)
-        if slug is None:
-            self.fail("version %r matches no DOKS version offered (%s)" % (wanted, ", ".join(offered) or "none"))
-        return slug
-
-    def upgrade_target(self, cluster: Dict[str, Any]) -> Optional[str]:
-        wanted, current = self.params["version"], cluster["version"]
-        if wanted != "latest" and version_matches(current, wanted):
-            return None
-        if not self.params["upgrade"]:
-            if wanted != "latest":
-                self.module.warn(
-                    "cluster %s runs %s but version is %r; set upgrade: true to upgrade it"
-                    % (cluster["name"], current, wanted)
-                )
-            return None
-        offered = self.client.get("%s/%s/upgrades" % (CLUSTERS, cluster["id"]))
-        available = [v["slug"] for v in offered.get("available_upgrade_versions") or []]
-        target = resolve_version(wanted, available)
-        if target is None and wanted != "latest":
-            self.fail(
-                "version %r is not an available upgrade for cluster %s (runs %s; available: %s)"
-                % (wanted, cluster["name"], current, ", ".join(available) or "none")
-            )
-        if target is not None:
-            self.actions.append("upgrade cluster %s from %s to %s" % (cluster["name"], current, target))
-        return target
-
-    # ---------------------------------------------------------------- writes
-    def create(self) -> Dict[str, Any]:
-        version = self.create_version()
-        body = self.create_body(version)
-        self.actions.append("create cluster %s (%s, %s)" % (body["name"], body["region"], version))
-        if self.check:
-            planned = dict(body, id=None, status={"state": "provisioning"})
-            planned.setdefault("ha", ha_default(version))
-            planned["node_pools"] = [dict(p, id=None, nodes=[]) for p in body["node_pools"]]
-            return planned
-        try:
-            return self.client.post(CLUSTERS, body)["kubernetes_cluster"]
-        except ApiError as exc:
-            if not exc.maybe_applied:
-                raise
-            found = self.client.look_up_after_failure(exc, self.find_cluster)
-            if found is None:
-                raise ApiError(
-                    "%s; no cluster named %s exists afterwards, so nothing was created: run again"
-                    % (exc.message, body["name"])
-                ) from exc
-            self.module.warn("cluster create answered %s, but the cluster exists: continuing" % exc.status)
-            return found
-
-    def add_pool(self, cluster_id: str, pool: Dict[str, Any]) -> None:
-        body = self.pool_create_body(pool)
-        path = "%s/%s/node_pools" % (CLUSTERS, cluster_id)
-        try:
-            self.client.post(path, body)
-        except ApiError as exc:
-            if not exc.maybe_applied:
-                raise
-
-            def find() -> bool:
-                pools = self.client.get(path).get("node_pools") or []
-                return any(p["name"] == pool["name"] for p in pools)
-
-            if not self.client.look_up_after_failure(exc, find):
-                message = "%s; node pool %s does not exist afterwards: run again" % (exc.message, pool["name"])
-                raise ApiError(message) from exc
-
-    def upgrade(self, cluster_id: str, target: str) -> None:
-        try:
-            self.client.post("%s/%s/upgrade" % (CLUSTERS, cluster_id), {"version": target})
-        except ApiError as exc:
-            if not exc.maybe_applied:
-                raise
-            after = self.get_cluster(cluster_id)
-            if after["version"] != target and (after.get("status") or {}).get("state") != "upgrading":
-                raise
-
-    # ---------------------------------------------------------------- waiting
-    def ready(self, cluster: Dict[str, Any]) -> bool:
-        if (cluster.get("status") or {}).get("state") != "running":
-            return False
-        declared = {p["name"] for p in self.params["node_pools"] or []}
-        for pool in cluster.get("node_pools") or []:
-            if pool["name"] not in declared:
-                continue
-            states = [(n.get("status") or {}).get("state") for n in pool.get("nodes") or []]
-            if len(states) < (pool.get("count") or 0) or any(s != "running" for s in states):
-                return False
-        return True
-
-    def wait_ready(self, cluster_id: str) -> Dict[str, Any]:
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        while True:
-            cluster = self.get_cluster(cluster_id)
-            if self.ready(cluster):
-                return cluster
-            if time.monotonic() >= deadline:
-                self.fail(
-                    "cluster %s is still %s after wait_timeout=%ss"
-                    % (cluster["name"], (cluster.get("status") or {}).get("state"), self.params["wait_timeout"])
-                )
-            time.sleep(self.params["poll_interval"])
-
-    def wait_gone(self, cluster_id: str) -> None:
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        while self.client.get_or_none("%s/%s" % (CLUSTERS, cluster_id)) is not None:
-            if time.monotonic() >= deadline:
-                self.fail("cluster %s still exists after wait_timeout" % self.params["name"])
-            time.sleep(self.params["poll_interval"])
-
-    # ---------------------------------------------------------------- kubeconfig
-    def kubeconfig(self, cluster: Dict[str, Any], result: Dict[str, Any]) -> None:
-        path = self.params["kubeconfig_path"]
-        expiry = self.params["kubeconfig_expiry_seconds"]
-        query = {"expiry_seconds": expiry}
-        url = "%s/%s/kubeconfig" % (CLUSTERS, cluster.get("id"))
-        text: Optional[str] = None
-        if self.params["return_kubeconfig"] and cluster.get("id"):
-            text = self.client.get_text(url, query)
-            result["kubeconfig"] = text
-        if not path:
-            return
-        result["kubeconfig_path"] = path
-        result["kubeconfig_current"] = True
-        if self.kubeconfig_fresh(path, cluster):
-            if not self.kubeconfig_refused(path):
-                return
-            self.actions.append("write kubeconfig %s (the cluster refused its token: expired or revoked)" % path)
-        else:
-            self.actions.append("write kubeconfig %s" % path)
-        if self.check or not cluster.get("id"):
-            result["kubeconfig_current"] = False
-            return
-        if text is None:
-            text = self.client.get_text(url, query)
-        marker = "# doks.gitops: cluster=%s server=%s expires=%d\n" % (
-            cluster["id"],
-            cluster.get("endpoint") or "-",
-            int(time.time()) + (expiry or 7 * 24 * 3600),
-        )
-        write_private(path, marker + text)
-
-    def kubeconfig_fresh(self, path: str, cluster: Dict[str, Any]) -> bool:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                head = handle.read(4096)
-        except OSError:
-            return False
-        match = KUBECONFIG_MARKER.search(head)
-        if not match or match.group(1) != cluster.get("id") or match.group(2) != (cluster.get("endpoint") or "-"):
-            return False
-        # a short-lived token is renewed at half its lifetime at the latest
-        renew = min(self.params["kubeconfig_renew_before"], (self.params["kubeconfig_expiry_seconds"] or 604800) // 2)
-        return int(match.group(3)) - time.time() > renew
-
-    def kubeconfig_refused(self, path: str) -> bool:
-        """One authenticated read with the file's token: a 401 means it was revoked (or expired
-        early); a cluster that does not answer is no verdict, the file stays."""
-        return probe_kubeconfig(path, timeout=min(10.0, float(self.params["timeout"]))).state == REJECTED
-
-    # ---------------------------------------------------------------- runs
-    def fail(self, message: str) -> None:
-        self.module.fail_json(msg=message, actions=self.actions, api_calls=self.client.counts())
-
-    def absent(self) -> Dict[str, Any]:
-        """Delete the cluster with the associated resources the API lists for it (those kinds
-        O(associated_resources) names), then the DNS records its external-dns owns."""
-        teardown = Teardown(self.client, self.params, self.check, self.actions)
-        cluster = self.find_cluster()
-        before: Dict[str, Any] = {}
-        if cluster is not None:
-            before = diff_view(cluster_summary(cluster))
-            chosen = teardown.plan_cluster(cluster)
-            teardown.destroy_cluster(cluster, chosen)
-            if not self.check and self.params["wait"]:
-                self.wait_gone(cluster["id"])
-        doomed = teardown.plan_records()
-        teardown.delete_records(doomed)
-        report = teardown.report(self.params["name"])
-        gone = {k: v for k, v in report["removed"].items() if v}
-        diff_before = dict(before, **gone) if (before or gone) else {}
-        return {"changed": bool(self.actions), "diff": {"before": diff_before, "after": {}}, **report}
-
-    def present(self) -> Dict[str, Any]:
-        current = self.find_cluster()
-        if current is None:
-            created = self.create()
-            return self.finish(None, created, created=True)
-        self.check_immutable(current)
-        plan = self.plan(current)
-        if not self.check:
-            self.apply(current, plan)
-        planned = self.planned(current, plan)
-        return self.finish(current, planned, created=False)
-
-    def check_immutable(self, current: Dict[str, Any]) -> None:
-        p = self.params
-        by_name = {pool["name"]: pool for pool in current.get("node_pools") or []}
-        sizes = {want["name"]: want["size"] for want in p["node_pools"] if want["name"] in by_name}
-        added = any(want["name"] not in by_name for want in p["node_pools"])
-        if added or p["region"] != current.get("region") or any(by_name[n].get("size") != s for n, s in sizes.items()):
-            self.offered()  # an unknown slug is a typo, not a change (one GET, only on a difference)
-        if p["region"] != current.get("region"):
-            self.fail(
-                "region is %s but cluster %s is in %s; a region cannot change (create a new cluster)"
-                % (p["region"], current["name"], current.get("region"))
-            )
-        if p.get("vpc_uuid") and p["vpc_uuid"] != current.get("vpc_uuid"):
-            self.fail("vpc_uuid cannot change on an existing cluster (it is %s)" % current.get("vpc_uuid"))
-        if p.get("ha") is False and current.get("ha"):
-            self.fail("ha cannot be turned off once the control plane is highly available")
-        for want in p["node_pools"]:
-            have = by_name.get(want["name"])
-            if have is not None and have.get("size") != want["size"]:
-                self.fail(
-                    "node_pools %s: size is %s but the pool runs %s; a pool's size cannot change "
-                    "(add a pool with a new name instead)" % (want["name"], want["size"], have.get("size"))
-                )
-
-    def plan(self, current: Dict[str, Any]) -> Dict[str, Any]:
-        by_name = {pool["name"]: pool for pool in current.get("node_pools") or []}
-        declared = {pool["name"] for pool in self.params["node_pools"]}
-        plan: Dict[str, Any] = {"cluster": self.cluster_update(current), "add": [], "update": [], "delete": []}
-        for want in self.params["node_pools"]:
-            have = by_name.get(want["name"])
-            if have is None:
-                self.actions.append("create node pool %s" % want["name"])
-                plan["add"].append(want)
-                continue
-            body = self.pool_update(have, want)
-            if body is not None:
-                plan["update"].append((have, body))
-        extra = [pool for name, pool in by_name.items() if name not in declared]
-        plan["unmanaged"] = [pool["name"] for pool in extra]
-        if self.params["purge_node_pools"]:
-            for pool in extra:
-                self.actions.append("delete node pool %s" % pool["name"])
-            plan["delete"] = extra
-            plan["unmanaged"] = []
-        elif extra:
-            self.module.warn(
-                "node pools not declared, kept (set purge_node_pools: true to delete them): %s"
-                % ", ".join(plan["unmanaged"])
-            )
-        plan["upgrade"] = self.upgrade_target(current)
-        return plan
-
-    def apply(self, current: Dict[str, Any], plan: Dict[str, Any]) -> None:
-        cid = current["id"]
-        if plan["cluster"] is not None:
-            self.client.put("%s/%s" % (CLUSTERS, cid), plan["cluster"])
-        for want in plan["add"]:
-            self.add_pool(cid, want)
-        for have, body in plan["update"]:
-            self.client.put("%s/%s/node_pools/%s" % (CLUSTERS, cid, have["id"]), body)
-        for pool in plan["delete"]:
-            self.client.delete("%s/%s/node_pools/%s" % (CLUSTERS, cid, pool["id"]))
-        if plan["upgrade"]:
-            self.upgrade(cid, plan["upgrade"])
-
-    def planned(self, current: Dict[str, Any], plan: Dict[str, Any]) -> Dict[str, Any]:
-        """The cluster as it will be once the plan is applied (for diff, and check mode)."""
-        after = dict(current)
-        if plan["cluster"] is not None:
-            after.update({k: v for k, v in plan["cluster"].items() if k != "maintenance_policy"})
-            policy = dict(current.get("maintenance_policy") or {})
-            policy.update(plan["cluster"]["maintenance_policy"])
-            after["maintenance_policy"] = policy
-        updates = {have["id"]: body for have, body in plan["update"]}
-        deleted = {pool["id"] for pool in plan["delete"]}
-        pools = []
-        for pool in current.get("node_pools") or []:
-            if pool["id"] in deleted:
-                continue
-            pools.append(dict(pool, **updates.get(pool["id"], {})))
-        pools.extend(dict(self.pool_create_body(want), id=None, nodes=[]) for want in plan["add"])
-        after["node_pools"] = pools
-        if plan["upgrade"]:
-            after["version"] = plan["upgrade"]
-        after["_plan"] = plan
-        return after
-
-    def finish(self, before: Optional[Dict[str, Any]], after: Dict[str, Any], created: bool) -> Dict[str, Any]:
-        plan = after.pop("_plan", None)
-        changed = bool(self.actions)
-        final = after
-        if not self.check and after.get("id") and self.params["wait"] and (changed or not self.ready(after)):
-            final = self.wait_ready(after["id"])
-        elif not self.check and changed and after.get("id"):
-            final = self.get_cluster(after["id"])
-        result: Dict[str, Any] = {
-            "changed": changed,
-            "cluster": cluster_summary(final),
-            "unmanaged_node_pools": (plan or {}).get("unmanaged", []),
-            "diff": {
-                "before": diff_view(cluster_summary(before)) if before else {},
-                "after": diff_view(cluster_summary(after)),
-            },
-        }
-        self.kubeconfig(final, result)
-        result["changed"] = bool(self.actions)
-        return result
-
-
-def write_private(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the owner only."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kubeconfig-")
+def upgrade(run: Run, path: str, target: str) -> None:
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        run.client.post(path, {"version": target})
+    except ApiError as exc:
+        if not exc.maybe_applied:
+            raise
+        after = get_cluster(run, path.rsplit("/", 2)[1])
+        if after["version"] != target and (after.get("status") or {}).get("state") != "upgrading":
+            raise
+
+
+# ------------------------------------------------------------------------- waiting
+def wait_ready(run: Run, cluster_id: str) -> Dict[str, Any]:
+    declared = [p["name"] for p in run.params["node_pools"] or []]
+    deadline = time.monotonic() + run.params["wait_timeout"]
+    while True:
+        cluster = get_cluster(run, cluster_id)
+        if doks.ready(cluster, declared):
+            return cluster
+        if time.monotonic() >= deadline:
+            run.fail(
+                "cluster %s is still %s after wait_timeout=%ss"
+                % (cluster["name"], (cluster.get("status") or {}).get("state"), run.params["wait_timeout"])
+            )
+        time.sleep(run.params["poll_interval"])
+
+
+def wait_gone(run: Run, cluster_id: str) -> None:
+    deadline = time.monotonic() + run.params["wait_timeout"]
+    while run.client.get_or_none("%s/%s" % (CLUSTERS, cluster_id)) is not None:
+        if time.monotonic() >= deadline:
+            run.fail("cluster %s still exists after wait_timeout" % run.params["name"])
+        time.sleep(run.params["poll_interval"])
+
+
+# ------------------------------------------------------------------------- kubeconfig
+def kubeconfig(run: Run, cluster: Dict[str, Any], result: Dict[str, Any]) -> None:
+    """RV(kubeconfig) when asked, and the file at O(kubeconfig_path), fetched only when stale
+    (module_utils/kubeconfig.py decides)."""
+    p = run.params
+    query = {"expiry_seconds": p["kubeconfig_expiry_seconds"]}
+    url = "%s/%s/kubeconfig" % (CLUSTERS, cluster.get("id"))
+    text: Optional[str] = None
+    if p["return_kubeconfig"] and cluster.get("id"):
+        text = result["kubeconfig"] = run.client.get_text(url, query)
+    path = p["kubeconfig_path"]
+    if not path:
+        return
+    result["kubeconfig_path"] = path
+    result["kubeconfig_current"] = True
+    reason = kubeconfig_file.stale_reason(
+        path,
+        cluster,
+        expiry_seconds=p["kubeconfig_expiry_seconds"],
+        renew_before=p["kubeconfig_renew_before"],
+        timeout=min(10.0, float(p["timeout"])),
+    )
+    if reason is None:
+        return
+    run.actions.append("write kubeconfig %s%s" % (path, reason))
+    if run.check or not cluster.get("id"):
+        result["kubeconfig_current"] = False
+        return
+    if text is None:
+        text = run.client.get_text(url, query)
+    kubeconfig_file.write_stamped(path, cluster, text, p["kubeconfig_expiry_seconds"])
+
+
+# ------------------------------------------------------------------------- runs
+def present(run: Run) -> Dict[str, Any]:
+    """Read, plan (module_utils/doks.py), apply, wait, return."""
+    p = run.params
+    current = find_cluster(run)
+    unmanaged: List[str] = []
+    if current is None:
+        version, problem = doks.create_version(p["version"], check_offered(run))
+        if version is None:
+            run.fail(problem)
+        body = doks.create_body(p, version)
+        run.actions.append("create cluster %s (%s, %s)" % (body["name"], body["region"], version))
+        after = doks.planned_create(body) if run.check else create_cluster(run, body)
+    else:
+        if doks.needs_options(p, current):
+            check_offered(run)
+        problem = doks.immutable_problem(p, current)
+        if problem:
+            run.fail(problem)
+        available = None
+        if doks.needs_upgrades(p, current):
+            offered = run.client.get("%s/%s/upgrades" % (CLUSTERS, current["id"]))
+            available = [v["slug"] for v in offered.get("available_upgrade_versions") or []]
+        the_plan = doks.plan(p, current, available)
+        run.actions.extend(the_plan["actions"])
+        for warning in the_plan["warnings"]:
+            run.module.warn(warning)
+        if the_plan["error"]:
+            run.fail(the_plan["error"])
+        if not run.check:
+            apply(run, the_plan)
+        after = doks.planned(current, the_plan)
+        unmanaged = the_plan["unmanaged"]
+    final = after
+    declared = [pool["name"] for pool in p["node_pools"]]
+    if not run.check and after.get("id") and p["wait"] and (run.actions or not doks.ready(after, declared)):
+        final = wait_ready(run, after["id"])
+    elif not run.check and run.actions and after.get("id"):
+        final = get_cluster(run, after["id"])
+    result: Dict[str, Any] = {
+        "cluster": doks.cluster_summary(final),
+        "unmanaged_node_pools": unmanaged,
+        "diff": doks.diff(current, after),
+    }
+    kubeconfig(run, final, result)
+    return result
+
+
+def absent(run: Run) -> Dict[str, Any]:
+    """Delete the cluster with the associated resources the API lists for it (those kinds
+    O(associated_resources) names), then the DNS records its external-dns owns."""
+    teardown = Teardown(run.client, run.params, run.check, run.actions)
+    cluster = find_cluster(run)
+    before: Dict[str, Any] = {}
+    if cluster is not None:
+        before = doks.diff_view(cluster)
+        teardown.destroy_cluster(cluster, teardown.plan_cluster(cluster))
+        if not run.check and run.params["wait"]:
+            wait_gone(run, cluster["id"])
+    teardown.delete_records(teardown.plan_records())
+    report = teardown.report(run.params["name"])
+    gone = {k: v for k, v in report["removed"].items() if v}
+    return {"diff": {"before": dict(before, **gone) if (before or gone) else {}, "after": {}}, **report}
 
 
 def argument_spec() -> Dict[str, Any]:
@@ -1252,16 +746,10 @@ def argument_spec() -> Dict[str, Any]:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    errors = validate(module.params)
+    errors = doks.validate(module.params)
     if errors:
         module.fail_json(msg="invalid input: " + "; ".join(errors), errors=errors)
-    actions: List[str] = []
-
-    def work(client: DigitalOceanClient) -> Dict[str, Any]:
-        reconciler = ClusterReconciler(module, client, actions)
-        return reconciler.absent() if module.params["state"] == "absent" else reconciler.present()
-
-    run_module(module, "doks.gitops/doks_cluster", work, actions)
+    run_module(module, "doks.gitops/doks_cluster", absent if module.params["state"] == "absent" else present)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ description:
   - When several keys have the name and O(stored_access_key) is one of them with the wanted grants,
     the others are leftovers of a rotation and are deleted; the stored key is kept.
   - A create that may have been applied (timeout, 5xx) is never repeated blindly - keys named O(name)
-    that appeared meanwhile, whose secret was never received, are deleted before the one retry.
+    that appeared meanwhile, whose secret was never received, are deleted before the one retry; when
+    none appeared, nothing was created and the module fails asking to run again (as every create of
+    the collection does).
 author:
   - doks.gitops maintainers (@doks-gitops)
 extends_documentation_fragment:
@@ -162,11 +164,11 @@ from typing import Any, Dict, List, Optional
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.doks.gitops.plugins.module_utils.digitalocean import (
-    DigitalOceanClient,
+    Run,
+    diff,
     digitalocean_argument_spec,
     run_module,
 )
-from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
 
 KEYS = "/v2/spaces/keys"
 
@@ -186,31 +188,30 @@ def public(key: Dict[str, Any]) -> Dict[str, Any]:
 
 
 class SpacesKeyManager:
-    def __init__(self, module: AnsibleModule, client: DigitalOceanClient, actions: List[str]) -> None:
-        self.module = module
-        self.client = client
-        self.params = module.params
-        self.actions = actions
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.module = run.module
+        self.client = run.client
+        self.params = run.params
+        self.actions = run.actions
 
     def find(self) -> List[Dict[str, Any]]:
         keys = self.client.list_all(KEYS, "keys", {"name": self.params["name"]})
         return [k for k in keys if k.get("name") == self.params["name"]]
 
     def create(self, known: List[Dict[str, Any]]) -> Dict[str, Any]:
+        """Create the key (create-once). A create that failed but happened anyway made a key whose
+        secret never reached us, which is useless: delete it and create once more."""
         body = {"name": self.params["name"], "grants": norm_grants(self.params["grants"])}
-        try:
-            return self.client.post(KEYS, body)["key"]
-        except ApiError as exc:
-            if not exc.maybe_applied:
-                raise
-            error = exc
-        # The create may have happened, but its secret never reached us: such a key is useless.
         before = {k["access_key"] for k in known}
 
         def orphans() -> List[Dict[str, Any]]:
             return [k for k in self.find() if k["access_key"] not in before]
 
-        for orphan in self.client.look_up_after_failure(error, orphans) or []:
+        answer, lost = self.client.create_once(KEYS, body, orphans, "key %s" % self.params["name"])
+        if lost is None:
+            return answer["key"]
+        for orphan in answer:
             self.client.delete("%s/%s" % (KEYS, orphan["access_key"]))
             self.actions.append("delete key %s whose secret was lost in a failed create" % orphan["access_key"])
         return self.client.post(KEYS, body)["key"]
@@ -222,7 +223,7 @@ class SpacesKeyManager:
             if not self.module.check_mode:
                 self.client.delete("%s/%s" % (KEYS, key["access_key"]))
         before = public(existing[0]) if existing else {}
-        return {"changed": bool(existing), "rotated": False, "diff": {"before": before, "after": {}}}
+        return {"changed": bool(existing), "rotated": False, "diff": diff(before, None)}
 
     def split_leftovers(
         self, existing: List[Dict[str, Any]], kept: Optional[Dict[str, Any]], wanted: List[Dict[str, str]]
@@ -263,10 +264,9 @@ class SpacesKeyManager:
         if leftovers:
             existing = [kept] if kept else []
         if len(existing) > 1 and not self.params["rotate"] and stored is None:
-            self.module.fail_json(
-                msg="%d Spaces keys are named %s; delete the extra ones or set rotate: true to replace them all"
-                % (len(existing), self.params["name"]),
-                api_calls=self.client.counts(),
+            self.run.fail(
+                "%d Spaces keys are named %s; delete the extra ones or set rotate: true to replace them all"
+                % (len(existing), self.params["name"])
             )
         current = kept or (existing[0] if existing else None)
         # A key's grants cannot change: DigitalOcean "can only update the name of the key"
@@ -299,10 +299,10 @@ class SpacesKeyManager:
         result.update(
             changed=bool(self.actions),
             key=after,
-            diff={
-                "before": {k: v for k, v in public(current).items() if k in ("name", "grants")} if current else {},
-                "after": {k: v for k, v in after.items() if k in ("name", "grants")},
-            },
+            diff=diff(
+                {k: v for k, v in public(current).items() if k in ("name", "grants")} if current else None,
+                {k: v for k, v in after.items() if k in ("name", "grants")},
+            ),
         )
         return result
 
@@ -339,13 +339,12 @@ def main() -> None:
         # openapi specification/resources/spaces/key_create.yml: "you cannot mix a fullaccess
         # permission with scoped permissions" (400 bad_request).
         module.fail_json(msg="grants: a fullaccess grant cannot be mixed with bucket grants; use one or the other")
-    actions: List[str] = []
 
-    def work(client: DigitalOceanClient) -> Dict[str, Any]:
-        manager = SpacesKeyManager(module, client, actions)
+    def work(run: Run) -> Dict[str, Any]:
+        manager = SpacesKeyManager(run)
         return manager.absent() if module.params["state"] == "absent" else manager.present()
 
-    run_module(module, "doks.gitops/spaces_key", work, actions)
+    run_module(module, "doks.gitops/spaces_key", work)
 
 
 if __name__ == "__main__":
