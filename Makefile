@@ -49,7 +49,7 @@ TOOLS_STAMP := $(TOOLS)/.stamp-$(HELM_VERSION)-$(KUBECTL_VERSION)
 JUDGES_STAMP := $(JUDGES)/.stamp-$(shell echo '$(JUDGES_NPM) $(JUDGES_PYPI)' | sha256sum | cut -c1-16)
 CRDS_STAMP   := $(ROOT)/.cache/.stamp-crds
 
-.PHONY: help setup venv tools prom-tools judges collection site test lint unit sanity molecule e2e bench \
+.PHONY: help setup venv tools prom-tools judges collection site test lint unit units sanity ansible-test-copy molecule e2e bench \
         bench-modules sandbox-up sandbox-down sandbox-status sandbox-reset build install-check clean
 
 help: ## List the targets
@@ -160,23 +160,32 @@ lint: setup ## yamllint, ruff, ansible-lint (production profile), ansible-test s
 
 # ansible-test must run from inside ansible_collections/<ns>/<name>; it gets a clean copy of
 # the tracked and new (non-ignored) files of what ships to Galaxy (the dev-only trees below are
-# linted by ruff instead), so local state never leaks into the checks.
+# linted by ruff instead), so local state never leaks into the checks. `units` adds the pure
+# tests in Ansible's layout (tests/unit/plugins/, no HTTP) to the copy.
 SANITY_SKIP := ^(sandbox|tests|molecule|application|docs)/
+SANITY_KEEP := ^$$
 SANITY_DIR := $(ROOT)/.cache/sanity/ansible_collections/doks/gitops
 GET_PIP    := $(HOME)/.ansible/test/cache/get_pip_24_2.py
-sanity: setup
+ansible-test-copy: setup
 	@test -f $(GET_PIP) || install -D -m 0644 tests/tools/get_pip_offline.py $(GET_PIP)
 	@rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)
 	@git ls-files -z --cached --others --exclude-standard | \
-	  while IFS= read -r -d '' f; do if [ -e "$$f" ] && ! [[ "$$f" =~ $(SANITY_SKIP) ]]; then printf '%s\0' "$$f"; fi; done | \
+	  while IFS= read -r -d '' f; do if [ -e "$$f" ] && { [[ "$$f" =~ $(SANITY_KEEP) ]] || ! [[ "$$f" =~ $(SANITY_SKIP) ]]; }; \
+	  then printf '%s\0' "$$f"; fi; done | \
 	  tar --null -T - -cf - | tar -xf - -C $(SANITY_DIR)
 	@# ansible-test resolves the collection's dependencies (doc fragments, module_utils imported
 	@# by doks.gitops.k8s_apply_changed) in the same collection root: link kubernetes.core there.
 	@core=$$($(BIN)/python -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])') && \
 	  rm -rf $(SANITY_DIR)/../../kubernetes && mkdir -p $(SANITY_DIR)/../../kubernetes && \
 	  ln -s "$$core" $(SANITY_DIR)/../../kubernetes/core
-	cd $(SANITY_DIR) && git init -q && git add -A && \
-	  $(BIN)/ansible-test sanity --python 3.11 --color no $(SANITY_ARGS)
+	cd $(SANITY_DIR) && git init -q && git add -A
+
+sanity: ansible-test-copy
+	cd $(SANITY_DIR) && $(BIN)/ansible-test sanity --python 3.11 --color no $(SANITY_ARGS)
+
+units: ## ansible-test units: the pure tests of plugins under tests/unit/plugins (no HTTP)
+	$(MAKE) --no-print-directory ansible-test-copy SANITY_KEEP='^tests/unit/plugins/'
+	cd $(SANITY_DIR) && $(BIN)/ansible-test units --python 3.11 --color no $(UNITS_ARGS)
 
 unit: setup ## pytest: plugins, emulator contracts, the lofi app
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
