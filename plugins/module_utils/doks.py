@@ -369,12 +369,20 @@ def create_body(params: Dict[str, Any], version: str) -> Dict[str, Any]:
     for key in ("vpc_uuid", "tags", "ha", "auto_upgrade", "surge_upgrade"):
         if params.get(key) is not None:
             body[key] = params[key]
+    body.update(declared_policies(params))
+    return body
+
+
+def declared_policies(params: Dict[str, Any]) -> Dict[str, Any]:
+    """The maintenance policy (its set fields) and control-plane firewall the user declared, as the
+    API carries them; a create sends them and the compare reads them the same way."""
+    declared: Dict[str, Any] = {}
     policy = {k: v for k, v in (params.get("maintenance_policy") or {}).items() if v is not None}
     if policy:
-        body["maintenance_policy"] = policy
+        declared["maintenance_policy"] = policy
     if params.get("control_plane_firewall") is not None:
-        body["control_plane_firewall"] = firewall_summary(params["control_plane_firewall"])
-    return body
+        declared["control_plane_firewall"] = firewall_summary(params["control_plane_firewall"])
+    return declared
 
 
 def planned_create(body: Dict[str, Any]) -> Dict[str, Any]:
@@ -394,11 +402,7 @@ def desired_cluster(params: Dict[str, Any]) -> Dict[str, Any]:
     for flag in ("auto_upgrade", "surge_upgrade", "ha"):
         if params.get(flag) is not None:
             desired[flag] = params[flag]
-    policy = {k: v for k, v in (params.get("maintenance_policy") or {}).items() if v is not None}
-    if policy:
-        desired["maintenance_policy"] = policy
-    if params.get("control_plane_firewall") is not None:
-        desired["control_plane_firewall"] = firewall_summary(params["control_plane_firewall"])
+    desired.update(declared_policies(params))
     return desired
 
 
