@@ -16,6 +16,7 @@ import re
 from typing import Any, Callable, Collection, NamedTuple
 
 Getter = Callable[[str, Any], Any]
+Check = Callable[[Getter], "list[Problem]"]
 
 HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -280,44 +281,39 @@ def _missing(get: Getter, names: tuple[str, ...], fix: str) -> list[Problem]:
     return [Problem(name, "is empty", fix) for name in names if not str(get(name, "") or "").strip()]
 
 
-def check_credentials(get: Getter) -> list[Problem]:
-    """The credentials the chosen targets need are present (their values are never shown)."""
-    problems = []
-    if _enabled(get, "doks_cluster"):
+def check_doks_credentials(get: Getter) -> list[Problem]:
+    """The credentials doks_cluster needs are present (their values are never shown)."""
+    if not _enabled(get, "doks_cluster"):
+        return []
+    problems = _missing(
+        get,
+        ("doks_cluster_api_token",),
+        "export DIGITALOCEAN_TOKEN (or set it from ansible-vault), "
+        "or set doks_cluster_enabled: false for an existing cluster",
+    )
+    if str(get("doks_cluster_spaces_enabled", True)).lower() in ("true", "1", "yes", "on"):
         problems += _missing(
             get,
-            ("doks_cluster_api_token",),
-            "export DIGITALOCEAN_TOKEN (or set it from ansible-vault), "
-            "or set doks_cluster_enabled: false for an existing cluster",
-        )
-        if str(get("doks_cluster_spaces_enabled", True)).lower() in ("true", "1", "yes", "on"):
-            problems += _missing(
-                get,
-                ("doks_cluster_spaces_access_key_id", "doks_cluster_spaces_secret_access_key"),
-                "export SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY (admin Spaces keys create the logs bucket)",
-            )
-    if _enabled(get, "auth0_apps"):
-        problems += _missing(
-            get,
-            ("auth0_apps_domain", "auth0_apps_client_id", "auth0_apps_client_secret"),
-            "export AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or set auth0_apps_enabled: false",
+            ("doks_cluster_spaces_access_key_id", "doks_cluster_spaces_secret_access_key"),
+            "export SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY (admin Spaces keys create the logs bucket)",
         )
     return problems
 
 
-def check_conflicts(get: Getter) -> list[Problem]:
-    """Options that are valid alone but contradict each other."""
-    problems = []
-    controller = get("ingress_certmanager_controller", None)
-    shared = get("gitops_ingress_controller", None)
-    if controller is not None and shared is not None and controller != shared:
-        problems.append(
-            Problem(
-                "ingress_certmanager_controller",
-                f"is {controller!r} but gitops_ingress_controller (which every other role reads) is {shared!r}",
-                "set gitops_ingress_controller only; ingress_certmanager_controller follows it",
-            )
-        )
+def check_auth0_credentials(get: Getter) -> list[Problem]:
+    """The credentials auth0_apps needs are present (their values are never shown)."""
+    if not _enabled(get, "auth0_apps"):
+        return []
+    return _missing(
+        get,
+        ("auth0_apps_domain", "auth0_apps_client_id", "auth0_apps_client_secret"),
+        "export AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or set auth0_apps_enabled: false",
+    )
+
+
+def check_node_pools(get: Getter) -> list[Problem]:
+    """doks_cluster's node counts, size and region slugs and Kubernetes version."""
+    problems: list[Problem] = []
     if _enabled(get, "doks_cluster"):
         for pool in POOL_PREFIXES:
             problems += _check_pool_counts(get, f"doks_cluster_{pool}")
@@ -406,11 +402,6 @@ GROUP_MAPPINGS = (
 URL_LISTS = ("callbacks", "allowed_logout_urls", "web_origins", "allowed_origins")
 
 
-def check_references(get: Getter) -> list[Problem]:
-    """References that must resolve: groups the SSO mappings name, https callbacks, e-mail members, git URLs."""
-    return [*_check_group_references(get), *_check_auth0_urls(get), *_check_members(get), *_check_git_urls(get)]
-
-
 def _sso_groups(get: Getter) -> dict[str, str] | None:
     """The groups the claim carries (gitops_sso_group_names), when auth0_apps creates them in this run's tenant."""
     if not get("gitops_sso_enabled", False) or not _enabled(get, "auth0_apps"):
@@ -419,31 +410,39 @@ def _sso_groups(get: Getter) -> dict[str, str] | None:
     return names if isinstance(names, dict) else None
 
 
-def _check_group_references(get: Getter) -> list[Problem]:
-    groups = _sso_groups(get)
-    if groups is None:
-        return []
-    known = set(groups.values())
-    fix = f"name one of the Auth0 groups ({', '.join(sorted(known))}), or add the group to auth0_apps_groups"
-    problems: list[Problem] = []
-    for var, role in GROUP_MAPPINGS:
-        value = get(var, None)
-        if not _enabled(get, role) or not isinstance(value, list):
-            continue
-        problems += [
-            Problem(var, f"names {g!r}, which is not an Auth0 group of this run", fix) for g in value if g not in known
-        ]
-    roles = get("argocd_rbac_group_roles", None)
-    if _enabled(get, "argocd") and isinstance(roles, dict):
-        problems += [
-            Problem("argocd_rbac_group_roles", f"maps {g!r}, which is not an Auth0 group of this run", fix)
-            for g in roles
-            if g not in known
-        ]
-    return problems
+def group_references(role: str) -> Check:
+    """The check that ``role``'s SSO group mappings name groups the claim carries."""
+
+    def check(get: Getter) -> list[Problem]:
+        groups = _sso_groups(get)
+        if groups is None or not _enabled(get, role):
+            return []
+        known = set(groups.values())
+        fix = f"name one of the Auth0 groups ({', '.join(sorted(known))}), or add the group to auth0_apps_groups"
+        problems: list[Problem] = []
+        for var, owner in GROUP_MAPPINGS:
+            value = get(var, None)
+            if owner != role or not isinstance(value, list):
+                continue
+            problems += [
+                Problem(var, f"names {g!r}, which is not an Auth0 group of this run", fix)
+                for g in value
+                if g not in known
+            ]
+        roles = get("argocd_rbac_group_roles", None)
+        if role == "argocd" and isinstance(roles, dict):
+            problems += [
+                Problem("argocd_rbac_group_roles", f"maps {g!r}, which is not an Auth0 group of this run", fix)
+                for g in roles
+                if g not in known
+            ]
+        return problems
+
+    check.__name__ = check.__qualname__ = f"check_{role}_group_references"
+    return check
 
 
-def _check_auth0_urls(get: Getter) -> list[Problem]:
+def check_auth0_urls(get: Getter) -> list[Problem]:
     apps = get("auth0_apps_extra_apps", None)
     if not _enabled(get, "auth0_apps") or not isinstance(apps, dict):
         return []
@@ -464,7 +463,7 @@ def _check_auth0_urls(get: Getter) -> list[Problem]:
     return problems
 
 
-def _check_members(get: Getter) -> list[Problem]:
+def check_auth0_members(get: Getter) -> list[Problem]:
     groups = get("auth0_apps_groups", None)
     if not _enabled(get, "auth0_apps") or not isinstance(groups, dict):
         return []
@@ -481,7 +480,7 @@ def _check_members(get: Getter) -> list[Problem]:
     ]
 
 
-def _check_git_urls(get: Getter) -> list[Problem]:
+def check_git_urls(get: Getter) -> list[Problem]:
     if not _enabled(get, "lofi_pipeline"):
         return []
     found = [("lofi_pipeline_gitops_repo_url", get("lofi_pipeline_gitops_repo_url", ""))]
@@ -500,6 +499,15 @@ def _check_git_urls(get: Getter) -> list[Problem]:
     ]
 
 
+# Variables the collection no longer reads: (what replaces it, why it went).
+REPLACED: dict[str, tuple[str, str]] = {
+    "ingress_certmanager_controller": (
+        "gitops_ingress_controller",
+        "its only legal value was gitops_ingress_controller, which every role reads",
+    ),
+}
+
+
 def check_unknown(names: list[str], declared: Collection[str], prefixes: tuple[str, ...]) -> list[Problem]:
     """Variables with one of the collection's prefixes that no role declares are typos.
 
@@ -512,6 +520,10 @@ def check_unknown(names: list[str], declared: Collection[str], prefixes: tuple[s
     for name in sorted(names):
         prefix = next((p for p in prefixes if name.startswith(p)), None)
         if prefix is None or name in declared:
+            continue
+        if name in REPLACED:
+            replacement, why = REPLACED[name]
+            problems.append(Problem(name, f"was removed ({why})", f"set {replacement} instead and remove {name}"))
             continue
         close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.75)
         owner = prefix.rstrip("_")
@@ -974,21 +986,204 @@ def check_release_checksums(get: Getter) -> list[Problem]:
     return problems
 
 
-SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
-    check_domain,
-    check_pools,
-    check_placement,
-    check_credentials,
-    check_conflicts,
-    check_control_plane_firewall,
-    check_references,
-    check_app_credentials,
-    check_acme,
-    check_dns_token,
-    check_apps,
-    check_alertmanager_secrets,
-    check_auth0_domain,
-    check_auth0_connections,
-    check_sealed_secrets_backup,
-    check_release_checksums,
-)
+CRON = re.compile(r"^\S+(\s+\S+){4}$")
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def check_tekton_settings(get: Getter) -> list[Problem]:
+    """Tekton's release host, release files, pruner and Dashboard namespaces (types are the argument spec's)."""
+    if not _enabled(get, "tekton"):
+        return []
+    problems: list[Problem] = []
+    base = str(get("tekton_release_base_url", "https://infra.tekton.dev/tekton-releases") or "")
+    if not re.match(r"^https?://", base) or "storage.googleapis.com" in base:
+        problems.append(
+            Problem(
+                "tekton_release_base_url",
+                f"{base!r} is not an http(s) URL of the current release host",
+                "use https://infra.tekton.dev/tekton-releases (storage.googleapis.com no longer serves releases)",
+            )
+        )
+    for _, variable in TEKTON_RELEASES:
+        release = get(variable, None)
+        if isinstance(release, dict) and not release.get("files"):
+            problems.append(
+                Problem(f"{variable}.files", "is empty", "list the release files to apply, e.g. [release.yaml]")
+            )
+    if _on(get, "tekton_prune_enabled", True):
+        keep = get("tekton_prune_keep", 5)
+        if not str(keep).isdigit() or int(keep) < 1:
+            problems.append(Problem("tekton_prune_keep", f"{keep!r} is not a whole number >= 1", "keep at least 1 run"))
+        schedule = str(get("tekton_prune_schedule", "17 3 * * *") or "")
+        if not CRON.fullmatch(schedule.strip()):
+            problems.append(
+                Problem(
+                    "tekton_prune_schedule",
+                    f"{schedule!r} is not a five-field cron expression",
+                    "write minute hour day-of-month month day-of-week, e.g. '17 3 * * *'",
+                )
+            )
+        if get("tekton_prune_image", None) is not None:
+            problems += _missing(get, ("tekton_prune_image",), "pin the pruner's image (with its digest)")
+    namespaces = get("tekton_dashboard_namespaces", [])
+    if isinstance(namespaces, list):
+        problems += [
+            Problem("tekton_dashboard_namespaces", f"{ns!r} is not a namespace name", "use DNS labels, e.g. lofi-ci")
+            for ns in namespaces
+            if not NAMESPACE.fullmatch(str(ns))
+        ]
+    return problems
+
+
+def check_ingress_settings(get: Getter) -> list[Problem]:
+    """ingress_certmanager's HSTS, webhook image and oauth2-proxy gate (types are the argument spec's)."""
+    if not _enabled(get, "ingress_certmanager"):
+        return []
+    problems: list[Problem] = []
+    hsts = get("ingress_certmanager_hsts_seconds", 0)
+    if re.fullmatch(r"-\d+", str(hsts).strip()):
+        problems.append(
+            Problem(
+                "ingress_certmanager_hsts_seconds",
+                f"{hsts} is negative",
+                "use 0 (no Strict-Transport-Security header) or a number of seconds such as 31536000 (one year)",
+            )
+        )
+    dns = _on(get, "ingress_certmanager_external_dns_enabled", True)
+    if dns and get("ingress_certmanager_external_dns_provider", "digitalocean") == "webhook":
+        image = get("ingress_certmanager_external_dns_webhook_image", None)
+        if not isinstance(image, dict) or not image.get("repository") or not str(image.get("tag") or ""):
+            problems.append(
+                Problem(
+                    "ingress_certmanager_external_dns_webhook_image",
+                    "needs a repository and a tag for the webhook provider",
+                    "set it to {repository: <image>, tag: <tag>}",
+                )
+            )
+    # oauth2-proxy's Authorize lets every session in when no group is allowed (providers/
+    # provider_default.go, v7.15): with emailDomains ["*"] an empty list would open the gate to every
+    # user of the tenant.
+    if _on(get, "ingress_certmanager_oauth2_proxy_enabled", False):
+        groups = get("ingress_certmanager_oauth2_proxy_allowed_groups", None)
+        if isinstance(groups, list) and not groups:
+            problems.append(
+                Problem(
+                    "ingress_certmanager_oauth2_proxy_allowed_groups",
+                    "is empty: oauth2-proxy would let every user of the Auth0 tenant through the gate",
+                    "list the groups (as in the groups claim) that may pass; by default every platform group of "
+                    "gitops_sso_group_names",
+                )
+            )
+    return problems
+
+
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+CLAIM = re.compile(r"^https?://[^/\s]+/\S+$")
+
+
+def check_spaces_bucket(get: Getter) -> list[Problem]:
+    """The logs bucket doks_cluster creates has a name Spaces accepts."""
+    if not _enabled(get, "doks_cluster") or not _on(get, "doks_cluster_spaces_enabled", True):
+        return []
+    bucket = get("doks_cluster_spaces_bucket", None)
+    if bucket is None or (isinstance(bucket, str) and BUCKET.fullmatch(bucket)):
+        return []
+    return [
+        Problem(
+            "doks_cluster_spaces_bucket",
+            f"{bucket!r} is not a Spaces bucket name (3-63 lowercase letters, digits and dashes)",
+            "name the bucket like gitops-logs-fra1, or set doks_cluster_spaces_enabled: false",
+        )
+    ]
+
+
+def check_teardown_dns(get: Getter) -> list[Problem]:
+    """An external-dns owner id for teardown needs the zones its records are in."""
+    owner = str(get("doks_cluster_teardown_dns_owner_id", "") or "").strip()
+    filters = get("doks_cluster_teardown_dns_domain_filters", [])
+    if not owner or (isinstance(filters, list) and filters):
+        return []
+    return [
+        Problem(
+            "doks_cluster_teardown_dns_domain_filters",
+            "is empty while doks_cluster_teardown_dns_owner_id is set",
+            "list the zones whose external-dns records teardown deletes (gitops_domain's by default)",
+        )
+    ]
+
+
+def check_auth0_settings(get: Getter) -> list[Problem]:
+    """The groups claim, the platform applications chosen and the extra applications of auth0_apps."""
+    if not _enabled(get, "auth0_apps"):
+        return []
+    problems: list[Problem] = []
+    claim = get("auth0_apps_claim", None)
+    if claim is not None and not CLAIM.fullmatch(str(claim)):
+        problems.append(
+            Problem(
+                "auth0_apps_claim",
+                f"{claim!r} must be a namespaced URL such as https://doks.gitops/groups "
+                "(plain 'groups' and 'roles' are reserved by Auth0)",
+                "set a namespaced claim, e.g. https://doks.gitops/groups",
+            )
+        )
+    keys, apps = get("auth0_apps_platform_app_keys", None), get("auth0_apps_platform_apps", None)
+    if isinstance(keys, list) and isinstance(apps, dict):
+        problems += [
+            Problem(
+                "auth0_apps_platform_app_keys",
+                f"names {key!r}, which is not a key of auth0_apps_platform_apps",
+                f"name keys of auth0_apps_platform_apps ({', '.join(sorted(apps))})",
+            )
+            for key in keys
+            if key not in apps
+        ]
+    extra = get("auth0_apps_extra_apps", None)
+    if isinstance(extra, dict):
+        problems += [
+            Problem(
+                f"auth0_apps_extra_apps.{key}.name",
+                "is set, but an application's name comes from its key",
+                "remove the name field (rename the key instead)",
+            )
+            for key, app in extra.items()
+            if isinstance(app, dict) and "name" in app
+        ]
+    return problems
+
+
+# The cross-field inventory rules, keyed by the role that obeys them: site.yml's preflight runs every
+# key once before any write, and each role's first task runs its own key (with gitops's) when it runs
+# alone. Types, choices and required values are the roles' meta/argument_specs.yml; checks that need
+# the cluster or an API stay in the role; modules keep their own input checks.
+RULES: dict[str, tuple[Check, ...]] = {
+    "gitops": (check_domain, check_pools, check_placement),
+    "doks_cluster": (
+        check_doks_credentials,
+        check_spaces_bucket,
+        check_node_pools,
+        check_control_plane_firewall,
+        check_teardown_dns,
+    ),
+    "auth0_apps": (
+        check_auth0_credentials,
+        check_auth0_domain,
+        check_auth0_settings,
+        check_auth0_connections,
+        check_auth0_urls,
+        check_auth0_members,
+    ),
+    "ingress_certmanager": (
+        check_acme,
+        check_dns_token,
+        check_sealed_secrets_backup,
+        check_ingress_settings,
+        group_references("ingress_certmanager"),
+    ),
+    "observability": (check_alertmanager_secrets, group_references("observability")),
+    "tekton": (check_release_checksums, check_tekton_settings, group_references("tekton")),
+    "argocd": (group_references("argocd"),),
+    "lofi_pipeline": (check_git_urls, check_app_credentials, check_apps),
+}
+# every rule once, in the order of the keys
+SHARED_CHECKS: tuple[Check, ...] = tuple(check for checks in RULES.values() for check in checks)

@@ -100,9 +100,14 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("unknown ACME solver", {"ingress_certmanager_acme_solver": "tls-alpn01"}, "ingress_certmanager_acme_solver"),
     (
-        "conflicting ingress controllers",
+        "the removed controller knob",
         {"gitops_ingress_controller": "traefik", "ingress_certmanager_controller": "ingress-nginx"},
         "ingress_certmanager_controller",
+    ),
+    (
+        "rules the roles' own asserts used to find after earlier roles wrote",
+        {"tekton_prune_schedule": "daily", "auth0_apps_claim": "groups", "doks_cluster_spaces_bucket": "Logs_Bucket"},
+        ("tekton_prune_schedule", "auth0_apps_claim", "doks_cluster_spaces_bucket"),
     ),
     ("unknown Pod Security level", {"lofi_pipeline_app_pod_security": "strict"}, "lofi_pipeline_app_pod_security"),
     (
@@ -165,6 +170,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 ONLINE = {"chart version absent from the repository index", "refused credentials of DigitalOcean, Auth0 and Spaces"}
 # What a case's lines must carry besides the variable's name and a fix (by case title, then variable).
 EXPECTED = {
+    "the removed controller knob": {"ingress_certmanager_controller": "set gitops_ingress_controller instead"},
     "tekton release file without a pinned sha256": {
         "tekton_release_sha256[pipeline/previous/v1.15.0/release.yaml]": "| sha256sum",
     },

@@ -31,7 +31,6 @@ def good() -> dict[str, Any]:
         "auth0_apps_client_secret": "secret",
         "auth0_apps_connections": ["corporate-sso"],
         "gitops_ingress_controller": "traefik",
-        "ingress_certmanager_controller": "traefik",
         "gitops_pool_label": LABEL,
         "gitops_pool_base": "base",
         "gitops_pool_tools": "tools",
@@ -167,10 +166,13 @@ def test_credentials_of_a_disabled_target_are_not_required() -> None:
     assert run(values) == []
 
 
-def test_controller_mismatch_is_a_conflict() -> None:
-    assert variables(run({**good(), "ingress_certmanager_controller": "ingress-nginx"})) == [
-        "ingress_certmanager_controller"
-    ]
+def test_the_removed_controller_knob_names_its_replacement() -> None:
+    """ingress_certmanager_controller's only legal value was gitops_ingress_controller: it is gone, and an
+    inventory that still sets it is told which variable replaced it."""
+    problems = pf.check_unknown(["ingress_certmanager_controller"], {"gitops_ingress_controller"}, ("ingress_",))
+    assert variables(problems) == ["ingress_certmanager_controller"]
+    assert "was removed" in problems[0].message
+    assert "set gitops_ingress_controller instead" in problems[0].fix
 
 
 @pytest.mark.parametrize(
@@ -591,3 +593,65 @@ def test_the_sealed_secrets_backup_needs_a_passphrase_and_a_bucket() -> None:
     }
     assert run(complete) == []
     assert run({**on, "ingress_certmanager_sealed_secrets_enabled": False}) == []
+
+
+@pytest.mark.parametrize(
+    ("over", "variable", "words"),
+    [
+        # formerly roles/tekton/tasks/validate.yml
+        (
+            {"tekton_release_base_url": "https://storage.googleapis.com/tekton-releases"},
+            "tekton_release_base_url",
+            "release host",
+        ),
+        ({"tekton_release_base_url": "ftp://mirror/tekton"}, "tekton_release_base_url", "http(s) URL"),
+        ({"tekton_pipeline_release": {"version": "v1.15.0", "files": []}}, "tekton_pipeline_release.files", "empty"),
+        ({"tekton_prune_keep": 0}, "tekton_prune_keep", "whole number >= 1"),
+        ({"tekton_prune_schedule": "daily"}, "tekton_prune_schedule", "five-field cron"),
+        ({"tekton_prune_image": ""}, "tekton_prune_image", "empty"),
+        ({"tekton_dashboard_namespaces": ["Lofi_CI"]}, "tekton_dashboard_namespaces", "namespace name"),
+        # formerly roles/ingress_certmanager/tasks/validate.yml
+        ({"ingress_certmanager_hsts_seconds": -1}, "ingress_certmanager_hsts_seconds", "negative"),
+        (
+            {
+                "ingress_certmanager_external_dns_provider": "webhook",
+                "ingress_certmanager_external_dns_webhook_image": {},
+            },
+            "ingress_certmanager_external_dns_webhook_image",
+            "repository and a tag",
+        ),
+        (
+            {"ingress_certmanager_oauth2_proxy_enabled": True, "ingress_certmanager_oauth2_proxy_allowed_groups": []},
+            "ingress_certmanager_oauth2_proxy_allowed_groups",
+            "every user of the Auth0 tenant",
+        ),
+        # formerly roles/doks_cluster/tasks/validate.yml and teardown.yml
+        ({"doks_cluster_spaces_bucket": "Logs_Bucket"}, "doks_cluster_spaces_bucket", "Spaces bucket name"),
+        (
+            {"doks_cluster_teardown_dns_owner_id": "fra1", "doks_cluster_teardown_dns_domain_filters": []},
+            "doks_cluster_teardown_dns_domain_filters",
+            "owner_id is set",
+        ),
+        # formerly roles/auth0_apps/tasks/validate.yml
+        ({"auth0_apps_claim": "groups"}, "auth0_apps_claim", "namespaced URL"),
+        (
+            {"auth0_apps_platform_app_keys": ["argocd", "jenkins"], "auth0_apps_platform_apps": {"argocd": {}}},
+            "auth0_apps_platform_app_keys",
+            "'jenkins'",
+        ),
+        ({"auth0_apps_extra_apps": {"shop": {"name": "Shop"}}}, "auth0_apps_extra_apps.shop.name", "from its key"),
+    ],
+)
+def test_rules_moved_from_the_roles_asserts(over: dict[str, Any], variable: str, words: str) -> None:
+    """Each rule a role's tasks/validate.yml used to assert is one preflight rule now, named with its fix."""
+    problems = run({**good(), **over})
+    assert variables(problems) == [variable]
+    assert words in problems[0].message and problems[0].fix
+
+
+def test_every_rule_is_keyed_by_the_role_that_obeys_it() -> None:
+    """A role run alone runs RULES[role] (and gitops's): the rule of another role is not its business."""
+    assert pf.check_tekton_settings in pf.RULES["tekton"]
+    assert pf.check_dns_token in pf.RULES["ingress_certmanager"]
+    assert pf.check_doks_credentials in pf.RULES["doks_cluster"]
+    assert not any(pf.check_dns_token in checks for role, checks in pf.RULES.items() if role != "ingress_certmanager")
