@@ -976,7 +976,8 @@ def _app_host_problems(get: Getter, index: int, app: dict[str, Any]) -> list[Pro
     gitops_hosts.webhooks is check_domain's finding already."""
     problems: list[Problem] = []
     hosts = get("gitops_hosts", {}) or {}
-    shared = {get("gitops_domain", None), hosts.get("webhooks") if isinstance(hosts, dict) else None}
+    # a list, not a set: a value of the wrong type is the argument spec's finding, not a crash here
+    shared = [get("gitops_domain", None), hosts.get("webhooks") if isinstance(hosts, dict) else None]
     var, host = _app_value(get, index, app, "host")
     judged = "host" in app or get("lofi_pipeline_app_domain", get("gitops_domain", None)) not in shared
     if judged and not is_hostname(host):

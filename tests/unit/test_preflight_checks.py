@@ -1022,3 +1022,10 @@ def test_shapes_moved_to_the_argument_specs(role: str, value: dict[str, Any], wo
     spec = _yaml(f"roles/{role}/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
     errors = [str(e) for e in ArgumentSpecValidator(spec).validate(value).errors]
     assert any(words in e for e in errors), errors
+
+
+@pytest.mark.parametrize("domain", [["example.com"], {"zone": "example.com"}])
+def test_a_domain_of_the_wrong_type_is_one_finding_not_a_crash(domain: Any) -> None:
+    """The entries' hosts derive from gitops_domain: a list or mapping there (the argument spec's finding)
+    must not break the rules that compare with it."""
+    assert variables(run({**good(), **LOFI_APP, "gitops_domain": domain})) == ["gitops_domain"]
