@@ -214,7 +214,10 @@ class ActionModule(ActionBase):
         problems = []
         for error in validation.errors:
             message = str(error)
-            variable = next((name for name in spec if f"'{name}'" in message or f" {name}" in message), role)
+            # "argument 'x' ...", "... found in 'x'", "... in x"; an unknown key of a list of mappings: "x.key. ..."
+            variable = next(
+                (n for n in spec if f"'{n}'" in message or f" {n}" in message or message.startswith(f"{n}.")), role
+            )
             problems.append(
                 Problem(
                     variable,

@@ -109,6 +109,22 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         {"tekton_prune_schedule": "daily", "auth0_apps_claim": "groups", "doks_cluster_spaces_bucket": "Logs_Bucket"},
         ("tekton_prune_schedule", "auth0_apps_claim", "doks_cluster_spaces_bucket"),
     ),
+    (
+        "rules observability, argocd and lofi_pipeline asserted only once they ran",
+        {
+            "observability_prometheus_retention": "two weeks",
+            "argocd_rbac_default_role": "readonly",
+            "lofi_pipeline_image_tag": "latest",
+            "lofi_pipeline_apps": [{"name": "lofi", "pipeline_namespace": "lofi", "hots": "x"}],
+        },
+        (
+            "observability_prometheus_retention",
+            "argocd_rbac_default_role",
+            "lofi_pipeline_image_tag",
+            "lofi_pipeline_apps[0].pipeline_namespace",
+            "lofi_pipeline_apps",
+        ),
+    ),
     ("unknown Pod Security level", {"lofi_pipeline_app_pod_security": "strict"}, "lofi_pipeline_app_pod_security"),
     (
         "singular where the role declares a plural",
@@ -179,6 +195,9 @@ EXPECTED = {
         "doks_cluster_region": "fra1, ams3 or nyc1",
     },
     "chart version absent from the repository index": {"observability_loki_chart.version": "nearest: 18.11.0"},
+    "rules observability, argocd and lofi_pipeline asserted only once they ran": {
+        "lofi_pipeline_apps": "lofi_pipeline_apps.hots. Supported parameters include",
+    },
     "the account-wide DigitalOcean token as DNS token": {
         "ingress_certmanager_digitalocean_token": "custom scopes domain:read, domain:create, domain:update and domain:delete"
     },

@@ -13,9 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import yaml
 from ansible_collections.doks.gitops.plugins.module_utils import preflight as pf
+from jinja2 import meta as jinja2_meta
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").is_file())
@@ -24,6 +26,24 @@ TYPE_TEST = re.compile(
     r"\b(?P<var>[a-z][a-z0-9_]*)\s+is\s+(?:not\s+)?(?P<test>mapping|sequence|string|number|integer|float|boolean)\b"
 )
 # `<var> | difference([...])` or `<var> in [...]`: a choice restated.
+
+
+class _AnyName(dict):  # type: ignore[type-arg]
+    """Ansible's filters and tests, as far as parsing needs them: every name exists."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return lambda *args, **kwargs: None
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.get(key)
+
+
+JINJA = jinja2.Environment()
+JINJA.filters = _AnyName()
+JINJA.tests = _AnyName()
 CHOICE_TEST = re.compile(r"\b(?P<var>[a-z][a-z0-9_]*)\s*(?:\|\s*difference\(\s*\[|in\s+\[)")
 
 
@@ -102,3 +122,141 @@ def test_a_removed_knob_names_its_replacement() -> None:
     assert [(p.variable, "gitops_ingress_controller" in p.fix) for p in problems] == [
         ("ingress_certmanager_controller", True)
     ]
+
+
+# ---- inventory-only rules stay out of the roles' tasks ---------------------------------------------------
+# A condition of an assert (or of a fail task) is an inventory rule when every name it reads is a
+# variable the inventory or a role default gives and none of them depends on what the run learns: a
+# registered result, a set_fact, a loop variable, check mode, or a default that reads one of those
+# (argocd_oidc_issuer reads auth0_apps_issuer, which auth0_apps publishes). A name the scan does not
+# know (a lookup, a magic variable) makes the condition undecided, and it is left alone.
+RUN_STATE = {"ansible_check_mode", "item", "hostvars", "groups", "lookup", "query", "q", "omit"}
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return []
+
+
+def _names(text: str, expression: bool = False) -> set[str]:
+    """The variables a Jinja template (or, with ``expression``, a bare condition) reads."""
+    if "{{" not in text and "{%" not in text:
+        if not expression:
+            return set()  # a literal
+        text = "{{ (" + text + ") }}"
+    return set(jinja2_meta.find_undeclared_variables(JINJA.parse(text)))
+
+
+def _tasks(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, list):
+        for item in node:
+            found += _tasks(item)
+    elif isinstance(node, dict):
+        found.append(node)
+        for key in ("block", "rescue", "always"):
+            found += _tasks(node.get(key))
+    return found
+
+
+def run_facts() -> set[str]:
+    """Every name a role's tasks set while running: registered results, facts, loop variables."""
+    facts = set(RUN_STATE)
+    for tasks in (ROOT / "roles").glob("*/tasks/*.yml"):
+        for task in _tasks(yaml.safe_load(tasks.read_text())):
+            if isinstance(task.get("register"), str):
+                facts.add(task["register"])
+            for module in ("ansible.builtin.set_fact", "set_fact"):
+                if isinstance(task.get(module), dict):
+                    facts |= {k for k in task[module] if k != "cacheable"}
+            loop_var = (task.get("loop_control") or {}).get("loop_var")
+            if loop_var:
+                facts.add(loop_var)
+    return facts
+
+
+def inventory_definitions() -> dict[str, set[str]]:
+    """Each variable the inventory or a role's defaults and vars give, with the names its default reads."""
+    definitions: dict[str, set[str]] = {}
+    for role in ROLES:
+        base = ROOT / "roles" / role
+        spec = yaml.safe_load((base / "meta" / "argument_specs.yml").read_text())
+        definitions.update({name: set() for name in spec["argument_specs"]["main"]["options"]})
+        for rel in ("defaults/main.yml", "vars/main.yml"):
+            if (base / rel).is_file():
+                for name, value in (yaml.safe_load((base / rel).read_text()) or {}).items():
+                    definitions[name] = {n for s in _strings(value) for n in _names(s)}
+    return definitions
+
+
+def inventory_only(expression: str, local: dict[str, set[str]], facts: set[str], known: dict[str, set[str]]) -> bool:
+    """Whether ``expression`` reads inventory variables only (``local`` are the task's own vars)."""
+    seen: set[str] = set()
+    todo = list(_names(expression, expression=True))
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in local:
+            todo += local[name]
+        elif name in facts or name not in known:
+            return False
+        else:
+            todo += known[name]
+    return True
+
+
+def inventory_rules(path: Path, facts: set[str], known: dict[str, set[str]]) -> list[str]:
+    found = []
+    for task in _tasks(yaml.safe_load(path.read_text())):
+        local = {k: {n for s in _strings(v) for n in _names(s)} for k, v in (task.get("vars") or {}).items()}
+        assert_args = task.get("ansible.builtin.assert")
+        expressions = []
+        if isinstance(assert_args, dict):
+            that = assert_args.get("that")
+            expressions += [str(x) for x in (that if isinstance(that, list) else [that])]
+        if "ansible.builtin.fail" in task:
+            when = task.get("when")
+            expressions += [str(x) for x in (when if isinstance(when, list) else [when] if when else [])]
+        found += [f"{task.get('name')}: {e}" for e in expressions if inventory_only(e, local, facts, known)]
+    return found
+
+
+def test_the_inventory_rule_scanner_is_not_vacuous() -> None:
+    facts, known = run_facts(), inventory_definitions()
+    # moved to preflight by issue 19: each would be found again
+    for expression in (
+        "observability_prometheus_retention is match('^([0-9]+(ms|s|m|h|d|w|y))+$')",
+        "argocd_rbac_default_role is match('^(role:[A-Za-z0-9_.-]+)?$')",
+        "argocd_applications_project.clusterResourceWhitelist | default([]) | length == 0",
+        "lofi_pipeline_apps | length > 0",
+        "lofi_pipeline_wait_timeout | int > 0",
+    ):
+        assert inventory_only(expression, {}, facts, known), expression
+    # a task variable built from inventory variables is still the inventory's
+    local = {"_receivers": _names("{{ observability_alertmanager_route.receiver }}")}
+    assert inventory_only("_receivers | length > 0", local, facts, known)
+    # what the run learns keeps a check in the role
+    assert not inventory_only("argocd_oidc_issuer is match('^https://.+/$')", {}, facts, known)  # auth0_apps' fact
+    assert not inventory_only("lofi_pipeline_project_info.results | length > 0", {}, facts, known)  # registered
+    assert not inventory_only("lofi_pipeline_cur.app_namespace | length > 0", {}, facts, known)  # per loop item
+    assert not inventory_only("ansible_check_mode or argocd_enabled", {}, facts, known)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_task_asserts_an_inventory_only_rule(role: str) -> None:
+    """A rule that reads the inventory alone belongs in preflight (RULES[role]), which runs before any
+    write; a role's asserts keep what needs facts of the run or the cluster."""
+    facts, known = run_facts(), inventory_definitions()
+    offenders = [
+        f"{path.relative_to(ROOT)}: {rule}"
+        for path in sorted((ROOT / "roles" / role / "tasks").glob("*.yml"))
+        for rule in inventory_rules(path, facts, known)
+    ]
+    assert offenders == [], "move it to plugins/module_utils/preflight.py RULES[role]:\n" + "\n".join(offenders)
