@@ -1298,6 +1298,49 @@ def check_argocd_projects(get: Getter) -> list[Problem]:
     return problems
 
 
+# an OCI repository without scheme (a Trivy database: mirror.gcr.io/aquasec/trivy-db:2), and an image pinned
+# <repository>:<tag>@sha256:<digest> (distribution/reference grammar, lower-case names)
+OCI_REPOSITORY = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:\w[\w.-]{0,127})?")
+PINNED_IMAGE = re.compile(
+    r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+:\w[\w.-]{0,127}@sha256:[0-9a-f]{64}"
+)
+
+
+def check_scan(get: Getter) -> list[Problem]:
+    """With the scan on, Trivy needs a database source and an image pinned by tag and digest."""
+    if not _enabled(get, "lofi_pipeline") or not _truthy_value(get("lofi_pipeline_scan_enabled", True)):
+        return []
+    problems = []
+    for name, example in (
+        ("lofi_pipeline_scan_db_repositories", "mirror.gcr.io/aquasec/trivy-db:2"),
+        ("lofi_pipeline_scan_java_db_repositories", "mirror.gcr.io/aquasec/trivy-java-db:1"),
+    ):
+        repositories = get(name, [example])
+        if not isinstance(repositories, list):
+            continue  # the argument spec's job
+        if not repositories:
+            problems.append(Problem(name, "is empty while lofi_pipeline_scan_enabled is true", f"list e.g. {example}"))
+        for repository in repositories:
+            if not OCI_REPOSITORY.fullmatch(str(repository)):
+                problems.append(
+                    Problem(
+                        name,
+                        f"{repository!r} is not an OCI repository (Trivy gets the list joined with commas)",
+                        f"name it without scheme, e.g. {example}",
+                    )
+                )
+    image = get("lofi_pipeline_trivy_image", None)
+    if image is not None and not PINNED_IMAGE.fullmatch(str(image)):
+        problems.append(
+            Problem(
+                "lofi_pipeline_trivy_image",
+                f"{image!r} is not pinned by tag and digest",
+                "use <repository>:<tag>@sha256:<digest>, e.g. the role default",
+            )
+        )
+    return problems
+
+
 def check_alertmanager_secrets(get: Getter) -> list[Problem]:
     """A receiver Secret with an empty value (an unset environment variable) could never deliver an alert."""
     secrets = get("observability_alertmanager_secrets", [])
@@ -1712,7 +1755,7 @@ RULES: dict[str, tuple[Check, ...]] = {
     ),
     "tekton": (check_release_checksums, check_tekton_settings, group_references("tekton")),
     "argocd": (check_argocd_settings, check_argocd_projects, group_references("argocd")),
-    "lofi_pipeline": (check_git_urls, check_app_credentials, check_apps, check_app_entries),
+    "lofi_pipeline": (check_git_urls, check_app_credentials, check_apps, check_app_entries, check_scan),
 }
 # every rule once, in the order of the keys
 SHARED_CHECKS: tuple[Check, ...] = tuple(check for checks in RULES.values() for check in checks)

@@ -451,6 +451,36 @@ def test_every_application_needs_a_gitops_repository_and_an_image_registry() -> 
     assert run({**empty, "lofi_pipeline_enabled": False}) == []
 
 
+TRIVY = "docker.io/aquasec/trivy:0.74.0@sha256:" + "6" * 64
+
+
+@pytest.mark.parametrize(
+    ("over", "expected"),
+    [
+        ({}, []),
+        (
+            {"lofi_pipeline_trivy_image": TRIVY, "lofi_pipeline_scan_db_repositories": ["r.example.com/m/trivy-db:2"]},
+            [],
+        ),
+        ({"lofi_pipeline_scan_db_repositories": []}, ["lofi_pipeline_scan_db_repositories"]),
+        ({"lofi_pipeline_scan_java_db_repositories": []}, ["lofi_pipeline_scan_java_db_repositories"]),
+        ({"lofi_pipeline_scan_db_repositories": ["https://mirror.gcr.io/x:2"]}, ["lofi_pipeline_scan_db_repositories"]),
+        ({"lofi_pipeline_scan_db_repositories": ["a.io/x:2,b.io/y:2"]}, ["lofi_pipeline_scan_db_repositories"]),
+        ({"lofi_pipeline_trivy_image": "docker.io/aquasec/trivy:0.74.0"}, ["lofi_pipeline_trivy_image"]),
+        ({"lofi_pipeline_trivy_image": "docker.io/aquasec/trivy@sha256:" + "6" * 64}, ["lofi_pipeline_trivy_image"]),
+        ({"lofi_pipeline_scan_enabled": False, "lofi_pipeline_scan_db_repositories": []}, []),
+        ({"lofi_pipeline_enabled": False, "lofi_pipeline_trivy_image": "trivy:latest"}, []),
+    ],
+)
+def test_the_scan_needs_a_database_source_and_a_pinned_trivy(over: dict[str, Any], expected: list[str]) -> None:
+    """With lofi_pipeline_scan_enabled, Trivy gets its database repositories joined with commas (each an
+    OCI repository without scheme) and runs the image pinned by tag and digest."""
+    problems = run(_local(ingress_certmanager_digitalocean_token="dop_v1_y", **over))
+    assert variables(problems) == expected
+    if expected:
+        assert problems[0].fix
+
+
 def test_an_empty_alertmanager_receiver_secret_is_named_by_its_key() -> None:
     secrets = [{"name": "alertmanager-slack", "data": {"api-url": ""}}]
     problems = run({**good(), "observability_alertmanager_secrets": secrets})
