@@ -82,7 +82,7 @@ def chains() -> list[Doc]:
     docs: list[Doc] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS, "labels": BASE}},
         {"apiVersion": "v1", "kind": "Secret", "metadata": meta("signing-secrets", NS, BASE)},
-        config_map("chains-config", NS, BASE, {}),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("chains-config", NS, BASE)},
         binding("ClusterRoleBinding", f"{sa}-cluster-access", None, CTRL, f"{sa}-cluster-access", sa, NS),
         role(
             "ClusterRole",

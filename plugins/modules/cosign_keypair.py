@@ -21,7 +21,7 @@ description:
   - Create once. A missing Secret is created, and a Secret without C(cosign.key) (the empty one
     of the Chains release) is filled. A Secret that holds C(cosign.key) is kept - a new key would
     make every signature made so far unverifiable with the published public key - unless
-    O(rotate=true). A kept key must decrypt with C(cosign.password) (else the module fails: Chains
+    O(rotate=true). A kept key must decrypt with C(cosign.password) (else the module fails, as Chains
     could not sign with it), and C(cosign.pub) is set from it when missing or different.
   - Only the public key leaves the module; the private key and the password are never returned
     or logged. Other data keys of the Secret are left alone.
