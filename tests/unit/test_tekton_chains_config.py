@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ansible_collections.doks.gitops.plugins.module_utils import preflight as pf
 
 from sandbox.artifacts import RELEASES_SOURCE, release_checksums
 from tests.unit.role_render import ROOT, outputs, render_role
@@ -143,3 +144,16 @@ def test_inventory_keys_merge_and_null_drops_a_key(tmp_path: Path) -> None:
 def test_the_judge_refuses_undocumented_keys_and_values(data: dict[str, str], problem: str) -> None:
     (found,) = illegal(data)
     assert problem in found
+
+
+def test_preflight_refuses_a_public_key_configmap_that_is_no_object_name() -> None:
+    """ConfigMap names are DNS subdomains (RFC 1123; kubernetes.io docs/concepts/overview/working-with-objects/names)."""
+
+    def getter(**over: Any) -> pf.Getter:
+        values = {**yaml.safe_load((ROOT / "roles/tekton/defaults/main.yml").read_text()), **over}
+        return lambda name, default=None: values.get(name, default)
+
+    assert [p.variable for p in pf.check_tekton_settings(getter())] == []
+    bad = pf.check_tekton_settings(getter(tekton_chains_public_key_configmap="Chains_Key"))
+    assert [p.variable for p in bad] == ["tekton_chains_public_key_configmap"]
+    assert pf.check_tekton_settings(getter(tekton_chains_public_key_configmap="x_", tekton_chains_enabled=False)) == []
