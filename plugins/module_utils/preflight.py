@@ -25,6 +25,8 @@ LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 RELEASE_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+# An object name that is a DNS subdomain (RFC 1123), as ConfigMap names must be.
+CONFIGMAP_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 POOLS = ("gitops_pool_base", "gitops_pool_tools", "gitops_pool_workloads")
 
 
@@ -1497,6 +1499,7 @@ TEKTON_RELEASES = (
     ("pipeline", "tekton_pipeline_release"),
     ("triggers", "tekton_triggers_release"),
     ("dashboard", "tekton_dashboard_release"),
+    ("chains", "tekton_chains_release"),
 )
 
 
@@ -1506,6 +1509,8 @@ def tekton_release_files(get: Getter) -> list[str]:
     read_only = _on(get, "tekton_dashboard_read_only", True)
     keys = []
     for component, variable in TEKTON_RELEASES:
+        if component == "chains" and not _on(get, "tekton_chains_enabled", True):
+            continue
         release = get(variable, None)
         if not isinstance(release, dict) or not isinstance(release.get("files"), list):
             continue  # a malformed pin is the argument spec's and check_pins' finding
@@ -1599,6 +1604,16 @@ def check_tekton_settings(get: Getter) -> list[Problem]:
             for ns in namespaces
             if not NAMESPACE.fullmatch(str(ns))
         ]
+    if _on(get, "tekton_chains_enabled", True):
+        configmap = str(get("tekton_chains_public_key_configmap", "chains-public-key") or "")
+        if not CONFIGMAP_NAME.fullmatch(configmap):
+            problems.append(
+                Problem(
+                    "tekton_chains_public_key_configmap",
+                    f"{configmap!r} is not a ConfigMap name",
+                    "use a DNS subdomain name, e.g. chains-public-key",
+                )
+            )
     return problems
 
 
