@@ -117,20 +117,15 @@ def check_taint(var: str, taint: Any) -> list[Problem]:
                 f"use one of {', '.join(TAINT_EFFECTS)}",
             )
         )
-    if not LABEL_KEY.fullmatch(str(taint.get("key", ""))):
-        problems.append(
-            Problem(
-                f"{var}.key", f"{taint.get('key')!r} is not a valid taint key", "use a label-style key such as tools"
+    for field, pattern, example in (("key", LABEL_KEY, "tools"), ("value", LABEL_VALUE, "'true'")):
+        if not pattern.fullmatch(str(taint.get(field, ""))):
+            problems.append(
+                Problem(
+                    f"{var}.{field}",
+                    f"{taint.get(field)!r} is not a valid taint {field}",
+                    f"use a label-style {field} such as {example}",
+                )
             )
-        )
-    if not LABEL_VALUE.fullmatch(str(taint.get("value", ""))):
-        problems.append(
-            Problem(
-                f"{var}.value",
-                f"{taint.get('value')!r} is not a valid taint value",
-                "use a label-style value such as 'true'",
-            )
-        )
     return problems
 
 

@@ -314,36 +314,13 @@ api_calls:
   sample: {GET: 6, POST: 1}
 """
 
-import re
 import time
 from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.doks.gitops.plugins.module_utils.auth0 import AUTH0_ARGSPEC, Auth0Client, path_id
+from ansible_collections.doks.gitops.plugins.module_utils import auth0
+from ansible_collections.doks.gitops.plugins.module_utils.auth0 import AUTH0_ARGSPEC, TRIGGER, Auth0Client, path_id
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
-
-MARKER = "managed_by"
-TRIGGER = "post-login"
-SET_FIELDS = ("callbacks", "allowed_logout_urls", "web_origins", "allowed_origins", "grant_types")
-SCALAR_FIELDS = ("app_type", "description", "token_endpoint_auth_method", "initiate_login_uri", "oidc_conformant")
-# Client objects sent whole (current values kept) when one of their fields changes.
-WHOLE_OBJECTS = ("jwt_configuration",)
-FORBIDDEN_EXTRA = {"name", "client_id", "client_secret", "client_metadata", *SET_FIELDS, *SCALAR_FIELDS}
-# PATCH /connections/{id}/clients: "the limit per PATCH request is 50 clients"
-# (https://auth0.com/docs/api/management/v2/connections/patch-clients).
-CONNECTION_CLIENTS_PER_PATCH = 50
-RESERVED_CLAIM_DOMAINS = ("auth0.com", "webtask.io", "webtask.run")
-
-ACTION_CODE = """/**
- * Managed by doks.gitops (auth0_apps): adds the user's roles to the ID and access tokens.
- */
-exports.onExecutePostLogin = async (event, api) => {{
-  const claim = {claim};
-  const roles = (event.authorization && event.authorization.roles) || [];
-  api.idToken.setCustomClaim(claim, roles);
-  api.accessToken.setCustomClaim(claim, roles);
-}};
-"""
 
 
 def _argument_spec() -> dict[str, Any]:
@@ -394,132 +371,10 @@ def _argument_spec() -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------------- input checks
-def validate_claim(claim: str | None) -> str | None:
-    """The reason ``claim`` is not a usable namespaced claim, or None."""
-    if not claim:
-        return "groups_action.claim is required when groups_action.state is present (for example https://example.com/groups)"
-    match = re.match(r"^https?://([^/\s]+)/\S+$", claim)
-    if not match:
-        return (
-            f"groups_action.claim {claim!r} must be a namespaced URL such as https://example.com/groups; "
-            "plain names like 'groups' or 'roles' are reserved"
-        )
-    host = match.group(1).lower()
-    if any(host == d or host.endswith("." + d) for d in RESERVED_CLAIM_DOMAINS):
-        return f"groups_action.claim {claim!r} uses a domain Auth0 reserves ({host}); use your own domain"
-    return None
-
-
-def validate_input(params: dict[str, Any]) -> list[str]:
-    errors = []
-    names = [a["name"] for a in params["applications"]]
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        errors.append(f"applications: the name {name!r} is declared more than once")
-    for app in params["applications"]:
-        if not app["name"].strip():
-            errors.append("applications: a name is empty")
-        bad = sorted(set(app.get("extra") or {}) & FORBIDDEN_EXTRA)
-        jwt_extra = (app.get("extra") or {}).get("jwt_configuration")
-        if isinstance(jwt_extra, dict) and "alg" in jwt_extra:
-            bad.append("jwt_configuration.alg (signing_alg)")
-        if bad:
-            errors.append(
-                f"applications[{app['name']}].extra: set {', '.join(bad)} with their own options, not in extra"
-            )
-        if MARKER in (app.get("client_metadata") or {}):
-            errors.append(
-                f"applications[{app['name']}].client_metadata: the key {MARKER!r} is reserved for the ownership marker"
-            )
-        for key, value in (app.get("client_metadata") or {}).items():
-            if not isinstance(value, str):
-                errors.append(f"applications[{app['name']}].client_metadata.{key}: values must be strings")
-    connections = params.get("connections")
-    if connections is not None:
-        if not connections:
-            errors.append(
-                "connections must name at least one Auth0 connection (the applications would be disabled "
-                "everywhere, so nobody could sign in); omit it to leave the connections alone"
-            )
-        if any(not str(c).strip() for c in connections):
-            errors.append("connections: a name is empty")
-        for name in sorted({c for c in connections if connections.count(c) > 1}):
-            errors.append(f"connections: {name!r} is named more than once")
-    return errors + _validate_roles_and_action(params)
-
-
-def _validate_roles_and_action(params: dict[str, Any]) -> list[str]:
-    errors = []
-    prefix = params["role_prefix"]
-    role_names = [r["name"] for r in params["roles"] or []]
-    for name in sorted({n for n in role_names if role_names.count(n) > 1}):
-        errors.append(f"roles: the name {name!r} is declared more than once")
-    if params["roles"] and not prefix:
-        errors.append("role_prefix must not be empty: it tells the roles this module owns")
-    for name in role_names:
-        if not name.startswith(prefix) or name == prefix:
-            errors.append(f"roles: {name!r} must start with role_prefix {prefix!r} (and say more than it)")
-    for role in params["roles"] or []:
-        if role.get("members_purge") and role.get("members") is None:
-            errors.append(
-                f"roles[{role['name']}].members_purge needs members: list the members to keep "
-                "(an empty list removes every member), or drop members_purge"
-            )
-    action = params.get("groups_action")
-    if action and action["state"] == "present":
-        reason = validate_claim(action.get("claim"))
-        if reason:
-            errors.append(reason)
-    return errors
-
-
-# ---------------------------------------------------------------------- comparison
-def _subset(desired: Any, current: Any) -> bool:
-    if isinstance(desired, dict):
-        return isinstance(current, dict) and all(_subset(v, current.get(k)) for k, v in desired.items())
-    return desired == current
-
-
-def desired_client(app: dict[str, Any], owner: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": app["name"]}
-    for key in (*SCALAR_FIELDS, *SET_FIELDS):
-        if app.get(key) is not None:
-            body[key] = app[key]
-    body.update(app.get("extra") or {})
-    if app.get("signing_alg"):
-        body["jwt_configuration"] = {**(body.get("jwt_configuration") or {}), "alg": app["signing_alg"]}
-    body["client_metadata"] = {**(app.get("client_metadata") or {}), MARKER: owner}
-    return body
-
-
-def client_changes(desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """The PATCH body that brings ``current`` to ``desired`` (empty when nothing differs)."""
-    patch: dict[str, Any] = {}
-    for key, value in desired.items():
-        have = current.get(key)
-        if key == "client_metadata":
-            have = have or {}
-            meta = {k: v for k, v in value.items() if have.get(k) != v}
-            meta.update({k: None for k in have if k not in value})
-            if meta:
-                patch[key] = meta
-        elif key in SET_FIELDS:
-            if sorted(set(value)) != sorted(set(have or [])):
-                patch[key] = value
-        elif not _subset(value, have):
-            # Send the whole object, current values kept: the result is the same whether Auth0
-            # merges the object or replaces it.
-            patch[key] = {**have, **value} if key in WHOLE_OBJECTS and isinstance(have, dict) else value
-    return patch
-
-
-def public_view(client: dict[str, Any], keys: list[str]) -> dict[str, Any]:
-    """What --diff shows of a client: the managed fields, never a secret."""
-    return {k: client.get(k) for k in ["client_id", *keys] if k not in ("client_secret",)}
-
-
 # ---------------------------------------------------------------------- reconciler
 class Reconciler:
+    """Reads the tenant, hands what it read to the planning (module_utils/auth0.py), sends the plan."""
+
     def __init__(self, module: AnsibleModule, api: Auth0Client) -> None:
         self.module = module
         self.api = api
@@ -566,15 +421,23 @@ class Reconciler:
             self.warnings.append(f"POST {path} got no answer ({lost.message}) but the object was created; using it")
         return created
 
-    # -------------------------------------------------------------- read + plan
+    def show(self, section: str, name: str, diff: tuple[Any, Any] | None, key: str | None = None) -> None:
+        """Record a planned step's ``(before, after)`` for --diff (under ``key`` of the object when given)."""
+        if diff is None:
+            return
+        if key is None:
+            self.before[section][name], self.after[section][name] = diff
+        else:
+            self.before[section].setdefault(name, {})[key] = diff[0]
+            self.after[section].setdefault(name, {})[key] = diff[1]
+
+    # -------------------------------------------------------------- read
     def run(self) -> dict[str, Any]:
         self.api.token()
-        if self.params["return_secrets"] and "read:client_keys" not in self.api.scopes:
-            raise ApiError(
-                "return_secrets needs the read:client_keys scope, which the management client's token lacks; "
-                "authorise the client for it on the Auth0 Management API or set return_secrets: false"
-            )
-        clients = self.read_clients()
+        problem = auth0.scope_problem(self.params, self.api.scopes)
+        if problem:
+            raise ApiError(problem)
+        clients = auth0.clients_by_name(self.owned_clients(), self.params["owner"])
         connections = self.read_connections()
         roles = self.read_roles()
         action = self.read_action()
@@ -585,215 +448,121 @@ class Reconciler:
         if self.params.get("groups_action"):
             self.apply_action(action)
         self.result["issuer"] = self.api.issuer
-        calls: dict[str, int] = {}
-        for method, _url, _status in self.api.calls:
-            calls[method] = calls.get(method, 0) + 1
-        self.result["api_calls"] = calls
+        self.result["api_calls"] = auth0.api_calls(self.api.calls)
         return self.result
 
     def owned_clients(self) -> list[dict[str, Any]]:
-        owner = self.params["owner"]
-        return [
-            c
-            for c in self.api.offset_pages("/clients", "clients", {"is_global": "false"})
-            if (c.get("client_metadata") or {}).get(MARKER) == owner
-        ]
-
-    def read_clients(self) -> dict[str, dict[str, Any]]:
-        by_name: dict[str, list[dict[str, Any]]] = {}
-        for client in self.owned_clients():
-            by_name.setdefault(client.get("name", ""), []).append(client)
-        dupes = {n: cs for n, cs in by_name.items() if len(cs) > 1}
-        if dupes:
-            detail = "; ".join(f"{n!r}: {', '.join(c['client_id'] for c in cs)}" for n, cs in sorted(dupes.items()))
-            raise ApiError(
-                f"two or more clients owned by {self.params['owner']!r} share a name ({detail}); "
-                "delete the extra one(s) in Auth0 or remove their client_metadata.managed_by marker, then re-run"
-            )
-        return {name: cs[0] for name, cs in by_name.items()}
+        clients = self.api.offset_pages("/clients", "clients", {"is_global": "false"})
+        return auth0.owned_clients(clients, self.params["owner"])
 
     def read_connections(self) -> dict[str, str] | None:
         """Name -> id of the tenant's connections (checkpoint paging); every named one must exist."""
         if self.params.get("connections") is None:
             return None
         query = {"fields": "id,name", "include_fields": "true"}
-        found = {c["name"]: c["id"] for c in self.api.checkpoint_pages("/connections", "connections", query)}
-        missing = [n for n in self.params["connections"] if n not in found]
-        if missing:
-            raise ApiError(
-                f"connections: {', '.join(repr(n) for n in missing)} is not a connection of the tenant "
-                f"(it has: {', '.join(sorted(found)) or 'none'}); create it in Auth0 (Authentication) or "
-                "name an existing one (auth0_apps_connections in the doks.gitops roles)"
-            )
-        return found
-
-    def apply_connections(self, connections: dict[str, str]) -> None:
-        """Enable the declared applications on the named connections and disable them on the others
-        (one GET per connection; a PATCH only where something changes; other clients untouched)."""
-        named = set(self.params["connections"])
-        ours = {
-            entry["client_id"]: name
-            for name, entry in self.result["applications"].items()
-            if entry.get("client_id") is not None
-        }
-        pending = sorted(n for n, e in self.result["applications"].items() if e.get("client_id") is None)
-        self.result["connections"] = {}
-        for conn_name, conn_id in sorted(connections.items()):
-            path = f"/connections/{path_id(conn_id)}/clients"
-            enabled = {c["client_id"] for c in self.api.checkpoint_pages(path, "clients")} & set(ours)
-            want = set(ours) if conn_name in named else set()
-            changes = [{"client_id": cid, "status": True} for cid in sorted(want - enabled)]
-            changes += [{"client_id": cid, "status": False} for cid in sorted(enabled - want)]
-            before = sorted(ours[c] for c in enabled)
-            after = sorted([ours[c] for c in want] + (pending if conn_name in named else []))
-            if conn_name not in named and not enabled:
-                continue
-            self.result["connections"][conn_name] = {
-                "id": conn_id,
-                "applications": after,
-                "action": "updated" if changes or after != before else "unchanged",
-            }
-            if after != before:
-                self.before["connections"][conn_name] = before
-                self.after["connections"][conn_name] = after
-            for start in range(0, len(changes), CONNECTION_CLIENTS_PER_PATCH):
-                self.write("PATCH", path, changes[start : start + CONNECTION_CLIENTS_PER_PATCH])
+        found = self.api.checkpoint_pages("/connections", "connections", query)
+        return auth0.connections_by_name(found, self.params["connections"])
 
     def read_roles(self) -> dict[str, dict[str, Any]]:
-        prefix = self.params["role_prefix"]
-        if self.params["roles"] is None or (not self.params["roles"] and not self.params["purge"]):
+        if not auth0.reads_roles(self.params):
             return {}
-        roles = self.api.offset_pages("/roles", "roles", {"name_filter": prefix})
-        return {r["name"]: r for r in roles if r["name"].startswith(prefix)}
+        prefix = self.params["role_prefix"]
+        return auth0.owned_roles(self.api.offset_pages("/roles", "roles", {"name_filter": prefix}), prefix)
 
     def read_action(self) -> dict[str, Any] | None:
         spec = self.params.get("groups_action")
         if not spec:
             return None
         found = list(self.api.action_pages("/actions/actions", "actions", {"actionName": spec["name"]}))
-        return next((a for a in found if a.get("name") == spec["name"]), None)
+        return auth0.first_named(found, spec["name"])
 
     # -------------------------------------------------------------- clients
     def apply_clients(self, owned: dict[str, dict[str, Any]]) -> None:
-        owner = self.params["owner"]
-        for app in self.params["applications"]:
-            desired = desired_client(app, owner)
-            keys = [k for k in desired if k != "name"]
-            current = owned.get(app["name"])
-            if current is None:
-                self.before["applications"][app["name"]] = {}
-                self.after["applications"][app["name"]] = public_view(desired, ["name", *keys])
-                created = self.create("/clients", desired, lambda name=app["name"]: self.find_client(name))
-                entry: dict[str, Any] = {
-                    "client_id": created.get("client_id") if created else None,
-                    "action": "created",
-                }
-                if self.params["return_secrets"] and created:
-                    entry["client_secret"] = created.get("client_secret")
-                self.result["applications"][app["name"]] = entry
-                continue
-            patch = client_changes(desired, current)
-            entry = {"client_id": current["client_id"], "action": "updated" if patch else "unchanged"}
-            if patch:
-                self.before["applications"][app["name"]] = public_view(current, list(patch))
-                after = {**current, **patch}
-                if "client_metadata" in patch:
-                    after["client_metadata"] = desired["client_metadata"]
-                self.after["applications"][app["name"]] = public_view(after, list(patch))
-                self.write("PATCH", f"/clients/{path_id(current['client_id'])}", patch)
-            if self.params["return_secrets"]:
-                entry["client_secret"] = current.get("client_secret")
-            self.result["applications"][app["name"]] = entry
-        if self.params["purge"]:
-            declared = {a["name"] for a in self.params["applications"]}
-            for name, client in sorted(owned.items()):
-                if name not in declared:
-                    self.before["applications"][name] = public_view(client, ["name"])
-                    self.after["applications"][name] = {}
-                    self.write("DELETE", f"/clients/{path_id(client['client_id'])}")
-                    self.result["deleted"]["applications"].append(client["client_id"])
+        for step in auth0.plan_clients(self.params, owned):
+            name = step["name"]
+            self.show("applications", name, step["diff"])
+            if step["op"] == "create":
+                created = self.create("/clients", step["body"], lambda name=name: self.find_client(name))
+                self.result["applications"][name] = auth0.created_client(created, self.params["return_secrets"])
+            elif step["op"] == "delete":
+                self.write("DELETE", f"/clients/{path_id(step['client_id'])}")
+                self.result["deleted"]["applications"].append(step["client_id"])
+            else:
+                if step["op"] == "update":
+                    self.write("PATCH", f"/clients/{path_id(step['client_id'])}", step["body"])
+                self.result["applications"][name] = step["entry"]
 
     def find_client(self, name: str) -> dict[str, Any] | None:
-        return next((c for c in self.owned_clients() if c.get("name") == name), None)
+        return auth0.first_named(self.owned_clients(), name)
+
+    # -------------------------------------------------------------- connections
+    def apply_connections(self, connections: dict[str, str]) -> None:
+        """Enable the declared applications on the named connections and disable them on the others
+        (one GET per connection; a PATCH only where something changes; other clients untouched)."""
+        named = set(self.params["connections"])
+        ours, pending = auth0.connection_targets(self.result["applications"])
+        self.result["connections"] = {}
+        for conn_name, conn_id in sorted(connections.items()):
+            path = f"/connections/{path_id(conn_id)}/clients"
+            enabled = [c["client_id"] for c in self.api.checkpoint_pages(path, "clients")]
+            step = auth0.plan_connection(conn_id, conn_name in named, ours, pending, enabled)
+            if step is None:
+                continue
+            self.result["connections"][conn_name] = step["entry"]
+            self.show("connections", conn_name, step["diff"])
+            for body in step["patches"]:
+                self.write("PATCH", path, body)
 
     # -------------------------------------------------------------- roles
     def apply_roles(self, owned: dict[str, dict[str, Any]]) -> None:
-        if self.params["roles"] is None:
-            return
-        for spec in self.params["roles"]:
-            current = owned.get(spec["name"])
-            entry: dict[str, Any]
-            if current is None:
-                self.before["roles"][spec["name"]] = {}
-                self.after["roles"][spec["name"]] = {"name": spec["name"], "description": spec["description"]}
-                body = {"name": spec["name"], "description": spec["description"]}
-                created = self.create("/roles", body, lambda name=spec["name"]: self.find_role(name), shared=True)
-                entry = {"id": created.get("id") if created else None, "action": "created"}
-                members: list[str] = []
+        for step in auth0.plan_roles(self.params, owned):
+            name = step["name"]
+            self.show("roles", name, step["diff"])
+            if step["op"] == "delete":
+                self.write("DELETE", f"/roles/{path_id(step['id'])}")
+                self.result["deleted"]["roles"].append(step["id"])
+                continue
+            if step["op"] == "create":
+                created = self.create("/roles", step["body"], lambda name=name: self.find_role(name), shared=True)
+                entry: dict[str, Any] = {"id": created.get("id") if created else None, "action": "created"}
             else:
-                entry = {"id": current["id"], "action": "unchanged"}
-                if (current.get("description") or "") != spec["description"]:
-                    self.before["roles"][spec["name"]] = {"description": current.get("description")}
-                    self.after["roles"][spec["name"]] = {"description": spec["description"]}
-                    self.write("PATCH", f"/roles/{path_id(current['id'])}", {"description": spec["description"]})
+                entry = {"id": step["id"], "action": "unchanged"}
+                if step["op"] == "update":
                     entry["action"] = "updated"
-                members = [] if spec["members"] is None else self.role_members(current["id"])
-            if spec["members"] is not None:
-                entry["members"] = self.apply_members(spec, entry, members)
-            self.result["roles"][spec["name"]] = entry
-        if self.params["purge"]:
-            declared = {r["name"] for r in self.params["roles"]}
-            for name, role in sorted(owned.items()):
-                if name not in declared:
-                    self.before["roles"][name] = {"name": name, "id": role["id"]}
-                    self.after["roles"][name] = {}
-                    self.write("DELETE", f"/roles/{path_id(role['id'])}")
-                    self.result["deleted"]["roles"].append(role["id"])
+                    self.write("PATCH", f"/roles/{path_id(step['id'])}", step["body"])
+            if step["spec"]["members"] is not None:
+                self.apply_members(step, entry)
+            self.result["roles"][name] = entry
 
     def find_role(self, name: str) -> dict[str, Any] | None:
-        return next(
-            (r for r in self.api.offset_pages("/roles", "roles", {"name_filter": name}) if r["name"] == name), None
+        return auth0.first_named(self.api.offset_pages("/roles", "roles", {"name_filter": name}), name)
+
+    def apply_members(self, step: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Add the listed members (looked up by e-mail) and, with members_purge, remove the others."""
+        current = (
+            []
+            if step["id"] is None
+            else list(self.api.checkpoint_pages(f"/roles/{path_id(step['id'])}/users", "users"))
         )
 
-    def role_members(self, role_id: str) -> list[dict[str, Any]]:
-        return list(self.api.checkpoint_pages(f"/roles/{path_id(role_id)}/users", "users"))
+        def users_by_email(email: str) -> list[dict[str, Any]] | None:
+            return self.api.call("GET", "/users-by-email", query={"email": email})
 
-    def apply_members(self, spec: dict[str, Any], entry: dict[str, Any], current: list[dict[str, Any]]) -> list[str]:
-        wanted = sorted({m.strip().lower() for m in spec["members"]})
-        have = {(u.get("email") or "").lower(): u["user_id"] for u in current}
-        add_ids: list[str] = []
-        found: set[str] = set()
-        for email in wanted:
-            if email in have:
-                continue
-            users = self.api.call("GET", "/users-by-email", query={"email": email}) or []
-            if users:
-                found.add(email)
-            if not users:
-                message = f"roles[{spec['name']}].members: no Auth0 user has the e-mail {email} yet; not added"
-                if self.params["missing_members"] == "fail":
-                    raise ApiError(message)
-                self.warnings.append(message)
-                continue
-            add_ids.extend(u["user_id"] for u in users)
-        # Members nobody listed (added by hand) stay unless the role's membership is purged.
-        remove = sorted(uid for email, uid in have.items() if email not in wanted) if spec["members_purge"] else []
-        kept = wanted if spec["members_purge"] else sorted({*wanted, *have})
-        if add_ids or remove:
-            entry["members_added"] = [e for e in wanted if e not in have and e in found]
-            entry["members_removed"] = sorted(email for email, uid in have.items() if uid in remove)
-            before = sorted(have)
-            self.before["roles"].setdefault(spec["name"], {})["members"] = before
-            self.after["roles"].setdefault(spec["name"], {})["members"] = kept
+        plan = auth0.plan_members(step["spec"], current, users_by_email, self.params["missing_members"])
+        self.warnings.extend(plan["warnings"])
+        if plan["diff"] is not None:
+            entry["members_added"] = plan["added"]
+            entry["members_removed"] = plan["removed"]
+            self.show("roles", step["name"], plan["diff"], key="members")
             if entry["action"] == "unchanged":
                 entry["action"] = "updated"
-        if add_ids and entry.get("id") is not None:
-            self.write("POST", f"/roles/{path_id(entry['id'])}/users", {"users": add_ids})
-        elif add_ids:
+        if plan["add"] and entry.get("id") is not None:
+            self.write("POST", f"/roles/{path_id(entry['id'])}/users", {"users": plan["add"]})
+        elif plan["add"]:
             self.changed = True
-        for uid in remove:
+        for uid in plan["remove"]:
             self.write("DELETE", f"/users/{path_id(uid)}/roles", {"roles": [entry["id"]]})
-        return kept
+        entry["members"] = plan["members"]
 
     # -------------------------------------------------------------- action
     def apply_action(self, current: dict[str, Any] | None) -> None:
@@ -803,48 +572,25 @@ class Reconciler:
             self.remove_action(current, bindings)
             return
         self.result["groups_claim"] = spec["claim"]
-        desired = {
-            "name": spec["name"],
-            "supported_triggers": [{"id": TRIGGER, "version": "v3"}],
-            "code": ACTION_CODE.format(claim=_js_string(spec["claim"])),
-            "runtime": spec["runtime"],
-            "dependencies": [],
-            "secrets": [],
-        }
+        plan = auth0.plan_action(spec, current)
+        if plan["diff"] is not None:
+            self.before["action"], self.after["action"] = plan["diff"]
         action = current
-        if current is None:
-            self.before["action"] = {}
-            self.after["action"] = {"name": spec["name"], "claim": spec["claim"], "runtime": spec["runtime"]}
-            action = self.create("/actions/actions", desired, self.read_action, shared=True)
-            needs_deploy = True
-        else:
-            patch = {k: desired[k] for k in ("code", "runtime") if current.get(k) != desired[k]}
-            triggers = sorted(t.get("id") for t in current.get("supported_triggers") or [])
-            if triggers != [TRIGGER]:
-                patch["supported_triggers"] = desired["supported_triggers"]
-            if patch:
-                self.before["action"] = {k: current.get(k) for k in patch}
-                self.after["action"] = dict(patch)
-                action = self.write("PATCH", f"/actions/actions/{path_id(current['id'])}", patch) or current
-            needs_deploy = bool(patch) or not current.get("all_changes_deployed") or not current.get("deployed_version")
+        if plan["op"] == "create":
+            action = self.create("/actions/actions", plan["body"], self.read_action, shared=True)
+        elif plan["op"] == "update" and current is not None:
+            action = self.write("PATCH", f"/actions/actions/{path_id(current['id'])}", plan["body"]) or current
         version = (current or {}).get("deployed_version") or {}
-        if needs_deploy:
+        if plan["deploy"]:
             self.changed = True
             if not self.check and action:
                 self.wait_built(action["id"], spec["wait_timeout"])
                 version = self.api.call("POST", f"/actions/actions/{path_id(action['id'])}/deploy") or {}
         action_id = action.get("id") if action else None
-        bound = any((b.get("action") or {}).get("id") == action_id and action_id for b in bindings)
-        if not bound:
-            refs = [
-                {"ref": {"type": "action_id", "value": b["action"]["id"]}, "display_name": b.get("display_name")}
-                for b in bindings
-                if b.get("action")
-            ]
-            refs.append({"ref": {"type": "action_id", "value": action_id}, "display_name": spec["name"]})
-            self.before["action"]["bindings"] = [b.get("display_name") for b in bindings]
-            self.after["action"]["bindings"] = [r["display_name"] for r in refs]
-            self.write("PATCH", f"/actions/triggers/{TRIGGER}/bindings", {"bindings": refs})
+        binding = auth0.plan_binding(bindings, action_id, spec["name"])
+        if binding is not None:
+            self.before["action"]["bindings"], self.after["action"]["bindings"] = binding["diff"]
+            self.write("PATCH", f"/actions/triggers/{TRIGGER}/bindings", binding["body"])
         self.result["action"] = {"id": action_id, "name": spec["name"], "version": version.get("number"), "bound": True}
 
     def remove_action(self, current: dict[str, Any] | None, bindings: list[dict[str, Any]]) -> None:
@@ -856,15 +602,10 @@ class Reconciler:
         }
         if current is None:
             return
-        rest = [b for b in bindings if (b.get("action") or {}).get("id") != current["id"]]
-        self.before["action"] = {"name": current["name"], "bindings": [b.get("display_name") for b in bindings]}
-        self.after["action"] = {}
-        if len(rest) != len(bindings):
-            refs = [
-                {"ref": {"type": "action_id", "value": b["action"]["id"]}, "display_name": b.get("display_name")}
-                for b in rest
-            ]
-            self.write("PATCH", f"/actions/triggers/{TRIGGER}/bindings", {"bindings": refs})
+        plan = auth0.plan_unbind(bindings, current)
+        self.before["action"], self.after["action"] = plan["diff"]
+        if plan["bindings"] is not None:
+            self.write("PATCH", f"/actions/triggers/{TRIGGER}/bindings", plan["bindings"])
         self.write("DELETE", f"/actions/actions/{path_id(current['id'])}")
 
     def wait_built(self, action_id: str, timeout: float) -> None:
@@ -885,13 +626,9 @@ class Reconciler:
             delay = min(delay * 2, 2.0)
 
 
-def _js_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def main() -> None:
     module = AnsibleModule(argument_spec=_argument_spec(), supports_check_mode=True)
-    errors = validate_input(module.params)
+    errors = auth0.validate_input(module.params)
     if errors:
         module.fail_json(msg="; ".join(errors))
     api = Auth0Client.from_params(module.params)

@@ -117,6 +117,17 @@ def test_taint_effect_typo(effect: Any) -> None:
     assert "NoSchedule, PreferNoSchedule, NoExecute" in str(problems[0])
 
 
+def test_taint_key_and_value_must_be_label_style() -> None:
+    """Taint key and value follow the label syntax (k8s.io/apimachinery validation: a taint's key is a
+    qualified name, its value a label value)."""
+    assert pf.check_taint("t", {"key": "tools", "value": "true", "effect": "NoSchedule"}) == []
+    problems = pf.check_taint("t", {"key": "bad key", "value": "x" * 64, "effect": "NoSchedule"})
+    assert [(p.variable, p.message, p.fix) for p in problems] == [
+        ("t.key", "'bad key' is not a valid taint key", "use a label-style key such as tools"),
+        ("t.value", f"{'x' * 64!r} is not a valid taint value", "use a label-style value such as 'true'"),
+    ]
+
+
 def test_placement_naming_a_pool_that_does_not_exist() -> None:
     values = {**good()}
     values["gitops_placement_tools"] = {**values["gitops_placement_tools"], "nodeSelector": {LABEL: "tooling"}}
