@@ -24,7 +24,7 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHART = ROOT / "tests" / "sandbox" / "charts" / "demo"
+CHART = ROOT / "tools" / "sandbox" / "tests" / "charts" / "demo"
 HELM = ROOT / ".tools" / "bin" / "helm"
 SAMPLES = 200
 

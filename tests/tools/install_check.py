@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "install-check"
 SANDBOX_STATE = CACHE / "sandbox"
 DEV_COLLECTIONS = Path(sys.executable).parent.parent / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
-DEV_ONLY = ("sandbox", "tests", "molecule", "application", "docs", ".config", "inventories/sandbox")
+DEV_ONLY = ("tools", "tests", "molecule", "application", "docs", ".config", "inventories/sandbox")
 
 PLAYBOOK = """
 - name: Run doks.gitops from its installed artifact

@@ -1,76 +1,23 @@
-"""A private sandbox for the Auth0 tests (until a shared session fixture lands in conftest.py).
-
-``start(dir)`` runs ``python -m sandbox up --state-dir dir`` and returns a handle with the
-endpoints and small admin helpers (request log, faults, reset).
-"""
+"""The Auth0 emulator of a private sandbox: a :class:`sandbox.client.Sandbox` whose admin calls go to ``auth0``."""
 
 from __future__ import annotations
 
-import json
-import ssl
-import subprocess
-import sys
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sandbox import client
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@dataclass
-class Sandbox:
-    state: Path
-    endpoints: dict[str, Any]
+class Sandbox(client.Sandbox):
+    def __init__(self, state: Path, emulator: str | None = "auth0") -> None:
+        super().__init__(state, emulator)
 
     @property
     def auth0(self) -> dict[str, Any]:
         return self.endpoints["auth0"]
 
-    @property
-    def ca_bundle(self) -> str:
-        return self.endpoints["ca_bundle"]
-
-    def admin(self, method: str, route: str, body: Any = None) -> Any:
-        ctx = ssl.create_default_context(cafile=self.endpoints["ca_file"])
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"{self.auth0['url']}/_sandbox/{route}", data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
-
-    def requests(self, since: int = 0) -> list[dict[str, Any]]:
-        return self.admin("GET", f"requests?since={since}")
-
-    def last_seq(self) -> int:
-        log = self.requests()
-        return log[-1]["seq"] if log else 0
-
-    def fault(self, **rule: Any) -> None:
-        self.admin("POST", "faults", rule)
-
-    def clear_faults(self) -> None:
-        self.admin("DELETE", "faults")
-
-    def reset(self) -> None:
-        self.admin("POST", "reset")
-        self.endpoints = json.loads((self.state / "endpoints.json").read_text())
-
-    def stop(self) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "sandbox", "down", "--state-dir", str(self.state)],
-            cwd=ROOT,
-            check=False,
-            capture_output=True,
-        )
-
 
 def start(state: Path) -> Sandbox:
-    subprocess.run(
-        [sys.executable, "-m", "sandbox", "up", "--state-dir", str(state)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    return Sandbox(state, json.loads((state / "endpoints.json").read_text()))
+    return Sandbox.start(state, emulator="auth0")

@@ -1,6 +1,6 @@
 """Sandboxes the unit tests of the modules share: one per test module, reset before each test.
 
-* ``box``: the Auth0 emulator (``tests.sandbox.auth0_sandbox``), faults cleared.
+* ``box``: the Auth0 emulator (``tests.unit.auth0_sandbox``, a client of ``sandbox.client``), faults cleared.
 * ``do``: the DigitalOcean emulator (:class:`tests.unit.doks_helpers.DoSandbox`); a test module
   that needs other emulator settings overrides the module-scoped ``do_settings`` fixture.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox import local_sandbox
-from tests.sandbox.auth0_sandbox import Sandbox, start
+from sandbox import client
+from tests.unit.auth0_sandbox import Sandbox, start
 from tests.unit.doks_helpers import DoSandbox
 
 
@@ -41,9 +41,9 @@ def do_settings() -> dict[str, Any] | None:
 @pytest.fixture(scope="module")
 def do_sandbox(tmp_path_factory: pytest.TempPathFactory, do_settings: dict[str, Any] | None) -> Iterator[DoSandbox]:
     state = tmp_path_factory.mktemp("do-sandbox")
-    endpoints = local_sandbox.start(state, do_settings)
+    endpoints = client.start(state, do_settings)
     yield DoSandbox(endpoints)
-    local_sandbox.stop(state)
+    client.stop(state)
 
 
 @pytest.fixture

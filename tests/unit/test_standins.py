@@ -1,15 +1,16 @@
 """The stand-in charts and release manifests: pinned by the roles, lint-clean, renderable, valid CRDs.
 
-Pin convention (sandbox/charts/README.md): in ``roles/<role>/defaults/main.yml`` every chart is one
+Pin convention (tools/sandbox/src/sandbox/charts/README.md): in ``roles/<role>/defaults/main.yml`` every chart is one
 dict ``<role>_<component>_chart: {name, repo, version}`` and every release manifest set is one dict
 ``<role>_<component>_release: {version, files}`` next to ``<role>_release_base_url``. A release's
 component is the directory on the release host, and the base URL's last path segment is the
-directory under sandbox/releases/ (``https://infra.tekton.dev/tekton-releases`` ->
-``sandbox/releases/tekton-releases/<component>/previous/<version>/<file>``).
+directory under the sandbox's releases/ (``https://infra.tekton.dev/tekton-releases`` ->
+``releases/tekton-releases/<component>/previous/<version>/<file>``).
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import urllib.parse
 from pathlib import Path
@@ -18,10 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
+import sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
-HELM = str(ROOT / ".tools" / "bin" / "helm")
-CHARTS = ROOT / "sandbox" / "charts"
-RELEASES = ROOT / "sandbox" / "releases"
+HELM = shutil.which("helm") or str(ROOT / ".tools" / "bin" / "helm")
+CHARTS = sandbox.CHARTS
+RELEASES = sandbox.RELEASES
 CHART_DIRS = sorted(p.parent.name for p in CHARTS.glob("*/Chart.yaml"))
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
 MARK_TOLERATION = {"key": "sandbox-placement", "operator": "Exists", "effect": "NoSchedule"}

@@ -10,36 +10,25 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_tools import ROOT, TOOLS, VENV_BIN
+from sandbox_tools import TOOLS, VENV_BIN
 
-
-def _sandbox(command: str, state: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sandbox", command, "--state-dir", str(state)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from sandbox import client
 
 
 @pytest.fixture(scope="session")
 def sandbox_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     state = tmp_path_factory.mktemp("sandbox-state")
-    started = _sandbox("up", state)
-    if started.returncode != 0:
-        log = (state / "sandbox.log").read_text() if (state / "sandbox.log").exists() else ""
-        pytest.fail(f"sandbox did not start: {started.stdout}{started.stderr}\n{log}")
+    try:
+        box = client.Sandbox.start(state)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield state
-    _sandbox("down", state)
+    box.stop()
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +50,6 @@ def kube_env(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
         "KUBECONFIG": str(kubeconfig),
         "K8S_AUTH_KUBECONFIG": str(kubeconfig),
         "LANG": "C.UTF-8",
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_LOCAL_TEMP": str(home / ".ansible" / "tmp"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",

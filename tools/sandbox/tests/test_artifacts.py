@@ -7,7 +7,6 @@ import json
 import os
 import ssl
 import subprocess
-import sys
 import tarfile
 import urllib.error
 import urllib.request
@@ -16,13 +15,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sandbox_tools import CHARTS, RELEASES, TOOLS
 
+from sandbox import client
 from sandbox.artifacts import ChartRepository
 
-ROOT = Path(__file__).resolve().parents[2]
-HELM = str(ROOT / ".tools" / "bin" / "helm")
-CHARTS = ROOT / "sandbox" / "charts"
-RELEASES = ROOT / "sandbox" / "releases"
+HELM = str(TOOLS / "helm")
 STANDINS = {
     meta["name"]: str(meta["version"])
     for meta in (yaml.safe_load(p.read_text()) for p in sorted(CHARTS.glob("*/Chart.yaml")))
@@ -36,12 +34,9 @@ pytestmark = pytest.mark.sandbox
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A sandbox of its own (the shared session fixture may replace this one)."""
     state = tmp_path_factory.mktemp("sandbox-artifacts")
-    cli = [sys.executable, "-m", "sandbox"]
-    up = subprocess.run([*cli, "up", "--state-dir", str(state)], cwd=ROOT, capture_output=True, text=True, check=False)
-    assert up.returncode == 0, up.stdout + up.stderr + (state / "sandbox.log").read_text()
-    endpoints = json.loads((state / "endpoints.json").read_text())
-    yield {"state": state, "ca": state / "ca.crt", **endpoints["artifacts"]}
-    subprocess.run([*cli, "down", "--state-dir", str(state)], cwd=ROOT, capture_output=True, check=False)
+    box = client.Sandbox.start(state)
+    yield {"state": state, "ca": state / "ca.crt", **box.endpoints["artifacts"]}
+    box.stop()
 
 
 @pytest.fixture(scope="module")

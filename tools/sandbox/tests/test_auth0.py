@@ -15,6 +15,7 @@ import typing
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,10 +26,22 @@ from auth0.management.clients.raw_client import RawClientsClient
 from auth0.management.core.api_error import ApiError
 from auth0.management.types.action_trigger_type_enum import ActionTriggerTypeEnum
 
+from sandbox import client
 from sandbox.auth0 import sdk_schema
-from tests.sandbox.auth0_sandbox import Sandbox, start
 
 pytestmark = pytest.mark.sandbox
+
+
+class Sandbox(client.Sandbox):
+    """A sandbox whose admin calls (request log, faults, reset) go to the Auth0 emulator."""
+
+    @property
+    def auth0(self) -> dict[str, Any]:
+        return self.endpoints["auth0"]
+
+
+def start(state: Path) -> Sandbox:
+    return Sandbox.start(state, emulator="auth0")
 
 
 @pytest.fixture(scope="module")

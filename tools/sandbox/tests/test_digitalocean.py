@@ -27,12 +27,12 @@ from kubernetes import client as k8s
 from kubernetes import client as kube_client
 from kubernetes import config as kube_config
 
+from sandbox import client as sb
 from sandbox import registry
+from sandbox import workloads as w
 from sandbox.digitalocean import DigitalOceanEmulator, scopes
 from sandbox.server import Context
 from sandbox.store import Store
-from tests.sandbox import doks_workloads as w
-from tests.sandbox import local_sandbox as sb
 
 pytestmark = pytest.mark.sandbox
 KUBECTL = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "kubectl"
@@ -40,7 +40,7 @@ KUBECTL = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "kubectl"
 
 @pytest.fixture(scope="module")
 def endpoints(sandbox_endpoints: dict[str, Any]) -> dict[str, Any]:
-    """The session's sandbox (tests/sandbox/conftest.py); each test resets the DO emulator."""
+    """The session's sandbox (conftest.py); each test resets the DO emulator."""
     return sandbox_endpoints
 
 

@@ -16,7 +16,9 @@ import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
-CRDS = Path(__file__).resolve().parents[2] / "sandbox" / "charts" / "argo-cd" / "crds"
+import sandbox
+
+CRDS = sandbox.CHARTS / "argo-cd" / "crds"
 NS = "argocd"
 
 

@@ -15,11 +15,12 @@ from typing import Any
 
 import yaml
 
+import sandbox
 from sandbox.kube import KubeEmulator
 from sandbox.server import Context, Request
 from sandbox.store import Store
 
-CRDS = Path(__file__).resolve().parents[2] / "sandbox" / "charts" / "argo-cd" / "crds"
+CRDS = sandbox.CHARTS / "argo-cd" / "crds"
 
 
 def _call(kube: KubeEmulator, token: str, method: str, path: str, body: Any = None) -> dict[str, Any]:

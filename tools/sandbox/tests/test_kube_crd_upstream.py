@@ -24,9 +24,8 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client, config
+from sandbox_tools import CHARTS
 
-ROOT = Path(__file__).resolve().parents[2]
-CHARTS = ROOT / "sandbox" / "charts"
 NS = "crd-contract"
 CRDS = {
     "certificates.cert-manager.io": CHARTS / "cert-manager" / "templates" / "crd-certificates.cert-manager.io.yaml",

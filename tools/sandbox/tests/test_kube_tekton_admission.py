@@ -27,9 +27,10 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client, config
+from sandbox_tools import RELEASES as ALL_RELEASES
+from sandbox_tools import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
-RELEASES = ROOT / "sandbox" / "releases" / "tekton-releases"
+RELEASES = ALL_RELEASES / "tekton-releases"
 NS = "tekton-contract"
 PIPELINE_HOOK = 'admission webhook "webhook.pipeline.tekton.dev" denied the request: '
 PIPELINE_VALIDATION = 'admission webhook "validation.webhook.pipeline.tekton.dev" denied the request: '
@@ -494,7 +495,7 @@ def test_trigger_binding_param_names_are_unique(api: client.ApiClient) -> None:
 def test_lofi_pipeline_objects_are_admitted(api: client.ApiClient, tmp_path: Path) -> None:
     """Every Tekton object of the lofi pipeline chart (and the PipelineRuns its TriggerTemplates
     create) passes the webhooks with strict field validation."""
-    sys.path.insert(0, str(ROOT / "application" / "tests"))
+    sys.path.insert(0, str(REPO / "application" / "tests"))
     from lofi_charts import PIPELINE_VALUES, helm_template  # noqa: PLC0415 - application/tests is not a package
 
     docs = helm_template("tekton", PIPELINE_VALUES, tmp_path, release="lofi-pipeline")

@@ -22,7 +22,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from tests.sandbox import local_sandbox as sb
+from sandbox import client as sb
 
 pytestmark = pytest.mark.sandbox
 

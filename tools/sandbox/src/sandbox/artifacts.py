@@ -39,11 +39,11 @@ from typing import Any
 
 import yaml
 
+from sandbox import CHARTS, RELEASES
 from sandbox.server import Context, Emulator, Request, Response
 
-SANDBOX_DIR = Path(__file__).resolve().parent
-CHARTS_SOURCE = SANDBOX_DIR / "charts"
-RELEASES_SOURCE = SANDBOX_DIR / "releases"
+CHARTS_SOURCE = CHARTS
+RELEASES_SOURCE = RELEASES
 # Every packaged file and index entry carries this time, so packages are byte-identical
 # across machines and restarts (the digest in index.yaml never changes for the same source).
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -18,8 +18,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-NPM = ROOT / ".cache" / "judges" / "@kubernetes-models"
+from sandbox.judges import judges_dir
+
+NPM = judges_dir() / "@kubernetes-models"
 OPEN: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
 # Kubernetes types the packages import from @kubernetes-models/apimachinery and kubernetes-models
 EXTERNAL: dict[str, dict[str, Any]] = {

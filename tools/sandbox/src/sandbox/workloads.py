@@ -29,7 +29,7 @@ class DoApi:
         self.url, self.token, self.ca = url, token, ca_file
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        req = urllib.request.Request(
+        req = urllib.request.Request(  # noqa: S310
             self.url + path,
             data=json.dumps(body).encode() if body is not None else None,
             method=method,
@@ -37,7 +37,7 @@ class DoApi:
         )
         context = ssl.create_default_context(cafile=self.ca)
         try:
-            with urllib.request.urlopen(req, context=context, timeout=30) as resp:
+            with urllib.request.urlopen(req, context=context, timeout=30) as resp:  # noqa: S310
                 raw = resp.read()
                 status = resp.status
         except urllib.error.HTTPError as err:
