@@ -69,6 +69,17 @@ def test_endpoint_document(sandbox: dict) -> None:
     assert sandbox["url"].startswith("https://127.0.0.1:")
 
 
+def test_sources_are_the_files_served(sandbox: dict) -> None:
+    """``sources`` (what molecule's ``sandbox_fixtures`` reads) names the directories the server
+    serves from: a release file there is byte for byte the one served, a chart's CRD is there."""
+    sources = sandbox["sources"]
+    assert (Path(sources["charts"]), Path(sources["releases"])) == (CHARTS.resolve(), RELEASES.resolve())
+    with _get(f"{sandbox['releases']}/{PIPELINE}", sandbox["ca"]) as resp:
+        assert resp.read() == (Path(sources["releases"]) / PIPELINE).read_bytes()
+    crd = Path(sources["charts"]) / "kube-prometheus-stack" / "crds" / "servicemonitors.monitoring.coreos.com.yaml"
+    assert yaml.safe_load(crd.read_text())["kind"] == "CustomResourceDefinition"
+
+
 def test_helm_search_finds_every_standin_at_its_pinned_version(helm) -> None:
     updated = helm("repo", "update", "sandbox")
     assert updated.returncode == 0, updated.stderr

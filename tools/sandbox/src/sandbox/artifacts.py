@@ -14,7 +14,9 @@ Routes (GET and HEAD; anything else is 405, any other path 404):
   (``/releases/tekton-releases/pipeline/previous/v1.15.0/release.yaml`` stands in for
   ``https://infra.tekton.dev/tekton-releases/pipeline/previous/v1.15.0/release.yaml``).
 
-The endpoint entry (``endpoints.json``) publishes ``release_sha256``: per top directory of
+The endpoint entry (``endpoints.json``) publishes ``sources`` (``charts`` and ``releases``: the
+directories the artifacts come from, for clients that read a stand-in's file directly) and
+``release_sha256``: per top directory of
 ``sandbox/releases/`` (``tekton-releases``), the sha256 of every file keyed by its path below it,
 which inventories/sandbox pins as ``tekton_release_sha256``. The stand-ins differ from the real
 release files, so their checksums are the sandbox's own: the tekton role's defaults pin nothing,
@@ -187,6 +189,9 @@ class ArtifactServer(Emulator):
             "charts": f"{base_url}/charts",
             "releases": f"{base_url}/releases",
             "release_sha256": release_checksums(self.releases_source),
+            # the same stand-ins as files on this machine (a scenario applies a CRD of a chart
+            # another role would install, or a release manifest, straight from them)
+            "sources": {"charts": str(self.charts_source.resolve()), "releases": str(self.releases_source)},
         }
 
     def error(self, status: int, message: str, **extra: Any) -> Response:
