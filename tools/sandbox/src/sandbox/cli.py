@@ -1,4 +1,10 @@
-"""Command line: ``python -m sandbox up|down|status|reset|serve [--state-dir DIR]``."""
+"""Command line: ``python -m sandbox up|down|status|reset|serve [--state-dir DIR] [--settings FILE]``.
+
+``--settings FILE`` (with ``up``): the emulators' settings, a YAML or JSON mapping of emulator name
+to its settings (``{"kubernetes": {"nodes": [...]}}``), or a document whose ``sandbox_settings``
+key holds that mapping (an inventory's vars file). They become ``<state>/settings.json``; a
+running sandbox whose settings differ is restarted (its state is kept).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from sandbox import registry, tls
 from sandbox.server import Context, EmulatorServer
@@ -79,15 +87,43 @@ def _free_port(preferred: int | None) -> int:
     return 0
 
 
-def cmd_up(state: Path) -> int:
+def read_settings(path: Path) -> dict[str, Any]:
+    """The emulators' settings in ``path``: the mapping itself, or its ``sandbox_settings`` key."""
+    doc = yaml.safe_load(path.read_text())
+    if isinstance(doc, dict) and "sandbox_settings" in doc:
+        doc = doc["sandbox_settings"]
+    if not isinstance(doc, dict) or not all(isinstance(value, dict) for value in doc.values()):
+        raise SystemExit(f"{path}: settings must map each emulator's name to a mapping of its settings")
+    unknown = set(doc) - set(registry.EMULATORS)
+    if unknown:
+        raise SystemExit(f"{path}: no such emulator {sorted(unknown)}; known: {sorted(registry.EMULATORS)}")
+    return doc
+
+
+def _write_settings(state: Path, settings: dict[str, Any]) -> bool:
+    """Write ``settings.json``; True when it changed."""
+    path = state / "settings.json"
+    try:
+        before = json.loads(path.read_text())
+    except (OSError, ValueError):
+        before = None
+    if before == settings:
+        return False
+    path.write_text(json.dumps(settings, indent=2))
+    return True
+
+
+def cmd_up(state: Path, settings_file: Path | None = None) -> int:
     state.mkdir(parents=True, exist_ok=True)
+    changed = settings_file is not None and _write_settings(state, read_settings(settings_file))
     running = _pid(state) is not None and all(_healthy(state, _endpoints(state)).values())
-    if running and _endpoints(state).get("code") == code_version():
+    if running and not changed and _endpoints(state).get("code") == code_version():
         print(f"sandbox already running (pid {_pid(state)}); endpoints: {state / 'endpoints.json'}")
         return 0
     if _pid(state):
         if running:
-            print("the sandbox's code changed since it started: restarting it (state is kept)")
+            what = "settings" if changed else "code"
+            print(f"the sandbox's {what} changed since it started: restarting it (state is kept)")
         cmd_down(state)
     # A stale endpoints.json stays until the new process replaces it (atomically, same ports
     # when free): clients that read it during a restart still find the endpoints.
@@ -224,7 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "reset", "serve"])
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    parser.add_argument("--settings", type=Path, help="with up: the emulators' settings (YAML or JSON)")
     args = parser.parse_args(argv)
     state: Path = args.state_dir.resolve()
-    commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "reset": cmd_reset, "serve": serve}
+    if args.settings is not None and args.command != "up":
+        parser.error("--settings goes with up")
+    if args.command == "up":
+        return cmd_up(state, args.settings)
+    commands = {"down": cmd_down, "status": cmd_status, "reset": cmd_reset, "serve": serve}
     return commands[args.command](state)

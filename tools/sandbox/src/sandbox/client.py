@@ -3,7 +3,7 @@
 Every test helper and tool drives a sandbox through this module (the inventory interface is
 ``<state>/endpoints.json``, which ``python -m sandbox up`` writes)::
 
-    box = Sandbox.start(state_dir, settings={"kubernetes": {"nodes": [...]}})
+    box = Sandbox.start(state_dir, settings={"kubernetes": {"nodes": [...]}})  # or a settings file
     box.endpoints["digitalocean"]["url"]
     seq = box.last_seq("digitalocean")
     box.fault("digitalocean", method="POST", path="/v2/kubernetes/clusters", status=500, times=1)
@@ -87,8 +87,8 @@ def last_seq(endpoints: dict[str, Any], name: str) -> int:
     return log[-1]["seq"] if log else 0
 
 
-def start(state: Path, settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Start a sandbox on ``state`` (``settings`` become its ``settings.json``); its endpoints."""
+def start(state: Path, settings: dict[str, Any] | Path | None = None) -> dict[str, Any]:
+    """Start a sandbox on ``state`` (``settings``: its ``settings.json``, or a file for ``--settings``)."""
     return Sandbox.start(state, settings).endpoints
 
 
@@ -104,9 +104,13 @@ class Sandbox:
         self.emulator = emulator
 
     @classmethod
-    def start(cls, state: Path, settings: dict[str, Any] | None = None, emulator: str | None = None) -> Self:
+    def start(cls, state: Path, settings: dict[str, Any] | Path | None = None, emulator: str | None = None) -> Self:
+        """``python -m sandbox up``; ``settings`` is the emulators' settings or a file of them."""
         box = cls(state, emulator)
         box.state.mkdir(parents=True, exist_ok=True)
+        if isinstance(settings, Path):
+            box.cli("up", "--settings", str(settings))
+            return box
         if settings is not None:
             (box.state / "settings.json").write_text(json.dumps(settings))
         box.cli("up")

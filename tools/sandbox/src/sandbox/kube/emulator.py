@@ -26,20 +26,12 @@ from sandbox.kube.handlers import Handlers
 from sandbox.server import Context, Emulator, Request, Response
 
 DEFAULT = "default"
-DEFAULT_NODES = [
-    {"name": "base-1", "labels": {"doks.digitalocean.com/node-pool": "base"}, "taints": []},
-    {
-        "name": "tools-1",
-        "labels": {"doks.digitalocean.com/node-pool": "tools"},
-        "taints": [{"key": "tools", "value": "true", "effect": "NoSchedule"}],
-    },
-    {
-        "name": "workloads-1",
-        "labels": {"doks.digitalocean.com/node-pool": "workloads"},
-        "taints": [{"key": "workloads", "value": "true", "effect": "NoSchedule"}],
-    },
-]
+# The default cluster's nodes when the settings name none (``{"kubernetes": {"nodes": [...]}}``):
+# one untainted node. Whoever needs pools (names, labels, taints) configures them.
+DEFAULT_NODES: list[dict[str, Any]] = [{"name": "node-1", "labels": {}, "taints": []}]
 PUBLIC = {"/version", "/healthz", "/livez", "/readyz"}
+# core/v1 TaintEffect
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
 class KubeEmulator(Emulator):
@@ -52,6 +44,7 @@ class KubeEmulator(Emulator):
         self.ca_pem = Path(ca_file).read_text() if ca_file and Path(ca_file).exists() else ""
         self.clusters: dict[str, Cluster] = {}
         self._openapi_cache: dict[Any, Any] = {}
+        self.default_nodes = _nodes_setting(ctx.settings.get("nodes"))
         with self.lock:
             self._load()
 
@@ -62,7 +55,9 @@ class KubeEmulator(Emulator):
         for cid, cdata in data.items():
             self.clusters[cid] = Cluster(cid, cdata, self.store.touch)
         if DEFAULT not in self.clusters:
-            self.ensure_cluster(DEFAULT, secrets.token_urlsafe(32), DEFAULT_NODES)
+            self.ensure_cluster(DEFAULT, secrets.token_urlsafe(32), self.default_nodes)
+        else:
+            self.set_nodes(DEFAULT, self.default_nodes)
 
     def reset(self) -> None:
         """Wipe every cluster; the default cluster comes back with the same token (endpoints.json)."""
@@ -72,7 +67,7 @@ class KubeEmulator(Emulator):
                 cluster.bus.close()
             self.clusters.clear()
             self.store.data.clear()
-            self.ensure_cluster(DEFAULT, token, DEFAULT_NODES)
+            self.ensure_cluster(DEFAULT, token, self.default_nodes)
             self.store.touch()
         if self.ctx.endpoints.get("state_dir"):
             self._write_kubeconfig()
@@ -447,3 +442,27 @@ def _set_nodes(cluster: Cluster, nodes: list[dict[str, Any]]) -> None:
             for pod in list(cluster.objects("/pods")):
                 if pod["spec"].get("nodeName") == name:
                     cluster._delete_now(cluster.rtype("/pods"), pod, "Background")
+
+
+def _nodes_setting(value: Any) -> list[dict[str, Any]]:
+    """The default cluster's nodes from the settings: a list of ``{name, labels, taints}``."""
+    if value is None:
+        return DEFAULT_NODES
+    if not isinstance(value, list) or not value:
+        raise ValueError("kubernetes settings: nodes must be a non-empty list of {name, labels, taints}")
+    nodes = []
+    for node in value:
+        if not isinstance(node, dict) or not isinstance(node.get("name"), str) or not node["name"]:
+            raise ValueError(f"kubernetes settings: every node needs a name: {node!r}")
+        unknown = set(node) - {"name", "labels", "taints"}
+        if unknown:
+            raise ValueError(f"kubernetes settings: node {node['name']}: unknown keys {sorted(unknown)}")
+        for taint in node.get("taints") or []:
+            if not isinstance(taint, dict) or not taint.get("key") or taint.get("effect") not in TAINT_EFFECTS:
+                raise ValueError(
+                    f"kubernetes settings: node {node['name']}: a taint needs a key and an effect {TAINT_EFFECTS}"
+                )
+        nodes.append(
+            {"name": node["name"], "labels": dict(node.get("labels") or {}), "taints": list(node.get("taints") or [])}
+        )
+    return nodes
