@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
+import sandbox
 from sandbox.chainsgen import chains
 
-ROOT = Path(__file__).resolve().parents[2]
-RELEASE = ROOT / "sandbox/releases/tekton-releases/chains/previous/v0.29.2/release.yaml"
+ROOT = Path(__file__).resolve().parents[3]  # the collection: its tekton role relies on the stand-in
+RELEASE = sandbox.RELEASES / "tekton-releases/chains/previous/v0.29.2/release.yaml"
 
 
 def docs() -> list[dict[str, Any]]:
