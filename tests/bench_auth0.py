@@ -15,7 +15,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from tests.sandbox.auth0_sandbox import ROOT, Sandbox, start
+from tests.unit.auth0_sandbox import ROOT, Sandbox, start
 
 PLAYBOOK = ROOT / "tests/playbooks/auth0_apps.yml"
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.sandbox import local_sandbox as sb
+from sandbox import client as sb
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".cache" / "sandbox-bench"

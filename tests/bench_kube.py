@@ -23,16 +23,16 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from sandbox import client
+
 ROOT = Path(__file__).resolve().parents[1]
-CHART = ROOT / "tests" / "sandbox" / "charts" / "demo"
+CHART = ROOT / "tools" / "sandbox" / "tests" / "charts" / "demo"
 HELM = ROOT / ".tools" / "bin" / "helm"
 SAMPLES = 200
 
 
 def _sandbox(command: str, state: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "sandbox", command, "--state-dir", str(state)], cwd=ROOT, check=True, capture_output=True
-    )
+    client.cli(command, state)
 
 
 class Client:

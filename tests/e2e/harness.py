@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-import ssl
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
 
 import boto3
+
+from sandbox import client
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -23,19 +22,9 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ADMIN_KEY = ("sandbox-admin", "sandbox-admin-not-a-secret")
 
 
-class Sandbox:
-    def __init__(self, state: Path) -> None:
-        self.state = state
-
-    def cli(self, command: str) -> None:
-        subprocess.run([sys.executable, "-m", "sandbox", command, "--state-dir", str(self.state)], cwd=ROOT, check=True)
-
-    @property
-    def endpoints(self) -> dict[str, Any]:
-        return json.loads((self.state / "endpoints.json").read_text())
-
-    def _context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.endpoints["ca_file"])
+class Sandbox(client.Sandbox):
+    """A sandbox of the e2e tests: :class:`sandbox.client.Sandbox` (start, endpoints, request log,
+    faults, reset, audit) plus the playbook runner and readers of the emulators' state."""
 
     def restart_empty(self) -> None:
         """Stop, wipe and start the sandbox; drop the kubeconfigs of clusters that no longer exist."""
@@ -58,23 +47,10 @@ class Sandbox:
         for stale in self.state.glob("*.kubeconfig"):
             stale.unlink()
 
-    def call(self, url: str, token: str | None = None, data: Any = None, method: str | None = None) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        body = json.dumps(data).encode() if data is not None else None
-        request = urllib.request.Request(url, data=body, headers=headers, method=method)
-        with urllib.request.urlopen(request, context=self._context(), timeout=30) as resp:
-            return json.loads(resp.read() or b"null")
-
     def do(self, path: str) -> Any:
         """GET a DigitalOcean API path with the sandbox token."""
         do = self.endpoints["digitalocean"]
         return self.call(f"{do['url']}{path}", do["token"])
-
-    def audit(self) -> list[dict[str, Any]]:
-        """The fidelity gate: objects a real 1.31 API server (or their CRD) would refuse, in every cluster."""
-        return self.call(f"{self.endpoints['kubernetes']['url']}/_sandbox/audit")["problems"]
 
     def auth0_token(self) -> str:
         """A Management API token of the sandbox tenant's seeded management client."""
@@ -106,18 +82,7 @@ class Sandbox:
         )
 
     def log_marks(self) -> dict[str, int]:
-        marks = {}
-        for name, info in self.endpoints.items():
-            if isinstance(info, dict) and "url" in info:
-                entries = self.call(f"{info['url']}/_sandbox/requests")
-                marks[name] = entries[-1]["seq"] if entries else 0
-        return marks
-
-    def requests_since(self, marks: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
-        return {
-            name: self.call(f"{self.endpoints[name]['url']}/_sandbox/requests?since={seq}")
-            for name, seq in marks.items()
-        }
+        return self.marks()
 
     def env(self) -> dict[str, str]:
         return {

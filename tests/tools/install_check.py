@@ -35,11 +35,13 @@ from typing import Any
 
 import yaml
 
+from sandbox import client
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "install-check"
 SANDBOX_STATE = CACHE / "sandbox"
 DEV_COLLECTIONS = Path(sys.executable).parent.parent / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
-DEV_ONLY = ("sandbox", "tests", "molecule", "application", "docs", ".config", "inventories/sandbox")
+DEV_ONLY = ("tools", "tests", "molecule", "application", "docs", ".config", "inventories/sandbox")
 
 PLAYBOOK = """
 - name: Run doks.gitops from its installed artifact
@@ -234,7 +236,7 @@ def main() -> None:
 
 
 def sandbox_vars_or_start(work: Path) -> Path:
-    run([sys.executable, "-m", "sandbox", "up", "--state-dir", str(SANDBOX_STATE)], cwd=ROOT)
+    client.cli("up", SANDBOX_STATE)
     return sandbox_vars(work)
 
 
@@ -243,6 +245,4 @@ if __name__ == "__main__":
         main()
     finally:
         if os.environ.get("INSTALL_CHECK_KEEP_SANDBOX") != "1":
-            subprocess.run(
-                [sys.executable, "-m", "sandbox", "down", "--state-dir", str(SANDBOX_STATE)], cwd=ROOT, check=False
-            )
+            client.cli("down", SANDBOX_STATE, check=False)

@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+from sandbox import client
+
 ROOT = Path(__file__).resolve().parents[2]
 # Seconds per scenario when no run has recorded any (a fresh clone): a two-lane run on a loaded
 # 2-core machine, 2026-12-02. Only their ratios matter.
@@ -38,12 +40,12 @@ FIRST_GUESS = {
 }
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+# the emulators' settings (the default cluster's nodes): the sandbox inventory's sandbox_settings
+SETTINGS = ROOT / "inventories" / "sandbox" / "group_vars" / "all" / "sandbox.yml"
 
 
 def sandbox(action: str, state: Path) -> None:
-    subprocess.run(
-        [PYTHON, "-m", "sandbox", action, "--state-dir", str(state)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
-    )
+    client.cli(action, state, *(["--settings", str(SETTINGS)] if action == "up" else []))
 
 
 def plan(scenarios: list[str], lanes: int, durations: dict[str, float]) -> list[list[str]]:

@@ -1,6 +1,6 @@
 """Generate the README's table of pinned versions from the role defaults.
 
-Pins follow one convention (see sandbox/charts/README.md): ``<role>_<component>_chart`` dicts
+Pins follow one convention (see tools/sandbox/src/sandbox/charts/README.md): ``<role>_<component>_chart`` dicts
 ``{name, repo, version}``, ``<role>_<component>_release`` dicts ``{version, files}`` with a
 ``<role>_release_base_url``, and ``<role>_<component>_image`` strings ``repo:tag`` or ``repo:tag@sha256:<digest>``.
 

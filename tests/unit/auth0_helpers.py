@@ -15,7 +15,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.doks.gitops.plugins.modules import auth0_apps
 
-from tests.sandbox.auth0_sandbox import Sandbox
+from tests.unit.auth0_sandbox import Sandbox
 from tests.unit.module_runner import as_target
 
 

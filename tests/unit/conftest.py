@@ -1,8 +1,10 @@
 """Sandboxes the unit tests of the modules share: one per test module, reset before each test.
 
-* ``box``: the Auth0 emulator (``tests.sandbox.auth0_sandbox``), faults cleared.
+* ``box``: the Auth0 emulator (``tests.unit.auth0_sandbox``, a client of ``sandbox.client``), faults cleared.
 * ``do``: the DigitalOcean emulator (:class:`tests.unit.doks_helpers.DoSandbox`); a test module
-  that needs other emulator settings overrides the module-scoped ``do_settings`` fixture.
+  that needs other emulator settings overrides the module-scoped ``do_settings`` fixture (by
+  default the sandbox inventory's ``sandbox_settings``: the default cluster's nodes are the
+  platform's pools, as ``make sandbox-up`` starts it).
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox import local_sandbox
-from tests.sandbox.auth0_sandbox import Sandbox, start
+from sandbox import client
+from sandbox.cli import read_settings
+from tests.unit.auth0_sandbox import Sandbox, start
 from tests.unit.doks_helpers import DoSandbox
+
+SANDBOX_INVENTORY_VARS = Path(__file__).resolve().parents[2] / "inventories/sandbox/group_vars/all/sandbox.yml"
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +39,16 @@ def box(auth0_sandbox: Sandbox) -> Sandbox:
 
 @pytest.fixture(scope="module")
 def do_settings() -> dict[str, Any] | None:
-    """Sandbox settings (``settings.json``) of the DigitalOcean sandbox; None keeps the defaults."""
-    return None
+    """Sandbox settings (``settings.json``) of the DigitalOcean sandbox: the sandbox inventory's."""
+    return read_settings(SANDBOX_INVENTORY_VARS)
 
 
 @pytest.fixture(scope="module")
 def do_sandbox(tmp_path_factory: pytest.TempPathFactory, do_settings: dict[str, Any] | None) -> Iterator[DoSandbox]:
     state = tmp_path_factory.mktemp("do-sandbox")
-    endpoints = local_sandbox.start(state, do_settings)
+    endpoints = client.start(state, do_settings)
     yield DoSandbox(endpoints)
-    local_sandbox.stop(state)
+    client.stop(state)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from botocore.config import Config
 
-from tests.sandbox import local_sandbox as sb
+from sandbox import client as sb
 from tests.unit.module_runner import as_target
 
 

@@ -7,7 +7,7 @@ admin-level privileges." On main the ``applications`` project admitted any repos
 any namespace (``*``, so ``argocd`` and ``kube-system`` too), and the app-of-apps roots lived in it:
 whoever could push to the GitOps repository was cluster-admin.
 
-Admission is judged by the sandbox's Argo CD emulator (``sandbox/kube/argocd.py``, the checks of
+Admission is judged by the sandbox's Argo CD emulator (``sandbox.kube.argocd``, the checks of
 Argo CD's ``ValidateDestination``/``IsSourcePermitted``: glob match of repoURL against
 ``sourceRepos``, of server and namespace against ``destinations``), and every rendered AppProject
 against the AppProject CRD schema the sandbox API server enforces (the rendered projects were also
@@ -23,8 +23,9 @@ import jsonschema
 import pytest
 import yaml
 
+import sandbox
 from sandbox.kube.argocd import _destination_problem, _namespace_problem
-from tests.unit.role_render import ROOT, outputs, render_role
+from tests.unit.role_render import outputs, render_role
 
 REPO = "https://github.com/example/doks-gitops.git"
 SERVER = "https://kubernetes.default.svc"
@@ -169,7 +170,7 @@ def test_the_role_refuses_an_open_applications_project(tmp_path: Path, project: 
 
 
 def test_every_project_fits_the_appproject_crd(two_apps: dict[str, Any]) -> None:
-    crd = yaml.safe_load((ROOT / "sandbox/charts/argo-cd/crds/appprojects.argoproj.io.yaml").read_text())
+    crd = yaml.safe_load((sandbox.CHARTS / "argo-cd/crds/appprojects.argoproj.io.yaml").read_text())
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
     schema = version["schema"]["openAPIV3Schema"]
     for project in two_apps.values():

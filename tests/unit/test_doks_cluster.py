@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import OK, REJECTED, probe
 from ansible_collections.doks.gitops.plugins.modules import doks_cluster
 
-from tests.sandbox import local_sandbox as sb
+from sandbox import client as sb
 from tests.unit.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox
@@ -365,7 +365,7 @@ def test_kubeconfig_expiry_is_sent_and_file_is_private(do: DoSandbox, capsys, tm
 
 
 def test_kubeconfig_whose_token_was_revoked_is_renewed(do: DoSandbox, capsys, tmp_path: Path) -> None:
-    """A revoked token (deleted under API > Tokens, see tests/sandbox/test_digitalocean.py) is not
+    """A revoked token (deleted under API > Tokens, see tools/sandbox/tests/test_digitalocean.py) is not
     in the file's expiry header: one GET /api with it answers 401, and the file is fetched again."""
     path = tmp_path / "c1.kubeconfig"
     first = apply(do, capsys, kubeconfig_path=str(path))

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from tests.sandbox import local_sandbox as sb
+from sandbox import client as sb
 from tests.unit.doks_helpers import DoSandbox
 from tests.unit.role_render import ROOT, ansible_playbook, outputs, render_role
 

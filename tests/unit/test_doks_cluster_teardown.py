@@ -3,7 +3,7 @@ balancers and volumes the API lists for it, and with the DNS records its externa
 other cluster's objects, another owner's records and hand-made records stay.
 
 The emulated DOKS clusters run the cloud controller, the CSI driver and external-dns
-(sandbox/digitalocean/cloud.py), so the objects come from Kubernetes workloads as on DOKS.
+(tools/sandbox/src/sandbox/digitalocean/cloud.py), so the objects come from Kubernetes workloads as on DOKS.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from ansible_collections.doks.gitops.plugins.modules import doks_cluster
 
-from tests.sandbox import doks_workloads as w
+from sandbox import workloads as w
 from tests.unit.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+import sandbox
 from sandbox.kube import resources, schema, structural
-from tests.unit.role_render import ROOT, outputs, render_role
+from tests.unit.role_render import outputs, render_role
 
 CHARTS = ["traefik", "ingress-nginx", "cert-manager", "external-dns", "oauth2-proxy", "sealed-secrets"]
 TOKEN = "dop_v1_token_that_must_not_leak_0123"
@@ -145,14 +146,14 @@ def test_traefik_controller(traefik: dict[str, Any]) -> None:
     assert v["metrics"]["prometheus"]["serviceMonitor"]["enabled"] is True
 
 
-MIDDLEWARE_CRD = ROOT / "sandbox" / "charts" / "traefik" / "crds" / "middlewares.traefik.io.yaml"
+MIDDLEWARE_CRD = sandbox.CHARTS / "traefik" / "crds" / "middlewares.traefik.io.yaml"
 
 
 def judged_by_the_crd(obj: dict[str, Any]) -> list[Any]:
     """What the API server would refuse in ``obj``: unknown fields (strict field validation) and
     values of the wrong type, judged by the sandbox's middlewares.traefik.io, whose schema is
     generated from @kubernetes-models/traefik (the Go types of traefik/v3 pkg/provider/kubernetes/
-    crd/traefikio/v1alpha1/middleware.go; sandbox/crdts.py)."""
+    crd/traefikio/v1alpha1/middleware.go; sandbox.crdts)."""
     crd = yaml.safe_load(MIDDLEWARE_CRD.read_text())
     rtype = next(r for r in resources.from_crd(crd) if r.api_version == obj["apiVersion"])
     return [*schema.unknown_fields(schema.root(rtype), obj), *structural.check(rtype.crd_schema, obj)]

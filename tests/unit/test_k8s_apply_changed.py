@@ -21,7 +21,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
 from ansible_collections.doks.gitops.plugins.modules import k8s_apply_changed
 from kubernetes.client.exceptions import ApiException
 
-from tests.sandbox import local_sandbox
+from sandbox import client
 from tests.unit.doks_helpers import run_module
 
 # ------------------------------------------------------------------ comparison
@@ -125,9 +125,9 @@ def test_plan_keeps_order_and_lists_only_what_differs() -> None:
 @pytest.fixture(scope="module")
 def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     state = Path(tmp_path_factory.mktemp("kube-apply"))
-    endpoints = local_sandbox.start(state)
+    endpoints = client.start(state)
     yield endpoints
-    local_sandbox.stop(state)
+    client.stop(state)
 
 
 def api(kube: dict[str, Any], method: str, path: str) -> Any:
@@ -187,7 +187,7 @@ def apply(kube: dict[str, Any], capsys: pytest.CaptureFixture[str], defs: list[d
 
 
 def requests_since(kube: dict[str, Any], seq: int) -> list[dict[str, Any]]:
-    return local_sandbox.requests(kube, "kubernetes", since=seq)
+    return client.requests(kube, "kubernetes", since=seq)
 
 
 def api_calls(log: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -218,7 +218,7 @@ def test_second_apply_only_lists(kube: dict[str, Any], capsys) -> None:
     assert {"type": "Established", "status": "True"} in [
         {k: c[k] for k in ("type", "status")} for c in established["status"]["conditions"]
     ]
-    seq = local_sandbox.last_seq(kube, "kubernetes")
+    seq = client.last_seq(kube, "kubernetes")
     again = apply(kube, capsys, defs)
     assert again["changed"] is False, again
     assert (again["applied"], again["unchanged"], again["lists"]) == ([], 5, 5)
@@ -249,7 +249,7 @@ def test_drifted_field_is_patched_and_deleted_object_recreated(kube: dict[str, A
     )
     urllib.request.urlopen(req, context=ssl.create_default_context(cafile=kube["ca_file"]), timeout=30).close()
     api(kube, "DELETE", "/api/v1/namespaces/drift/serviceaccounts/ctl")
-    seq = local_sandbox.last_seq(kube, "kubernetes")
+    seq = client.last_seq(kube, "kubernetes")
     result = apply(kube, capsys, defs)
     assert result["changed"] is True
     assert [(a["kind"], a["method"], a["reason"]) for a in result["applied"]] == [
@@ -270,7 +270,7 @@ def test_check_mode_reports_and_diffs_without_writing(kube: dict[str, Any], caps
     apply(kube, capsys, defs)
     changed = copy.deepcopy(defs)
     changed[2]["data"]["a"] = "2"
-    seq = local_sandbox.last_seq(kube, "kubernetes")
+    seq = client.last_seq(kube, "kubernetes")
     result = apply(kube, capsys, changed, _ansible_check_mode=True, _ansible_diff=True)
     assert result["changed"] is True
     assert [a["name"] for a in result["applied"]] == ["flags"]
@@ -283,7 +283,7 @@ def test_check_mode_reports_and_diffs_without_writing(kube: dict[str, Any], caps
 
 
 def test_incomplete_definition_fails_before_any_request(kube: dict[str, Any], capsys) -> None:
-    seq = local_sandbox.last_seq(kube, "kubernetes")
+    seq = client.last_seq(kube, "kubernetes")
     result = apply(kube, capsys, [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}])
     assert result["failed"] is True
     assert "definitions[0] needs apiVersion, kind and metadata.name" in result["msg"]
@@ -296,7 +296,7 @@ def test_unchanged_deployment_that_is_not_ready_is_waited_for(kube: dict[str, An
     pod_spec["nodeSelector"] = {"doks.gitops/pool": "no-such-pool"}
     first = apply(kube, capsys, defs, wait=False)
     assert first["changed"] is True, first
-    seq = local_sandbox.last_seq(kube, "kubernetes")
+    seq = client.last_seq(kube, "kubernetes")
     result = apply(kube, capsys, defs, wait_timeout=2)
     assert result["failed"] is True
     assert result["msg"] == '"Deployment" "ctl": Timed out waiting until ready'

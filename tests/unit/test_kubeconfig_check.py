@@ -14,7 +14,7 @@ import pytest
 import yaml
 from ansible_collections.doks.gitops.plugins.modules import doks_cluster, kubeconfig_check
 
-from tests.sandbox import local_sandbox as sb
+from sandbox import client as sb
 from tests.unit.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox

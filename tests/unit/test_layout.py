@@ -72,9 +72,30 @@ def test_site_applies_every_role_in_order() -> None:
 
 
 def test_galaxy_build_ignores_dev_only_paths() -> None:
+    """The dev tools (the sandbox package under tools/) and the tests stay out of the artifact;
+    build_ignore names the dev-tools folder, never the emulators' own paths."""
     ignore = set(_load(ROOT / "galaxy.yml")["build_ignore"])
-    for path in ("sandbox", "tests", "molecule", ".venv", ".tools", ".sandbox"):
+    for path in ("tools", "tests", "molecule", ".venv", ".tools", ".sandbox"):
         assert path in ignore, f"{path} would ship in the Galaxy artifact"
+    assert not [p for p in ignore if p.startswith("tools/")], "ignore the dev-tools folder as a whole"
+
+
+# What would tie the collection to the sandbox package: importing it, or a path into it.
+SANDBOX_REFERENCE = re.compile(r"^\s*(?:from|import)\s+sandbox\b|tools/sandbox|python -m sandbox", re.MULTILINE)
+
+
+def test_the_collection_never_imports_or_names_the_sandbox_package() -> None:
+    """plugins/, roles/ and playbooks/ stand alone: only the sandbox inventory reads the sandbox
+    (through the endpoints.json it writes)."""
+    found = [
+        str(path.relative_to(ROOT))
+        for top in ("plugins", "roles", "playbooks")
+        for path in sorted((ROOT / top).rglob("*"))
+        if path.is_file()
+        and path.suffix in {".py", ".yml", ".yaml", ".md", ".j2"}
+        and SANDBOX_REFERENCE.search(path.read_text(errors="replace"))
+    ]
+    assert found == []
 
 
 def test_galaxy_metadata_matches_what_is_tested() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,6 +14,8 @@ from ansible_collections.doks.gitops.plugins.filter.manifests import (
     k8s_namespaced_bindings,
     k8s_place,
 )
+
+import sandbox
 
 PLACEMENT = {
     "nodeSelector": {"doks.digitalocean.com/node-pool": "tools"},
@@ -91,11 +92,8 @@ def test_bad_input_is_refused(bad: object) -> None:
 
 
 def _dashboard_release() -> list[dict]:
-    """The Dashboard release the sandbox serves (sandbox/releases, upstream object names and bindings)."""
-    path = (
-        Path(__file__).resolve().parents[2]
-        / "sandbox/releases/tekton-releases/dashboard/previous/v0.71.0/release-full.yaml"
-    )
+    """The Dashboard release the sandbox serves (its releases, upstream object names and bindings)."""
+    path = sandbox.RELEASES / "tekton-releases/dashboard/previous/v0.71.0/release-full.yaml"
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 

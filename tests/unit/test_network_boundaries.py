@@ -14,7 +14,7 @@ with ``namespaceSelector`` and ``podSelector`` matches pods selected by both; a 
 alone means the policy's own namespace) and the port (a rule without ``ports`` matches every port;
 a named port matches the container port of that name). The pods are modelled with the labels and
 container ports of the upstream charts and manifests at the pinned versions (Tekton's from the
-release files in ``sandbox/releases``, which are upstream's), the namespaces with the
+release files in ``sandbox.RELEASES``, which are upstream's), the namespaces with the
 ``kubernetes.io/metadata.name`` label the API server sets on every namespace (since 1.22).
 
 The API server of a DOKS cluster is a managed control plane outside the pod network: it calls
@@ -32,10 +32,11 @@ from typing import Any
 import pytest
 import yaml
 
+import sandbox
 from tests.unit.role_render import ROOT, ansible_playbook
 
 ROLES = ("gitops", "auth0_apps", "ingress_certmanager", "observability", "tekton", "argocd", "lofi_pipeline")
-TEKTON_RELEASE = ROOT / "sandbox/releases/tekton-releases/pipeline/previous/v1.15.0/release.yaml"
+TEKTON_RELEASE = sandbox.RELEASES / "tekton-releases/pipeline/previous/v1.15.0/release.yaml"
 
 PLAY = """
 - hosts: localhost
@@ -271,9 +272,9 @@ LOFI_BUILD = Pod("lofi-ci", {"tekton.dev/pipelineRun": "lofi-run"})
 
 
 def _tekton_pods() -> dict[str, Pod]:
-    """Tekton's pods from the release manifests (sandbox/releases mirrors upstream's files)."""
+    """Tekton's pods from the release manifests (the sandbox's releases mirror upstream's files)."""
     pods = {}
-    for path in sorted((ROOT / "sandbox/releases/tekton-releases").glob("*/previous/*/*.yaml")):
+    for path in sorted((sandbox.RELEASES / "tekton-releases").glob("*/previous/*/*.yaml")):
         if path.name == "release-full.yaml":
             continue
         for doc in yaml.safe_load_all(path.read_text()):

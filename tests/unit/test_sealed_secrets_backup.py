@@ -5,7 +5,7 @@ cluster gets the same key back before the controller starts.
 sealed-secrets uses the kubernetes.io/tls Secrets of its namespace labelled
 ``sealedsecrets.bitnami.com/sealed-secrets-key=active`` and generates one only when there is none
 (bitnami-labs/sealed-secrets README, "Bring your own certificates"); the kube emulator's
-controller does the same (sandbox/kube/controllers.py, sealed_secrets_keys).
+controller does the same (tools/sandbox/src/sandbox/kube/controllers.py, sealed_secrets_keys).
 """
 
 from __future__ import annotations

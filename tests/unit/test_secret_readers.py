@@ -2,7 +2,7 @@
 Tekton release manifests, evaluated with Kubernetes' RBAC rules, against the allow-list in
 docs/security-rbac.md.
 
-Charts are the sandbox stand-ins (sandbox/charts), which keep the upstream RBAC of the pinned
+Charts are the sandbox stand-ins (``sandbox.CHARTS``), which keep the upstream RBAC of the pinned
 versions for the values the platform sets (Alloy: grafana/alloy helm-chart/1.11.1 ``rbac.rules`` and
 ``rbac.clusterRules``; Argo CD: argo-helm charts/argo-cd ``argocd-*/clusterrole.yaml``); charts whose
 stand-in leaves out a ClusterRole are listed in the document from the upstream chart alone.
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+import sandbox
 from tests.unit import test_ingress_certmanager_values as ingress_values
 from tests.unit import test_observability_values as observability_values
 from tests.unit.rbac_reach import allows, cluster_wide_readers
@@ -26,13 +27,13 @@ from tests.unit.role_render import ROOT
 
 HELM = shutil.which("helm") or str(ROOT / ".tools/bin/helm")
 DOC = ROOT / "docs/security-rbac.md"
-RELEASES = ROOT / "sandbox/releases/tekton-releases"
+RELEASES = sandbox.RELEASES / "tekton-releases"
 
 
 def _template(release: str, chart: str, namespace: str, values: dict[str, Any], tmp_path: Path) -> list[dict[str, Any]]:
     values_file = tmp_path / f"{release}.yaml"
     values_file.write_text(yaml.safe_dump(values))
-    args = [HELM, "template", release, str(ROOT / "sandbox/charts" / chart), "-n", namespace, "-f", str(values_file)]
+    args = [HELM, "template", release, str(sandbox.CHARTS / chart), "-n", namespace, "-f", str(values_file)]
     result = subprocess.run(args, check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"{chart}: {result.stderr}"
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

@@ -1,0 +1,212 @@
+"""CRD schemas rebuilt from the cloudcoil model packages (PyPI), which are generated from the real CRDs.
+
+``cloudcoil-models-<project>`` wheels hold one pydantic model per object of each CRD's
+``openAPIV3Schema`` (cloudcoil-model-codegen): a class per object node, an annotated attribute per
+property (``Field(alias=…)`` carries the JSON name), no default for a required property,
+``Literal[…]`` for an enum, ``int | str`` for int-or-string, ``Any`` / ``extra="allow"`` where
+the CRD preserves unknown fields. The wheels need Python ≥ 3.14, so they are not installed: ``make
+setup`` downloads them (``pip download --no-deps``) and unpacks them under
+``.cache/judges/pypi/``, and this module reads their source with ``ast`` (nothing is imported or
+run) to give each custom resource its schema back: properties, required, types, enums,
+int-or-string, and closed exactly where the real CRD is closed. Descriptions, patterns and
+ranges are not carried (the emulator does not check them).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from sandbox.judges import judges_dir
+
+PYPI = judges_dir() / "pypi"
+# project -> (wheel distribution, model package): versions are pinned in the Makefile (JUDGES_PYPI)
+PACKAGES = {
+    "cert-manager": "cloudcoil/models/cert_manager",
+    "prometheus-operator": "cloudcoil/models/prometheus_operator",
+    "sealed-secrets": "cloudcoil/models/sealed_secrets",
+}
+OPEN: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
+SCALARS = {
+    "str": {"type": "string"},
+    "Base64Str": {"type": "string", "format": "byte"},
+    "AwareDatetime": {"type": "string", "format": "date-time"},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+}
+
+
+class Models:
+    """Every model class of one package: name -> (fields, open), fields name -> (json name, annotation, required)."""
+
+    def __init__(self, package_dir: Path) -> None:
+        # one namespace per module: v1.py and v1alpha1.py reuse class names for different nodes
+        self.modules: list[dict[str, ast.ClassDef]] = []
+        for path in sorted(package_dir.rglob("*.py")):
+            tree = ast.parse(path.read_text())
+            self.modules.append({node.name: node for node in tree.body if isinstance(node, ast.ClassDef)})
+        self.classes: dict[str, ast.ClassDef] = {}
+
+    def resource(self, api_version: str, kind: str) -> dict[str, Any] | None:
+        """The openAPIV3Schema of ``kind`` at ``api_version``, or None when the package has no such resource."""
+        for module in self.modules:
+            self.classes = module
+            for cls in module.values():
+                if not any(isinstance(b, ast.Name) and b.id == "Resource" for b in cls.bases):
+                    continue
+                fields = _fields(cls)
+                if _literal(fields.get("api_version")) != api_version or _literal(fields.get("kind")) != kind:
+                    continue
+                schema = self.schema_of(cls.name, set())
+                schema["properties"].update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}})
+                required = [r for r in schema.pop("required", []) if r not in {"apiVersion", "kind", "metadata"}]
+                if required:
+                    schema["required"] = required
+                return schema
+        return None
+
+    def _root_type(self, node: ast.expr) -> ast.expr:
+        """``class Limits(RootModel[int])`` stands for ``int``."""
+        node = _strip_annotated(node)
+        name = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+        name = node.id if isinstance(node, ast.Name) else name
+        cls = self.classes.get(name or "")
+        if cls is not None:
+            for base in cls.bases:
+                if (
+                    isinstance(base, ast.Subscript)
+                    and isinstance(base.value, ast.Name)
+                    and base.value.id == "RootModel"
+                ):
+                    return self._root_type(base.slice)
+        return node
+
+    def schema_of(self, name: str, seen: set[str]) -> dict[str, Any]:
+        if name == "ObjectMeta":
+            return {"type": "object"}
+        cls = self.classes.get(name)
+        if cls is None or name in seen:
+            return dict(OPEN)
+        seen = seen | {name}
+        props: dict[str, Any] = {}
+        required: list[str] = []
+        for attr, (annotation, has_default) in _fields(cls).items():
+            json_name, inner = _alias(annotation, attr)
+            props[json_name] = self.annotation(inner, seen)
+            if not has_default:
+                required.append(json_name)
+        out: dict[str, Any] = {"type": "object", "properties": props}
+        if required:
+            out["required"] = required
+        if _extra_allowed(cls):
+            out["x-kubernetes-preserve-unknown-fields"] = True
+        return out
+
+    def annotation(self, node: ast.expr, seen: set[str]) -> dict[str, Any]:  # noqa: PLR0911 - one per form
+        node = self._root_type(node)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            members = [m for m in _union(node) if not (isinstance(m, ast.Constant) and m.value is None)]
+            names = {ast.unparse(self._root_type(m)) for m in members}
+            if names == {"int", "str"}:
+                return {"x-kubernetes-int-or-string": True}
+            if len(members) == 1:  # optional, not nullable: the CRDs mark no field nullable here
+                return self.annotation(members[0], seen)
+            return dict(OPEN)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return self.schema_of(node.value, seen)
+        if isinstance(node, ast.Name):
+            if node.id in SCALARS:
+                return dict(SCALARS[node.id])
+            if node.id == "Any":
+                return dict(OPEN)
+            return self.schema_of(node.id, seen)
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if node.value.id == "list":
+                return {"type": "array", "items": self.annotation(args[0], seen)}
+            if node.value.id == "dict":
+                value = self.annotation(args[1], seen)
+                if value == OPEN:
+                    return {"type": "object", **OPEN}
+                return {"type": "object", "additionalProperties": value}
+            if node.value.id == "Literal":
+                values = [a.value for a in args if isinstance(a, ast.Constant)]
+                kind = {str: "string", int: "integer", bool: "boolean"}.get(type(values[0]), "string")
+                return {"type": kind, "enum": values}
+        return dict(OPEN)
+
+
+def _fields(cls: ast.ClassDef) -> dict[str, tuple[ast.expr, bool]]:
+    out = {}
+    for node in cls.body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        if ast.unparse(node.annotation).startswith("ClassVar"):
+            continue
+        out[node.target.id] = (node.annotation, node.value is not None and not _field_without_default(node.value))
+    return out
+
+
+def _field_without_default(value: ast.expr) -> bool:
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "Field":
+        has = value.args or any(k.arg in {"default", "default_factory"} for k in value.keywords)
+        return not has
+    return False
+
+
+def _literal(field: tuple[ast.expr, bool] | None) -> str | None:
+    if field is None:
+        return None
+    node = _strip_annotated(field[0])
+    literal = isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal"
+    if literal and isinstance(node.slice, ast.Constant):
+        return node.slice.value
+    return None
+
+
+def _alias(annotation: ast.expr, attr: str) -> tuple[str, ast.expr]:
+    if (
+        isinstance(annotation, ast.Subscript)
+        and isinstance(annotation.value, ast.Name)
+        and annotation.value.id == "Annotated"
+        and isinstance(annotation.slice, ast.Tuple)
+    ):
+        inner, *meta = annotation.slice.elts
+        for item in meta:
+            for keyword in item.keywords if isinstance(item, ast.Call) else []:
+                if keyword.arg == "alias" and isinstance(keyword.value, ast.Constant):
+                    return keyword.value.value, inner
+        return attr, inner
+    return attr, annotation
+
+
+def _strip_annotated(node: ast.expr) -> ast.expr:
+    while (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "Annotated"
+        and isinstance(node.slice, ast.Tuple)
+    ):
+        node = node.slice.elts[0]
+    return node
+
+
+def _union(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _union(node.left) + _union(node.right)
+    return [node]
+
+
+def _extra_allowed(cls: ast.ClassDef) -> bool:
+    for node in cls.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "model_config" for t in node.targets):
+            return 'extra="allow"' in ast.unparse(node.value).replace("'", '"')
+    return False
+
+
+def models(project: str, pypi: Path = PYPI) -> Models | None:
+    """The unpacked package of ``project`` under ``pypi`` (see the Makefile's ``judges``), or None."""
+    package_dir = pypi / PACKAGES[project]
+    return Models(package_dir) if package_dir.is_dir() else None
