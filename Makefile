@@ -198,7 +198,7 @@ units: ## ansible-test units: the pure tests of plugins under tests/unit/plugins
 	$(MAKE) --no-print-directory ansible-test-copy SANITY_KEEP='^tests/unit/plugins/'
 	cd $(SANITY_DIR) && $(BIN)/ansible-test units --python 3.11 --color no $(UNITS_ARGS)
 
-unit: setup ## pytest: plugins, emulator contracts (tools/sandbox/tests), the lofi app
+unit: setup ## pytest: tests/unit (pure, render, rules), tests/emulated (modules on the emulators), emulator contracts (tools/sandbox/tests), the lofi app
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # molecule and e2e each run on sandboxes of their own (state under .cache/), stopped afterwards.
@@ -216,12 +216,12 @@ e2e: setup ## End to end on the sandbox: the user journey, bad-input and fault m
 	else echo "e2e: no scenarios yet"; fi
 
 bench: setup ## site.yml on 1 and 4 clusters (first converge, no-op): the table in docs/benchmarks.md
-	$(BIN)/python -m tests.bench_site $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_site $(BENCH_ARGS)
 
 bench-modules: setup ## Request-count and latency benchmarks of the emulators and the API modules
-	$(BIN)/python -m tests.bench_kube
-	$(BIN)/python -m tests.bench_doks
-	$(BIN)/python -m tests.bench_auth0
+	$(BIN)/python -m tests.bench.bench_kube
+	$(BIN)/python -m tests.bench.bench_doks
+	$(BIN)/python -m tests.bench.bench_auth0
 
 # The artifact is built from a copy of the files git tracks (galaxy.yml's build_ignore then drops
 # the dev-only trees), so nothing local (untracked files, state, caches) can ship.

@@ -1,6 +1,6 @@
 """Request counts of the auth0_apps role on the sandbox: a converge from empty, then a no-op.
 
-Run: ``.venv/bin/python -m tests.bench_auth0``. Starts a private sandbox (its own state dir),
+Run: ``.venv/bin/python -m tests.bench.bench_auth0``. Starts a private sandbox (its own state dir),
 runs ``tests/playbooks/auth0_apps.yml`` twice on the sandbox inventory and prints, from the
 emulator's request log, the calls each run made by method and path.
 """
@@ -15,7 +15,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from tests.unit.auth0_sandbox import ROOT, Sandbox, start
+from tests.emulated.auth0_sandbox import ROOT, Sandbox, start
 
 PLAYBOOK = ROOT / "tests/playbooks/auth0_apps.yml"
 

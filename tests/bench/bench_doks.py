@@ -1,6 +1,6 @@
 """API cost of the doks_cluster role: requests per emulator for a first converge, a no-op and a change.
 
-Run with ``.venv/bin/python -m tests.bench_doks``. It starts a sandbox of its own (state under
+Run with ``.venv/bin/python -m tests.bench.bench_doks``. It starts a sandbox of its own (state under
 ``.cache/sandbox-bench``), applies molecule/doks_cluster/converge.yml with the sandbox inventory
 three times, and prints the GET and write counts each run made, read from the emulators'
 request logs.
@@ -18,7 +18,7 @@ from typing import Any
 
 from sandbox import client as sb
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".cache" / "sandbox-bench"
 EMULATORS = ("digitalocean", "spaces", "kubernetes")
 CHANGE = {"gitops_pool_tools_taint": {"key": "tools", "value": "true", "effect": "NoExecute"}}

@@ -1,4 +1,4 @@
-"""Benchmark of the Kubernetes emulator (not a test): ``.venv/bin/python -m tests.bench_kube``.
+"""Benchmark of the Kubernetes emulator (not a test): ``.venv/bin/python -m tests.bench.bench_kube``.
 
 Starts a sandbox on a fresh state directory and prints:
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sandbox import client
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "tools" / "sandbox" / "tests" / "charts" / "demo"
 HELM = ROOT / ".tools" / "bin" / "helm"
 SAMPLES = 200

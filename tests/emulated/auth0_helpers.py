@@ -15,8 +15,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.doks.gitops.plugins.modules import auth0_apps
 
-from tests.unit.auth0_sandbox import Sandbox
-from tests.unit.module_runner import as_target
+from tests.emulated.auth0_sandbox import Sandbox
+from tests.emulated.module_runner import as_target
 
 
 def run_module(box: Sandbox, *, limited: bool = False, check: bool = False, diff: bool = False, **args: Any) -> dict:

@@ -1,7 +1,7 @@
 """Sandboxes the unit tests of the modules share: one per test module, reset before each test.
 
-* ``box``: the Auth0 emulator (``tests.unit.auth0_sandbox``, a client of ``sandbox.client``), faults cleared.
-* ``do``: the DigitalOcean emulator (:class:`tests.unit.doks_helpers.DoSandbox`); a test module
+* ``box``: the Auth0 emulator (``tests.emulated.auth0_sandbox``, a client of ``sandbox.client``), faults cleared.
+* ``do``: the DigitalOcean emulator (:class:`tests.emulated.doks_helpers.DoSandbox`); a test module
   that needs other emulator settings overrides the module-scoped ``do_settings`` fixture (by
   default the sandbox inventory's ``sandbox_settings``: the default cluster's nodes are the
   platform's pools, as ``make sandbox-up`` starts it).
@@ -17,8 +17,8 @@ import pytest
 
 from sandbox import client
 from sandbox.cli import read_settings
-from tests.unit.auth0_sandbox import Sandbox, start
-from tests.unit.doks_helpers import DoSandbox
+from tests.emulated.auth0_sandbox import Sandbox, start
+from tests.emulated.doks_helpers import DoSandbox
 
 SANDBOX_INVENTORY_VARS = Path(__file__).resolve().parents[2] / "inventories/sandbox/group_vars/all/sandbox.yml"
 

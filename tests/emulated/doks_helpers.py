@@ -13,7 +13,7 @@ from ansible.module_utils.testing import patch_module_args
 from botocore.config import Config
 
 from sandbox import client as sb
-from tests.unit.module_runner import as_target
+from tests.emulated.module_runner import as_target
 
 
 class ModuleResult(dict):

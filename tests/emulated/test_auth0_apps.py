@@ -7,8 +7,8 @@ import time
 import pytest
 from ansible_collections.doks.gitops.plugins.modules import auth0_apps
 
-from tests.unit.auth0_helpers import Api, run_module, writes
-from tests.unit.auth0_sandbox import Sandbox
+from tests.emulated.auth0_helpers import Api, run_module, writes
+from tests.emulated.auth0_sandbox import Sandbox
 
 pytestmark = pytest.mark.sandbox
 

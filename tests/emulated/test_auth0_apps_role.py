@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench_auth0 import counts, run_playbook
-from tests.unit.auth0_helpers import Api, run_module
-from tests.unit.auth0_sandbox import ROOT, Sandbox, start
+from tests.bench.bench_auth0 import counts, run_playbook
+from tests.emulated.auth0_helpers import Api, run_module
+from tests.emulated.auth0_sandbox import ROOT, Sandbox, start
 from tests.unit.role_render import ansible_playbook
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]

@@ -8,8 +8,8 @@ import pytest
 from ansible_collections.doks.gitops.plugins.module_utils.auth0 import Auth0Client, error_message
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, RetryPolicy
 
-from tests.unit.auth0_helpers import Api
-from tests.unit.auth0_sandbox import Sandbox
+from tests.emulated.auth0_helpers import Api
+from tests.emulated.auth0_sandbox import Sandbox
 
 pytestmark = pytest.mark.sandbox
 

@@ -13,7 +13,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.kubeconfig import OK, 
 from ansible_collections.doks.gitops.plugins.modules import doks_cluster
 
 from sandbox import client as sb
-from tests.unit.doks_helpers import DoSandbox, run_module
+from tests.emulated.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from ansible_collections.doks.gitops.plugins.modules import digitalocean_domain
 
-from tests.unit.doks_helpers import DoSandbox, run_module
+from tests.emulated.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox
 

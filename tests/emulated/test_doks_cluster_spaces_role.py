@@ -22,7 +22,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from sandbox import client as sb
-from tests.unit.doks_helpers import DoSandbox
+from tests.emulated.doks_helpers import DoSandbox
 from tests.unit.role_render import ROOT, ansible_playbook, outputs, render_role
 
 pytestmark = pytest.mark.sandbox

@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.doks.gitops.plugins.modules import doks_cluster
 
 from sandbox import workloads as w
-from tests.unit.doks_helpers import DoSandbox, run_module
+from tests.emulated.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox
 

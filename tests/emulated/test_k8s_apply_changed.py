@@ -22,7 +22,7 @@ from ansible_collections.doks.gitops.plugins.modules import k8s_apply_changed
 from kubernetes.client.exceptions import ApiException
 
 from sandbox import client
-from tests.unit.doks_helpers import run_module
+from tests.emulated.doks_helpers import run_module
 
 # ------------------------------------------------------------------ comparison
 

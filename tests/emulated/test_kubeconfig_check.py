@@ -15,7 +15,7 @@ import yaml
 from ansible_collections.doks.gitops.plugins.modules import doks_cluster, kubeconfig_check
 
 from sandbox import client as sb
-from tests.unit.doks_helpers import DoSandbox, run_module
+from tests.emulated.doks_helpers import DoSandbox, run_module
 
 pytestmark = pytest.mark.sandbox
 

@@ -22,7 +22,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.unit.doks_helpers import DoSandbox
+from tests.emulated.doks_helpers import DoSandbox
 
 pytestmark = pytest.mark.sandbox
 

@@ -23,7 +23,7 @@ import pytest
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from tests.unit.doks_helpers import DoSandbox
+from tests.emulated.doks_helpers import DoSandbox
 from tests.unit.role_render import ROOT, ansible_playbook
 
 pytestmark = pytest.mark.sandbox

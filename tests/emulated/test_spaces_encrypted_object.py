@@ -12,8 +12,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.doks.gitops.plugins.modules import spaces_encrypted_object
 
-from tests.unit.doks_helpers import DoSandbox
-from tests.unit.module_runner import as_target
+from tests.emulated.doks_helpers import DoSandbox
+from tests.emulated.module_runner import as_target
 
 pytestmark = pytest.mark.sandbox
 

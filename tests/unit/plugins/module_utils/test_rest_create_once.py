@@ -1,7 +1,7 @@
 """The one create-once rule (plugins/module_utils/rest.py ``JsonClient.create_once``), without HTTP.
 
 The POST and the look-up are plain functions here; ``ApiError.maybe_applied`` is what the client
-sets after a 5xx or no answer to a POST (tests/unit/test_rest_client.py proves that over HTTPS).
+sets after a 5xx or no answer to a POST (tests/emulated/test_rest_client.py proves that over HTTPS).
 """
 
 from __future__ import annotations
