@@ -98,6 +98,29 @@ def test_the_collection_never_imports_or_names_the_sandbox_package() -> None:
     assert found == []
 
 
+# what a test under tests/unit/ may not do: start an emulator, reach the emulated fixtures, serve HTTP
+EMULATOR_USE = re.compile(
+    r"from tests\.emulated\b|import tests\.emulated\b|\bsandbox\.client\b|from sandbox import client\b"
+    r"|\bEmulatorServer\b|\bdef \w+\([^)]*\b(box|do|auth0_sandbox|do_sandbox)\b"
+)
+
+
+def test_tests_sit_in_the_folder_that_says_what_they_need() -> None:
+    """tests/README.md's layout: nothing under tests/unit/ (pure units in Ansible's layout, render and
+    rule tests) starts or reaches an emulator, those tests live in tests/emulated/; benchmarks live in
+    tests/bench/."""
+    tests = ROOT / "tests"
+    assert [p.name for p in sorted(tests.glob("bench_*.py"))] == []
+    assert sorted(p.name for p in (tests / "bench").glob("bench_*.py"))
+    assert (tests / "emulated" / "conftest.py").is_file() and not (tests / "unit" / "conftest.py").exists()
+    found = [
+        str(path.relative_to(ROOT))
+        for path in sorted((tests / "unit").rglob("*.py"))
+        if path != Path(__file__).resolve() and EMULATOR_USE.search(path.read_text())
+    ]
+    assert found == []
+
+
 def test_galaxy_metadata_matches_what_is_tested() -> None:
     """galaxy.yml and meta/runtime.yml claim what the tests run on.
 
