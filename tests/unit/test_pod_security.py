@@ -186,3 +186,40 @@ def test_the_judge_can_refuse(namespaces: dict[str, dict[str, str]]) -> None:
     enforce = podsecurity.policy(namespaces["argocd"]).enforce
     assert str(enforce) == "restricted:latest"
     assert podsecurity.evaluate(enforce.level, enforce.version, {}, {"containers": [{"name": "c", "image": "x"}]})
+
+
+def test_ingress_nginx_pods_meet_their_namespace_level(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With ingress-nginx (molecule ``ingress_certmanager_nginx``) the controller's pods pass its namespace's level.
+
+    The stand-in renders ingress-nginx 4.15.1's container securityContext defaults (``controller.image.*``
+    in upstream ``values.yaml`` at ``helm-chart-4.15.1``, built by its ``_helpers.tpl``); without them the
+    same pod is refused.
+    """
+    variables = {"gitops_ingress_controller": "ingress-nginx"}
+    rendered = boundaries.render(tmp_path_factory.mktemp("nginx-namespaces"), variables)
+    (namespace,) = [
+        o
+        for objs in rendered.values()
+        for o in objs
+        if o["kind"] == "Namespace" and o["metadata"]["name"] == "ingress-nginx"
+    ]
+    enforce = podsecurity.policy(namespace["metadata"].get("labels") or {}).enforce
+    assert str(enforce) == "restricted:latest"
+    values = ingress_values.rendered(
+        tmp_path_factory.mktemp("nginx-values"),
+        gitops_ingress_controller="ingress-nginx",
+        ingress_certmanager_acme_solver="dns01",
+        ingress_certmanager_external_dns_provider="webhook",
+    )["ingress-nginx-values"]
+    tmp = tmp_path_factory.mktemp("nginx-pods")
+    chart = ROOT / "sandbox/charts/ingress-nginx"
+    pods = _pod_templates(_template("ingress-nginx", chart, "ingress-nginx", values, tmp), "ingress-nginx")
+    assert [name for _, name, _ in pods] == ["Deployment/ingress-nginx-controller"]
+    for _, name, template in pods:
+        failed = podsecurity.evaluate(enforce.level, enforce.version, template.get("metadata") or {}, template["spec"])
+        assert not failed, f"{name}: {podsecurity.detail(failed)}"
+        bare = {
+            **template["spec"],
+            "containers": [{**c, "securityContext": {}} for c in template["spec"]["containers"]],
+        }
+        assert podsecurity.evaluate(enforce.level, enforce.version, {}, bare), name
