@@ -183,7 +183,7 @@ def _check_task(task: dict) -> None:
 
 def test_tasks_are_well_formed(rendered) -> None:
     tasks = by_kind(rendered["tekton"], "Task")
-    assert {t["metadata"]["name"] for t in tasks} == {"lofi-lint-test", "lofi-build", "lofi-promote"}
+    assert {t["metadata"]["name"] for t in tasks} == {"lofi-lint-test", "lofi-build", "lofi-scan", "lofi-promote"}
     for task in tasks:
         _check_task(task)
 
@@ -209,7 +209,7 @@ def test_pipeline_wires_tasks_params_results_and_workspaces(rendered) -> None:
     params = _check_params(pipeline["params"])
     workspaces = {w["name"] for w in pipeline["workspaces"]}
     tasks = {t["name"]: t for t in pipeline["tasks"]}
-    assert list(tasks) == ["clone", "lint-test", "build", "promote"]
+    assert list(tasks) == ["clone", "lint-test", "build", "scan", "promote"]
     assert refs(json.dumps(pipeline), "params") <= set(params)
     interfaces = {name: _task_interface(rendered, task) for name, task in tasks.items()}
     for name, task in tasks.items():
@@ -237,7 +237,8 @@ def test_promote_runs_only_for_pushed_images(rendered) -> None:
     assert {"input": "$(params.promote)", "operator": "in", "values": ["true"]} in promote["when"]
     assert {"input": "$(params.no-push)", "operator": "in", "values": ["false"]} in promote["when"]
     params = {p["name"]: p["value"] for p in promote["params"]}
-    assert params["image-digest"] == "$(tasks.build.results.IMAGE_DIGEST)"
+    assert params["image-digest"] == "$(tasks.scan.results.IMAGE_DIGEST)", "the digest the scan passed"
+    assert promote["runAfter"] == ["scan"]
     assert params["source-revision"] == "$(tasks.clone.results.commit)"
     assert params["values-file"] == "$(params.values-file)"
     defaults = {p["name"]: p.get("default") for p in one(rendered["tekton"], "Pipeline")["spec"]["params"]}
@@ -836,6 +837,7 @@ def test_rendered_output_holds_only_the_supplied_environment(rendered) -> None:
     allowed_hosts = {
         "ghcr.io",
         "docker.io",
+        "mirror.gcr.io",  # Trivy's default database repository (application/tests/test_lofi_scan.py)
         "kubernetes.io",
         "kubernetes.default.svc",
         "resources-finalizer.argocd.argoproj.io",

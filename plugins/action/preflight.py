@@ -24,8 +24,8 @@ from ansible_collections.doks.gitops.plugins.module_utils.credentials import (
 )
 from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, JsonClient, RetryPolicy
 from ansible_collections.doks.gitops.plugins.module_utils.preflight import (
+    RULES,
     SCOPED_DNS_CREDENTIAL,
-    SHARED_CHECKS,
     Problem,
     check_chart_versions,
     check_loki_storage,
@@ -46,6 +46,9 @@ DEFAULT_ROLES = (
     "argocd",
     "lofi_pipeline",
 )
+# The fact a passing preflight leaves on the host: the roles whose rules it checked. A role's own
+# preflight (its first task) is skipped when site.yml's already checked it.
+PASSED_FACT = "gitops_preflight_passed"
 
 
 class ActionModule(ActionBase):
@@ -55,7 +58,8 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        roles = self._task.args.get("roles") or list(DEFAULT_ROLES)
+        roles = list(dict.fromkeys(self._task.args.get("roles") or DEFAULT_ROLES))
+        online = _truthy(self._task.args.get("network", True))
         unknown = [r for r in roles if not (ROLES_DIR / r / "meta" / "argument_specs.yml").is_file()]
         if unknown:
             raise AnsibleError(f"preflight: unknown roles {unknown}; known: {list(DEFAULT_ROLES)}")
@@ -71,12 +75,7 @@ class ActionModule(ActionBase):
         broken: set[str] = set()
         problems: list[Problem] = []
 
-        # a role this play does not run has no rules to obey: its <role>_enabled reads as false
-        skipped = {f"{role}_enabled" for role in DEFAULT_ROLES if role not in roles}
-
         def get(name: str, default: Any = None) -> Any:
-            if name in skipped:
-                return False
             if name not in task_vars or name in broken:
                 return default
             if name not in cache:
@@ -88,21 +87,25 @@ class ActionModule(ActionBase):
                     return default
             return cache[name]
 
+        # each role's types, choices and required values (its argument spec), then its cross-field rules
         for role in roles:
             problems += self._check_spec(role, get)
-        for check in SHARED_CHECKS:
-            problems += check(get)
-        problems += check_pins({name: get(name) for name in task_vars if name.endswith(("_chart", "_release"))})
-        problems += check_loki_storage(get, self._given(task_vars, inventory_names))
-        problems += check_unique_across_hosts(get, self._other_hosts(task_vars, defaults))
+            for check in RULES.get(role, ()):
+                problems += check(get)
+        pins = [name for name in task_vars if name.endswith(("_chart", "_release")) and _owners(name, roles)]
+        problems += check_pins({name: get(name) for name in pins})
+        if "observability" in roles:
+            problems += check_loki_storage(get, self._given(task_vars, inventory_names))
+        if "gitops" in roles:
+            problems += check_unique_across_hosts(get, self._other_hosts(task_vars, defaults))
         if self._task.args.get("unknown_variables", True):
             problems += check_unknown(inventory_names, _declared_names(), _prefixes())
         problems = list(dict.fromkeys(problems))
-        if not problems:
+        if not problems and online:
             # reads over the network, once the inventory alone is valid: published chart versions
             # (skipped when a repository does not answer), then the credentials
             problems = self._check_chart_index(roles, get, task_vars)
-        if not problems and _truthy(get("gitops_preflight_credentials", True)):
+        if not problems and online and _truthy(get("gitops_preflight_credentials", True)):
             problems = self._check_credentials(roles, get, task_vars)
         result.update(changed=False, problems=[p._asdict() for p in problems], roles=roles)
         if problems:
@@ -110,6 +113,8 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=f"Inventory check found {len(problems)} problem(s):\n{lines}")
         else:
             result["msg"] = f"Inventory is valid for {', '.join(roles)}"
+            passed = task_vars.get(PASSED_FACT) or []
+            result["ansible_facts"] = {PASSED_FACT: sorted({*passed, *roles})}
         return result
 
     @staticmethod
@@ -209,7 +214,10 @@ class ActionModule(ActionBase):
         problems = []
         for error in validation.errors:
             message = str(error)
-            variable = next((name for name in spec if f"'{name}'" in message or f" {name}" in message), role)
+            # "argument 'x' ...", "... found in 'x'", "... in x"; an unknown key of a list of mappings: "x.key. ..."
+            variable = next(
+                (n for n in spec if f"'{n}'" in message or f" {n}" in message or message.startswith(f"{n}.")), role
+            )
             problems.append(
                 Problem(
                     variable,
@@ -319,7 +327,7 @@ def _declared_names() -> frozenset[str]:
 
     Read once per controller process (the collection's files do not change during a run; the
     action runs once per host)."""
-    names: set[str] = set()
+    names: set[str] = {PASSED_FACT}
     for role in ROLES_DIR.iterdir():
         spec = role / "meta" / "argument_specs.yml"
         if spec.is_file():

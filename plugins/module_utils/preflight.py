@@ -16,6 +16,7 @@ import re
 from typing import Any, Callable, Collection, NamedTuple
 
 Getter = Callable[[str, Any], Any]
+Check = Callable[[Getter], "list[Problem]"]
 
 HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -24,6 +25,8 @@ LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 RELEASE_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+# An object name that is a DNS subdomain (RFC 1123), as ConfigMap names must be.
+CONFIGMAP_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 POOLS = ("gitops_pool_base", "gitops_pool_tools", "gitops_pool_workloads")
 
 
@@ -280,44 +283,44 @@ def _missing(get: Getter, names: tuple[str, ...], fix: str) -> list[Problem]:
     return [Problem(name, "is empty", fix) for name in names if not str(get(name, "") or "").strip()]
 
 
-def check_credentials(get: Getter) -> list[Problem]:
-    """The credentials the chosen targets need are present (their values are never shown)."""
-    problems = []
-    if _enabled(get, "doks_cluster"):
+def _missing_if_set(get: Getter, names: tuple[str, ...], fix: str) -> list[Problem]:
+    """:func:`_missing` of the variables the getter has (with the role defaults it has them all)."""
+    return [p for p in _missing(get, names, fix) if get(p.variable, None) is not None]
+
+
+def check_doks_credentials(get: Getter) -> list[Problem]:
+    """The credentials doks_cluster needs are present (their values are never shown)."""
+    if not _enabled(get, "doks_cluster"):
+        return []
+    problems = _missing(
+        get,
+        ("doks_cluster_api_token",),
+        "export DIGITALOCEAN_TOKEN (or set it from ansible-vault), "
+        "or set doks_cluster_enabled: false for an existing cluster",
+    )
+    if str(get("doks_cluster_spaces_enabled", True)).lower() in ("true", "1", "yes", "on"):
         problems += _missing(
             get,
-            ("doks_cluster_api_token",),
-            "export DIGITALOCEAN_TOKEN (or set it from ansible-vault), "
-            "or set doks_cluster_enabled: false for an existing cluster",
-        )
-        if str(get("doks_cluster_spaces_enabled", True)).lower() in ("true", "1", "yes", "on"):
-            problems += _missing(
-                get,
-                ("doks_cluster_spaces_access_key_id", "doks_cluster_spaces_secret_access_key"),
-                "export SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY (admin Spaces keys create the logs bucket)",
-            )
-    if _enabled(get, "auth0_apps"):
-        problems += _missing(
-            get,
-            ("auth0_apps_domain", "auth0_apps_client_id", "auth0_apps_client_secret"),
-            "export AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or set auth0_apps_enabled: false",
+            ("doks_cluster_spaces_access_key_id", "doks_cluster_spaces_secret_access_key"),
+            "export SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY (admin Spaces keys create the logs bucket)",
         )
     return problems
 
 
-def check_conflicts(get: Getter) -> list[Problem]:
-    """Options that are valid alone but contradict each other."""
-    problems = []
-    controller = get("ingress_certmanager_controller", None)
-    shared = get("gitops_ingress_controller", None)
-    if controller is not None and shared is not None and controller != shared:
-        problems.append(
-            Problem(
-                "ingress_certmanager_controller",
-                f"is {controller!r} but gitops_ingress_controller (which every other role reads) is {shared!r}",
-                "set gitops_ingress_controller only; ingress_certmanager_controller follows it",
-            )
-        )
+def check_auth0_credentials(get: Getter) -> list[Problem]:
+    """The credentials auth0_apps needs are present (their values are never shown)."""
+    if not _enabled(get, "auth0_apps"):
+        return []
+    return _missing(
+        get,
+        ("auth0_apps_domain", "auth0_apps_client_id", "auth0_apps_client_secret"),
+        "export AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or set auth0_apps_enabled: false",
+    )
+
+
+def check_node_pools(get: Getter) -> list[Problem]:
+    """doks_cluster's node counts, size and region slugs and Kubernetes version."""
+    problems: list[Problem] = []
     if _enabled(get, "doks_cluster"):
         for pool in POOL_PREFIXES:
             problems += _check_pool_counts(get, f"doks_cluster_{pool}")
@@ -406,11 +409,6 @@ GROUP_MAPPINGS = (
 URL_LISTS = ("callbacks", "allowed_logout_urls", "web_origins", "allowed_origins")
 
 
-def check_references(get: Getter) -> list[Problem]:
-    """References that must resolve: groups the SSO mappings name, https callbacks, e-mail members, git URLs."""
-    return [*_check_group_references(get), *_check_auth0_urls(get), *_check_members(get), *_check_git_urls(get)]
-
-
 def _sso_groups(get: Getter) -> dict[str, str] | None:
     """The groups the claim carries (gitops_sso_group_names), when auth0_apps creates them in this run's tenant."""
     if not get("gitops_sso_enabled", False) or not _enabled(get, "auth0_apps"):
@@ -419,31 +417,39 @@ def _sso_groups(get: Getter) -> dict[str, str] | None:
     return names if isinstance(names, dict) else None
 
 
-def _check_group_references(get: Getter) -> list[Problem]:
-    groups = _sso_groups(get)
-    if groups is None:
-        return []
-    known = set(groups.values())
-    fix = f"name one of the Auth0 groups ({', '.join(sorted(known))}), or add the group to auth0_apps_groups"
-    problems: list[Problem] = []
-    for var, role in GROUP_MAPPINGS:
-        value = get(var, None)
-        if not _enabled(get, role) or not isinstance(value, list):
-            continue
-        problems += [
-            Problem(var, f"names {g!r}, which is not an Auth0 group of this run", fix) for g in value if g not in known
-        ]
-    roles = get("argocd_rbac_group_roles", None)
-    if _enabled(get, "argocd") and isinstance(roles, dict):
-        problems += [
-            Problem("argocd_rbac_group_roles", f"maps {g!r}, which is not an Auth0 group of this run", fix)
-            for g in roles
-            if g not in known
-        ]
-    return problems
+def group_references(role: str) -> Check:
+    """The check that ``role``'s SSO group mappings name groups the claim carries."""
+
+    def check(get: Getter) -> list[Problem]:
+        groups = _sso_groups(get)
+        if groups is None or not _enabled(get, role):
+            return []
+        known = set(groups.values())
+        fix = f"name one of the Auth0 groups ({', '.join(sorted(known))}), or add the group to auth0_apps_groups"
+        problems: list[Problem] = []
+        for var, owner in GROUP_MAPPINGS:
+            value = get(var, None)
+            if owner != role or not isinstance(value, list):
+                continue
+            problems += [
+                Problem(var, f"names {g!r}, which is not an Auth0 group of this run", fix)
+                for g in value
+                if g not in known
+            ]
+        roles = get("argocd_rbac_group_roles", None)
+        if role == "argocd" and isinstance(roles, dict):
+            problems += [
+                Problem("argocd_rbac_group_roles", f"maps {g!r}, which is not an Auth0 group of this run", fix)
+                for g in roles
+                if g not in known
+            ]
+        return problems
+
+    check.__name__ = check.__qualname__ = f"check_{role}_group_references"
+    return check
 
 
-def _check_auth0_urls(get: Getter) -> list[Problem]:
+def check_auth0_urls(get: Getter) -> list[Problem]:
     apps = get("auth0_apps_extra_apps", None)
     if not _enabled(get, "auth0_apps") or not isinstance(apps, dict):
         return []
@@ -464,7 +470,7 @@ def _check_auth0_urls(get: Getter) -> list[Problem]:
     return problems
 
 
-def _check_members(get: Getter) -> list[Problem]:
+def check_auth0_members(get: Getter) -> list[Problem]:
     groups = get("auth0_apps_groups", None)
     if not _enabled(get, "auth0_apps") or not isinstance(groups, dict):
         return []
@@ -481,7 +487,7 @@ def _check_members(get: Getter) -> list[Problem]:
     ]
 
 
-def _check_git_urls(get: Getter) -> list[Problem]:
+def check_git_urls(get: Getter) -> list[Problem]:
     if not _enabled(get, "lofi_pipeline"):
         return []
     found = [("lofi_pipeline_gitops_repo_url", get("lofi_pipeline_gitops_repo_url", ""))]
@@ -500,6 +506,19 @@ def _check_git_urls(get: Getter) -> list[Problem]:
     ]
 
 
+# Variables the collection no longer reads: (what replaces it, why it went).
+REPLACED: dict[str, tuple[str, str]] = {
+    "ingress_certmanager_controller": (
+        "gitops_ingress_controller",
+        "its only legal value was gitops_ingress_controller, which every role reads",
+    ),
+    "ingress_certmanager_oauth2_proxy_gated_hosts": (
+        "gitops_sso_gated_hosts",
+        "the gated hosts are one shared list: auth0_apps' callbacks and the gate's routes derive from it",
+    ),
+}
+
+
 def check_unknown(names: list[str], declared: Collection[str], prefixes: tuple[str, ...]) -> list[Problem]:
     """Variables with one of the collection's prefixes that no role declares are typos.
 
@@ -512,6 +531,10 @@ def check_unknown(names: list[str], declared: Collection[str], prefixes: tuple[s
     for name in sorted(names):
         prefix = next((p for p in prefixes if name.startswith(p)), None)
         if prefix is None or name in declared:
+            continue
+        if name in REPLACED:
+            replacement, why = REPLACED[name]
+            problems.append(Problem(name, f"was removed ({why})", f"set {replacement} instead and remove {name}"))
             continue
         close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.75)
         owner = prefix.rstrip("_")
@@ -638,9 +661,23 @@ def check_dns_token(get: Getter) -> list[Problem]:
 
 DOCKERCONFIG = re.compile(r'^\s*\{[\s\S]*"auths"\s*:\s*\{[\s\S]*\}\s*$')
 GIT_HOST = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?$")
-SEALED_SCOPES = ("strict", "namespace-wide", "cluster-wide")
 # lofi_pipeline's defaults of the keys below, for a getter that does not carry the role defaults
-APP_DEFAULTS = {"git_username": "x-access-token", "git_host": "github.com", "sealed_scope": "strict"}
+APP_DEFAULTS = {
+    "git_username": "x-access-token",
+    "git_host": "github.com",
+    "gitops_revision": "main",
+    "gitops_path": "application/argocd",
+    "environment": "production",
+}
+# roles/lofi_pipeline/vars/main.yml's lofi_pipeline_entry_defaults of the keys derived from the entry's name
+NAME_DERIVED = {
+    "app_namespace": "{name}",
+    "app_name": "{name}",
+    "pipeline_namespace": "{name}-ci",
+    "root_name": "{name}-apps",
+    "pipeline_name": "{name}-pipeline",
+    "webhook_path": "/{name}",
+}
 # (clear key, sealed key): a credential is given one way or the other
 CLEAR_OR_SEALED = (
     ("registry_dockerconfigjson", "sealed_registry"),
@@ -666,11 +703,44 @@ def check_app_credentials(get: Getter) -> list[Problem]:
     return problems
 
 
-def _app_value(get: Getter, index: int, app: dict[str, Any], key: str) -> tuple[str, str]:
-    """(variable that sets it, value): the entry's own key, else the role-wide lofi_pipeline_<key>."""
+def app_value(get: Getter, index: int, app: dict[str, Any], key: str) -> tuple[str, Any]:
+    """(variable that sets it, value) of ``key`` for entry ``index``, filled the way the role's
+    ``lofi_pipeline_entry_defaults`` (vars/main.yml) fills it: the entry's own key, else a value
+    derived from its name, else the role-wide ``lofi_pipeline_<key>``."""
     if key in app:
-        return f"lofi_pipeline_apps[{index}].{key}", str(app[key] or "")
-    return f"lofi_pipeline_{key}", str(get(f"lofi_pipeline_{key}", APP_DEFAULTS.get(key, "")) or "")
+        return f"lofi_pipeline_apps[{index}].{key}", app[key]
+    name = str(app.get("name") or "")
+    if key in NAME_DERIVED:
+        return f"lofi_pipeline_apps[{index}].name", NAME_DERIVED[key].format(name=name)
+    hosts = get("gitops_hosts", {}) or {}
+    registry = str(get("lofi_pipeline_image_registry", "") or "").rstrip("/")
+    derived: dict[str, tuple[str, Callable[[], Any]]] = {
+        "app_values": (f"lofi_pipeline_apps[{index}].app_values", dict),
+        "pipeline_values": (f"lofi_pipeline_apps[{index}].pipeline_values", dict),
+        "host": (
+            "lofi_pipeline_app_domain",
+            lambda: f"{name}.{get('lofi_pipeline_app_domain', get('gitops_domain', ''))}",
+        ),
+        "image_repository": ("lofi_pipeline_image_registry", lambda: f"{registry}/{name}" if registry else ""),
+        "webhook_host": (
+            "lofi_pipeline_webhook_host",
+            lambda: get("lofi_pipeline_webhook_host", hosts.get("webhooks", "") if isinstance(hosts, dict) else ""),
+        ),
+        "source_repo_url": (
+            "lofi_pipeline_source_repo_url",
+            lambda: get("lofi_pipeline_source_repo_url", get("lofi_pipeline_gitops_repo_url", "")),
+        ),
+    }
+    var, make = derived.get(
+        key, (f"lofi_pipeline_{key}", lambda: get(f"lofi_pipeline_{key}", APP_DEFAULTS.get(key, "")))
+    )
+    return var, make()
+
+
+def _app_value(get: Getter, index: int, app: dict[str, Any], key: str) -> tuple[str, str]:
+    """:func:`app_value` as a string (empty for null)."""
+    var, value = app_value(get, index, app, key)
+    return var, str(value or "")
 
 
 def _app_credential_problems(get: Getter, index: int, app: dict[str, Any]) -> list[Problem]:
@@ -711,9 +781,6 @@ def _app_credential_problems(get: Getter, index: int, app: dict[str, Any]) -> li
     var, value = _app_value(get, index, app, "git_host")
     if not GIT_HOST.fullmatch(value):
         problems.append(Problem(var, f"{value!r} is not a host name", "set the git host, e.g. github.com"))
-    var, value = _app_value(get, index, app, "sealed_scope")
-    if value not in SEALED_SCOPES:
-        problems.append(Problem(var, f"{value!r} is not a kubeseal scope", f"use one of {', '.join(SEALED_SCOPES)}"))
     return problems
 
 
@@ -771,6 +838,512 @@ def check_apps(get: Getter) -> list[Problem]:
                     "set it to the registry repository images are pushed to, e.g. registry.digitalocean.com/acme",
                 )
             )
+    return problems
+
+
+APP_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+# registry host (with a port) and path, without tag or digest
+IMAGE_REPOSITORY = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+$")
+ENVIRONMENT = re.compile(r"^[a-z0-9][-a-z0-9_]*$")
+URL_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+
+
+def check_app_entries(get: Getter) -> list[Problem]:
+    """lofi_pipeline's entries: unique names and, per entry (filled as vars/main.yml fills it), its
+    namespaces, object names, repositories, image, environment, hosts and values; the wait settings
+    and the ingress the entries use. Keys and their types are the argument spec's (its ``options``)."""
+    apps = get("lofi_pipeline_apps", None)
+    if not _enabled(get, "lofi_pipeline") or not isinstance(apps, list):
+        return []
+    problems: list[Problem] = []
+    if not apps:
+        problems.append(
+            Problem(
+                "lofi_pipeline_apps",
+                "is empty: the role would wire no application",
+                "declare at least one entry, e.g. [{name: lofi}], or set lofi_pipeline_enabled: false",
+            )
+        )
+    seen: dict[str, int] = {}
+    for index, app in enumerate(apps):
+        if not isinstance(app, dict) or not isinstance(app.get("name"), str):
+            continue  # the entry's shape and its required name are the argument spec's
+        name = app["name"]
+        if not APP_NAME.fullmatch(name):
+            problems.append(
+                Problem(
+                    f"lofi_pipeline_apps[{index}].name",
+                    f"{name!r} is not a DNS label of at most 40 characters starting with a letter "
+                    "(it prefixes every object name of the application)",
+                    "use lowercase letters, digits and '-', such as lofi or shop-api",
+                )
+            )
+            continue  # the names derived from it would only repeat this finding
+        if name in seen:
+            problems.append(
+                Problem(
+                    f"lofi_pipeline_apps[{index}].name",
+                    f"{name!r} is also the name of lofi_pipeline_apps[{seen[name]}]",
+                    "give every application its own name",
+                )
+            )
+        seen.setdefault(name, index)
+        problems += _app_entry_problems(get, index, app)
+    for var in ("lofi_pipeline_wait_timeout", "lofi_pipeline_wait_delay"):
+        value = get(var, None)
+        if isinstance(value, int) and value <= 0:
+            problems.append(Problem(var, f"{value} is not a positive number of seconds", "use a number above 0"))
+    problems += _missing_if_set(
+        get,
+        ("lofi_pipeline_ingress_class", "lofi_pipeline_cluster_issuer"),
+        "set it (by default gitops_ingress_class and gitops_cluster_issuer)",
+    )
+    return problems
+
+
+def _app_entry_problems(get: Getter, index: int, app: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def value(key: str) -> tuple[str, str]:
+        return _app_value(get, index, app, key)
+
+    (app_var, app_ns), (pipeline_var, pipeline_ns) = value("app_namespace"), value("pipeline_namespace")
+    for var, namespace in ((app_var, app_ns), (pipeline_var, pipeline_ns)):
+        if not NAMESPACE.fullmatch(namespace):
+            problems.append(
+                Problem(var, f"{namespace!r} is not a namespace name (a DNS label)", "use a DNS label such as lofi")
+            )
+    if app_ns == pipeline_ns:
+        problems.append(
+            Problem(
+                pipeline_var,
+                f"is {app_ns!r}, the app's namespace too (the pipeline and its credentials need their own)",
+                "give app_namespace and pipeline_namespace different names (by default <name> and <name>-ci)",
+            )
+        )
+    var, root = value("root_name")
+    if not DNS_SUBDOMAIN.fullmatch(root):
+        problems.append(Problem(var, f"{root!r} is not an object name (a DNS subdomain)", "use e.g. lofi-apps"))
+    for key, fix in (
+        ("source_repo_url", "set the clone URL of the repository the pipeline builds"),
+        ("gitops_revision", "set the branch or tag Argo CD follows, e.g. main"),
+        ("gitops_path", "set the path of the app-of-apps chart in the GitOps repository, e.g. application/argocd"),
+    ):
+        var, text = value(key)
+        # a source following an empty lofi_pipeline_gitops_repo_url is check_apps' finding
+        follows = var == "lofi_pipeline_source_repo_url" and "gitops_repo_url" not in app
+        if not text.strip() and not (follows and text == str(get("lofi_pipeline_gitops_repo_url", "") or "")):
+            problems.append(Problem(var, f"is empty for application {app['name']!r}", fix))
+    var, image = value("image_repository")
+    if image and not IMAGE_REPOSITORY.fullmatch(image):
+        problems.append(
+            Problem(
+                var,
+                f"gives the image repository {image!r}, which is not a registry repository without tag or digest",
+                "name the repository in lower case, such as registry.digitalocean.com/acme (<registry>/<name> "
+                "for the entry)",
+            )
+        )
+    var, tag = value("image_tag")
+    if tag == "latest":
+        problems.append(
+            Problem(
+                var,
+                "is latest, a moving tag: the running image would change without a promotion in Git",
+                "leave it empty (the pipeline promotes a digest) or pin a fixed tag",
+            )
+        )
+    var, environment = value("environment")
+    if not ENVIRONMENT.fullmatch(environment):
+        problems.append(
+            Problem(
+                var,
+                f"{environment!r} is not an environment name (it picks environments/<name>/values.yaml)",
+                "use lowercase letters, digits, '-' and '_', e.g. production",
+            )
+        )
+    problems += _app_host_problems(get, index, app)
+    var, values = app_value(get, index, app, "app_values")
+    image_values = values.get("image") if isinstance(values, dict) else None
+    if isinstance(image_values, dict) and "digest" in image_values:
+        problems.append(
+            Problem(
+                f"{var}.image.digest",
+                "is set, but the pipeline promotes the digest into the environment file in Git",
+                "remove image.digest from app_values",
+            )
+        )
+    return problems
+
+
+def _app_host_problems(get: Getter, index: int, app: dict[str, Any]) -> list[Problem]:
+    """The entry's host and webhook host are DNS names; a value derived from gitops_domain or taken from
+    gitops_hosts.webhooks is check_domain's finding already."""
+    problems: list[Problem] = []
+    hosts = get("gitops_hosts", {}) or {}
+    # a list, not a set: a value of the wrong type is the argument spec's finding, not a crash here
+    shared = [get("gitops_domain", None), hosts.get("webhooks") if isinstance(hosts, dict) else None]
+    var, host = _app_value(get, index, app, "host")
+    judged = "host" in app or get("lofi_pipeline_app_domain", get("gitops_domain", None)) not in shared
+    if judged and not is_hostname(host):
+        problems.append(
+            Problem(var, f"gives the host {host!r}, which is not a DNS name", "use a name such as lofi.example.com")
+        )
+    var, webhook_host = _app_value(get, index, app, "webhook_host")
+    role_wide = get("lofi_pipeline_webhook_host", None)
+    judged = var != "lofi_pipeline_webhook_host" or (role_wide is not None and role_wide not in shared)
+    if judged and not is_hostname(webhook_host):
+        problems.append(
+            Problem(var, f"{webhook_host!r} is not a DNS name", "use the webhooks host, such as hooks.example.com")
+        )
+    var, path = _app_value(get, index, app, "webhook_path")
+    if not URL_PATH.fullmatch(path):
+        problems.append(Problem(var, f"{path!r} is not a URL path", "start it with /, e.g. /lofi"))
+    return problems
+
+
+# Prometheus' and Loki's durations and Kubernetes quantities as the role writes them into the values
+DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+SIZE = re.compile(r"^[0-9]+(Mi|Gi|Ti)$")
+# fields of Alertmanager receivers that hold a credential (each has a *_file twin reading a mounted Secret)
+RECEIVER_SECRET_KEYS = frozenset(
+    (
+        "api_url",
+        "webhook_url",
+        "routing_key",
+        "service_key",
+        "api_key",
+        "bot_token",
+        "token",
+        "password",
+        "auth_password",
+        "api_secret",
+    )
+)
+
+
+def check_observability_settings(get: Getter) -> list[Problem]:
+    """Retention durations, volume sizes and the Loki bucket settings of observability."""
+    if not _enabled(get, "observability"):
+        return []
+    problems: list[Problem] = []
+    for var in ("observability_prometheus_retention", "observability_loki_retention_period"):
+        value = get(var, None)
+        if value is not None and not DURATION.fullmatch(str(value)):
+            problems.append(
+                Problem(var, f"{value!r} is not a duration", "write a number and a unit, such as 15d or 744h")
+            )
+    for var in ("observability_prometheus_storage_size", "observability_loki_storage_size"):
+        value = get(var, None)
+        if value is not None and not SIZE.fullmatch(str(value)):
+            problems.append(Problem(var, f"{value!r} is not a volume size", "write a size such as 50Gi (Mi, Gi or Ti)"))
+    groups = get("observability_grafana_admin_groups", None)
+    if _on(get, "observability_grafana_sso_enabled", False) and isinstance(groups, list) and not groups:
+        problems.append(
+            Problem(
+                "observability_grafana_admin_groups",
+                "is empty while Grafana single sign-on is on: nobody could administer Grafana",
+                "name at least one group of the groups claim (by default gitops_sso_group_names.admins)",
+            )
+        )
+    if get("observability_loki_storage", "s3") == "s3":
+        problems += _missing_if_set(
+            get,
+            ("observability_loki_bucket", "observability_loki_endpoint", "observability_loki_s3_secret_name"),
+            "let doks_cluster provide it (doks_cluster_spaces_*) or set it in the inventory, "
+            "or set observability_loki_storage: filesystem",
+        )
+    return problems
+
+
+def check_alertmanager_config(get: Getter) -> list[Problem]:
+    """Alertmanager's receivers have unique names, the route names only those, and no credential is
+    written inline. Alertmanager refuses the first two at load time ("notification config name %q is
+    not unique", "undefined receiver %q used in route": config/config.go), after the role's writes."""
+    receivers = get("observability_alertmanager_receivers", None)
+    if not _enabled(get, "observability") or not isinstance(receivers, list):
+        return []
+    problems: list[Problem] = []
+    names: list[str] = []
+    for index, receiver in enumerate(receivers):
+        name = receiver.get("name") if isinstance(receiver, dict) else None
+        if not isinstance(name, str) or not name:
+            problems.append(
+                Problem(
+                    f"observability_alertmanager_receivers[{index}].name",
+                    "is missing",
+                    "name every receiver (the route refers to it by name)",
+                )
+            )
+            continue
+        if name in names:
+            problems.append(
+                Problem(
+                    f"observability_alertmanager_receivers[{index}].name",
+                    f"{name!r} names another receiver too (Alertmanager refuses the configuration)",
+                    "give every receiver its own name",
+                )
+            )
+        names.append(name)
+        problems += [
+            Problem(
+                f"observability_alertmanager_receivers[{name}].{path}",
+                "holds a credential inline, which would be written into the Alertmanager configuration Secret "
+                "and the Helm release",
+                "put it in observability_alertmanager_secrets and use the matching *_file field "
+                "(/etc/alertmanager/secrets/<secret name>/<key>)",
+            )
+            for path in _secret_fields(receiver)
+        ]
+    route = get("observability_alertmanager_route", None)
+    problems += [
+        Problem(
+            f"observability_alertmanager_route{path}.receiver",
+            f"names {used!r}, which is none of the receivers ({', '.join(names) or 'none'})",
+            "name a receiver of observability_alertmanager_receivers, or add it there",
+        )
+        for path, used in _route_receivers(route, "")
+        if used not in names
+    ]
+    return problems
+
+
+def _secret_fields(node: Any, path: str = "") -> list[str]:
+    if isinstance(node, list):
+        return [found for i, item in enumerate(node) for found in _secret_fields(item, f"{path}[{i}]")]
+    if not isinstance(node, dict):
+        return []
+    found = []
+    for key, value in node.items():
+        where = f"{path}.{key}" if path else str(key)
+        found += [where] if key in RECEIVER_SECRET_KEYS else _secret_fields(value, where)
+    return found
+
+
+def _route_receivers(route: Any, path: str) -> list[tuple[str, str]]:
+    if not isinstance(route, dict):
+        return []
+    found = [(path, str(route["receiver"]))] if route.get("receiver") else []
+    for index, child in enumerate(route.get("routes") or []):
+        found += _route_receivers(child, f"{path}.routes[{index}]")
+    return found
+
+
+RBAC_ROLE = re.compile(r"^role:[A-Za-z0-9_.-]+$")
+GLOB = re.compile(r"[*?\[!]")
+
+
+def check_argocd_settings(get: Getter) -> list[Problem]:
+    """argocd's chart, login and RBAC settings (types are the argument spec's)."""
+    if not _enabled(get, "argocd"):
+        return []
+    problems: list[Problem] = []
+    chart = get("argocd_argo_cd_chart", None)
+    if isinstance(chart, dict) and chart.get("name") not in (None, "argo-cd"):
+        problems.append(
+            Problem(
+                "argocd_argo_cd_chart.name",
+                f"is {chart.get('name')!r}, but the role's values are those of the argo-cd chart",
+                "pin the chart argo-cd (repo and version may point at a mirror)",
+            )
+        )
+    both_set = get("argocd_oidc_enabled", None) is not None and get("argocd_admin_enabled", None) is not None
+    if both_set and not _on(get, "argocd_oidc_enabled", True) and not _on(get, "argocd_admin_enabled", False):
+        problems.append(
+            Problem(
+                "argocd_admin_enabled",
+                "is false while argocd_oidc_enabled is false too: nobody could log in to Argo CD",
+                "turn on single sign-on (argocd_oidc_enabled) or the local admin (argocd_admin_enabled)",
+            )
+        )
+    roles = get("argocd_rbac_group_roles", None)
+    if isinstance(roles, dict):
+        problems += [
+            Problem(
+                "argocd_rbac_group_roles",
+                f"maps group {group!r}, and a comma cannot be part of a group in policy.csv",
+                "name the group as the groups claim carries it, without commas",
+            )
+            for group in roles
+            if "," in str(group)
+        ]
+        problems += [
+            Problem(
+                "argocd_rbac_group_roles",
+                f"maps group {group!r} to {role!r}, which is not a role",
+                "write roles as role:<name>, such as role:readonly",
+            )
+            for group, role in roles.items()
+            if not RBAC_ROLE.fullmatch(str(role))
+        ]
+    default_role = get("argocd_rbac_default_role", None)
+    if default_role and not RBAC_ROLE.fullmatch(str(default_role)):
+        problems.append(
+            Problem(
+                "argocd_rbac_default_role",
+                f"{default_role!r} is not a role",
+                "write role:<name>, such as role:readonly, or leave it empty (no access without a group)",
+            )
+        )
+    return problems
+
+
+# (project variable, role in the boundary)
+PROJECTS = ("argocd_platform_project", "argocd_applications_project", "argocd_apps_root_project")
+
+
+def _project_names(projects: dict[str, dict[str, Any]]) -> list[Problem]:
+    problems: list[Problem] = []
+    names: dict[str, str] = {}
+    for var, project in projects.items():
+        name = str(project.get("name") or "")
+        if not name:
+            problems.append(Problem(f"{var}.name", "is empty", "name the AppProject"))
+        elif name in names:
+            problems.append(
+                Problem(f"{var}.name", f"{name!r} is also {names[name]}.name", "give the three projects distinct names")
+            )
+        names.setdefault(name, var)
+    return problems
+
+
+def check_argocd_projects(get: Getter) -> list[Problem]:
+    """The applications project and the app-of-apps roots' project are boundaries: "Projects with access
+    to the namespace in which Argo CD is installed effectively have admin-level privileges" (Argo CD docs,
+    Cluster Bootstrapping). Named repositories and namespaces only, never a platform namespace, no
+    cluster-scoped kind; the roots create Application objects in argocd_applications_namespace only."""
+    projects = {var: get(var, None) for var in PROJECTS}
+    if not _enabled(get, "argocd") or not all(isinstance(p, dict) for p in projects.values()):
+        return []
+    problems = _project_names(projects)
+    apps, roots, platform = (
+        projects["argocd_applications_project"],
+        projects["argocd_apps_root_project"],
+        projects["argocd_platform_project"],
+    )
+    apps_ns = get("argocd_applications_namespace", None)
+    argocd_ns = get("argocd_namespace", None)
+    if apps_ns is not None and apps_ns == argocd_ns:
+        problems.append(
+            Problem(
+                "argocd_applications_namespace",
+                f"is Argo CD's own namespace {argocd_ns!r}, where an Application may name any project",
+                "keep the applications' Application objects in a namespace of their own, such as argocd-apps",
+            )
+        )
+    for var, project in (("argocd_applications_project", apps), ("argocd_apps_root_project", roots)):
+        problems += [
+            Problem(
+                f"{var}.sourceRepos",
+                f"lists {repo!r}: a wildcard admits any repository",
+                "list the GitOps repositories by URL (by default those of lofi_pipeline_apps)",
+            )
+            for repo in project.get("sourceRepos") or []
+            if "*" in str(repo)
+        ]
+        if project.get("clusterResourceWhitelist"):
+            problems.append(
+                Problem(
+                    f"{var}.clusterResourceWhitelist",
+                    "admits cluster-scoped kinds, which reach beyond the applications' namespaces",
+                    "leave it empty",
+                )
+            )
+    platform_namespaces = get("argocd_platform_namespaces", None) or []
+    for destination in apps.get("destinations") or []:
+        namespace = destination.get("namespace", "*") if isinstance(destination, dict) else "*"
+        if GLOB.search(str(namespace)) or namespace in platform_namespaces:
+            problems.append(
+                Problem(
+                    "argocd_applications_project.destinations",
+                    f"admit the namespace {namespace!r}: "
+                    + (
+                        "a pattern admits the platform's namespaces too"
+                        if GLOB.search(str(namespace))
+                        else "a platform namespace (deploying there is admin-equivalent)"
+                    ),
+                    "list the applications' own namespaces by name (by default those of lofi_pipeline_apps), none of "
+                    + ", ".join(platform_namespaces),
+                )
+            )
+    if apps_ns is not None and apps.get("sourceNamespaces") != [apps_ns]:
+        problems.append(
+            Problem(
+                "argocd_applications_project.sourceNamespaces",
+                f"is {apps.get('sourceNamespaces')!r}: the children of the roots live in {apps_ns!r} and only there",
+                "set it to [argocd_applications_namespace]",
+            )
+        )
+    for var, project in (("argocd_platform_project", platform), ("argocd_apps_root_project", roots)):
+        if project.get("sourceNamespaces"):
+            problems.append(
+                Problem(
+                    f"{var}.sourceNamespaces",
+                    "is set: an Application written to Git could then use this project",
+                    "remove it (only the applications project admits argocd_applications_namespace)",
+                )
+            )
+    root_namespaces = sorted({str(d.get("namespace")) for d in roots.get("destinations") or [] if isinstance(d, dict)})
+    if apps_ns is not None and root_namespaces != [apps_ns]:
+        problems.append(
+            Problem(
+                "argocd_apps_root_project.destinations",
+                f"admit the namespaces {root_namespaces}: the roots only create Applications in {apps_ns!r}",
+                "give it the one destination argocd_applications_namespace",
+            )
+        )
+    if roots.get("namespaceResourceWhitelist") != [{"group": "argoproj.io", "kind": "Application"}]:
+        problems.append(
+            Problem(
+                "argocd_apps_root_project.namespaceResourceWhitelist",
+                f"is {roots.get('namespaceResourceWhitelist')!r}: a root could deploy more than Application objects",
+                "set it to [{group: argoproj.io, kind: Application}]",
+            )
+        )
+    return problems
+
+
+# an OCI repository without scheme (a Trivy database: mirror.gcr.io/aquasec/trivy-db:2), and an image pinned
+# <repository>:<tag>@sha256:<digest> (distribution/reference grammar, lower-case names)
+OCI_REPOSITORY = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:\w[\w.-]{0,127})?")
+PINNED_IMAGE = re.compile(
+    r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+:\w[\w.-]{0,127}@sha256:[0-9a-f]{64}"
+)
+
+
+def check_scan(get: Getter) -> list[Problem]:
+    """With the scan on, Trivy needs a database source and an image pinned by tag and digest."""
+    if not _enabled(get, "lofi_pipeline") or not _truthy_value(get("lofi_pipeline_scan_enabled", True)):
+        return []
+    problems = []
+    for name, example in (
+        ("lofi_pipeline_scan_db_repositories", "mirror.gcr.io/aquasec/trivy-db:2"),
+        ("lofi_pipeline_scan_java_db_repositories", "mirror.gcr.io/aquasec/trivy-java-db:1"),
+    ):
+        repositories = get(name, [example])
+        if not isinstance(repositories, list):
+            continue  # the argument spec's job
+        if not repositories:
+            problems.append(Problem(name, "is empty while lofi_pipeline_scan_enabled is true", f"list e.g. {example}"))
+        for repository in repositories:
+            if not OCI_REPOSITORY.fullmatch(str(repository)):
+                problems.append(
+                    Problem(
+                        name,
+                        f"{repository!r} is not an OCI repository (Trivy gets the list joined with commas)",
+                        f"name it without scheme, e.g. {example}",
+                    )
+                )
+    image = get("lofi_pipeline_trivy_image", None)
+    if image is not None and not PINNED_IMAGE.fullmatch(str(image)):
+        problems.append(
+            Problem(
+                "lofi_pipeline_trivy_image",
+                f"{image!r} is not pinned by tag and digest",
+                "use <repository>:<tag>@sha256:<digest>, e.g. the role default",
+            )
+        )
     return problems
 
 
@@ -930,6 +1503,7 @@ TEKTON_RELEASES = (
     ("pipeline", "tekton_pipeline_release"),
     ("triggers", "tekton_triggers_release"),
     ("dashboard", "tekton_dashboard_release"),
+    ("chains", "tekton_chains_release"),
 )
 
 
@@ -939,6 +1513,8 @@ def tekton_release_files(get: Getter) -> list[str]:
     read_only = _on(get, "tekton_dashboard_read_only", True)
     keys = []
     for component, variable in TEKTON_RELEASES:
+        if component == "chains" and not _on(get, "tekton_chains_enabled", True):
+            continue
         release = get(variable, None)
         if not isinstance(release, dict) or not isinstance(release.get("files"), list):
             continue  # a malformed pin is the argument spec's and check_pins' finding
@@ -974,21 +1550,257 @@ def check_release_checksums(get: Getter) -> list[Problem]:
     return problems
 
 
-SHARED_CHECKS: tuple[Callable[[Getter], list[Problem]], ...] = (
-    check_domain,
-    check_pools,
-    check_placement,
-    check_credentials,
-    check_conflicts,
-    check_control_plane_firewall,
-    check_references,
-    check_app_credentials,
-    check_acme,
-    check_dns_token,
-    check_apps,
-    check_alertmanager_secrets,
-    check_auth0_domain,
-    check_auth0_connections,
-    check_sealed_secrets_backup,
-    check_release_checksums,
-)
+CRON = re.compile(r"^\S+(\s+\S+){4}$")
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def check_tekton_settings(get: Getter) -> list[Problem]:
+    """Tekton's release host, release files, pruner and Dashboard namespaces (types are the argument spec's)."""
+    if not _enabled(get, "tekton"):
+        return []
+    problems: list[Problem] = []
+    base = str(get("tekton_release_base_url", "https://infra.tekton.dev/tekton-releases") or "")
+    if not re.match(r"^https?://", base) or "storage.googleapis.com" in base:
+        problems.append(
+            Problem(
+                "tekton_release_base_url",
+                f"{base!r} is not an http(s) URL of the current release host",
+                "use https://infra.tekton.dev/tekton-releases (storage.googleapis.com no longer serves releases)",
+            )
+        )
+    for _, variable in TEKTON_RELEASES:
+        release = get(variable, None)
+        if isinstance(release, dict) and not release.get("files"):
+            problems.append(
+                Problem(f"{variable}.files", "is empty", "list the release files to apply, e.g. [release.yaml]")
+            )
+    if _on(get, "tekton_prune_enabled", True):
+        keep = get("tekton_prune_keep", 5)
+        if not str(keep).isdigit() or int(keep) < 1:
+            problems.append(Problem("tekton_prune_keep", f"{keep!r} is not a whole number >= 1", "keep at least 1 run"))
+        schedule = str(get("tekton_prune_schedule", "17 3 * * *") or "")
+        if not CRON.fullmatch(schedule.strip()):
+            problems.append(
+                Problem(
+                    "tekton_prune_schedule",
+                    f"{schedule!r} is not a five-field cron expression",
+                    "write minute hour day-of-month month day-of-week, e.g. '17 3 * * *'",
+                )
+            )
+        if get("tekton_prune_image", None) is not None:
+            problems += _missing(get, ("tekton_prune_image",), "pin the pruner's image (with its digest)")
+    annotations = get("tekton_dashboard_ingress_annotations", None)
+    exposed = _on(get, "tekton_dashboard_ingress_enabled", False) and _on(get, "gitops_sso_enabled", False)
+    if exposed and annotations is not None and not annotations:
+        problems.append(
+            Problem(
+                "tekton_dashboard_ingress_annotations",
+                "is empty while gitops_sso_enabled is true: the Dashboard would be published without the "
+                "oauth2-proxy gate",
+                "leave it to its default (gitops_sso_ingress_annotations), set the gate's annotations, "
+                "or set tekton_dashboard_ingress_enabled: false",
+            )
+        )
+    namespaces = get("tekton_dashboard_namespaces", [])
+    if isinstance(namespaces, list):
+        problems += [
+            Problem("tekton_dashboard_namespaces", f"{ns!r} is not a namespace name", "use DNS labels, e.g. lofi-ci")
+            for ns in namespaces
+            if not NAMESPACE.fullmatch(str(ns))
+        ]
+    if _on(get, "tekton_chains_enabled", True):
+        configmap = str(get("tekton_chains_public_key_configmap", "chains-public-key") or "")
+        if not CONFIGMAP_NAME.fullmatch(configmap):
+            problems.append(
+                Problem(
+                    "tekton_chains_public_key_configmap",
+                    f"{configmap!r} is not a ConfigMap name",
+                    "use a DNS subdomain name, e.g. chains-public-key",
+                )
+            )
+    return problems
+
+
+def check_ingress_settings(get: Getter) -> list[Problem]:
+    """ingress_certmanager's HSTS, webhook image and oauth2-proxy gate (types are the argument spec's)."""
+    if not _enabled(get, "ingress_certmanager"):
+        return []
+    problems: list[Problem] = []
+    hsts = get("ingress_certmanager_hsts_seconds", 0)
+    if re.fullmatch(r"-\d+", str(hsts).strip()):
+        problems.append(
+            Problem(
+                "ingress_certmanager_hsts_seconds",
+                f"{hsts} is negative",
+                "use 0 (no Strict-Transport-Security header) or a number of seconds such as 31536000 (one year)",
+            )
+        )
+    dns = _on(get, "ingress_certmanager_external_dns_enabled", True)
+    if dns and get("ingress_certmanager_external_dns_provider", "digitalocean") == "webhook":
+        image = get("ingress_certmanager_external_dns_webhook_image", None)
+        if not isinstance(image, dict) or not image.get("repository") or not str(image.get("tag") or ""):
+            problems.append(
+                Problem(
+                    "ingress_certmanager_external_dns_webhook_image",
+                    "needs a repository and a tag for the webhook provider",
+                    "set it to {repository: <image>, tag: <tag>}",
+                )
+            )
+    # oauth2-proxy's Authorize lets every session in when no group is allowed (providers/
+    # provider_default.go, v7.15): with emailDomains ["*"] an empty list would open the gate to every
+    # user of the tenant.
+    if _on(get, "ingress_certmanager_oauth2_proxy_enabled", False):
+        groups = get("ingress_certmanager_oauth2_proxy_allowed_groups", None)
+        if isinstance(groups, list) and not groups:
+            problems.append(
+                Problem(
+                    "ingress_certmanager_oauth2_proxy_allowed_groups",
+                    "is empty: oauth2-proxy would let every user of the Auth0 tenant through the gate",
+                    "list the groups (as in the groups claim) that may pass; by default every platform group of "
+                    "gitops_sso_group_names",
+                )
+            )
+        # The gate's cookie is host-only and its callback on each gated host: a host that is no host
+        # name, an extra --cookie-domain (the session to every host under it again), --redirect-url or
+        # --whitelist-domain (sign-ins elsewhere than the hosts Auth0 and the Ingress know) undo that.
+        hosts = get("gitops_sso_gated_hosts", [])
+        if not isinstance(hosts, list) or not all(is_hostname(host) for host in hosts):
+            problems.append(
+                Problem(
+                    "gitops_sso_gated_hosts",
+                    f"must list host names (no scheme, path or wildcard), got {hosts!r}",
+                    "list the hosts behind the gate, such as [tekton.example.com]",
+                )
+            )
+        args = get("ingress_certmanager_oauth2_proxy_extra_args", [])
+        widening = [a for a in args if isinstance(a, str) and GATE_FLAGS.match(a)] if isinstance(args, list) else []
+        if widening:
+            problems.append(
+                Problem(
+                    "ingress_certmanager_oauth2_proxy_extra_args",
+                    f"must not set --cookie-domain, --redirect-url or --whitelist-domain ({', '.join(widening)}): "
+                    "the role keeps the session cookie host-only and the sign-in on each gated host",
+                    "add the host to gitops_sso_gated_hosts instead",
+                )
+            )
+    return problems
+
+
+GATE_FLAGS = re.compile(r"^--(cookie-domain|redirect-url|whitelist-domain)([= ]|$)")
+
+
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+CLAIM = re.compile(r"^https?://[^/\s]+/\S+$")
+
+
+def check_spaces_bucket(get: Getter) -> list[Problem]:
+    """The logs bucket doks_cluster creates has a name Spaces accepts."""
+    if not _enabled(get, "doks_cluster") or not _on(get, "doks_cluster_spaces_enabled", True):
+        return []
+    bucket = get("doks_cluster_spaces_bucket", None)
+    if bucket is None or (isinstance(bucket, str) and BUCKET.fullmatch(bucket)):
+        return []
+    return [
+        Problem(
+            "doks_cluster_spaces_bucket",
+            f"{bucket!r} is not a Spaces bucket name (3-63 lowercase letters, digits and dashes)",
+            "name the bucket like gitops-logs-fra1, or set doks_cluster_spaces_enabled: false",
+        )
+    ]
+
+
+def check_teardown_dns(get: Getter) -> list[Problem]:
+    """An external-dns owner id for teardown needs the zones its records are in."""
+    owner = str(get("doks_cluster_teardown_dns_owner_id", "") or "").strip()
+    filters = get("doks_cluster_teardown_dns_domain_filters", [])
+    if not owner or (isinstance(filters, list) and filters):
+        return []
+    return [
+        Problem(
+            "doks_cluster_teardown_dns_domain_filters",
+            "is empty while doks_cluster_teardown_dns_owner_id is set",
+            "list the zones whose external-dns records teardown deletes (gitops_domain's by default)",
+        )
+    ]
+
+
+def check_auth0_settings(get: Getter) -> list[Problem]:
+    """The groups claim, the platform applications chosen and the extra applications of auth0_apps."""
+    if not _enabled(get, "auth0_apps"):
+        return []
+    problems: list[Problem] = []
+    claim = get("auth0_apps_claim", None)
+    if claim is not None and not CLAIM.fullmatch(str(claim)):
+        problems.append(
+            Problem(
+                "auth0_apps_claim",
+                f"{claim!r} must be a namespaced URL such as https://doks.gitops/groups "
+                "(plain 'groups' and 'roles' are reserved by Auth0)",
+                "set a namespaced claim, e.g. https://doks.gitops/groups",
+            )
+        )
+    keys, apps = get("auth0_apps_platform_app_keys", None), get("auth0_apps_platform_apps", None)
+    if isinstance(keys, list) and isinstance(apps, dict):
+        problems += [
+            Problem(
+                "auth0_apps_platform_app_keys",
+                f"names {key!r}, which is not a key of auth0_apps_platform_apps",
+                f"name keys of auth0_apps_platform_apps ({', '.join(sorted(apps))})",
+            )
+            for key in keys
+            if key not in apps
+        ]
+    extra = get("auth0_apps_extra_apps", None)
+    if isinstance(extra, dict):
+        problems += [
+            Problem(
+                f"auth0_apps_extra_apps.{key}.name",
+                "is set, but an application's name comes from its key",
+                "remove the name field (rename the key instead)",
+            )
+            for key, app in extra.items()
+            if isinstance(app, dict) and "name" in app
+        ]
+    return problems
+
+
+# The cross-field inventory rules, keyed by the role that obeys them: site.yml's preflight runs every
+# key once before any write, and each role's first task runs its own key (with gitops's) when it runs
+# alone. Types, choices and required values are the roles' meta/argument_specs.yml; checks that need
+# the cluster or an API stay in the role; modules keep their own input checks.
+RULES: dict[str, tuple[Check, ...]] = {
+    "gitops": (check_domain, check_pools, check_placement),
+    "doks_cluster": (
+        check_doks_credentials,
+        check_spaces_bucket,
+        check_node_pools,
+        check_control_plane_firewall,
+        check_teardown_dns,
+    ),
+    "auth0_apps": (
+        check_auth0_credentials,
+        check_auth0_domain,
+        check_auth0_settings,
+        check_auth0_connections,
+        check_auth0_urls,
+        check_auth0_members,
+    ),
+    "ingress_certmanager": (
+        check_acme,
+        check_dns_token,
+        check_sealed_secrets_backup,
+        check_ingress_settings,
+        group_references("ingress_certmanager"),
+    ),
+    "observability": (
+        check_observability_settings,
+        check_alertmanager_config,
+        check_alertmanager_secrets,
+        group_references("observability"),
+    ),
+    "tekton": (check_release_checksums, check_tekton_settings, group_references("tekton")),
+    "argocd": (check_argocd_settings, check_argocd_projects, group_references("argocd")),
+    "lofi_pipeline": (check_git_urls, check_app_credentials, check_apps, check_app_entries, check_scan),
+}
+# every rule once, in the order of the keys
+SHARED_CHECKS: tuple[Check, ...] = tuple(check for checks in RULES.values() for check in checks)

@@ -36,9 +36,21 @@ author:
 options:
   roles:
     description:
-      - Roles whose argument specs apply. Defaults to every role of the collection.
+      - Roles whose argument specs and cross-field rules (C(RULES) of
+        C(plugins/module_utils/preflight.py), keyed by role) apply. Defaults to every role of the
+        collection. When the check passes, the fact C(gitops_preflight_passed) lists the roles
+        checked so far; each role's first task runs C(doks.gitops.preflight) for C([gitops, <role>])
+        unless that fact already names the role.
     type: list
     elements: str
+  network:
+    description:
+      - Also read over the network once the inventory alone is valid (published chart versions,
+        then the credentials, see above). A role's own preflight (its first task, for a run of
+        the role alone) passes false - its first API call is a read that fails on a refused
+        credential - and checks the inventory only.
+    type: bool
+    default: true
   unknown_variables:
     description:
       - Report variables named with one of the collection's prefixes (C(gitops_), C(doks_cluster_),
@@ -79,8 +91,17 @@ problems:
       message: "'example_com' is not a DNS domain"
       fix: set it to the zone the platform's hosts live under
 roles:
-  description: The roles whose argument specs were applied.
+  description: The roles whose argument specs and rules were applied.
   returned: always
   type: list
   elements: str
+ansible_facts:
+  description: Set when no problem was found.
+  returned: success
+  type: dict
+  contains:
+    gitops_preflight_passed:
+      description: Every role checked by a passing preflight on this host so far.
+      type: list
+      elements: str
 """

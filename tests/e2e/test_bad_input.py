@@ -100,9 +100,30 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("unknown ACME solver", {"ingress_certmanager_acme_solver": "tls-alpn01"}, "ingress_certmanager_acme_solver"),
     (
-        "conflicting ingress controllers",
+        "the removed controller knob",
         {"gitops_ingress_controller": "traefik", "ingress_certmanager_controller": "ingress-nginx"},
         "ingress_certmanager_controller",
+    ),
+    (
+        "rules the roles' own asserts used to find after earlier roles wrote",
+        {"tekton_prune_schedule": "daily", "auth0_apps_claim": "groups", "doks_cluster_spaces_bucket": "Logs_Bucket"},
+        ("tekton_prune_schedule", "auth0_apps_claim", "doks_cluster_spaces_bucket"),
+    ),
+    (
+        "rules observability, argocd and lofi_pipeline asserted only once they ran",
+        {
+            "observability_prometheus_retention": "two weeks",
+            "argocd_rbac_default_role": "readonly",
+            "lofi_pipeline_image_tag": "latest",
+            "lofi_pipeline_apps": [{"name": "lofi", "pipeline_namespace": "lofi", "hots": "x"}],
+        },
+        (
+            "observability_prometheus_retention",
+            "argocd_rbac_default_role",
+            "lofi_pipeline_image_tag",
+            "lofi_pipeline_apps[0].pipeline_namespace",
+            "lofi_pipeline_apps",
+        ),
     ),
     ("unknown Pod Security level", {"lofi_pipeline_app_pod_security": "strict"}, "lofi_pipeline_app_pod_security"),
     (
@@ -165,6 +186,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 ONLINE = {"chart version absent from the repository index", "refused credentials of DigitalOcean, Auth0 and Spaces"}
 # What a case's lines must carry besides the variable's name and a fix (by case title, then variable).
 EXPECTED = {
+    "the removed controller knob": {"ingress_certmanager_controller": "set gitops_ingress_controller instead"},
     "tekton release file without a pinned sha256": {
         "tekton_release_sha256[pipeline/previous/v1.15.0/release.yaml]": "| sha256sum",
     },
@@ -173,6 +195,9 @@ EXPECTED = {
         "doks_cluster_region": "fra1, ams3 or nyc1",
     },
     "chart version absent from the repository index": {"observability_loki_chart.version": "nearest: 18.11.0"},
+    "rules observability, argocd and lofi_pipeline asserted only once they ran": {
+        "lofi_pipeline_apps": "lofi_pipeline_apps.hots. Supported parameters include",
+    },
     "the account-wide DigitalOcean token as DNS token": {
         "ingress_certmanager_digitalocean_token": "custom scopes domain:read, domain:create, domain:update and domain:delete"
     },

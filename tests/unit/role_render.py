@@ -1,7 +1,8 @@
 """Render a role's templates with Ansible itself (no cluster) and read the result back.
 
-A tiny playbook loads the shared and the role's defaults, runs the role's input checks
-(tasks/validate.yml), then the test module's tasks, which render the role's templates to JSON
+A tiny playbook loads the shared and the role's defaults, runs the role's input checks as its
+first task does (doks.gitops.preflight for the shared settings and the role, then tasks/validate.yml
+where the role keeps checks on the run's facts), then the test module's tasks, which render the role's templates to JSON
 files under ``{out}`` the way the role's tasks do.
 """
 
@@ -23,9 +24,7 @@ PLAY = """
 {other_defaults}    - {role_defaults}
   vars: {play_vars}
   tasks:
-    - name: Validate the inputs like the role does
-      ansible.builtin.include_tasks: {validate}
-{tasks}"""
+{preflight}{validate}{tasks}"""
 
 
 def ansible_playbook(
@@ -50,6 +49,7 @@ def render_role(
     variables: dict[str, Any],
     play_vars: dict[str, Any] | None = None,
     defaults_of: tuple[str, ...] = (),
+    preflight: bool = False,
     **fields: Any,
 ) -> subprocess.CompletedProcess[str]:
     """Run the role's input checks then ``tasks`` in ``tmp_path``, with ``variables`` as extra vars.
@@ -58,6 +58,8 @@ def render_role(
     ``out`` (where they write their JSON files) and ``fields``; ``templates/`` is the role's.
     ``defaults_of`` names other roles whose defaults the play sees too, as in ``site.yml``
     where the defaults of every role of the play are public (``auth0_apps`` for the groups).
+    ``preflight`` runs the role's inventory rules first, as its first task does (the fixtures of
+    rendering tests are not whole inventories, so it is for the bad-input cases).
     """
     role_dir = ROOT / "roles" / role
     out = tmp_path / "out"
@@ -69,7 +71,18 @@ def render_role(
             other_defaults="".join(f"    - {ROOT / 'roles' / r / 'defaults/main.yml'}\n" for r in defaults_of),
             role_defaults=role_dir / "defaults/main.yml",
             play_vars=json.dumps(play_vars or {}),
-            validate=role_dir / "tasks/validate.yml",
+            preflight=(
+                f"    - name: Check the inventory like the role's first task does\n"
+                f"      doks.gitops.preflight:\n        roles: [gitops, {role}]\n        network: false\n"
+                if preflight
+                else ""
+            ),
+            validate=(
+                f"    - name: Validate the inputs like the role does\n"
+                f"      ansible.builtin.include_tasks: {role_dir / 'tasks/validate.yml'}\n"
+                if (role_dir / "tasks/validate.yml").is_file()
+                else ""
+            ),
             tasks=tasks.format(out=out, **fields),
         )
     )

@@ -50,6 +50,7 @@ def projects(tmp_path: Path, with_lofi: bool = True, **variables: Any) -> Any:
         TASKS,
         {**VARS, **variables},
         defaults_of=("auth0_apps", "lofi_pipeline") if with_lofi else ("auth0_apps",),
+        preflight="expect_failure" in variables,
     )
     if "expect_failure" in variables:
         return result
@@ -134,24 +135,37 @@ def test_without_declared_applications_the_projects_admit_nothing(tmp_path: Path
     assert not admits(got["applications"], "argocd")
 
 
+OPEN = {"name": "applications", "sourceNamespaces": ["argocd-apps"]}
+
+
 @pytest.mark.parametrize(
-    "project",
+    ("project", "variable"),
     [
-        {"name": "applications", "sourceRepos": [REPO], "destinations": [{"server": SERVER, "namespace": "argocd"}]},
-        {"name": "applications", "sourceRepos": [REPO], "destinations": [{"server": SERVER, "namespace": "*"}]},
-        {"name": "applications", "sourceRepos": ["*"], "destinations": [{"server": SERVER, "namespace": "lofi"}]},
-        {
-            "name": "applications",
-            "sourceRepos": [REPO],
-            "destinations": [{"server": SERVER, "namespace": "kube-system"}],
-        },
+        (
+            {**OPEN, "sourceRepos": [REPO], "destinations": [{"server": SERVER, "namespace": "argocd"}]},
+            "argocd_applications_project.destinations",
+        ),
+        (
+            {**OPEN, "sourceRepos": [REPO], "destinations": [{"server": SERVER, "namespace": "*"}]},
+            "argocd_applications_project.destinations",
+        ),
+        (
+            {**OPEN, "sourceRepos": ["*"], "destinations": [{"server": SERVER, "namespace": "lofi"}]},
+            "argocd_applications_project.sourceRepos",
+        ),
+        (
+            {**OPEN, "sourceRepos": [REPO], "destinations": [{"server": SERVER, "namespace": "kube-system"}]},
+            "argocd_applications_project.destinations",
+        ),
     ],
 )
-def test_the_role_refuses_an_open_applications_project(tmp_path: Path, project: dict[str, Any]) -> None:
+def test_the_role_refuses_an_open_applications_project(tmp_path: Path, project: dict[str, Any], variable: str) -> None:
+    """The role's first task (preflight, RULES['argocd']) refuses it before anything is rendered or applied."""
     result = projects(tmp_path, argocd_applications_project=project, expect_failure=True)
     assert result.returncode != 0
-    text = " ".join((result.stdout + result.stderr).split())
-    assert "argocd_applications_project must name its repositories and namespaces without wildcards" in text
+    lines = [x.strip() for x in (result.stdout + result.stderr).splitlines() if x.strip().startswith(f"- {variable}:")]
+    assert lines and all("Fix:" in x for x in lines), result.stdout[-3000:]
+    assert not list((tmp_path / "out").iterdir())
 
 
 def test_every_project_fits_the_appproject_crd(two_apps: dict[str, Any]) -> None:

@@ -104,7 +104,7 @@ def test_disabled_role_publishes_empty_facts_and_calls_nothing(box: Sandbox) -> 
     ("extra", "message"),
     [
         ("auth0_apps_client_secret=not-the-secret", "check client_id and client_secret"),
-        ("auth0_apps_claim=groups", "auth0_apps_claim 'groups' must be a namespaced URL"),
+        ("auth0_apps_claim=groups", "auth0_apps_claim: 'groups' must be a namespaced URL"),
     ],
 )
 def test_failures_are_reported_despite_no_log(box: Sandbox, extra: str, message: str) -> None:

@@ -383,7 +383,7 @@ def test_every_platform_namespace_denies_by_default(rendered: dict[str, list[dic
     declared = {o["metadata"]["name"] for objs in rendered.values() for o in objs if o["kind"] == "Namespace"}
     assert declared <= namespaces
     expected = {"traefik", "cert-manager", "external-dns", "oauth2-proxy", "observability", "argocd", "argocd-apps"}
-    assert expected | {"tekton-pipelines", "tekton-pipelines-resolvers", "lofi-ci"} == namespaces
+    assert expected | {"tekton-pipelines", "tekton-pipelines-resolvers", "tekton-chains", "lofi-ci"} == namespaces
     for namespace in namespaces:
         denies = [
             o

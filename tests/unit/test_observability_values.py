@@ -45,8 +45,15 @@ BASE_VARS: dict[str, Any] = {
 }
 
 
-def render(tmp_path: Path, **overrides: Any) -> subprocess.CompletedProcess[str]:
-    return render_role(tmp_path, "observability", TASKS, {**BASE_VARS, **overrides}, templates=json.dumps(TEMPLATES))
+def render(tmp_path: Path, preflight: bool = False, **overrides: Any) -> subprocess.CompletedProcess[str]:
+    return render_role(
+        tmp_path,
+        "observability",
+        TASKS,
+        {**BASE_VARS, **overrides},
+        preflight=preflight,
+        templates=json.dumps(TEMPLATES),
+    )
 
 
 def values(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
@@ -253,7 +260,9 @@ def test_platform_rules_use_the_real_metric_names(default_values: dict[str, Any]
     ],
 )
 def test_bad_input_fails_naming_the_variable(tmp_path: Path, overrides: dict[str, Any], needle: str) -> None:
-    result = render(tmp_path, **overrides)
+    """The role's first task (preflight) refuses the inventory's mistakes, its single sign-on check the
+    inputs auth0_apps publishes; nothing is rendered after either."""
+    result = render(tmp_path, preflight=True, **overrides)
     assert result.returncode != 0
     assert needle in result.stdout + result.stderr
     assert not list((tmp_path / "out").iterdir()), "nothing may be rendered after a failed check"

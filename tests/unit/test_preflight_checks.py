@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
 from ansible_collections.doks.gitops.plugins.module_utils import preflight as pf
 
 LABEL = "doks.digitalocean.com/node-pool"
@@ -31,7 +36,6 @@ def good() -> dict[str, Any]:
         "auth0_apps_client_secret": "secret",
         "auth0_apps_connections": ["corporate-sso"],
         "gitops_ingress_controller": "traefik",
-        "ingress_certmanager_controller": "traefik",
         "gitops_pool_label": LABEL,
         "gitops_pool_base": "base",
         "gitops_pool_tools": "tools",
@@ -167,10 +171,13 @@ def test_credentials_of_a_disabled_target_are_not_required() -> None:
     assert run(values) == []
 
 
-def test_controller_mismatch_is_a_conflict() -> None:
-    assert variables(run({**good(), "ingress_certmanager_controller": "ingress-nginx"})) == [
-        "ingress_certmanager_controller"
-    ]
+def test_the_removed_controller_knob_names_its_replacement() -> None:
+    """ingress_certmanager_controller's only legal value was gitops_ingress_controller: it is gone, and an
+    inventory that still sets it is told which variable replaced it."""
+    problems = pf.check_unknown(["ingress_certmanager_controller"], {"gitops_ingress_controller"}, ("ingress_",))
+    assert variables(problems) == ["ingress_certmanager_controller"]
+    assert "was removed" in problems[0].message
+    assert "set gitops_ingress_controller instead" in problems[0].fix
 
 
 @pytest.mark.parametrize(
@@ -436,8 +443,42 @@ def test_every_application_needs_a_gitops_repository_and_an_image_registry() -> 
     empty = _local(**base, lofi_pipeline_gitops_repo_url="", lofi_pipeline_image_registry="")
     assert variables(run(empty)) == ["lofi_pipeline_gitops_repo_url", "lofi_pipeline_image_registry"]
     own = [{"name": "lofi", "gitops_repo_url": "https://x/y.git", "image_repository": "registry.example.com/a/lofi"}]
+    # the source the pipeline builds follows lofi_pipeline_source_repo_url, not the entry's GitOps repository
+    problems = run({**empty, "lofi_pipeline_apps": own})
+    assert variables(problems) == ["lofi_pipeline_source_repo_url"] and "clone URL" in problems[0].fix
+    own[0]["source_repo_url"] = "https://x/src.git"
     assert run({**empty, "lofi_pipeline_apps": own}) == []
     assert run({**empty, "lofi_pipeline_enabled": False}) == []
+
+
+TRIVY = "docker.io/aquasec/trivy:0.74.0@sha256:" + "6" * 64
+
+
+@pytest.mark.parametrize(
+    ("over", "expected"),
+    [
+        ({}, []),
+        (
+            {"lofi_pipeline_trivy_image": TRIVY, "lofi_pipeline_scan_db_repositories": ["r.example.com/m/trivy-db:2"]},
+            [],
+        ),
+        ({"lofi_pipeline_scan_db_repositories": []}, ["lofi_pipeline_scan_db_repositories"]),
+        ({"lofi_pipeline_scan_java_db_repositories": []}, ["lofi_pipeline_scan_java_db_repositories"]),
+        ({"lofi_pipeline_scan_db_repositories": ["https://mirror.gcr.io/x:2"]}, ["lofi_pipeline_scan_db_repositories"]),
+        ({"lofi_pipeline_scan_db_repositories": ["a.io/x:2,b.io/y:2"]}, ["lofi_pipeline_scan_db_repositories"]),
+        ({"lofi_pipeline_trivy_image": "docker.io/aquasec/trivy:0.74.0"}, ["lofi_pipeline_trivy_image"]),
+        ({"lofi_pipeline_trivy_image": "docker.io/aquasec/trivy@sha256:" + "6" * 64}, ["lofi_pipeline_trivy_image"]),
+        ({"lofi_pipeline_scan_enabled": False, "lofi_pipeline_scan_db_repositories": []}, []),
+        ({"lofi_pipeline_enabled": False, "lofi_pipeline_trivy_image": "trivy:latest"}, []),
+    ],
+)
+def test_the_scan_needs_a_database_source_and_a_pinned_trivy(over: dict[str, Any], expected: list[str]) -> None:
+    """With lofi_pipeline_scan_enabled, Trivy gets its database repositories joined with commas (each an
+    OCI repository without scheme) and runs the image pinned by tag and digest."""
+    problems = run(_local(ingress_certmanager_digitalocean_token="dop_v1_y", **over))
+    assert variables(problems) == expected
+    if expected:
+        assert problems[0].fix
 
 
 def test_an_empty_alertmanager_receiver_secret_is_named_by_its_key() -> None:
@@ -486,7 +527,6 @@ LOFI_IMAGE = {"lofi_pipeline_image_registry": "registry.example.com/acme"}
             {"lofi_pipeline_git_read_token": "s3cr3t", "lofi_pipeline_sealed_git_read_credentials": "AgB"},
             "lofi_pipeline_git_read_token",
         ),
-        ({"lofi_pipeline_sealed_scope": "cluster"}, "lofi_pipeline_sealed_scope"),
         ({"lofi_pipeline_webhook_secret_length": 8}, "lofi_pipeline_webhook_secret_length"),
     ],
 )
@@ -591,3 +631,457 @@ def test_the_sealed_secrets_backup_needs_a_passphrase_and_a_bucket() -> None:
     }
     assert run(complete) == []
     assert run({**on, "ingress_certmanager_sealed_secrets_enabled": False}) == []
+
+
+@pytest.mark.parametrize(
+    ("over", "variable", "words"),
+    [
+        # formerly roles/tekton/tasks/validate.yml
+        (
+            {"tekton_release_base_url": "https://storage.googleapis.com/tekton-releases"},
+            "tekton_release_base_url",
+            "release host",
+        ),
+        ({"tekton_release_base_url": "ftp://mirror/tekton"}, "tekton_release_base_url", "http(s) URL"),
+        ({"tekton_pipeline_release": {"version": "v1.15.0", "files": []}}, "tekton_pipeline_release.files", "empty"),
+        ({"tekton_prune_keep": 0}, "tekton_prune_keep", "whole number >= 1"),
+        ({"tekton_prune_schedule": "daily"}, "tekton_prune_schedule", "five-field cron"),
+        ({"tekton_prune_image": ""}, "tekton_prune_image", "empty"),
+        ({"tekton_dashboard_namespaces": ["Lofi_CI"]}, "tekton_dashboard_namespaces", "namespace name"),
+        # formerly roles/ingress_certmanager/tasks/validate.yml
+        ({"ingress_certmanager_hsts_seconds": -1}, "ingress_certmanager_hsts_seconds", "negative"),
+        (
+            {
+                "ingress_certmanager_external_dns_provider": "webhook",
+                "ingress_certmanager_external_dns_webhook_image": {},
+            },
+            "ingress_certmanager_external_dns_webhook_image",
+            "repository and a tag",
+        ),
+        (
+            {"ingress_certmanager_oauth2_proxy_enabled": True, "ingress_certmanager_oauth2_proxy_allowed_groups": []},
+            "ingress_certmanager_oauth2_proxy_allowed_groups",
+            "every user of the Auth0 tenant",
+        ),
+        # formerly roles/doks_cluster/tasks/validate.yml and teardown.yml
+        ({"doks_cluster_spaces_bucket": "Logs_Bucket"}, "doks_cluster_spaces_bucket", "Spaces bucket name"),
+        (
+            {"doks_cluster_teardown_dns_owner_id": "fra1", "doks_cluster_teardown_dns_domain_filters": []},
+            "doks_cluster_teardown_dns_domain_filters",
+            "owner_id is set",
+        ),
+        # formerly roles/auth0_apps/tasks/validate.yml
+        ({"auth0_apps_claim": "groups"}, "auth0_apps_claim", "namespaced URL"),
+        (
+            {"auth0_apps_platform_app_keys": ["argocd", "jenkins"], "auth0_apps_platform_apps": {"argocd": {}}},
+            "auth0_apps_platform_app_keys",
+            "'jenkins'",
+        ),
+        ({"auth0_apps_extra_apps": {"shop": {"name": "Shop"}}}, "auth0_apps_extra_apps.shop.name", "from its key"),
+    ],
+)
+def test_rules_moved_from_the_roles_asserts(over: dict[str, Any], variable: str, words: str) -> None:
+    """Each rule a role's tasks/validate.yml used to assert is one preflight rule now, named with its fix."""
+    problems = run({**good(), **over})
+    assert variables(problems) == [variable]
+    assert words in problems[0].message and problems[0].fix
+
+
+def test_every_rule_is_keyed_by_the_role_that_obeys_it() -> None:
+    """A role run alone runs RULES[role] (and gitops's): the rule of another role is not its business."""
+    assert pf.check_tekton_settings in pf.RULES["tekton"]
+    assert pf.check_dns_token in pf.RULES["ingress_certmanager"]
+    assert pf.check_doks_credentials in pf.RULES["doks_cluster"]
+    assert not any(pf.check_dns_token in checks for role, checks in pf.RULES.items() if role != "ingress_certmanager")
+
+
+LOFI_APP = {**LOFI, **LOFI_IMAGE, "lofi_pipeline_git_username": "x-access-token"}
+
+
+@pytest.mark.parametrize(
+    ("over", "variable", "words"),
+    [
+        # formerly roles/lofi_pipeline/tasks/validate.yml and validate_app.yml
+        ({"lofi_pipeline_apps": []}, "lofi_pipeline_apps", "is empty"),
+        ({"lofi_pipeline_apps": [{"name": "lofi"}, {"name": "lofi"}]}, "lofi_pipeline_apps[1].name", "also the name"),
+        ({"lofi_pipeline_apps": [{"name": "Lofi_App"}]}, "lofi_pipeline_apps[0].name", "DNS label"),
+        ({"lofi_pipeline_apps": [{"name": "a" * 41}]}, "lofi_pipeline_apps[0].name", "at most 40"),
+        (
+            {"lofi_pipeline_apps": [{"name": "lofi", "app_namespace": "Shop"}]},
+            "lofi_pipeline_apps[0].app_namespace",
+            "namespace name",
+        ),
+        (
+            {"lofi_pipeline_apps": [{"name": "lofi", "pipeline_namespace": "lofi"}]},
+            "lofi_pipeline_apps[0].pipeline_namespace",
+            "the app's namespace too",
+        ),
+        (
+            {"lofi_pipeline_apps": [{"name": "lofi", "root_name": "-apps"}]},
+            "lofi_pipeline_apps[0].root_name",
+            "object name",
+        ),
+        ({"lofi_pipeline_gitops_revision": ""}, "lofi_pipeline_gitops_revision", "is empty"),
+        ({"lofi_pipeline_gitops_path": ""}, "lofi_pipeline_gitops_path", "is empty"),
+        (
+            {"lofi_pipeline_image_registry": "registry.example.com/acme:1.0"},
+            "lofi_pipeline_image_registry",
+            "without tag or digest",
+        ),
+        (
+            {"lofi_pipeline_apps": [{"name": "lofi", "image_repository": "Registry.example.com/Lofi"}]},
+            "lofi_pipeline_apps[0].image_repository",
+            "without tag or digest",
+        ),
+        ({"lofi_pipeline_image_tag": "latest"}, "lofi_pipeline_image_tag", "moving tag"),
+        ({"lofi_pipeline_environment": "Prod Env"}, "lofi_pipeline_environment", "environment name"),
+        ({"lofi_pipeline_app_domain": "apps_example.com"}, "lofi_pipeline_app_domain", "not a DNS name"),
+        (
+            {"lofi_pipeline_apps": [{"name": "lofi", "host": "lofi"}]},
+            "lofi_pipeline_apps[0].host",
+            "not a DNS name",
+        ),
+        ({"lofi_pipeline_webhook_host": "hooks example.com"}, "lofi_pipeline_webhook_host", "not a DNS name"),
+        (
+            {"lofi_pipeline_apps": [{"name": "lofi", "webhook_path": "lofi"}]},
+            "lofi_pipeline_apps[0].webhook_path",
+            "URL path",
+        ),
+        (
+            {"lofi_pipeline_apps": [{"name": "lofi", "app_values": {"image": {"digest": "sha256:0"}}}]},
+            "lofi_pipeline_apps[0].app_values.image.digest",
+            "promotes the digest",
+        ),
+        ({"lofi_pipeline_ingress_class": ""}, "lofi_pipeline_ingress_class", "is empty"),
+        ({"lofi_pipeline_cluster_issuer": ""}, "lofi_pipeline_cluster_issuer", "is empty"),
+        ({"lofi_pipeline_wait_timeout": 0}, "lofi_pipeline_wait_timeout", "positive"),
+        ({"lofi_pipeline_wait_delay": -5}, "lofi_pipeline_wait_delay", "positive"),
+        # formerly roles/observability/tasks/validate.yml
+        ({"observability_prometheus_retention": "two weeks"}, "observability_prometheus_retention", "duration"),
+        ({"observability_loki_retention_period": "31 days"}, "observability_loki_retention_period", "duration"),
+        ({"observability_prometheus_storage_size": "50GB"}, "observability_prometheus_storage_size", "volume size"),
+        ({"observability_loki_storage_size": "10"}, "observability_loki_storage_size", "volume size"),
+        ({"observability_loki_bucket": ""}, "observability_loki_bucket", "is empty"),
+        ({"observability_loki_endpoint": ""}, "observability_loki_endpoint", "is empty"),
+        ({"observability_loki_s3_secret_name": ""}, "observability_loki_s3_secret_name", "is empty"),
+        (
+            {"observability_alertmanager_receivers": [{"name": "null"}, {"slack_configs": []}]},
+            "observability_alertmanager_receivers[1].name",
+            "is missing",
+        ),
+        (
+            {"observability_alertmanager_receivers": [{"name": "null"}, {"name": "null"}]},
+            "observability_alertmanager_receivers[1].name",
+            "names another receiver",
+        ),
+        (
+            {"observability_alertmanager_route": {"receiver": "null", "routes": [{"receiver": "pager"}]}},
+            "observability_alertmanager_route.routes[0].receiver",
+            "'pager', which is none of the receivers",
+        ),
+        (
+            {
+                "observability_alertmanager_receivers": [
+                    {"name": "null"},
+                    {"name": "slack", "slack_configs": [{"api_url": "https://hooks.slack.com/services/s3cr3t"}]},
+                ]
+            },
+            "observability_alertmanager_receivers[slack].slack_configs[0].api_url",
+            "credential inline",
+        ),
+        (
+            {"observability_grafana_sso_enabled": True, "observability_grafana_admin_groups": []},
+            "observability_grafana_admin_groups",
+            "nobody could administer Grafana",
+        ),
+        # formerly roles/tekton/tasks/validate.yml
+        (
+            {
+                "gitops_sso_enabled": True,
+                "tekton_dashboard_ingress_enabled": True,
+                "tekton_dashboard_ingress_annotations": {},
+            },
+            "tekton_dashboard_ingress_annotations",
+            "without the oauth2-proxy gate",
+        ),
+        # formerly roles/argocd/tasks/validate.yml
+        (
+            {
+                "argocd_argo_cd_chart": {
+                    "name": "argocd",
+                    "repo": "https://argoproj.github.io/argo-helm",
+                    "version": "1.0.0",
+                }
+            },
+            "argocd_argo_cd_chart.name",
+            "argo-cd chart",
+        ),
+        ({"argocd_oidc_enabled": False, "argocd_admin_enabled": False}, "argocd_admin_enabled", "nobody could log in"),
+        ({"argocd_rbac_group_roles": {"admins": "admin"}}, "argocd_rbac_group_roles", "not a role"),
+        ({"argocd_rbac_group_roles": {"a,b": "role:admin"}}, "argocd_rbac_group_roles", "comma"),
+        ({"argocd_rbac_default_role": "readonly"}, "argocd_rbac_default_role", "not a role"),
+    ],
+)
+def test_rules_moved_from_the_roles_asserts_in_issue_19(over: dict[str, Any], variable: str, words: str) -> None:
+    """Each inventory-only rule lofi_pipeline's, observability's and argocd's tasks/validate.yml asserted
+    (after earlier roles wrote) is one preflight rule, named with its fix, and the value of a secret never shown."""
+    base = {
+        **good(),
+        **LOFI_APP,
+        "observability_alertmanager_receivers": [{"name": "null"}],
+        "observability_alertmanager_route": {"receiver": "null"},
+    }
+    problems = run({**base, **over})
+    assert run(base) == []
+    assert variables(problems) == [variable]
+    assert words in problems[0].message and problems[0].fix
+    assert "s3cr3t" not in str(problems[0])
+
+
+def projects(**over: Any) -> dict[str, Any]:
+    """argocd's defaults as the role templates them, for one application entry (lofi)."""
+    server = "https://kubernetes.default.svc"
+    repo = "https://github.com/acme/gitops.git"
+    values = {
+        "argocd_namespace": "argocd",
+        "argocd_applications_namespace": "argocd-apps",
+        "argocd_platform_namespaces": ["argocd", "argocd-apps", "default", "kube-system", "observability"],
+        "argocd_platform_project": {
+            "name": "platform",
+            "sourceRepos": ["*"],
+            "destinations": [{"server": server, "namespace": "*"}],
+            "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
+        },
+        "argocd_applications_project": {
+            "name": "applications",
+            "sourceRepos": [repo],
+            "sourceNamespaces": ["argocd-apps"],
+            "destinations": [{"server": server, "namespace": "lofi"}, {"server": server, "namespace": "lofi-ci"}],
+            "clusterResourceWhitelist": [],
+        },
+        "argocd_apps_root_project": {
+            "name": "apps-root",
+            "sourceRepos": [repo],
+            "destinations": [{"server": server, "namespace": "argocd-apps"}],
+            "clusterResourceWhitelist": [],
+            "namespaceResourceWhitelist": [{"group": "argoproj.io", "kind": "Application"}],
+        },
+    }
+    for path, value in over.items():
+        var, _, key = path.partition("__")
+        if key:
+            values[var] = {**values[var], key: value}
+        else:
+            values[var] = value
+    return {**good(), **values}
+
+
+@pytest.mark.parametrize(
+    ("over", "variable", "words"),
+    [
+        ({"argocd_applications_project__sourceRepos": ["*"]}, "argocd_applications_project.sourceRepos", "wildcard"),
+        (
+            {"argocd_apps_root_project__sourceRepos": ["https://github.com/acme/*"]},
+            "argocd_apps_root_project.sourceRepos",
+            "wildcard",
+        ),
+        (
+            {"argocd_applications_project__destinations": [{"server": "https://kubernetes.default.svc"}]},
+            "argocd_applications_project.destinations",
+            "pattern",
+        ),
+        (
+            {"argocd_applications_project__destinations": [{"namespace": "lofi-*"}]},
+            "argocd_applications_project.destinations",
+            "pattern",
+        ),
+        (
+            {"argocd_applications_project__destinations": [{"namespace": "kube-system"}]},
+            "argocd_applications_project.destinations",
+            "platform namespace",
+        ),
+        (
+            {"argocd_applications_project__clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}]},
+            "argocd_applications_project.clusterResourceWhitelist",
+            "cluster-scoped",
+        ),
+        (
+            {"argocd_apps_root_project__clusterResourceWhitelist": [{"group": "*", "kind": "*"}]},
+            "argocd_apps_root_project.clusterResourceWhitelist",
+            "cluster-scoped",
+        ),
+        (
+            {"argocd_applications_project__sourceNamespaces": ["*"]},
+            "argocd_applications_project.sourceNamespaces",
+            "only there",
+        ),
+        (
+            {"argocd_platform_project__sourceNamespaces": ["argocd-apps"]},
+            "argocd_platform_project.sourceNamespaces",
+            "could then use this project",
+        ),
+        (
+            {"argocd_apps_root_project__sourceNamespaces": ["argocd-apps"]},
+            "argocd_apps_root_project.sourceNamespaces",
+            "could then use this project",
+        ),
+        (
+            {"argocd_apps_root_project__destinations": [{"namespace": "argocd"}]},
+            "argocd_apps_root_project.destinations",
+            "only create Applications",
+        ),
+        (
+            {"argocd_apps_root_project__namespaceResourceWhitelist": [{"group": "*", "kind": "*"}]},
+            "argocd_apps_root_project.namespaceResourceWhitelist",
+            "more than Application objects",
+        ),
+        ({"argocd_apps_root_project__name": ""}, "argocd_apps_root_project.name", "is empty"),
+        ({"argocd_apps_root_project__name": "platform"}, "argocd_apps_root_project.name", "distinct"),
+    ],
+)
+def test_the_argocd_projects_are_boundaries(over: dict[str, Any], variable: str, words: str) -> None:
+    """Formerly roles/argocd/tasks/validate.yml ("Check that the applications project is a boundary")."""
+    assert run(projects()) == []
+    problems = run(projects(**over))
+    assert variables(problems) == [variable]
+    assert words in problems[0].message + problems[0].fix and problems[0].fix
+
+
+def test_the_applications_namespace_is_not_argocds_own() -> None:
+    problems = run(
+        projects(
+            argocd_applications_namespace="argocd",
+            argocd_applications_project__sourceNamespaces=["argocd"],
+            argocd_apps_root_project__destinations=[{"namespace": "argocd"}],
+        )
+    )
+    assert variables(problems) == ["argocd_applications_namespace"]
+    assert "argocd-apps" in problems[0].fix
+
+
+def test_every_moved_rule_is_keyed_by_its_role() -> None:
+    assert pf.check_app_entries in pf.RULES["lofi_pipeline"]
+    assert {pf.check_observability_settings, pf.check_alertmanager_config} <= set(pf.RULES["observability"])
+    assert {pf.check_argocd_settings, pf.check_argocd_projects} <= set(pf.RULES["argocd"])
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _yaml(path: str) -> Any:
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def _trusted(value: Any) -> Any:
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: _trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    return value
+
+
+ENTRIES = [
+    {"name": "lofi"},
+    {
+        "name": "shop",
+        "app_namespace": "store",
+        "image_repository": "registry.example.com/team/shop",
+        "host": "shop.example.org",
+        "app_values": {"replicas": 2},
+        "git_token": "tok",
+    },
+]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["name"] for e in ENTRIES])
+def test_preflight_fills_an_entry_as_the_role_does(entry: dict[str, Any]) -> None:
+    """pf.app_value derives every key of an entry as vars/main.yml's lofi_pipeline_entry_defaults does
+    (rendered here by Ansible's own templar with the role's and the shared defaults), so the rules judge
+    the values the role will use."""
+    inventory = {"lofi_pipeline_image_registry": "registry.example.com/acme/", "lofi_pipeline_apps": [entry]}
+    variables_ = {
+        **_trusted(_yaml("roles/gitops/defaults/main.yml")),
+        **_trusted(_yaml("roles/lofi_pipeline/defaults/main.yml")),
+        **_trusted(_yaml("roles/lofi_pipeline/vars/main.yml")),
+        "gitops_domain": "platform.example.com",
+        **inventory,
+        "lofi_pipeline_app": entry,
+    }
+    templar = Templar(loader=DataLoader(), variables=variables_)
+    role = templar.template(variables_["lofi_pipeline_cur"])
+    get = _getter(templar, variables_)
+    preflight = {key: pf.app_value(get, 0, entry, key)[1] for key in role if key != "name"}
+    assert preflight == {key: value for key, value in role.items() if key != "name"}
+
+
+def _getter(templar: Templar, values: dict[str, Any]) -> Any:
+    def get(name: str, default: Any = None) -> Any:
+        return templar.template(values[name]) if name in values else default
+
+    return get
+
+
+def test_the_argument_spec_declares_every_key_of_an_entry() -> None:
+    """The keys an entry may carry are the argument spec's options of lofi_pipeline_apps: the ones
+    vars/main.yml fills, and name."""
+    spec = _yaml("roles/lofi_pipeline/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    options = spec["lofi_pipeline_apps"]["options"]
+    filled = _yaml("roles/lofi_pipeline/vars/main.yml")["lofi_pipeline_entry_defaults"]
+    assert sorted(options) == sorted(["name", *filled])
+    assert options["name"]["required"] is True
+    for key in ("webhook_secret", "registry_dockerconfigjson", "git_token", "git_read_token"):
+        assert options[key].get("no_log") is True, key
+
+
+@pytest.mark.parametrize(
+    ("role", "value", "words"),
+    [
+        ("lofi_pipeline", {"lofi_pipeline_apps": [{"app_namespace": "x"}]}, "missing required arguments: name"),
+        ("lofi_pipeline", {"lofi_pipeline_apps": [{"name": "lofi", "hots": "x"}]}, "lofi_pipeline_apps.hots"),
+        ("lofi_pipeline", {"lofi_pipeline_apps": [{"name": "lofi", "app_values": "x"}]}, "app_values"),
+        ("lofi_pipeline", {"lofi_pipeline_apps": [{"name": "lofi", "sealed_scope": "cluster"}]}, "sealed_scope"),
+        ("lofi_pipeline", {"lofi_pipeline_sealed_scope": "cluster"}, "lofi_pipeline_sealed_scope"),
+        ("argocd", {"argocd_resource_exclusions_extra": [{"apiGroups": ["x"]}]}, "missing required arguments: kinds"),
+    ],
+)
+def test_shapes_moved_to_the_argument_specs(role: str, value: dict[str, Any], words: str) -> None:
+    """Formerly asserted by the roles (lofi_pipeline's entries and sealed scope, argocd's exclusions): the
+    argument spec refuses them, in preflight and when the role starts."""
+    spec = _yaml(f"roles/{role}/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    errors = [str(e) for e in ArgumentSpecValidator(spec).validate(value).errors]
+    assert any(words in e for e in errors), errors
+
+
+@pytest.mark.parametrize("domain", [["example.com"], {"zone": "example.com"}])
+def test_a_domain_of_the_wrong_type_is_one_finding_not_a_crash(domain: Any) -> None:
+    """The entries' hosts derive from gitops_domain: a list or mapping there (the argument spec's finding)
+    must not break the rules that compare with it."""
+    assert variables(run({**good(), **LOFI_APP, "gitops_domain": domain})) == ["gitops_domain"]
+
+
+def test_the_removed_gated_hosts_knob_names_its_replacement() -> None:
+    """ingress_certmanager_oauth2_proxy_gated_hosts became the shared gitops_sso_gated_hosts (issue 18)."""
+    problems = pf.check_unknown(
+        ["ingress_certmanager_oauth2_proxy_gated_hosts"], {"gitops_sso_gated_hosts"}, ("ingress_certmanager_",)
+    )
+    assert variables(problems) == ["ingress_certmanager_oauth2_proxy_gated_hosts"]
+    assert "set gitops_sso_gated_hosts instead" in problems[0].fix
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"gitops_sso_gated_hosts": ["tekton.example.com/"]}, "gitops_sso_gated_hosts"),
+        ({"gitops_sso_gated_hosts": "tekton.example.com"}, "gitops_sso_gated_hosts"),
+        ({"ingress_certmanager_oauth2_proxy_extra_args": ["--whitelist-domain=.example.com"]}, None),
+        ({"ingress_certmanager_oauth2_proxy_extra_args": ["--cookie-domain", ".example.com"]}, None),
+    ],
+)
+def test_the_gate_stays_on_its_hosts(values: dict[str, Any], variable: str | None) -> None:
+    """The gate's hosts are host names and no extra flag widens its cookie or redirects (issue 18)."""
+    base = {"ingress_certmanager_oauth2_proxy_enabled": True, "gitops_sso_gated_hosts": ["tekton.example.com"]}
+    assert pf.check_ingress_settings({**base}.get) == []
+    problems = pf.check_ingress_settings({**base, **values}.get)
+    assert variables(problems) == [variable or "ingress_certmanager_oauth2_proxy_extra_args"]

@@ -274,8 +274,9 @@ def test_production_alerts_reach_a_real_receiver(tmp_path: Path, monkeypatch: py
 def test_production_without_the_webhook_fails_naming_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The empty receiver secret is preflight's finding (RULES['observability']), run first by the role."""
     monkeypatch.delenv("ALERTMANAGER_SLACK_WEBHOOK_URL", raising=False)
-    result = render_role(tmp_path, "observability", TASKS, {**BASE_VARS, **production_vars()})
+    result = render_role(tmp_path, "observability", TASKS, {**BASE_VARS, **production_vars()}, preflight=True)
     assert result.returncode != 0
     assert "ALERTMANAGER_SLACK_WEBHOOK_URL" in result.stdout + result.stderr
     assert not list((tmp_path / "out").iterdir())

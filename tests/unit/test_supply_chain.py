@@ -159,11 +159,17 @@ def test_preflight_names_every_release_file_without_a_pin_and_how_to_get_it() ->
     problems = pf.check_release_checksums(defaults_getter())
     files = pf.tekton_release_files(defaults_getter())
     assert [p.variable for p in problems] == [f"tekton_release_sha256[{key}]" for key in files]
-    assert {key.split("/")[0] for key in files} == {"pipeline", "triggers", "dashboard"}
+    assert {key.split("/")[0] for key in files} == {"pipeline", "triggers", "dashboard", "chains"}
     for problem, key in zip(problems, files, strict=True):
         url = f"https://infra.tekton.dev/tekton-releases/{key}"
         assert f"curl -sL {url} | sha256sum" in problem.fix
         assert "unverified" in problem.message
+
+
+def test_preflight_asks_no_chains_pin_when_chains_is_off() -> None:
+    files = pf.tekton_release_files(defaults_getter(tekton_chains_enabled=False))
+    assert files and not [key for key in files if key.startswith("chains/")]
+    assert "chains/previous/v0.29.2/release.yaml" in pf.tekton_release_files(defaults_getter())
 
 
 def test_pinned_release_files_pass_preflight() -> None:

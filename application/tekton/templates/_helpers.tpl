@@ -120,3 +120,55 @@ spec:
             path: config.json
     {{- end }}
 {{- end -}}
+
+{{/* Directory (in the run's workspace) the build writes the image to as an OCI layout and the scan reads. */}}
+{{- define "lofi-pipeline.imageLayout" -}}
+.lofi-image
+{{- end -}}
+
+{{/*
+Severities that fail the scan: scan.severity and every higher one on Trivy's scale (UNKNOWN is no rank:
+never part of a threshold), joined for --severity.
+*/}}
+{{- define "lofi-pipeline.scanSeverities" -}}
+{{- $scale := list "LOW" "MEDIUM" "HIGH" "CRITICAL" -}}
+{{- $threshold := .Values.scan.severity -}}
+{{- if not (has $threshold $scale) -}}
+{{- fail (printf "scan.severity %q is not one of LOW, MEDIUM, HIGH, CRITICAL (the lowest severity that fails the scan)" (toString $threshold)) -}}
+{{- end -}}
+{{- $on := false -}}
+{{- $out := list -}}
+{{- range $scale -}}
+{{- if eq . $threshold -}}{{- $on = true -}}{{- end -}}
+{{- if $on -}}{{- $out = append $out . -}}{{- end -}}
+{{- end -}}
+{{- join "," $out -}}
+{{- end -}}
+
+{{/*
+What every step of the scan Task shares: the Trivy image, its cache and report volume, resources and a
+non-root container without capabilities. Ends with `env:` and HOME, so a step may add variables below it.
+*/}}
+{{- define "lofi-pipeline.scanStep" -}}
+image: {{ .Values.images.trivy }}
+volumeMounts:
+  - name: scan
+    mountPath: /scan
+computeResources:
+  requests:
+    cpu: 250m
+    memory: 512Mi
+  limits:
+    memory: 2Gi
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 65532
+  allowPrivilegeEscalation: false
+  capabilities:
+    drop: ["ALL"]
+  seccompProfile:
+    type: RuntimeDefault
+env:
+  - name: HOME
+    value: /scan
+{{- end -}}
