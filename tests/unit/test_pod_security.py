@@ -104,11 +104,18 @@ def namespaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, 
         for o in objs
         if o["kind"] == "Namespace"
     }
+    tekton = yaml.safe_load((ROOT / "roles/tekton/defaults/main.yml").read_text())
     for path in sorted(RELEASES.glob("*/previous/*/*.yaml")):
+        # roles/tekton/tasks/transform.yml: every release namespace at tekton_pod_security, Chains' at
+        # tekton_chains_pod_security (enforce-version latest)
+        component = path.relative_to(RELEASES).parts[0]
+        level = tekton["tekton_chains_pod_security" if component == "chains" else "tekton_pod_security"]
+        role_labels = {f"pod-security.kubernetes.io/{m}": level for m in ("enforce", "audit", "warn")}
+        role_labels["pod-security.kubernetes.io/enforce-version"] = "latest"
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc["kind"] == "Namespace":
                 name = doc["metadata"]["name"]
-                labels[name] = {**(doc["metadata"].get("labels") or {}), **labels.get(name, {})}
+                labels[name] = {**(doc["metadata"].get("labels") or {}), **role_labels, **labels.get(name, {})}
     defaults = yaml.safe_load((ROOT / "roles/lofi_pipeline/defaults/main.yml").read_text())
     for name, level in (
         ("lofi", defaults["lofi_pipeline_app_pod_security"]),
