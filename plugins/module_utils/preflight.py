@@ -507,6 +507,10 @@ REPLACED: dict[str, tuple[str, str]] = {
         "gitops_ingress_controller",
         "its only legal value was gitops_ingress_controller, which every role reads",
     ),
+    "ingress_certmanager_oauth2_proxy_gated_hosts": (
+        "gitops_sso_gated_hosts",
+        "the gated hosts are one shared list: auth0_apps' callbacks and the gate's routes derive from it",
+    ),
 }
 
 
@@ -1651,7 +1655,33 @@ def check_ingress_settings(get: Getter) -> list[Problem]:
                     "gitops_sso_group_names",
                 )
             )
+        # The gate's cookie is host-only and its callback on each gated host: a host that is no host
+        # name, an extra --cookie-domain (the session to every host under it again), --redirect-url or
+        # --whitelist-domain (sign-ins elsewhere than the hosts Auth0 and the Ingress know) undo that.
+        hosts = get("gitops_sso_gated_hosts", [])
+        if not isinstance(hosts, list) or not all(is_hostname(host) for host in hosts):
+            problems.append(
+                Problem(
+                    "gitops_sso_gated_hosts",
+                    f"must list host names (no scheme, path or wildcard), got {hosts!r}",
+                    "list the hosts behind the gate, such as [tekton.example.com]",
+                )
+            )
+        args = get("ingress_certmanager_oauth2_proxy_extra_args", [])
+        widening = [a for a in args if isinstance(a, str) and GATE_FLAGS.match(a)] if isinstance(args, list) else []
+        if widening:
+            problems.append(
+                Problem(
+                    "ingress_certmanager_oauth2_proxy_extra_args",
+                    f"must not set --cookie-domain, --redirect-url or --whitelist-domain ({', '.join(widening)}): "
+                    "the role keeps the session cookie host-only and the sign-in on each gated host",
+                    "add the host to gitops_sso_gated_hosts instead",
+                )
+            )
     return problems
+
+
+GATE_FLAGS = re.compile(r"^--(cookie-domain|redirect-url|whitelist-domain)([= ]|$)")
 
 
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

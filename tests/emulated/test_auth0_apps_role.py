@@ -56,6 +56,42 @@ def test_converge_at_vvv_prints_no_secret_and_no_op_writes_nothing(box: Sandbox)
     assert leaked == []
 
 
+def test_the_gate_application_has_one_callback_per_gated_host(box: Sandbox) -> None:
+    """The oauth2-proxy application's callbacks are the gate's hosts (its own and every one of
+    gitops_sso_gated_hosts, the one list the Ingress and --whitelist-domain also derive from), each
+    ``https://<host>/oauth2/callback``: the redirect_uri oauth2-proxy v7.15.3 builds from the
+    request's host when --redirect-url is unset (oauthproxy.go ``getOAuthRedirectURI``). The
+    emulator's /authorize, exact like Auth0's callback check, sends each to the login page and
+    refuses an app host that is not gated."""
+    gated = ["tekton.sandbox.example.com", "alerts.sandbox.example.com"]
+    proc = run_playbook(box, "-e", json.dumps({"gitops_sso_gated_hosts": gated}))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    [client] = Api(box).clients("sandbox-1-oauth2_proxy")
+    hosts = ["auth.sandbox.example.com", *gated]
+    assert client["callbacks"] == [f"https://{host}/oauth2/callback" for host in hosts]
+    login = f"https://{box.auth0['domain']}/u/login"
+    for host in hosts:
+        status, location, _ = box.authorize(
+            client_id=client["client_id"],
+            redirect_uri=f"https://{host}/oauth2/callback",
+            response_type="code",
+            scope="openid profile email",
+            state="opaque",
+        )
+        assert (status, location.split("?")[0]) == (302, login), host
+    status, location, body = box.authorize(
+        client_id=client["client_id"],
+        redirect_uri="https://lofi.sandbox.example.com/oauth2/callback",
+        response_type="code",
+    )
+    assert (status, location) == (400, "")
+    assert "Callback URL mismatch" in body["error_description"]
+    # back to the shipped list: the extra host's callback goes away again
+    assert run_playbook(box).returncode == 0
+    [client] = Api(box).clients("sandbox-1-oauth2_proxy")
+    assert client["callbacks"] == [f"https://{h}/oauth2/callback" for h in hosts[:2]]
+
+
 def test_disabled_role_publishes_empty_facts_and_calls_nothing(box: Sandbox) -> None:
     seq = box.last_seq()
     proc = run_playbook(box, "-e", "gitops_sso_enabled=false", "-v")

@@ -8,8 +8,12 @@ overrides of each case, the way the role's tasks do, and the tests read the resu
 from __future__ import annotations
 
 import base64
+import email.message
+import http.cookiejar
 import json
+import shutil
 import subprocess
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +21,10 @@ import pytest
 import yaml
 
 import sandbox
-from sandbox.kube import resources, schema, structural
-from tests.unit.role_render import outputs, render_role
+from sandbox.kube import judge, resources, schema, structural
+from tests.unit.role_render import ROOT, outputs, render_role
+
+HELM = shutil.which("helm") or str(ROOT / ".tools/bin/helm")
 
 CHARTS = ["traefik", "ingress-nginx", "cert-manager", "external-dns", "oauth2-proxy", "sealed-secrets"]
 TOKEN = "dop_v1_token_that_must_not_leak_0123"
@@ -281,10 +287,8 @@ def test_oauth2_proxy_values(traefik: dict[str, Any]) -> None:
         "--oidc-issuer-url=https://tenant.eu.auth0.com/",
         f"--oidc-groups-claim={CLAIM}",
         "--allowed-group=platform-admins",
-        "--redirect-url=https://auth.example.com/oauth2/callback",
     ):
         assert arg in args
-    assert v["ingress"]["hosts"] == ["auth.example.com"]
     assert v["ingress"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-production"}
 
 
@@ -292,17 +296,160 @@ def test_the_gate_cookie_is_secure_and_redirects_stay_on_the_gated_hosts(traefik
     """oauth2-proxy 7.15.3 (chart 10.7.0), docs/configuration/overview.md: ``--whitelist-domain``
     "allowed domains for redirection after authentication. Prefix domain with a ``.`` or a ``*.`` to
     allow subdomains": exact hosts admit the gate's own host and the gated ones only, never another
-    app under the zone. The cookie is Secure, HttpOnly and SameSite=Lax. ``--cookie-domain`` "The
-    longest domain matching the request's host will be used": one Domain per cookie, so sharing the
-    session between auth.example.com (callback) and tekton.example.com (ForwardAuth) needs their
-    common parent; narrowing it takes a callback on each gated host (see the role README).
+    app under the zone. The cookie is Secure, HttpOnly and SameSite=Lax, with no ``--cookie-domain``
+    (host-only, see test_an_app_host_outside_the_gate_receives_no_cookie) and no ``--redirect-url``
+    (the callback follows the request's host, see test_each_gated_host_signs_in_on_its_own_callback).
     """
     args = traefik["oauth2-proxy-values"]["extraArgs"]
     whitelist = sorted(a.split("=", 1)[1] for a in args if a.startswith("--whitelist-domain="))
-    assert whitelist == ["auth.example.com", "tekton.example.com"]
+    assert whitelist == sorted(GATE_HOSTS)
     for flag in ("--cookie-secure=true", "--cookie-httponly=true", "--cookie-samesite=lax"):
         assert flag in args
-    assert [a for a in args if a.startswith("--cookie-domain=")] == ["--cookie-domain=.example.com"]
+    assert [a for a in args if a.startswith(("--cookie-domain", "--redirect-url", "--relative-redirect-url"))] == []
+
+
+# The gate's own host and the shipped gated host (gitops_sso_gated_hosts: the Tekton Dashboard).
+GATE_HOSTS = ["auth.example.com", "tekton.example.com"]
+
+
+def set_cookie_of_oauth2_proxy(args: list[str], request_host: str) -> str:
+    """The session cookie oauth2-proxy v7.15.3 sets on ``request_host`` (its callback), from its flags.
+
+    pkg/cookies/cookies.go ``MakeCookieFromOptions``: Domain is ``GetCookieDomain`` (the first
+    ``--cookie-domain`` the request host ends with, pkg/validation/cookie.go sorting them longest
+    first), else the last (shortest) one, else none; Go's ``http.Cookie`` writes no Domain attribute
+    when it is empty. Name ``_oauth2_proxy`` (``--cookie-name`` default), path ``/``.
+    """
+    domains = sorted((a.split("=", 1)[1] for a in args if a.startswith("--cookie-domain=")), key=len, reverse=True)
+    domain = next((d for d in domains if request_host.endswith(d)), domains[-1] if domains else "")
+    attributes = ["_oauth2_proxy=session", "Path=/"] + ([f"Domain={domain}"] if domain else [])
+    if "--cookie-secure=true" in args:
+        attributes.append("Secure")
+    if "--cookie-httponly=true" in args:
+        attributes.append("HttpOnly")
+    return "; ".join(attributes)
+
+
+class _Response:
+    def __init__(self, set_cookie: str) -> None:
+        self.headers = email.message.Message()
+        self.headers["Set-Cookie"] = set_cookie
+
+    def info(self) -> email.message.Message:
+        return self.headers
+
+
+def hosts_receiving(set_cookie: str, on_host: str, hosts: list[str]) -> list[str]:
+    """Which of ``hosts`` a browser sends the cookie set by ``on_host`` to. The stdlib cookie jar,
+    with DomainStrictNonDomain for RFC 6265 §5.3 step 6 (a cookie without Domain is host-only: "the
+    request-host is identical to the cookie's domain") and §5.4 (a Domain cookie goes to every host
+    that domain-matches it)."""
+    jar = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(strict_ns_domain=DOMAIN_STRICT_NON_DOMAIN))
+    jar.extract_cookies(_Response(set_cookie), urllib.request.Request(f"https://{on_host}/oauth2/callback"))  # type: ignore[arg-type]
+    receiving = []
+    for host in hosts:
+        request = urllib.request.Request(f"https://{host}/")
+        jar.add_cookie_header(request)
+        if "_oauth2_proxy=" in (request.get_header("Cookie") or ""):
+            receiving.append(host)
+    return receiving
+
+
+DOMAIN_STRICT_NON_DOMAIN = http.cookiejar.DefaultCookiePolicy.DomainStrictNonDomain
+
+
+@pytest.mark.parametrize("case", ["traefik", "nginx"])
+def test_an_app_host_outside_the_gate_receives_no_cookie(case: str, request: pytest.FixtureRequest) -> None:
+    """Issue 18: the platform's session cookie stays on the gated hosts. Without ``--cookie-domain``
+    the cookie has no Domain (host-only, RFC 6265 §4.1.2.3: "If the server omits the Domain
+    attribute, the user agent will return the cookie only to the origin server"), so the cookie
+    each gated host's callback sets goes back to that host only: never to an app of the zone such
+    as lofi.example.com, nor to another gated host (each signs in on its own)."""
+    args = request.getfixturevalue(case)["oauth2-proxy-values"]["extraArgs"]
+    everyone = [*GATE_HOSTS, "lofi.example.com", "example.com", "sub.tekton.example.com"]
+    for host in GATE_HOSTS:
+        cookie = set_cookie_of_oauth2_proxy(args, host)
+        assert "Domain=" not in cookie
+        assert hosts_receiving(cookie, host, everyone) == [host]
+
+
+def test_the_cookie_judge_sees_a_zone_wide_cookie() -> None:
+    """The judge above can fail: the former ``--cookie-domain=.example.com`` reached every app."""
+    args = ["--cookie-domain=.example.com", "--cookie-secure=true"]
+    cookie = set_cookie_of_oauth2_proxy(args, "auth.example.com")
+    assert "Domain=.example.com" in cookie
+    assert "lofi.example.com" in hosts_receiving(cookie, "auth.example.com", ["lofi.example.com"])
+
+
+def test_each_gated_host_signs_in_on_its_own_callback(traefik: dict[str, Any]) -> None:
+    """oauth2-proxy v7.15.3 oauthproxy.go ``getOAuthRedirectURI``: with no ``--redirect-url`` (path
+    defaults to ``<proxy-prefix>/callback``, no host) the redirect URI takes its host from
+    ``requestutil.GetRequestHost`` (X-Forwarded-Host under ``--reverse-proxy``, which Traefik's
+    ForwardAuth and ingress-nginx send) and ``https`` because the cookie is Secure. So the sign-in
+    of tekton.example.com comes back to https://tekton.example.com/oauth2/callback, where the
+    Ingress below routes it to oauth2-proxy. ``--relative-redirect-url`` would send the bare path,
+    which Auth0 refuses: it is not set."""
+    args = traefik["oauth2-proxy-values"]["extraArgs"]
+    assert "--reverse-proxy=true" in args
+    assert "--cookie-secure=true" in args
+    assert [a for a in args if a.startswith(("--redirect-url", "--relative-redirect-url", "--proxy-prefix"))] == []
+
+
+def _chart_objects(values: dict[str, Any], tmp_path: Path) -> list[dict[str, Any]]:
+    """``helm template`` of the sandbox's oauth2-proxy chart (the upstream 10.7.0 ingress template's
+    rules: one per ``ingress.hosts`` entry with ``ingress.path``/``pathType`` to the chart's Service
+    on ``service.portNumber``, ``ingress.tls`` verbatim)."""
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    args = [HELM, "template", "oauth2-proxy", str(sandbox.CHARTS / "oauth2-proxy"), "-n", "oauth2-proxy"]
+    result = subprocess.run([*args, "-f", str(values_file)], check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.mark.parametrize(("case", "ingress_class"), [("traefik", "traefik"), ("nginx", "nginx")])
+def test_every_gated_host_routes_oauth2_to_the_gate(
+    case: str, ingress_class: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The oauth2-proxy Ingress lists the gate's own host and every gated host, each with the
+    Prefix path ``/oauth2`` (Kubernetes Ingress: a Prefix path matches by path element, and the
+    longest matching path of a host wins, so /oauth2/callback, /oauth2/start and /oauth2/sign_out
+    of tekton.example.com reach oauth2-proxy while the rest stays with the Dashboard's Ingress) to
+    the oauth2-proxy Service, with TLS for each host from cert-manager's ingress-shim. The Ingress
+    is judged by Kubernetes' own 1.31 schema (kubernetes-validate, strict)."""
+    objects = _chart_objects(request.getfixturevalue(case)["oauth2-proxy-values"], tmp_path)
+    [ingress] = [o for o in objects if o["kind"] == "Ingress"]
+    [service] = [o for o in objects if o["kind"] == "Service"]
+    assert not judge.judge(ingress, "networking.k8s.io/v1", "Ingress")
+    spec = ingress["spec"]
+    assert spec["ingressClassName"] == ingress_class
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-production"
+    routes = {
+        (rule["host"], path["path"], path["pathType"]): path["backend"]["service"]
+        for rule in spec["rules"]
+        for path in rule["http"]["paths"]
+    }
+    target = {"name": service["metadata"]["name"], "port": {"number": service["spec"]["ports"][0]["port"]}}
+    assert service["metadata"]["name"] == "oauth2-proxy"
+    assert routes == {(host, "/oauth2", "Prefix"): target for host in GATE_HOSTS}
+    assert sorted(h for tls in spec["tls"] for h in tls["hosts"]) == GATE_HOSTS
+    assert all(tls["secretName"] for tls in spec["tls"])
+
+
+def test_added_gated_hosts_follow_everywhere(tmp_path: Path) -> None:
+    """One list: a host added to gitops_sso_gated_hosts is routed, whitelisted, and signs in on its
+    own host with ingress-nginx too (auth-signin on ``$host``)."""
+    out = rendered(
+        tmp_path,
+        gitops_ingress_controller="ingress-nginx",
+        gitops_sso_gated_hosts=["tekton.example.com", "alerts.example.com", "tekton.example.com"],
+    )
+    v = out["oauth2-proxy-values"]
+    hosts = ["auth.example.com", "tekton.example.com", "alerts.example.com"]
+    assert v["ingress"]["hosts"] == hosts
+    assert v["ingress"]["tls"][0]["hosts"] == hosts
+    assert [a.split("=", 1)[1] for a in v["extraArgs"] if a.startswith("--whitelist-domain=")] == hosts
+    assert out["sso"]["nginx.ingress.kubernetes.io/auth-signin"].startswith("https://$host/oauth2/start?")
 
 
 def test_sso_annotations_for_traefik(traefik: dict[str, Any]) -> None:
@@ -319,7 +466,7 @@ def test_sso_annotations_for_traefik(traefik: dict[str, Any]) -> None:
 def test_sso_annotations_for_ingress_nginx(nginx: dict[str, Any]) -> None:
     assert nginx["sso"] == {
         "nginx.ingress.kubernetes.io/auth-url": "http://oauth2-proxy.oauth2-proxy.svc.cluster.local/oauth2/auth",
-        "nginx.ingress.kubernetes.io/auth-signin": "https://auth.example.com/oauth2/start?rd=$scheme://$host$escaped_request_uri",
+        "nginx.ingress.kubernetes.io/auth-signin": "https://$host/oauth2/start?rd=$scheme://$host$escaped_request_uri",
         "nginx.ingress.kubernetes.io/auth-response-headers": "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups",
     }
     assert not [r for r in nginx["custom-resources"] if r["crd"] == "middlewares.traefik.io"]
@@ -347,6 +494,22 @@ def test_sso_off_means_no_annotations_and_no_oauth2_proxy(tmp_path: Path) -> Non
             {"ingress_certmanager_oauth2_proxy_allowed_groups": []},
             "ingress_certmanager_oauth2_proxy_allowed_groups: is empty",
         ),
+        (
+            {"ingress_certmanager_oauth2_proxy_extra_args": ["--cookie-domain=.example.com"]},
+            "ingress_certmanager_oauth2_proxy_extra_args: must not set --cookie-domain, --redirect-url or "
+            "--whitelist-domain",
+        ),
+        (
+            {
+                "ingress_certmanager_oauth2_proxy_extra_args": [
+                    "--redirect-url=https://auth.example.com/oauth2/callback"
+                ]
+            },
+            "ingress_certmanager_oauth2_proxy_extra_args: must not set --cookie-domain, --redirect-url or "
+            "--whitelist-domain",
+        ),
+        ({"gitops_sso_gated_hosts": ["https://tekton.example.com"]}, "gitops_sso_gated_hosts: must list host names"),
+        ({"gitops_sso_gated_hosts": ["*.example.com"]}, "gitops_sso_gated_hosts: must list host names"),
     ],
 )
 def test_bad_input_fails_with_the_variable_named(tmp_path: Path, overrides: dict[str, Any], message: str) -> None:

@@ -1070,3 +1070,29 @@ def test_a_domain_of_the_wrong_type_is_one_finding_not_a_crash(domain: Any) -> N
     """The entries' hosts derive from gitops_domain: a list or mapping there (the argument spec's finding)
     must not break the rules that compare with it."""
     assert variables(run({**good(), **LOFI_APP, "gitops_domain": domain})) == ["gitops_domain"]
+
+
+def test_the_removed_gated_hosts_knob_names_its_replacement() -> None:
+    """ingress_certmanager_oauth2_proxy_gated_hosts became the shared gitops_sso_gated_hosts (issue 18)."""
+    problems = pf.check_unknown(
+        ["ingress_certmanager_oauth2_proxy_gated_hosts"], {"gitops_sso_gated_hosts"}, ("ingress_certmanager_",)
+    )
+    assert variables(problems) == ["ingress_certmanager_oauth2_proxy_gated_hosts"]
+    assert "set gitops_sso_gated_hosts instead" in problems[0].fix
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"gitops_sso_gated_hosts": ["tekton.example.com/"]}, "gitops_sso_gated_hosts"),
+        ({"gitops_sso_gated_hosts": "tekton.example.com"}, "gitops_sso_gated_hosts"),
+        ({"ingress_certmanager_oauth2_proxy_extra_args": ["--whitelist-domain=.example.com"]}, None),
+        ({"ingress_certmanager_oauth2_proxy_extra_args": ["--cookie-domain", ".example.com"]}, None),
+    ],
+)
+def test_the_gate_stays_on_its_hosts(values: dict[str, Any], variable: str | None) -> None:
+    """The gate's hosts are host names and no extra flag widens its cookie or redirects (issue 18)."""
+    base = {"ingress_certmanager_oauth2_proxy_enabled": True, "gitops_sso_gated_hosts": ["tekton.example.com"]}
+    assert pf.check_ingress_settings({**base}.get) == []
+    problems = pf.check_ingress_settings({**base, **values}.get)
+    assert variables(problems) == [variable or "ingress_certmanager_oauth2_proxy_extra_args"]

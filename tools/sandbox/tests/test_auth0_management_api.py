@@ -634,3 +634,40 @@ def test_connection_clients_patch_is_judged_by_the_sdk_type(tenant: Sandbox) -> 
     )
     update(conn.id, request=[{"client_id": app, "status": False}])
     assert app not in [c.client_id for c in client.connections.clients.get(conn.id, take=1000)]
+
+
+def test_authorize_refuses_a_redirect_uri_outside_the_callbacks(tenant: Sandbox) -> None:
+    """RFC 6749 §4.1.2.1: an unregistered redirection URI gets an error page, never a redirect to it;
+    Auth0 matches redirect_uri against Allowed Callback URLs exactly ("Callback URL mismatch. {URL}
+    is not in the list of allowed callback URLs", Auth0 support article of that name): another host,
+    a trailing slash or http instead of https are all mismatches."""
+    client = mgmt(tenant).clients.create(
+        name="gate",
+        app_type="regular_web",
+        callbacks=["https://tekton.example.com/oauth2/callback"],
+        grant_types=["authorization_code"],
+    )
+    good = "https://tekton.example.com/oauth2/callback"
+    status, location, _ = tenant.authorize(client_id=client.client_id, redirect_uri=good, response_type="code")
+    assert (status, location.split("?")[0]) == (302, f"https://{tenant.auth0['domain']}/u/login")
+    for wrong in (
+        "https://lofi.example.com/oauth2/callback",
+        "https://tekton.example.com/oauth2/callback/",
+        "http://tekton.example.com/oauth2/callback",
+        "",
+    ):
+        status, location, body = tenant.authorize(client_id=client.client_id, redirect_uri=wrong, response_type="code")
+        assert (status, location) == (400, ""), wrong
+        assert body == {
+            "error": "invalid_request",
+            "error_description": f"Callback URL mismatch. {wrong} is not in the list of allowed callback URLs",
+        }
+    status, location, body = tenant.authorize(client_id="nobody", redirect_uri=good, response_type="code")
+    assert (status, location, body["error"]) == (400, "", "invalid_request")
+    # errors once the redirect_uri is known to be the client's go back to it (§4.1.2.1)
+    status, location, _ = tenant.authorize(
+        client_id=client.client_id, redirect_uri=good, response_type="token", state="s"
+    )
+    assert status == 302
+    assert location.startswith(good + "?error=unsupported_response_type&")
+    assert location.endswith("&state=s")

@@ -25,6 +25,8 @@ import json
 import ssl
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Self
@@ -155,6 +157,24 @@ class Sandbox:
 
     def admin(self, method: str, route: str, body: Any = None, emulator: str | None = None) -> Any:
         return admin(self.endpoints, self._name(emulator), method, route, body)
+
+    def authorize(self, **query: str) -> tuple[int, str, Any]:
+        """``GET /authorize`` of the Auth0 emulator, as a browser sent there by a relying party would,
+        without following the redirect: (status, Location, JSON body or None)."""
+        ctx = ssl.create_default_context(cafile=self.ca_bundle)
+        url = f"https://{self.endpoints['auth0']['domain']}/authorize?{urllib.parse.urlencode(query)}"
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *_args: Any) -> None:
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=ctx))
+        try:
+            with opener.open(url, timeout=10) as resp:
+                status, headers, raw = resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as exc:
+            status, headers, raw = exc.code, exc.headers, exc.read()
+        return status, headers.get("Location") or "", json.loads(raw) if raw else None
 
     def requests(self, since: int = 0, emulator: str | None = None) -> list[dict[str, Any]]:
         return requests(self.endpoints, self._name(emulator), since)

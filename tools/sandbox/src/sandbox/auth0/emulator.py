@@ -3,6 +3,8 @@
 Addressed as a tenant domain (``127.0.0.1:<port>``): clients build ``https://<domain>/...``.
 What it implements follows the public Management API v2 reference:
 
+* ``GET /authorize`` up to the login page: an unknown client or a ``redirect_uri`` not among the
+  client's callbacks (exact match) is refused with an error page, never redirected to;
 * ``POST /oauth/token`` (client_credentials; the token's scopes are those of the client's
   grant for the audience); every ``/api/v2`` call checks the bearer token and the scope it
   needs (403 ``insufficient_scope``, "Insufficient scope, expected any of: ...").
@@ -432,6 +434,8 @@ class Auth0Emulator(Emulator):
             return self._token(request)
         if path == "/.well-known/openid-configuration" and request.method == "GET":
             return Response(200, self._discovery())
+        if path == "/authorize" and request.method == "GET":
+            return self._authorize_endpoint(request)
         if not path.startswith("/api/v2/"):
             raise HTTPError(404, "Not Found")
         sub = path.removeprefix("/api/v2")
@@ -463,6 +467,47 @@ class Auth0Emulator(Emulator):
             )
         claims["_scopes"] = granted
         return claims
+
+    # ------------------------------------------------------------------ /authorize
+    def _authorize_endpoint(self, request: Request) -> Response:
+        """The start of the authorization code flow, up to the login page (no user signs in here).
+
+        RFC 6749 §4.1.2.1: with an unknown client or a redirect_uri that is not registered the
+        server "MUST NOT automatically redirect the user-agent to the invalid redirection URI" (an
+        error page, here 400 with the OAuth error body); Auth0 compares ``redirect_uri`` with the
+        application's Allowed Callback URLs character for character ("Callback URL mismatch. {URL}
+        is not in the list of allowed callback URLs", Auth0 support article of that name; the
+        emulator has no wildcard callbacks, stricter than Auth0's ``*.`` subdomains). Other errors
+        go back to the valid redirect_uri (``unsupported_response_type``, ``unauthorized_client``);
+        a valid request is sent to Universal Login (``/u/login?state=...``).
+        """
+        client_id = request.arg("client_id") or ""
+        client = self.data["clients"].get(client_id)
+        if client is None:
+            return Response(400, {"error": "invalid_request", "error_description": f"Unknown client: {client_id}"})
+        redirect_uri = request.arg("redirect_uri") or ""
+        if redirect_uri not in (client.get("callbacks") or []):
+            return Response(
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": (
+                        f"Callback URL mismatch. {redirect_uri} is not in the list of allowed callback URLs"
+                    ),
+                },
+            )
+        state = request.arg("state")
+
+        def back(error: str, description: str) -> Response:
+            query = {"error": error, "error_description": description, **({"state": state} if state else {})}
+            return Response(302, None, {"Location": f"{redirect_uri}?{urllib.parse.urlencode(query)}"})
+
+        if request.arg("response_type") != "code":
+            return back("unsupported_response_type", f"Unsupported response type: {request.arg('response_type')}")
+        if "authorization_code" not in client.get("grant_types", []):
+            return back("unauthorized_client", "Grant type 'authorization_code' not allowed for the client.")
+        login = urllib.parse.urlencode({"state": secrets.token_urlsafe(24)})
+        return Response(302, None, {"Location": f"https://{self.domain}/u/login?{login}"})
 
     def _discovery(self) -> dict[str, Any]:
         issuer = f"https://{self.domain}/"

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from sandbox.kube import apply as ssa
-from sandbox.kube import errors, fields, judge, patch, schema, structural, tekton
+from sandbox.kube import errors, fields, judge, patch, podsecurity, schema, structural, tekton
 from sandbox.kube.defaults import apply_defaults
 from sandbox.kube.errors import KubeError
 from sandbox.kube.resources import BUILTIN, VIRTUAL, ResourceType, from_crd
@@ -288,6 +288,7 @@ class Cluster:
         _default_and_validate(rtype, obj, None)
         self._allocate(rtype, obj)
         self._admit(rtype, obj, None)
+        self._pod_security(rtype, obj, None, op, "")
         if managed:
             meta.pop("managedFields", None)
             ssa.record_update(None, obj, self._writer(rtype, op, ""))
@@ -330,6 +331,7 @@ class Cluster:
                 del meta["managedFields"]
         _default_and_validate(rtype, new, old)
         self._admit(rtype, new, old)
+        self._pod_security(rtype, new, old, op, subresource)
         if managed == "update":
             ssa.record_update(self.render(rtype, old), new, self._writer(rtype, op, subresource), base_fields)
         self._note_dropped(rtype, new, op, subresource)
@@ -589,6 +591,54 @@ class Cluster:
                     spec.setdefault(key, old_spec[key])
         if rtype.gr == CRD_GR:
             _crd_status(new)
+
+    def _pod_security(
+        self, rtype: ResourceType, new: dict[str, Any], old: dict[str, Any] | None, op: Op, subresource: str
+    ) -> None:
+        """Pod Security admission (``podsecurity.py``), a validating admission plugin: after validation,
+        before the write, on dry runs and on updates that change nothing too."""
+        name = new["metadata"].get("name", "")
+        if rtype.gr == NS_GR:
+            if subresource:
+                return
+            labels = new["metadata"].get("labels") or {}
+            errs = podsecurity.policy(labels).errors
+            old_errs = podsecurity.policy((old or {}).get("metadata", {}).get("labels")).errors if old else ()
+            if errs and (old is None or not old_errs or errs != old_errs):
+                causes = [
+                    ("FieldValueInvalid", f'Invalid value: "{value}": {message}', f"metadata.labels[{label}]")
+                    for label, value, message in errs
+                ]
+                raise errors.invalid("Namespace", "", name, causes)
+            if old is not None:
+                pods = [p for p in self.objects("/pods", name) if not p["metadata"].get("deletionTimestamp")]
+                old_labels = old["metadata"].get("labels") or {}
+                op.warnings += podsecurity.namespace_update_warnings(name, labels, old_labels, pods)
+            return
+        if rtype.gr == "/pods":
+            if subresource in podsecurity.IGNORED_POD_SUBRESOURCES:
+                return
+            if old is not None and not podsecurity.significant_pod_update(new, old):
+                return
+            pod_meta, pod_spec = new["metadata"], new.get("spec") or {}
+            enforce = True
+        elif rtype.gr in podsecurity.POD_CONTROLLERS and not subresource:
+            template = podsecurity.pod_template(rtype.gr, new)
+            if template is None:
+                return
+            pod_meta, pod_spec = template
+            enforce = False
+        else:
+            return
+        ns = self.lookup(NS_GR, "", new["metadata"].get("namespace", ""))
+        verdict = podsecurity.decide(
+            podsecurity.policy((ns or {}).get("metadata", {}).get("labels")), pod_meta, pod_spec, enforce=enforce
+        )
+        if verdict.forbidden:
+            qualified = f"{rtype.plural}.{rtype.group}" if rtype.group else rtype.plural
+            details = {"name": name, "kind": rtype.plural, **({"group": rtype.group} if rtype.group else {})}
+            raise KubeError(403, f'{qualified} "{name}" is forbidden: {verdict.forbidden}', "Forbidden", details)
+        op.warnings += verdict.warnings
 
     def _after_write(self, rtype: ResourceType, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
         if rtype.gr == CRD_GR:

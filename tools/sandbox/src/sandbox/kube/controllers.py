@@ -11,6 +11,7 @@ import copy
 import datetime
 import hashlib
 import json
+import re
 import secrets
 import time
 import uuid
@@ -24,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from sandbox import imageref
 from sandbox.kube import argocd
 from sandbox.kube.cluster import NS_GR, Cluster, Op, now
+from sandbox.kube.errors import KubeError
 from sandbox.kube.scheduler import unschedulable_message, why_not
 from sandbox.kube.selectors import label_selector
 
@@ -94,7 +96,58 @@ def _condition(
 
 
 def _create(cluster: Cluster, gr: str, obj: dict[str, Any]) -> dict[str, Any]:
-    return cluster._create(cluster.rtype(gr), obj, CONTROLLER)
+    # an Op per write: admission's warnings (Pod Security) would pile up on a shared one
+    return cluster._create(cluster.rtype(gr), obj, Op(manager=CONTROLLER.manager))
+
+
+def _create_pod(cluster: Cluster, owner: dict[str, Any], pod: dict[str, Any], failed: str) -> dict[str, Any] | str:
+    """Create a controller's pod; an API refusal (Pod Security admission) becomes a ``FailedCreate``
+    Warning Event on the owner, worded ``failed`` (``{error}`` is the refusal), and is returned as text.
+
+    As kube-controller-manager: ``controller_utils.go`` CreatePods records ``"Error creating: %v"``
+    (ReplicaSets, Jobs, DaemonSets), ``stateful_pod_control.go`` ``"create Pod %s in StatefulSet %s
+    failed error: %s"``; the controller retries on its next sync.
+    """
+    try:
+        return _create(cluster, "/pods", pod)
+    except KubeError as exc:
+        _warning_event(cluster, owner, "FailedCreate", failed.format(error=exc.message))
+        return exc.message
+
+
+def _warning_event(cluster: Cluster, obj: dict[str, Any], reason: str, message: str) -> None:
+    """A core/v1 Warning Event about ``obj`` from kube-controller-manager, once per reason and message."""
+    meta = obj["metadata"]
+    # one Event per refusal, not per attempt: the generated pod name changes on every retry (the real
+    # recorder aggregates such similar events too)
+    same = re.sub(r'pods "[^"]*"', "pods", message)
+    digest = hashlib.sha256(f"{meta['uid']}/{reason}/{same}".encode()).hexdigest()[:16]
+    name = f"{meta['name']}.{digest}"
+    if cluster.lookup("/events", meta["namespace"], name) is not None:
+        return
+    stamp = now()
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": name, "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": obj["apiVersion"],
+            "kind": obj["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta["uid"],
+            "resourceVersion": meta.get("resourceVersion", ""),
+        },
+        "reason": reason,
+        "message": message,
+        "type": "Warning",
+        "count": 1,
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "source": {"component": obj["kind"].lower() + "-controller"},
+        "reportingComponent": obj["kind"].lower() + "-controller",
+    }
+    _create(cluster, "/events", event)
 
 
 # ------------------------------------------------------------------------------- namespaces
@@ -262,6 +315,18 @@ def _deployment_status(
             old,
         ),
     ]
+    # progress.go syncRolloutStatus: a ReplicaSet's ReplicaFailure condition is the Deployment's too
+    failure = next(
+        (
+            c
+            for rs in [current, *sets]
+            for c in (rs.get("status") or {}).get("conditions") or []
+            if c.get("type") == "ReplicaFailure" and c.get("status") == "True"
+        ),
+        None,
+    )
+    if failure is not None:
+        status["conditions"].append(_condition("ReplicaFailure", "True", failure["reason"], failure["message"], old))
     revision = (current["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision")
     if revision and (dep["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision") != revision:
         new = copy.deepcopy(dep)
@@ -316,9 +381,14 @@ def replicasets(cluster: Cluster) -> None:
         pods = [p for p in _owned(cluster, "/pods", rs) if not p["metadata"].get("deletionTimestamp")]
         want = int(rs["spec"].get("replicas", 1))
         template = rs["spec"].get("template") or {}
+        refused = ""
         for _ in range(want - len(pods)):
             name = f"{rs['metadata']['name']}-{secrets.token_hex(3)[:5]}"
-            pods.append(_create(cluster, "/pods", _pod(rs, name, template, {})))
+            created = _create_pod(cluster, rs, _pod(rs, name, template, {}), "Error creating: {error}")
+            if isinstance(created, str):
+                refused = created
+                break
+            pods.append(created)
         for pod in sorted(pods, key=_pod_ready)[: max(0, len(pods) - want)]:
             cluster._delete_now(cluster.rtype("/pods"), pod, "Background")
             pods.remove(pod)
@@ -329,6 +399,10 @@ def replicasets(cluster: Cluster) -> None:
         if ready:
             status["readyReplicas"] = ready
             status["availableReplicas"] = ready
+        if refused:
+            # replica_set_utils.go calculateStatus: ReplicaFailure, FailedCreate, the create error
+            old = rs.get("status") or {}
+            status["conditions"] = [_condition("ReplicaFailure", "True", "FailedCreate", refused, old, probe=False)]
         _set_status(cluster, "apps/replicasets", rs, status)
 
 
@@ -348,7 +422,10 @@ def statefulsets(cluster: Cluster) -> None:
                 cluster._delete_now(cluster.rtype("/pods"), pod, "Background")
                 pod = None
             if pod is None:
-                pods[pod_name] = _stateful_pod(cluster, sts, index, revision)
+                created = _stateful_pod(cluster, sts, index, revision)
+                if isinstance(created, str):
+                    break  # the controller creates ordinal by ordinal: it waits on the refused one
+                pods[pod_name] = created
         for pod_name, pod in list(pods.items()):
             if (
                 not pod_name.startswith(f"{name}-")
@@ -373,7 +450,7 @@ def statefulsets(cluster: Cluster) -> None:
         _set_status(cluster, "apps/statefulsets", sts, status)
 
 
-def _stateful_pod(cluster: Cluster, sts: dict[str, Any], index: int, revision: str) -> dict[str, Any]:
+def _stateful_pod(cluster: Cluster, sts: dict[str, Any], index: int, revision: str) -> dict[str, Any] | str:
     """Create pod ``<name>-<index>`` of a StatefulSet and the claims of its volumeClaimTemplates."""
     spec = sts["spec"]
     ns = sts["metadata"]["namespace"]
@@ -403,7 +480,8 @@ def _stateful_pod(cluster: Cluster, sts: dict[str, Any], index: int, revision: s
             volumes.append({"name": template_name, "persistentVolumeClaim": {"claimName": claim_name}})
     if not volumes:
         del pod["spec"]["volumes"]
-    return _create(cluster, "/pods", pod)
+    failed = f"create Pod {pod_name} in StatefulSet {sts['metadata']['name']} failed error: {{error}}"
+    return _create_pod(cluster, sts, pod, failed)
 
 
 def daemonsets(cluster: Cluster) -> None:
@@ -429,7 +507,12 @@ def daemonsets(cluster: Cluster) -> None:
                     "controller-revision-hash": revision,
                     "pod-template-generation": str(ds["metadata"].get("generation", 1)),
                 }
-                by_node[node_name] = _create(cluster, "/pods", _pod(ds, name, template, labels, node_name))
+                created = _create_pod(
+                    cluster, ds, _pod(ds, name, template, labels, node_name), "Error creating: {error}"
+                )
+                if isinstance(created, str):
+                    continue
+                by_node[node_name] = created
         for node_name, pod in list(by_node.items()):
             if node_name not in wanted_names:
                 cluster._delete_now(cluster.rtype("/pods"), pod, "Background")
@@ -470,7 +553,12 @@ def jobs(cluster: Cluster) -> None:
         parallelism = int(spec.get("parallelism", 1))
         while succeeded + len(active) < completions and len(active) < parallelism:
             name = f"{job['metadata']['name']}-{secrets.token_hex(3)[:5]}"
-            active.append(_create(cluster, "/pods", _pod(job, name, spec.get("template") or {}, {})))
+            created = _create_pod(
+                cluster, job, _pod(job, name, spec.get("template") or {}, {}), "Error creating: {error}"
+            )
+            if isinstance(created, str):
+                break
+            active.append(created)
         status: dict[str, Any] = {
             "startTime": old.get("startTime") or now(),
             "uncountedTerminatedPods": {},

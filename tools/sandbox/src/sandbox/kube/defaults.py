@@ -43,6 +43,9 @@ def pod_spec(spec: dict[str, Any]) -> None:
         if isinstance(c, dict):
             _container(c)
     for volume in spec.get("volumes") or []:
+        if isinstance(volume, dict) and set(volume) <= {"name"}:
+            # pkg/apis/core/v1/defaults.go SetDefaults_Volume: no source is an emptyDir
+            volume["emptyDir"] = {}
         for source in ("secret", "configMap"):
             if isinstance(volume.get(source), dict):
                 volume[source].setdefault("defaultMode", 420)

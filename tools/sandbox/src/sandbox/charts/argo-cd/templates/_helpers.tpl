@@ -132,9 +132,17 @@ spec:
       {{- with (default $ctx.Values.global.priorityClassName $c.priorityClassName) }}
       priorityClassName: {{ . }}
       {{- end }}
+      {{- with (hasKey $c "securityContext" | ternary $c.securityContext $ctx.Values.global.securityContext) }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
       containers:
         - name: {{ $c.name }}
           image: {{ include "argo-cd.image" (dict "context" $ctx "component" $c) }}
+          {{- with $c.containerSecurityContext }}
+          securityContext:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
           imagePullPolicy: {{ default $ctx.Values.global.image.imagePullPolicy $c.image.imagePullPolicy }}
           args:
             {{- range .args }}

@@ -47,3 +47,32 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The controller container's securityContext: containerSecurityContext verbatim, else built from image.* (upstream's rule). */}}
+{{- define "ingress-nginx.controller.containerSecurityContext" -}}
+{{- $c := .Values.controller -}}
+{{- if $c.containerSecurityContext -}}
+{{- toYaml $c.containerSecurityContext -}}
+{{- else -}}
+runAsNonRoot: {{ $c.image.runAsNonRoot }}
+runAsUser: {{ $c.image.runAsUser }}
+runAsGroup: {{ $c.image.runAsGroup }}
+allowPrivilegeEscalation: {{ or $c.image.allowPrivilegeEscalation $c.image.chroot }}
+{{- with $c.image.seccompProfile }}
+seccompProfile:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+capabilities:
+  drop:
+    - ALL
+  add:
+    - NET_BIND_SERVICE
+    {{- if $c.image.chroot }}
+    {{- if $c.image.seccompProfile }}
+    - SYS_ADMIN
+    {{- end }}
+    - SYS_CHROOT
+    {{- end }}
+readOnlyRootFilesystem: {{ $c.image.readOnlyRootFilesystem }}
+{{- end -}}
+{{- end -}}
