@@ -1059,3 +1059,17 @@ def test_a_domain_of_the_wrong_type_is_one_finding_not_a_crash(domain: Any) -> N
     """The entries' hosts derive from gitops_domain: a list or mapping there (the argument spec's finding)
     must not break the rules that compare with it."""
     assert variables(run({**good(), **LOFI_APP, "gitops_domain": domain})) == ["gitops_domain"]
+
+
+def test_kyverno_signature_policy_needs_a_published_key() -> None:
+    """The kyverno role's signature policy carries the Chains public key: with Chains off and no
+    kyverno_public_key there is nothing to verify with, refused before any write."""
+    no_chains = {**good(), "tekton_chains_enabled": False}
+    problems = run(no_chains)
+    assert variables(problems) == ["kyverno_verify_images_enabled"]
+    assert "kyverno_public_key" in problems[0].fix
+    assert variables(run({**good(), "tekton_enabled": False})) == ["kyverno_verify_images_enabled"]
+    assert run({**no_chains, "kyverno_public_key": "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----"}) == []
+    assert run({**no_chains, "kyverno_verify_images_enabled": False}) == []
+    assert run({**no_chains, "kyverno_enabled": False}) == []
+    assert run(good()) == []
