@@ -1734,12 +1734,8 @@ def check_auth0_settings(get: Getter) -> list[Problem]:
     return problems
 
 
-# The cross-field inventory rules, keyed by the role that obeys them: site.yml's preflight runs every
-# key once before any write, and each role's first task runs its own key (with gitops's) when it runs
-# alone. Types, choices and required values are the roles' meta/argument_specs.yml; checks that need
-# the cluster or an API stay in the role; modules keep their own input checks.
 def check_kyverno_settings(get: Getter) -> list[Problem]:
-    """The signature policy needs the Chains public key: tekton with Chains publishes it, else the inventory gives it."""
+    """The signature policy needs the Chains public key: tekton with Chains publishes it, or the inventory gives it."""
     if not _enabled(get, "kyverno") or not _on(get, "kyverno_verify_images_enabled", True):
         return []
     if str(get("kyverno_public_key", "") or "").strip():
@@ -1757,6 +1753,10 @@ def check_kyverno_settings(get: Getter) -> list[Problem]:
     ]
 
 
+# The cross-field inventory rules, keyed by the role that obeys them: site.yml's preflight runs every
+# key once before any write, and each role's first task runs its own key (with gitops's) when it runs
+# alone. Types, choices and required values are the roles' meta/argument_specs.yml; checks that need
+# the cluster or an API stay in the role; modules keep their own input checks.
 RULES: dict[str, tuple[Check, ...]] = {
     "gitops": (check_domain, check_pools, check_placement),
     "doks_cluster": (
