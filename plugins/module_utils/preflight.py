@@ -1759,6 +1759,25 @@ def check_auth0_settings(get: Getter) -> list[Problem]:
     return problems
 
 
+def check_kyverno_settings(get: Getter) -> list[Problem]:
+    """The signature policy needs the Chains public key: tekton with Chains publishes it, or the inventory gives it."""
+    if not _enabled(get, "kyverno") or not _on(get, "kyverno_verify_images_enabled", True):
+        return []
+    if str(get("kyverno_public_key", "") or "").strip():
+        return []
+    if _enabled(get, "tekton") and _on(get, "tekton_chains_enabled", True):
+        return []
+    return [
+        Problem(
+            "kyverno_verify_images_enabled",
+            "is true but no Chains public key is published (tekton_enabled or tekton_chains_enabled is false) "
+            "and kyverno_public_key is empty",
+            "turn Tekton Chains on, set kyverno_public_key to the PEM public key images are signed with, "
+            "or set kyverno_verify_images_enabled: false",
+        )
+    ]
+
+
 # The cross-field inventory rules, keyed by the role that obeys them: site.yml's preflight runs every
 # key once before any write, and each role's first task runs its own key (with gitops's) when it runs
 # alone. Types, choices and required values are the roles' meta/argument_specs.yml; checks that need
@@ -1794,6 +1813,7 @@ RULES: dict[str, tuple[Check, ...]] = {
         group_references("observability"),
     ),
     "tekton": (check_release_checksums, check_tekton_settings, group_references("tekton")),
+    "kyverno": (check_kyverno_settings,),
     "argocd": (check_argocd_settings, check_argocd_projects, group_references("argocd")),
     "lofi_pipeline": (check_git_urls, check_app_credentials, check_apps, check_app_entries, check_scan),
 }

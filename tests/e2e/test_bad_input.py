@@ -127,6 +127,16 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("unknown Pod Security level", {"lofi_pipeline_app_pod_security": "strict"}, "lofi_pipeline_app_pod_security"),
     (
+        "Kyverno mode in lower case",
+        {"kyverno_validation_failure_action": "enforce"},
+        "kyverno_validation_failure_action",
+    ),
+    (
+        "signature policy without a key source",
+        {"tekton_chains_enabled": False},
+        "kyverno_verify_images_enabled",
+    ),
+    (
         "singular where the role declares a plural",
         {"observability_grafana_admin_group": ["gitops-admins"]},
         "observability_grafana_admin_group",

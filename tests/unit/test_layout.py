@@ -22,6 +22,7 @@ PLATFORM_ROLES = [
     "observability",
     "ingress_certmanager",
     "tekton",
+    "kyverno",
     "argocd",
     "lofi_pipeline",
 ]

@@ -49,6 +49,8 @@ UPSTREAM_HOSTS = {
     "grafana-community.github.io",
     "oauth2-proxy.github.io",
     "bitnami-labs.github.io",
+    "kyverno.github.io",
+    "kyverno.io",
 }
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")

@@ -35,7 +35,16 @@ import yaml
 import sandbox
 from tests.unit.role_render import ROOT, ansible_playbook
 
-ROLES = ("gitops", "auth0_apps", "ingress_certmanager", "observability", "tekton", "argocd", "lofi_pipeline")
+ROLES = (
+    "gitops",
+    "auth0_apps",
+    "ingress_certmanager",
+    "observability",
+    "tekton",
+    "kyverno",
+    "argocd",
+    "lofi_pipeline",
+)
 TEKTON_RELEASE = sandbox.RELEASES / "tekton-releases/pipeline/previous/v1.15.0/release.yaml"
 
 PLAY = """
@@ -62,6 +71,7 @@ PLAY = """
           observability: {{namespaces: "{{{{ observability_namespaces_declared }}}}", kinds: [Namespace, NetworkPolicy]}}
           argocd: {{namespaces: "{{{{ argocd_namespaces_declared }}}}", kinds: [Namespace, NetworkPolicy]}}
           tekton: {{namespaces: "{{{{ tekton_namespaces_declared }}}}", kinds: [NetworkPolicy]}}
+          kyverno: {{namespaces: "{{{{ kyverno_namespaces_declared }}}}", kinds: [Namespace, NetworkPolicy]}}
           lofi_pipeline:
             namespaces: "{{{{ lofi_pipeline_pipeline_namespaces_declared }}}}"
             kinds: [NetworkPolicy]
@@ -268,6 +278,18 @@ EVENT_LISTENER = Pod(
     {"app.kubernetes.io/managed-by": "EventListener", "app.kubernetes.io/part-of": "Triggers", "eventlistener": "lofi"},
 )
 LOFI = Pod("lofi", {"app.kubernetes.io/name": "lofi"})
+# kyverno chart 3.9.0: pods labelled part-of (the fullname), component and instance; webhooks on
+# container port 9443 (admission, cleanup), metrics on 8000 (every controller)
+KYVERNO_ADMISSION = Pod(
+    "kyverno",
+    {"app.kubernetes.io/part-of": "kyverno", "app.kubernetes.io/component": "admission-controller"},
+    {"https": 9443, "metrics-port": 8000},
+)
+KYVERNO_REPORTS = Pod(
+    "kyverno",
+    {"app.kubernetes.io/part-of": "kyverno", "app.kubernetes.io/component": "reports-controller"},
+    {"metrics-port": 8000},
+)
 LOFI_BUILD = Pod("lofi-ci", {"tekton.dev/pipelineRun": "lofi-run"})
 
 
@@ -341,12 +363,15 @@ def test_ingress_controller_reaches_the_uis_and_the_gate(policies: list[dict[str
 def test_prometheus_scrapes_every_platform_namespace(policies: list[dict[str, Any]]) -> None:
     targets = (TRAEFIK, CERT_MANAGER, CERT_MANAGER_WEBHOOK, EXTERNAL_DNS, OAUTH2_PROXY, ALERTMANAGER, GRAFANA)
     targets += (LOKI, ALLOY, OPERATOR, ARGOCD_SERVER, ARGOCD_REPO, ARGOCD_CONTROLLER, EVENT_LISTENER)
+    targets += (KYVERNO_ADMISSION, KYVERNO_REPORTS)
     tekton = [pod for pod in TEKTON.values() if pod.labels["app.kubernetes.io/part-of"] != "tekton-dashboard"]
     for target in (*targets, *tekton):  # the Dashboard has no metrics endpoint: the gate's alone
         assert allowed(policies, PROMETHEUS, target, 9090), target
     for target in (CERT_MANAGER, EXTERNAL_DNS, ARGOCD_CONTROLLER, TEKTON["tekton-pipelines-controller"]):
         assert not allowed(policies, LOFI, target, 9090), target
         assert not allowed(policies, GRAFANA if target.namespace != "observability" else LOFI, target, 9090), target
+    assert allowed(policies, PROMETHEUS, KYVERNO_REPORTS, 8000)
+    assert not allowed(policies, LOFI, KYVERNO_REPORTS, 8000)
 
 
 def test_the_api_server_reaches_the_admission_webhooks(policies: list[dict[str, Any]]) -> None:
@@ -355,7 +380,9 @@ def test_the_api_server_reaches_the_admission_webhooks(policies: list[dict[str, 
     assert allowed(policies, API, OPERATOR, 10250)
     assert allowed(policies, API, TEKTON["tekton-pipelines-webhook"], 8443)
     assert allowed(policies, API, TEKTON["tekton-triggers-webhook"], 8443)
+    assert allowed(policies, API, KYVERNO_ADMISSION, 9443)
     # the open port is the webhook's alone
+    assert not allowed(policies, API, KYVERNO_ADMISSION, 8000)
     assert not allowed(policies, API, CERT_MANAGER, 10250)
     assert not allowed(policies, API, TEKTON["tekton-pipelines-webhook"], 9090)
     assert not allowed(policies, API, TEKTON["tekton-pipelines-controller"], 8443)
@@ -384,6 +411,7 @@ def test_every_platform_namespace_denies_by_default(rendered: dict[str, list[dic
     declared = {o["metadata"]["name"] for objs in rendered.values() for o in objs if o["kind"] == "Namespace"}
     assert declared <= namespaces
     expected = {"traefik", "cert-manager", "external-dns", "oauth2-proxy", "observability", "argocd", "argocd-apps"}
+    expected |= {"kyverno"}
     assert expected | {"tekton-pipelines", "tekton-pipelines-resolvers", "tekton-chains", "lofi-ci"} == namespaces
     for namespace in namespaces:
         denies = [
@@ -407,6 +435,7 @@ def _documented_levels() -> dict[str, str]:
     obs = yaml.safe_load((ROOT / "roles/observability/defaults/main.yml").read_text())
     argo = yaml.safe_load((ROOT / "roles/argocd/defaults/main.yml").read_text())
     tekton = yaml.safe_load((ROOT / "roles/tekton/defaults/main.yml").read_text())
+    kyverno = yaml.safe_load((ROOT / "roles/kyverno/defaults/main.yml").read_text())
     levels = icm["ingress_certmanager_pod_security"]
     return {
         "traefik": levels["controller"],
@@ -418,6 +447,7 @@ def _documented_levels() -> dict[str, str]:
         "argocd-apps": argo["argocd_applications_pod_security"],
         "tekton-pipelines": tekton["tekton_pod_security"],
         "tekton-pipelines-resolvers": tekton["tekton_pod_security"],
+        "kyverno": kyverno["kyverno_pod_security"],
     }
 
 

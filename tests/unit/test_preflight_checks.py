@@ -1096,3 +1096,17 @@ def test_the_gate_stays_on_its_hosts(values: dict[str, Any], variable: str | Non
     assert pf.check_ingress_settings({**base}.get) == []
     problems = pf.check_ingress_settings({**base, **values}.get)
     assert variables(problems) == [variable or "ingress_certmanager_oauth2_proxy_extra_args"]
+
+
+def test_kyverno_signature_policy_needs_a_published_key() -> None:
+    """The kyverno role's signature policy carries the Chains public key: with Chains off and no
+    kyverno_public_key there is nothing to verify with, refused before any write."""
+    no_chains = {**good(), "tekton_chains_enabled": False}
+    problems = run(no_chains)
+    assert variables(problems) == ["kyverno_verify_images_enabled"]
+    assert "kyverno_public_key" in problems[0].fix
+    assert variables(run({**good(), "tekton_enabled": False})) == ["kyverno_verify_images_enabled"]
+    assert run({**no_chains, "kyverno_public_key": "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----"}) == []
+    assert run({**no_chains, "kyverno_verify_images_enabled": False}) == []
+    assert run({**no_chains, "kyverno_enabled": False}) == []
+    assert run(good()) == []

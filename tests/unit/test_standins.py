@@ -45,6 +45,8 @@ PLACEMENT: dict[str, list[str]] = {
         "kube-state-metrics",
         "prometheus-node-exporter",
     ],
+    # per controller, falling back to global.* like upstream (kubernetes.io/os: linux always merged)
+    "kyverno": ["admissionController", "backgroundController", "cleanupController", "reportsController"],
     "loki": ["singleBinary", "gateway", "chunksCache", "resultsCache", "lokiCanary"],
     "metrics-server": [""],
     "oauth2-proxy": [""],
@@ -228,7 +230,10 @@ def assert_valid_crd(doc: dict[str, Any]) -> None:
         assert schema["type"] == "object"
         # Tekton Triggers' CRDs keep everything at the root, as upstream (their webhook judges)
         open_root = schema.get("x-kubernetes-preserve-unknown-fields") is True
-        assert "spec" in schema.get("properties", {}) or open_root or names["kind"] == "Extension"
+        # wgpolicyk8s.io reports keep scope, summary and results at the root (Kyverno's
+        # wgpolicyk8s.io_policyreports.yaml), no spec
+        rootless = names["kind"] in {"Extension", "PolicyReport", "ClusterPolicyReport"}
+        assert "spec" in schema.get("properties", {}) or open_root or rootless
 
 
 EXPECTED_CRDS = {
@@ -244,6 +249,7 @@ EXPECTED_CRDS = {
     },
     "argo-cd": {"applications", "appprojects", "applicationsets"},
     "sealed-secrets": {"sealedsecrets"},
+    "kyverno": {"clusterpolicies", "policies", "policyexceptions", "policyreports", "clusterpolicyreports"},
 }
 
 

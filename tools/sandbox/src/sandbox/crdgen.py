@@ -395,6 +395,61 @@ def sealed_secrets() -> list[dict[str, Any]]:
     ]
 
 
+def kyverno() -> list[dict[str, Any]]:
+    """The kyverno.io kinds of chart 3.9.0's crds subchart that cloudcoil-models-kyverno 1.13.4.0 models."""
+    g, cats = "kyverno.io", ["kyverno"]
+    return [
+        crd(
+            g,
+            "ClusterPolicy",
+            ["v1", "v2beta1"],
+            {},
+            plural="clusterpolicies",
+            scope="Cluster",
+            short=["cpol"],
+            categories=cats,
+        ),
+        crd(g, "Policy", ["v1", "v2beta1"], {}, plural="policies", short=["pol"], categories=cats),
+        crd(g, "PolicyException", ["v2", "v2beta1"], {}, short=["polex"], categories=cats),
+        crd(
+            g,
+            "ClusterCleanupPolicy",
+            ["v2", "v2beta1"],
+            {},
+            plural="clustercleanuppolicies",
+            scope="Cluster",
+            short=["ccleanpol"],
+            categories=cats,
+        ),
+        crd(g, "CleanupPolicy", ["v2", "v2beta1"], {}, plural="cleanuppolicies", short=["cleanpol"], categories=cats),
+        crd(g, "UpdateRequest", ["v2", "v1beta1"], {}, short=["ur"], categories=cats),
+    ]
+
+
+def policy_reports() -> list[dict[str, Any]]:
+    """wgpolicyk8s.io/v1alpha2 reports (no registry package models them): the fields Kyverno writes at the root."""
+    report = {
+        "scope": OBJ,
+        "scopeSelector": OBJ,
+        "summary": obj({"pass": INT, "fail": INT, "warn": INT, "error": INT, "skip": INT}, open_=False),
+        "results": OBJS,
+    }
+    out = [
+        crd("wgpolicyk8s.io", "PolicyReport", ["v1alpha2"], None, short=["polr"], top=report, status_subresource=False),
+        crd(
+            "wgpolicyk8s.io",
+            "ClusterPolicyReport",
+            ["v1alpha2"],
+            None,
+            scope="Cluster",
+            short=["cpolr"],
+            top=report,
+            status_subresource=False,
+        ),
+    ]
+    return out
+
+
 TEKTON_LABELS = {
     "app.kubernetes.io/instance": "default",
     "app.kubernetes.io/part-of": "tekton-pipelines",
@@ -643,6 +698,7 @@ def write_upstream() -> None:
     write_chart_crds("argo-cd", from_upstream("argo-cd", argo_cd()))
     write_chart_crds("kube-prometheus-stack", from_upstream("prometheus-operator", prometheus_operator()))
     write_chart_crds("sealed-secrets", from_upstream("sealed-secrets", sealed_secrets()))
+    write_chart_crds("kyverno", from_upstream("kyverno", kyverno()) + policy_reports())
 
 
 def main(argv: list[str]) -> int:

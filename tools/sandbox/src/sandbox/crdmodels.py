@@ -15,6 +15,7 @@ ranges are not carried (the emulator does not check them).
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,11 @@ PACKAGES = {
     "cert-manager": "cloudcoil/models/cert_manager",
     "prometheus-operator": "cloudcoil/models/prometheus_operator",
     "sealed-secrets": "cloudcoil/models/sealed_secrets",
+    "kyverno": "cloudcoil/models/kyverno",
 }
+# cloudcoil-models-kyverno runs on Python >= 3.10: requirements-dev.txt installs it (the tests judge the
+# ClusterPolicies with its models), so its source is read where it is installed, not under PYPI.
+INSTALLED = {"kyverno": "cloudcoil.models.kyverno"}
 OPEN: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
 SCALARS = {
     "str": {"type": "string"},
@@ -60,7 +65,9 @@ class Models:
                 if _literal(fields.get("api_version")) != api_version or _literal(fields.get("kind")) != kind:
                     continue
                 schema = self.schema_of(cls.name, set())
-                schema["properties"].update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}})
+                schema["properties"].update(
+                    {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
+                )
                 required = [r for r in schema.pop("required", []) if r not in {"apiVersion", "kind", "metadata"}]
                 if required:
                     schema["required"] = required
@@ -124,6 +131,19 @@ class Models:
             return self.schema_of(node.id, seen)
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
             args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            # cloudcoil-models-kyverno spells the same forms with typing's Optional, Union, List and Dict
+            if node.value.id == "Optional":
+                return self.annotation(args[0], seen)
+            if node.value.id == "Union":
+                union = ast.BinOp(left=args[0], op=ast.BitOr(), right=args[1]) if len(args) == 2 else None
+                return self.annotation(union, seen) if union is not None else dict(OPEN)
+            if node.value.id == "List":
+                return {"type": "array", "items": self.annotation(args[0], seen)}
+            if node.value.id == "Dict":
+                value = self.annotation(args[1], seen)
+                if value == OPEN:
+                    return {"type": "object", **OPEN}
+                return {"type": "object", "additionalProperties": value}
             if node.value.id == "list":
                 return {"type": "array", "items": self.annotation(args[0], seen)}
             if node.value.id == "dict":
@@ -160,6 +180,9 @@ def _literal(field: tuple[ast.expr, bool] | None) -> str | None:
     if field is None:
         return None
     node = _strip_annotated(field[0])
+    # cloudcoil-models-kyverno writes Optional[Literal[...]]
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Optional":
+        node = node.slice
     literal = isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal"
     if literal and isinstance(node.slice, ast.Constant):
         return node.slice.value
@@ -207,6 +230,15 @@ def _extra_allowed(cls: ast.ClassDef) -> bool:
 
 
 def models(project: str, pypi: Path = PYPI) -> Models | None:
-    """The unpacked package of ``project`` under ``pypi`` (see the Makefile's ``judges``), or None."""
+    """The unpacked package of ``project`` under ``pypi`` (see the Makefile's ``judges``), or None.
+
+    An installed package (``INSTALLED``) is located with ``importlib.util.find_spec`` and read the same
+    way (its parent packages are imported to locate it; its own modules are not).
+    """
     package_dir = pypi / PACKAGES[project]
+    if project in INSTALLED:
+        parent, _, leaf = INSTALLED[project].rpartition(".")
+        spec = importlib.util.find_spec(parent)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        package_dir = next((Path(p) / leaf for p in locations if (Path(p) / leaf).is_dir()), package_dir)
     return Models(package_dir) if package_dir.is_dir() else None
