@@ -111,7 +111,7 @@ class Models:
             out["x-kubernetes-preserve-unknown-fields"] = True
         return out
 
-    def annotation(self, node: ast.expr, seen: set[str]) -> dict[str, Any]:  # noqa: PLR0911 - one per form
+    def annotation(self, node: ast.expr, seen: set[str]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one branch per annotation form
         node = self._root_type(node)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             members = [m for m in _union(node) if not (isinstance(m, ast.Constant) and m.value is None)]
