@@ -43,6 +43,7 @@ DEFAULT_ROLES = (
     "ingress_certmanager",
     "observability",
     "tekton",
+    "kyverno",
     "argocd",
     "lofi_pipeline",
 )

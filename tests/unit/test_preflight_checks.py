@@ -10,6 +10,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
+from ansible_collections.doks.gitops.plugins.action import preflight as action
 from ansible_collections.doks.gitops.plugins.module_utils import preflight as pf
 
 LABEL = "doks.digitalocean.com/node-pool"
@@ -1110,3 +1111,12 @@ def test_kyverno_signature_policy_needs_a_published_key() -> None:
     assert run({**no_chains, "kyverno_verify_images_enabled": False}) == []
     assert run({**no_chains, "kyverno_enabled": False}) == []
     assert run(good()) == []
+
+
+def test_site_preflight_checks_every_role_of_site_yml() -> None:
+    """site.yml's preflight (no ``roles:``) checks DEFAULT_ROLES: every role the playbook runs, and every
+    key of RULES, must be there, or a new role's inventory is only checked after the roles before it wrote."""
+    play = yaml.safe_load((Path(__file__).resolve().parents[2] / "playbooks/site.yml").read_text())[0]
+    site_roles = [r["role"].removeprefix("doks.gitops.") for r in play["roles"]]
+    assert set(action.DEFAULT_ROLES) == {"gitops", *site_roles}
+    assert set(pf.RULES) <= set(action.DEFAULT_ROLES)

@@ -19,9 +19,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from sandbox.judges import judges_dir
-
-PYPI = judges_dir() / "pypi"
+ROOT = Path(__file__).resolve().parents[1]
+PYPI = ROOT / ".cache" / "judges" / "pypi"
 # project -> (wheel distribution, model package): versions are pinned in the Makefile (JUDGES_PYPI)
 PACKAGES = {
     "cert-manager": "cloudcoil/models/cert_manager",
@@ -111,8 +110,8 @@ class Models:
             out["x-kubernetes-preserve-unknown-fields"] = True
         return out
 
-    def annotation(self, node: ast.expr, seen: set[str]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one branch per annotation form
-        node = self._root_type(node)
+    def annotation(self, node: ast.expr, seen: set[str]) -> dict[str, Any]:  # noqa: PLR0911 - one per form
+        node = _builtin_form(self._root_type(node))
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             members = [m for m in _union(node) if not (isinstance(m, ast.Constant) and m.value is None)]
             names = {ast.unparse(self._root_type(m)) for m in members}
@@ -131,19 +130,6 @@ class Models:
             return self.schema_of(node.id, seen)
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
             args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-            # cloudcoil-models-kyverno spells the same forms with typing's Optional, Union, List and Dict
-            if node.value.id == "Optional":
-                return self.annotation(args[0], seen)
-            if node.value.id == "Union":
-                union = ast.BinOp(left=args[0], op=ast.BitOr(), right=args[1]) if len(args) == 2 else None
-                return self.annotation(union, seen) if union is not None else dict(OPEN)
-            if node.value.id == "List":
-                return {"type": "array", "items": self.annotation(args[0], seen)}
-            if node.value.id == "Dict":
-                value = self.annotation(args[1], seen)
-                if value == OPEN:
-                    return {"type": "object", **OPEN}
-                return {"type": "object", "additionalProperties": value}
             if node.value.id == "list":
                 return {"type": "array", "items": self.annotation(args[0], seen)}
             if node.value.id == "dict":
@@ -156,6 +142,25 @@ class Models:
                 kind = {str: "string", int: "integer", bool: "boolean"}.get(type(values[0]), "string")
                 return {"type": kind, "enum": values}
         return dict(OPEN)
+
+
+def _builtin_form(node: ast.expr) -> ast.expr:
+    """typing's spellings (cloudcoil-models-kyverno) as the builtin ones the other packages use:
+    ``Optional[X]`` is ``X | None``, ``Union[A, B]`` ``A | B``, ``List`` ``list``, ``Dict`` ``dict``."""
+    if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
+        return node
+    args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    name = node.value.id
+    if name == "Optional":
+        return ast.BinOp(left=args[0], op=ast.BitOr(), right=ast.Constant(value=None))
+    if name == "Union":
+        union = args[0]
+        for arg in args[1:]:
+            union = ast.BinOp(left=union, op=ast.BitOr(), right=arg)
+        return union
+    if name in {"List", "Dict"}:
+        return ast.Subscript(value=ast.Name(id=name.lower(), ctx=ast.Load()), slice=node.slice, ctx=ast.Load())
+    return node
 
 
 def _fields(cls: ast.ClassDef) -> dict[str, tuple[ast.expr, bool]]:
