@@ -19,8 +19,9 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-PYPI = ROOT / ".cache" / "judges" / "pypi"
+from sandbox.judges import judges_dir
+
+PYPI = judges_dir() / "pypi"
 # project -> (wheel distribution, model package): versions are pinned in the Makefile (JUDGES_PYPI)
 PACKAGES = {
     "cert-manager": "cloudcoil/models/cert_manager",
