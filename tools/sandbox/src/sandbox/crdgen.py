@@ -427,12 +427,43 @@ def kyverno() -> list[dict[str, Any]]:
 
 
 def policy_reports() -> list[dict[str, Any]]:
-    """wgpolicyk8s.io/v1alpha2 reports (no registry package models them): the fields Kyverno writes at the root."""
+    """wgpolicyk8s.io/v1alpha2 reports (no registry package models them), closed as upstream's: the
+    types of kyverno/kyverno api/policyreport/v1alpha2 (common.go ``PolicyReportResult``,
+    ``PolicyReportSummary``; ``scope`` a core ObjectReference, ``scopeSelector`` a LabelSelector)."""
+    reference = obj(
+        {k: STR for k in ("apiVersion", "fieldPath", "kind", "name", "namespace", "resourceVersion", "uid")},
+        open_=False,
+    )
+    selector = obj(
+        {
+            "matchLabels": MAP,
+            "matchExpressions": arr(obj({"key": STR, "operator": STR, "values": STRS}, ["key", "operator"], False)),
+        },
+        open_=False,
+    )
+    result = obj(
+        {
+            "source": STR,
+            "policy": STR,
+            "rule": STR,
+            "category": STR,
+            "severity": {"type": "string", "enum": ["critical", "high", "low", "medium", "info"]},
+            "timestamp": obj({"seconds": INT, "nanos": INT}, ["nanos", "seconds"], False),
+            "result": {"type": "string", "enum": ["pass", "fail", "warn", "error", "skip"]},
+            "scored": BOOL,
+            "resources": arr(reference),
+            "resourceSelector": selector,
+            "message": STR,
+            "properties": MAP,
+        },
+        ["policy"],
+        False,
+    )
     report = {
-        "scope": OBJ,
-        "scopeSelector": OBJ,
+        "scope": reference,
+        "scopeSelector": selector,
         "summary": obj({"pass": INT, "fail": INT, "warn": INT, "error": INT, "skip": INT}, open_=False),
-        "results": OBJS,
+        "results": arr(result),
     }
     out = [
         crd("wgpolicyk8s.io", "PolicyReport", ["v1alpha2"], None, short=["polr"], top=report, status_subresource=False),

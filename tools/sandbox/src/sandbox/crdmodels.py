@@ -37,6 +37,7 @@ SCALARS = {
     "str": {"type": "string"},
     "Base64Str": {"type": "string", "format": "byte"},
     "AwareDatetime": {"type": "string", "format": "date-time"},
+    "datetime": {"type": "string", "format": "date-time"},  # cloudcoil-models-kyverno's metav1.Time
     "int": {"type": "integer"},
     "float": {"type": "number"},
     "bool": {"type": "boolean"},
@@ -120,7 +121,7 @@ class Models:
                 return {"x-kubernetes-int-or-string": True}
             if len(members) == 1:  # optional, not nullable: the CRDs mark no field nullable here
                 return self.annotation(members[0], seen)
-            return dict(OPEN)
+            return _one_of_objects([self.annotation(m, seen) for m in members])
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return self.schema_of(node.value, seen)
         if isinstance(node, ast.Name):
@@ -143,6 +144,25 @@ class Models:
                 kind = {str: "string", int: "integer", bool: "boolean"}.get(type(values[0]), "string")
                 return {"type": kind, "enum": values}
         return dict(OPEN)
+
+
+def _one_of_objects(schemas: list[dict[str, Any]]) -> dict[str, Any]:
+    """A union of object models is how the generator spells a CRD object whose ``oneOf`` picks one of
+    its properties (Kyverno's ContextEntry: apiCall, configMap, globalReference, imageRegistry or
+    variable): the structural schema Kubernetes keeps is that one object with every member's
+    properties, required only what all members require. Anything else stays open."""
+    if not all(sch.get("type") == "object" and "properties" in sch for sch in schemas):
+        return dict(OPEN)
+    props: dict[str, Any] = {}
+    for sch in schemas:
+        props.update(sch["properties"])
+    required = set.intersection(*(set(sch.get("required", [])) for sch in schemas))
+    out: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        out["required"] = sorted(required)
+    if any(sch.get("x-kubernetes-preserve-unknown-fields") for sch in schemas):
+        out["x-kubernetes-preserve-unknown-fields"] = True
+    return out
 
 
 def _builtin_form(node: ast.expr) -> ast.expr:
