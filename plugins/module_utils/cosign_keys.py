@@ -75,7 +75,7 @@ class KeyFormatError(ValueError):
 
 
 def new_password(length: int = 32) -> bytes:
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length)).encode()
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _position in range(length)).encode()
 
 
 def _scrypt_key(password: bytes, salt: bytes, params: Dict[str, int]) -> bytes:

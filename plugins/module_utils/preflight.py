@@ -1563,7 +1563,7 @@ def check_tekton_settings(get: Getter) -> list[Problem]:
                 "use https://infra.tekton.dev/tekton-releases (storage.googleapis.com no longer serves releases)",
             )
         )
-    for _, variable in TEKTON_RELEASES:
+    for _component, variable in TEKTON_RELEASES:
         release = get(variable, None)
         if isinstance(release, dict) and not release.get("files"):
             problems.append(
