@@ -87,7 +87,16 @@ def render_role(
         )
     )
     (tmp_path / "extra.json").write_text(json.dumps(variables))
-    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"), "ANSIBLE_NOCOLOR": "1"}
+    # An inventory of its own (none: the implicit localhost): `make` exports ANSIBLE_CONFIG, whose
+    # inventory (the sandbox's) would add host sandbox-1 and its group_vars to preflight's view.
+    (tmp_path / "hosts.yml").write_text("all: {}\n")
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_INVENTORY": str(tmp_path / "hosts.yml"),
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+    }
     return ansible_playbook(["play.yml", "-e", "@extra.json"], cwd=tmp_path, env=env, timeout=180)
 
 
