@@ -1113,6 +1113,15 @@ def test_kyverno_signature_policy_needs_a_published_key() -> None:
     assert run(good()) == []
 
 
+def test_kyverno_without_app_namespaces_needs_no_key() -> None:
+    """A cluster without lofi_pipeline (the journey's lighter second cluster: tekton and lofi_pipeline
+    off) has no application namespace, so no signature policy and no key to ask for."""
+    assert run({**good(), "tekton_enabled": False, "kyverno_app_namespaces": []}) == []
+    assert variables(run({**good(), "tekton_enabled": False, "kyverno_app_namespaces": ["lofi"]})) == [
+        "kyverno_verify_images_enabled"
+    ]
+
+
 def test_site_preflight_checks_every_role_of_site_yml() -> None:
     """site.yml's preflight (no ``roles:``) checks DEFAULT_ROLES: every role the playbook runs, and every
     key of RULES, must be there, or a new role's inventory is only checked after the roles before it wrote."""
