@@ -1780,12 +1780,25 @@ def check_kyverno_settings(get: Getter) -> list[Problem]:
     ]
 
 
+def check_delivery(get: Getter) -> list[Problem]:
+    """gitops_delivery=argocd hands every component to the cluster's Argo CD, so the argocd role must run."""
+    if get("gitops_delivery", "helm") != "argocd" or _enabled(get, "argocd"):
+        return []
+    return [
+        Problem(
+            "gitops_delivery",
+            "is 'argocd' but argocd_enabled is false: no Argo CD would receive the components' Applications",
+            "set argocd_enabled: true, or gitops_delivery: helm to install the components with Helm from Ansible",
+        )
+    ]
+
+
 # The cross-field inventory rules, keyed by the role that obeys them: site.yml's preflight runs every
 # key once before any write, and each role's first task runs its own key (with gitops's) when it runs
 # alone. Types, choices and required values are the roles' meta/argument_specs.yml; checks that need
 # the cluster or an API stay in the role; modules keep their own input checks.
 RULES: dict[str, tuple[Check, ...]] = {
-    "gitops": (check_domain, check_pools, check_placement),
+    "gitops": (check_domain, check_pools, check_placement, check_delivery),
     "doks_cluster": (
         check_doks_credentials,
         check_spaces_bucket,

@@ -1129,3 +1129,11 @@ def test_site_preflight_checks_every_role_of_site_yml() -> None:
     site_roles = [r["role"].removeprefix("doks.gitops.") for r in play["roles"]]
     assert set(action.DEFAULT_ROLES) == {"gitops", *site_roles}
     assert set(pf.RULES) <= set(action.DEFAULT_ROLES)
+
+
+def test_argocd_delivery_needs_argocd() -> None:
+    """gitops_delivery=argocd hands every component to the cluster's Argo CD: with argocd_enabled false
+    nothing would ever install them, so preflight refuses it naming gitops_delivery (helm is the fix)."""
+    assert run({**good(), "gitops_delivery": "argocd"}) == []
+    assert variables(run({**good(), "gitops_delivery": "argocd", "argocd_enabled": False})) == ["gitops_delivery"]
+    assert run({**good(), "gitops_delivery": "helm", "argocd_enabled": False}) == []

@@ -1,0 +1,97 @@
+"""With ``gitops_delivery: argocd`` a platform component is an Argo CD Application, not a Helm release.
+
+The Application the gitops role declares (``templates/application.yml.j2``, issue 20) must carry
+exactly what the Helm path would install: the same chart, pin, repository (or mirror) and values
+(``spec.source.helm.valuesObject``, Argo CD's docs/user-guide/helm.md "Helm Value precedence" at
+v3.4.4), into the same namespace. It is judged by the Application CRD the sandbox's API server
+serves (``sandbox.CHARTS/argo-cd/crds``, generated from argoproj/argo-cd's manifests) and admitted
+by the platform AppProject the argocd role applies, as the sandbox's Argo CD checks it
+(``ValidateDestination``/``IsSourcePermitted``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+import sandbox
+from sandbox.kube.argocd import _destination_problem
+from tests.unit.role_render import outputs, render_role
+
+TASKS = """
+    - name: Render the Application like tasks/application.yml
+      ansible.builtin.copy:
+        dest: "{out}/app.json"
+        content: "{{{{ lookup('ansible.builtin.template', 'application.yml.j2') | from_yaml | to_json }}}}"
+        mode: "0600"
+      vars:
+        gitops_release_repo: "{{{{ gitops_helm_repo_mirror if gitops_helm_repo_mirror | length > 0 else gitops_release_chart.repo }}}}"
+"""
+CHART = {"name": "metrics-server", "repo": "https://kubernetes-sigs.github.io/metrics-server/", "version": "3.13.0"}
+VALUES = {"args": ["--kubelet-preferred-address-types=InternalIP"], "nodeSelector": {"pool": "tools"}}
+COMPONENT = {
+    "gitops_delivery": "argocd",
+    "gitops_release_name": "metrics-server",
+    "gitops_release_namespace": "kube-system",
+    "gitops_release_chart": CHART,
+    "gitops_release_values": VALUES,
+    "gitops_release_wave": 1,
+}
+
+
+def application(tmp_path: Path, **variables: Any) -> dict[str, Any]:
+    result = render_role(tmp_path, "gitops", TASKS, {**COMPONENT, **variables}, defaults_of=("argocd",))
+    return outputs(tmp_path, result)["app"]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return application(tmp_path_factory.mktemp("app"))
+
+
+def test_the_application_carries_the_release_helm_would_install(app: dict[str, Any]) -> None:
+    source = app["spec"]["source"]
+    assert (source["repoURL"], source["chart"], source["targetRevision"]) == (CHART["repo"], CHART["name"], "3.13.0")
+    assert source["helm"] == {"releaseName": "metrics-server", "valuesObject": VALUES}
+    assert app["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "kube-system"}
+    assert app["metadata"]["namespace"] == "argocd"
+    assert app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "1"
+
+
+def test_argo_cd_prunes_self_heals_and_cleans_up_by_default(app: dict[str, Any]) -> None:
+    policy = app["spec"]["syncPolicy"]
+    assert policy["automated"] == {"prune": True, "selfHeal": True}
+    assert {"CreateNamespace=true", "ServerSideApply=true"} <= set(policy["syncOptions"])
+    assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+
+
+def test_the_inventory_tunes_prune_self_heal_and_the_mirror(tmp_path: Path) -> None:
+    app = application(
+        tmp_path,
+        gitops_delivery_prune=False,
+        gitops_delivery_self_heal=False,
+        gitops_helm_repo_mirror="https://charts.internal.example/",
+        argocd_namespace="gitops",
+    )
+    assert app["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": False}
+    assert app["spec"]["source"]["repoURL"] == "https://charts.internal.example/"
+    assert app["metadata"]["namespace"] == "gitops"
+
+
+def test_the_application_fits_the_application_crd(app: dict[str, Any]) -> None:
+    crd = yaml.safe_load((sandbox.CHARTS / "argo-cd/crds/applications.argoproj.io.yaml").read_text())
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
+    assert app["apiVersion"] == f"{crd['spec']['group']}/v1alpha1"
+    assert app["kind"] == crd["spec"]["names"]["kind"]
+    jsonschema.validate(app, version["schema"]["openAPIV3Schema"])
+
+
+def test_the_platform_project_admits_the_application(app: dict[str, Any]) -> None:
+    defaults = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles/argocd/defaults/main.yml").read_text())
+    project = defaults["argocd_platform_project"]
+    assert app["spec"]["project"] == project["name"]
+    assert _destination_problem(project["name"], project, app["spec"]["destination"]) is None
