@@ -95,3 +95,11 @@ def test_the_platform_project_admits_the_application(app: dict[str, Any]) -> Non
     project = defaults["argocd_platform_project"]
     assert app["spec"]["project"] == project["name"]
     assert _destination_problem(project["name"], project, app["spec"]["destination"]) is None
+
+
+def test_argo_cd_own_application_does_not_cascade(tmp_path: Path) -> None:
+    """Argo CD docs (docs/user-guide/app_deletion.md at v3.4.4): the resources finalizer makes the
+    controller delete the app's resources before the Application goes. On Argo CD's own Application
+    that deletes the controller that has to remove the finalizer, so it never finishes."""
+    app = application(tmp_path, gitops_release_name="argocd", gitops_release_cascade=False)
+    assert "finalizers" not in app["metadata"]
