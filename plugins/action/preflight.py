@@ -30,6 +30,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.preflight import (
     check_chart_versions,
     check_loki_storage,
     check_pins,
+    check_hub,
     check_unique_across_hosts,
     check_unknown,
 )
@@ -98,7 +99,9 @@ class ActionModule(ActionBase):
         if "observability" in roles:
             problems += check_loki_storage(get, self._given(task_vars, inventory_names))
         if "gitops" in roles:
-            problems += check_unique_across_hosts(get, self._other_hosts(task_vars, defaults))
+            others = self._other_hosts(task_vars, defaults)
+            problems += check_unique_across_hosts(get, others)
+            problems += check_hub(get, others)
         if self._task.args.get("unknown_variables", True):
             problems += check_unknown(inventory_names, _declared_names(), _prefixes())
         problems = list(dict.fromkeys(problems))

@@ -585,6 +585,40 @@ def check_unique_across_hosts(get: Getter, others: dict[str, Getter]) -> list[Pr
     return problems
 
 
+def check_hub(get: Getter, others: dict[str, Getter]) -> list[Problem]:
+    """A spoke's gitops_hub names another cluster of the inventory that runs Argo CD in the same namespace
+    and delivers through it (that host's variables, as its own run will see them)."""
+    if not _spoke(get):
+        return []
+    hub = str(get("gitops_hub"))
+    hub_get = others.get(hub)
+    fix = "name in gitops_hub the inventory host of the cluster whose Argo CD delivers the platform (group clusters)"
+    if hub_get is None:
+        return [Problem("gitops_hub", f"is {hub!r}, which is no other host of group clusters", fix)]
+    problems = []
+    if hub_get("gitops_delivery", "helm") != "argocd" or str(hub_get("gitops_hub", "") or "") != hub:
+        problems.append(
+            Problem(
+                "gitops_hub",
+                f"is {hub!r}, but that host does not deliver through its Argo CD as the hub "
+                "(its gitops_delivery must be argocd and its gitops_hub its own name)",
+                "set gitops_delivery: argocd and gitops_hub in group_vars, for the hub and its spokes alike",
+            )
+        )
+    if not _enabled(hub_get, "argocd"):
+        problems.append(Problem("gitops_hub", f"is {hub!r}, whose argocd_enabled is false", "enable argocd on the hub"))
+    mine, theirs = get("argocd_namespace", "argocd"), hub_get("argocd_namespace", "argocd")
+    if mine != theirs:
+        problems.append(
+            Problem(
+                "argocd_namespace",
+                f"is {mine!r} here but {theirs!r} on the hub {hub!r}: the spoke's Applications live in the hub's",
+                "set argocd_namespace once in group_vars",
+            )
+        )
+    return problems
+
+
 def _on(get: Getter, name: str, default: bool) -> bool:
     return str(get(name, default)).lower() in ("true", "1", "yes", "on")
 
@@ -1780,9 +1814,23 @@ def check_kyverno_settings(get: Getter) -> list[Problem]:
     ]
 
 
+def _spoke(get: Getter) -> bool:
+    hub = str(get("gitops_hub", "") or "")
+    return get("gitops_delivery", "helm") == "argocd" and hub != "" and hub != get("inventory_hostname", None)
+
+
 def check_delivery(get: Getter) -> list[Problem]:
-    """gitops_delivery=argocd hands every component to the cluster's Argo CD, so the argocd role must run."""
-    if get("gitops_delivery", "helm") != "argocd" or _enabled(get, "argocd"):
+    """gitops_delivery=argocd hands every component to the cluster's Argo CD, so the argocd role must run
+    (on a spoke, the hub's: check_hub)."""
+    if str(get("gitops_hub", "") or "") and get("gitops_delivery", "helm") != "argocd":
+        return [
+            Problem(
+                "gitops_hub",
+                "is set but gitops_delivery is 'helm': a hub delivers through Argo CD only",
+                "set gitops_delivery: argocd for the hub and its spokes, or leave gitops_hub empty",
+            )
+        ]
+    if get("gitops_delivery", "helm") != "argocd" or _spoke(get) or _enabled(get, "argocd"):
         return []
     return [
         Problem(

@@ -103,3 +103,48 @@ def test_argo_cd_own_application_does_not_cascade(tmp_path: Path) -> None:
     that deletes the controller that has to remove the finalizer, so it never finishes."""
     app = application(tmp_path, gitops_release_name="argocd", gitops_release_cascade=False)
     assert "finalizers" not in app["metadata"]
+
+
+def test_a_spoke_application_lives_on_the_hub_and_targets_the_spoke(tmp_path: Path) -> None:
+    """On a spoke (gitops_hub names another host) the Application is the hub's, named <spoke>-<component>
+    so that every spoke's fits in one namespace, with the spoke's registered cluster name as destination
+    (Argo CD resolves ``destination.name`` through the cluster Secrets, util/argo/argo.go at v3.4.4)."""
+    app = application(tmp_path, gitops_hub="hub")
+    assert app["metadata"]["name"] == "localhost-metrics-server"
+    assert app["metadata"]["labels"]["doks.gitops/cluster"] == "localhost"
+    assert app["spec"]["destination"] == {"name": "localhost", "namespace": "kube-system"}
+
+
+SPOKE_TASKS = """
+    - name: Render the spoke's cluster Secret metadata like tasks/register_spoke.yml
+      ansible.builtin.copy:
+        dest: "{out}/spoke.json"
+        content: >-
+          {{{{ {{'labels': lookup('ansible.builtin.template', 'spoke-labels.yml.j2') | from_yaml,
+                'annotations': lookup('ansible.builtin.template', 'spoke-annotations.yml.j2') | from_yaml}} | to_json }}}}
+        mode: "0600"
+"""
+
+
+def test_a_spoke_registration_carries_switches_and_metadata(tmp_path: Path) -> None:
+    """The cluster Secret follows Argo CD's declarative setup (label ``argocd.argoproj.io/secret-type:
+    cluster``) and the gitops-bridge convention: ``enable_<addon>`` labels, metadata in annotations.
+    Label values are strings (Kubernetes rejects booleans in ``metadata.labels``)."""
+    result = render_role(
+        tmp_path,
+        "argocd",
+        SPOKE_TASKS,
+        {"argocd_oidc_enabled": False, "tekton_enabled": False, "gitops_domain": "spoke.example.com"},
+        defaults_of=("auth0_apps", "lofi_pipeline"),
+    )
+    spoke = outputs(tmp_path, result)["spoke"]
+    labels, annotations = spoke["labels"], spoke["annotations"]
+    assert labels["argocd.argoproj.io/secret-type"] == "cluster"
+    assert (labels["enable_tekton"], labels["enable_observability"], labels["enable_falco"]) == (
+        "false",
+        "true",
+        "false",
+    )
+    assert all(isinstance(v, str) for v in {**labels, **annotations}.values())
+    assert annotations["doks.gitops/domain"] == "spoke.example.com"
+    assert yaml.safe_load(annotations["doks.gitops/placement-tools"])["nodeSelector"]

@@ -1137,3 +1137,29 @@ def test_argocd_delivery_needs_argocd() -> None:
     assert run({**good(), "gitops_delivery": "argocd"}) == []
     assert variables(run({**good(), "gitops_delivery": "argocd", "argocd_enabled": False})) == ["gitops_delivery"]
     assert run({**good(), "gitops_delivery": "helm", "argocd_enabled": False}) == []
+
+
+def hub_spoke(hub: dict[str, Any] | None = None, spoke: dict[str, Any] | None = None) -> list[pf.Problem]:
+    shared = {"gitops_delivery": "argocd", "gitops_hub": "hub"}
+    mine = {**good(), **shared, "inventory_hostname": "spoke-1", **(spoke or {})}
+    theirs = {**good(), **shared, "inventory_hostname": "hub", **(hub or {})}
+    return run(mine) + pf.check_hub(mine.get, {"hub": theirs.get})
+
+
+def test_a_spoke_needs_a_hub_that_delivers_through_argo_cd() -> None:
+    """A spoke's components become Applications of the hub's Argo CD, in the hub's argocd_namespace:
+    gitops_hub must name another host of the inventory that is that hub (argocd delivery, the same
+    gitops_hub, argocd enabled, the same namespace). The spoke itself needs no Argo CD of its own."""
+    assert hub_spoke(spoke={"argocd_enabled": False}) == []
+    assert variables(hub_spoke(hub={"argocd_enabled": False})) == ["gitops_hub"]
+    assert variables(hub_spoke(hub={"gitops_delivery": "helm"})) == ["gitops_hub"]
+    assert variables(hub_spoke(hub={"argocd_namespace": "gitops"})) == ["argocd_namespace"]
+    mine = {**good(), "gitops_delivery": "argocd", "gitops_hub": "elsewhere", "inventory_hostname": "spoke-1"}
+    (problem,) = pf.check_hub(mine.get, {"hub": {}.get})
+    assert (problem.variable, "no other host" in problem.message) == ("gitops_hub", True)
+
+
+def test_a_hub_needs_argocd_delivery() -> None:
+    """gitops_hub means an Argo CD hub; with Helm delivery nothing would reach the spokes."""
+    assert variables(run({**good(), "gitops_hub": "hub", "inventory_hostname": "hub"})) == ["gitops_hub"]
+    assert run({**good(), "gitops_delivery": "argocd", "gitops_hub": "hub", "inventory_hostname": "hub"}) == []
