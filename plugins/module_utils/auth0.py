@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.doks.gitops.plugins.module_utils import rest
 from ansible_collections.doks.gitops.plugins.module_utils.rest import (
     ApiError,
     JsonClient,
@@ -38,6 +39,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.rest import (
 )
 
 PER_PAGE = 100
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - the token endpoint's path, not a secret
 
 # Argument spec of the doks.gitops.auth0 doc fragment (credentials) + doks.gitops.api.
 AUTH0_ARGSPEC: dict[str, Any] = {
@@ -134,6 +136,11 @@ class Auth0Client:
     def calls(self) -> list[tuple[str, str, int | None]]:
         return self.http.calls
 
+    def counts(self) -> dict[str, int]:
+        """HTTP attempts made so far as the module's ``api_calls`` (``{get, write}``); the token
+        request changes nothing on the tenant and counts as a get."""
+        return rest.call_counts(self.http.calls, read_paths=(TOKEN_PATH,))
+
     @property
     def issuer(self) -> str:
         return f"https://{self.domain}/"
@@ -148,7 +155,7 @@ class Auth0Client:
                 "audience": self.audience,
             }
             # A token request changes nothing on the tenant: safe to repeat after a 5xx/timeout.
-            resp = self.http.request("POST", "/oauth/token", body, expected=(200,), idempotent=True)
+            resp = self.http.request("POST", TOKEN_PATH, body, expected=(200,), idempotent=True)
             data = resp.json if isinstance(resp.json, dict) else {}
             if not data.get("access_token"):
                 raise ApiError(
@@ -385,14 +392,6 @@ def scope_problem(params: Mapping[str, Any], scopes: set[str]) -> str | None:
     return None
 
 
-def api_calls(calls: Iterable[tuple[str, str, int | None]]) -> dict[str, int]:
-    """HTTP attempts by method (the module's ``api_calls``; the token request counts as a POST)."""
-    counts: dict[str, int] = {}
-    for method, _url, _status in calls:
-        counts[method] = counts.get(method, 0) + 1
-    return counts
-
-
 # ---------------------------------------------------------------------- what was read
 def first_named(items: Iterable[dict[str, Any]], name: str) -> dict[str, Any] | None:
     """The first object called ``name`` (a client, role or Action found by name), or None."""
@@ -500,7 +499,9 @@ def plan_connection(
 ) -> dict[str, Any] | None:
     """The declared applications on one connection: all of them when the connection is ``named``,
     none otherwise; clients not ``ours`` are left out. None when the connection is neither named
-    nor has one of ours enabled. ``patches`` are the PATCH bodies (at most 50 clients each)."""
+    nor has one of ours enabled. ``patches`` are the PATCH bodies (at most 50 clients each);
+    ``action`` says which applications are enabled and disabled (``pending`` ones included), or is
+    empty when none is."""
     enabled = set(enabled_ids) & set(ours)
     if not named and not enabled:
         return None
@@ -509,8 +510,14 @@ def plan_connection(
     changes += [{"client_id": cid, "status": False} for cid in sorted(enabled - want)]
     before = sorted(ours[c] for c in enabled)
     after = sorted([ours[c] for c in want] + (pending if named else []))
+    enable = sorted([ours[c] for c in want - enabled] + (pending if named else []))
+    disable = sorted(ours[c] for c in enabled - want)
+    action = "; ".join(
+        f"{verb} {', '.join(names)}" for verb, names in (("enable", enable), ("disable", disable)) if names
+    )
     step = CONNECTION_CLIENTS_PER_PATCH
     return {
+        "action": action,
         "entry": {
             "id": conn_id,
             "applications": after,

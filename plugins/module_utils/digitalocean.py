@@ -9,28 +9,29 @@
 * Retries (429 honouring ``ratelimit-reset``/``Retry-After``, 5xx and timeouts on idempotent
   calls) come from :mod:`rest`; a create goes through :meth:`DigitalOceanClient.create_once`, which
   looks the object up by name after a failure that may have been applied and never sends it twice.
-* :func:`run_module` is the common end of every DigitalOcean module's ``main()``: one result
-  contract for all of them - ``changed``, ``actions`` (one sentence per change, also on failure),
-  ``api_calls`` (``{get, write}``, also on failure) and ``diff`` (``before``/``after`` of the
-  managed settings, ``{}`` for an absent object; returned only with ``--diff``).
+* :func:`run_module` is the common end of every DigitalOcean module's ``main()``: the result
+  contract of :func:`rest.run_module` (``changed``, ``actions``, ``api_calls`` as ``{get, write}``,
+  ``diff`` only with ``--diff``), with ``diff`` as ``before``/``after`` of the managed settings,
+  ``{}`` for an absent object.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
+from ansible_collections.doks.gitops.plugins.module_utils import rest
 from ansible_collections.doks.gitops.plugins.module_utils.rest import (
     ApiError,
     JsonClient,
+    Run,
     retry_policy_from_params,
     summarize_body,
 )
 
 DEFAULT_API_URL = "https://api.digitalocean.com"
-WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
 
 def digitalocean_argument_spec() -> Dict[str, Any]:
@@ -153,25 +154,7 @@ class DigitalOceanClient:
     # -------------------------------------------------------------- accounting
     def counts(self) -> Dict[str, int]:
         """HTTP attempts made so far: GETs and writes (for the module's ``api_calls``)."""
-        gets = sum(1 for call in self.http.calls if call[0] == "GET")
-        writes = sum(1 for call in self.http.calls if call[0] in WRITE_METHODS)
-        return {"get": gets, "write": writes}
-
-
-class Run:
-    """One run of a DigitalOcean module: its client, the actions so far, and how it fails."""
-
-    def __init__(self, module: AnsibleModule, client: DigitalOceanClient) -> None:
-        self.module = module
-        self.client = client
-        self.params = module.params
-        self.check = module.check_mode
-        self.actions: List[str] = []
-
-    def fail(self, msg: str, **extra: Any) -> NoReturn:
-        """Fail the module with what was done and called until then."""
-        self.module.fail_json(msg=msg, actions=self.actions, api_calls=self.client.counts(), **extra)
-        raise AssertionError("fail_json returned")  # pragma: no cover - fail_json exits
+        return rest.call_counts(self.http.calls)
 
 
 def diff(before: Optional[Dict[str, Any]], after: Optional[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
@@ -180,23 +163,5 @@ def diff(before: Optional[Dict[str, Any]], after: Optional[Dict[str, Any]]) -> D
 
 
 def run_module(module: AnsibleModule, user_agent: str, work: Callable[[Run], Dict[str, Any]]) -> None:
-    """Run ``work`` with a :class:`Run` built from the module's parameters, then exit the module.
-
-    The result gets ``changed`` (when ``work`` leaves it out: whether an action was taken),
-    ``actions`` and ``api_calls``; ``diff`` is dropped unless --diff was asked for. An ``ApiError``
-    fails the module with the API's message and status, plus what was done and called until then.
-    """
-    try:
-        run = Run(module, DigitalOceanClient(module.params, user_agent=user_agent))
-    except ApiError as exc:
-        module.fail_json(msg=exc.message, status=exc.status, actions=[], api_calls={})
-    try:
-        result = work(run)
-    except ApiError as exc:
-        run.fail(exc.message, status=exc.status)
-    result.setdefault("changed", bool(run.actions))
-    result["actions"] = run.actions
-    result["api_calls"] = run.client.counts()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    """:func:`rest.run_module` with a :class:`DigitalOceanClient` built from the module's parameters."""
+    rest.run_module(module, lambda params: DigitalOceanClient(dict(params), user_agent=user_agent), work)

@@ -15,6 +15,10 @@ Rules:
   the object up before it tries again, never repeat a create blindly: :meth:`JsonClient.create_once`
   is that look-up, the one every module's create goes through.
 * Every wait is capped by ``max_delay`` and the whole call by ``deadline`` seconds.
+
+:func:`run_module` is the common end of every API module's ``main()``: one result contract for
+all of them - ``changed``, ``actions`` (one sentence per change, also on failure), ``api_calls``
+(``{get, write}``, also on failure) and ``diff`` (returned only with ``--diff``).
 """
 
 from __future__ import annotations
@@ -27,13 +31,15 @@ import re
 import socket
 import ssl
 import time
-from typing import Any, Callable, Mapping
-from urllib.parse import urlencode
+from typing import Any, Callable, Iterable, Mapping, NoReturn, Protocol
+from urllib.parse import urlencode, urlsplit
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
 IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"))
+READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 RETRY_STATUSES = frozenset((500, 502, 503, 504))
 RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset")
 # After a create got no answer at all: how many look-ups, one timeout apart, before giving up.
@@ -385,3 +391,65 @@ def retry_policy_from_params(params: Mapping[str, Any]) -> RetryPolicy:
         retries=int(params.get("retries", 5)),
         max_delay=float(params.get("retry_max_delay", 30)),
     )
+
+
+# ------------------------------------------------------------------------- the modules' result contract
+def call_counts(calls: Iterable[tuple[str, str, int | None]], read_paths: Iterable[str] = ()) -> dict[str, int]:
+    """HTTP attempts as a module's ``api_calls``: ``{get, write}``. A call to one of ``read_paths``
+    (a token request: a POST that changes nothing) counts as a get, so ``write`` is 0 exactly when
+    nothing was sent that could change the API's objects."""
+    reads = frozenset(read_paths)
+    counts = {"get": 0, "write": 0}
+    for method, url, _status in calls:
+        read = method in READ_METHODS or urlsplit(url).path in reads
+        counts["get" if read else "write"] += 1
+    return counts
+
+
+class CountingClient(Protocol):
+    """What :func:`run_module` needs of an API client: its calls so far as ``api_calls``."""
+
+    def counts(self) -> dict[str, int]: ...
+
+
+class Run:
+    """One run of an API module: its client, the actions so far, and how it fails."""
+
+    def __init__(self, module: AnsibleModule, client: Any) -> None:
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.check = module.check_mode
+        self.actions: list[str] = []
+
+    def fail(self, msg: str, **extra: Any) -> NoReturn:
+        """Fail the module with what was done and called until then."""
+        self.module.fail_json(msg=msg, actions=self.actions, api_calls=self.client.counts(), **extra)
+        raise AssertionError("fail_json returned")  # pragma: no cover - fail_json exits
+
+
+def run_module(
+    module: AnsibleModule,
+    make_client: Callable[[Mapping[str, Any]], CountingClient],
+    work: Callable[[Run], dict[str, Any]],
+) -> None:
+    """Run ``work`` with a :class:`Run` on ``make_client(module.params)``, then exit the module.
+
+    The result gets ``changed`` (when ``work`` leaves it out: whether an action was taken),
+    ``actions`` and ``api_calls``; ``diff`` is dropped unless --diff was asked for. An ``ApiError``
+    fails the module with the API's message and status, plus what was done and called until then.
+    """
+    try:
+        run = Run(module, make_client(module.params))
+    except ApiError as exc:
+        module.fail_json(msg=exc.message, status=exc.status, actions=[], api_calls={})
+    try:
+        result = work(run)
+    except ApiError as exc:
+        run.fail(exc.message, status=exc.status)
+    result.setdefault("changed", bool(run.actions))
+    result["actions"] = run.actions
+    result["api_calls"] = run.client.counts()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)

@@ -307,11 +307,25 @@ groups_claim:
   returned: when O(groups_action) is set
   type: str
   sample: https://example.com/groups
+actions:
+  description:
+    - What the run did (or would do in check mode), one sentence each; also returned on failure,
+      up to the step that failed. Empty when nothing changed.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - create application grafana
+    - add alice@example.com to role gitops-admins
+    - deploy Action gitops-groups-claim
 api_calls:
-  description: HTTP attempts this run made, by method (token request included under POST).
+  description:
+    - HTTP attempts this run made, by kind (also on failure). The token request changes nothing
+      on the tenant and counts under C(get); C(write) is 0 when nothing was sent that could
+      change the tenant.
   returned: always
   type: dict
-  sample: {GET: 6, POST: 1}
+  sample: {get: 7, write: 0}
 """
 
 import time
@@ -320,7 +334,7 @@ from typing import Any, Callable
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.doks.gitops.plugins.module_utils import auth0
 from ansible_collections.doks.gitops.plugins.module_utils.auth0 import AUTH0_ARGSPEC, TRIGGER, Auth0Client, path_id
-from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError
+from ansible_collections.doks.gitops.plugins.module_utils.rest import ApiError, Run, run_module
 
 
 def _argument_spec() -> dict[str, Any]:
@@ -375,20 +389,21 @@ def _argument_spec() -> dict[str, Any]:
 class Reconciler:
     """Reads the tenant, hands what it read to the planning (module_utils/auth0.py), sends the plan."""
 
-    def __init__(self, module: AnsibleModule, api: Auth0Client) -> None:
-        self.module = module
-        self.api = api
-        self.params = module.params
-        self.check = module.check_mode
-        self.changed = False
-        self.warnings: list[str] = []
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.api: Auth0Client = run.client
+        self.params = run.params
+        self.check = run.check
         self.before: dict[str, Any] = {"applications": {}, "roles": {}, "action": {}, "connections": {}}
         self.after: dict[str, Any] = {"applications": {}, "roles": {}, "action": {}, "connections": {}}
         self.result: dict[str, Any] = {"applications": {}, "roles": {}, "deleted": {"applications": [], "roles": []}}
 
     # -------------------------------------------------------------- helpers
+    def did(self, action: str) -> None:
+        """Record one change (done, or in check mode to be done) for the result's ``actions``."""
+        self.run.actions.append(action)
+
     def write(self, method: str, path: str, body: Any = None) -> Any:
-        self.changed = True
         if self.check:
             return None
         return self.api.call(method, path, body)
@@ -407,7 +422,6 @@ class Reconciler:
         was created since it was read, by the run of another cluster on the same tenant (several
         clusters of one inventory converge in parallel): look it up and use it.
         """
-        self.changed = True
         if self.check:
             return None
         try:
@@ -418,7 +432,7 @@ class Reconciler:
                 raise
             return found
         if lost is not None:
-            self.warnings.append(f"POST {path} got no answer ({lost.message}) but the object was created; using it")
+            self.run.module.warn(f"POST {path} got no answer ({lost.message}) but the object was created; using it")
         return created
 
     def show(self, section: str, name: str, diff: tuple[Any, Any] | None, key: str | None = None) -> None:
@@ -432,7 +446,7 @@ class Reconciler:
             self.after[section].setdefault(name, {})[key] = diff[1]
 
     # -------------------------------------------------------------- read
-    def run(self) -> dict[str, Any]:
+    def reconcile(self) -> dict[str, Any]:
         self.api.token()
         problem = auth0.scope_problem(self.params, self.api.scopes)
         if problem:
@@ -448,7 +462,7 @@ class Reconciler:
         if self.params.get("groups_action"):
             self.apply_action(action)
         self.result["issuer"] = self.api.issuer
-        self.result["api_calls"] = auth0.api_calls(self.api.calls)
+        self.result["diff"] = {"before": self.before, "after": self.after}
         return self.result
 
     def owned_clients(self) -> list[dict[str, Any]]:
@@ -483,13 +497,16 @@ class Reconciler:
             self.show("applications", name, step["diff"])
             if step["op"] == "create":
                 created = self.create("/clients", step["body"], lambda name=name: self.find_client(name))
+                self.did(f"create application {name}")
                 self.result["applications"][name] = auth0.created_client(created, self.params["return_secrets"])
             elif step["op"] == "delete":
                 self.write("DELETE", f"/clients/{path_id(step['client_id'])}")
+                self.did(f"delete application {name} ({step['client_id']})")
                 self.result["deleted"]["applications"].append(step["client_id"])
             else:
                 if step["op"] == "update":
                     self.write("PATCH", f"/clients/{path_id(step['client_id'])}", step["body"])
+                    self.did(f"update application {name}: {', '.join(sorted(step['body']))}")
                 self.result["applications"][name] = step["entry"]
 
     def find_client(self, name: str) -> dict[str, Any] | None:
@@ -512,6 +529,8 @@ class Reconciler:
             self.show("connections", conn_name, step["diff"])
             for body in step["patches"]:
                 self.write("PATCH", path, body)
+            if step["action"]:
+                self.did(f"{step['action']} on connection {conn_name}")
 
     # -------------------------------------------------------------- roles
     def apply_roles(self, owned: dict[str, dict[str, Any]]) -> None:
@@ -520,16 +539,19 @@ class Reconciler:
             self.show("roles", name, step["diff"])
             if step["op"] == "delete":
                 self.write("DELETE", f"/roles/{path_id(step['id'])}")
+                self.did(f"delete role {name}")
                 self.result["deleted"]["roles"].append(step["id"])
                 continue
             if step["op"] == "create":
                 created = self.create("/roles", step["body"], lambda name=name: self.find_role(name), shared=True)
+                self.did(f"create role {name}")
                 entry: dict[str, Any] = {"id": created.get("id") if created else None, "action": "created"}
             else:
                 entry = {"id": step["id"], "action": "unchanged"}
                 if step["op"] == "update":
                     entry["action"] = "updated"
                     self.write("PATCH", f"/roles/{path_id(step['id'])}", step["body"])
+                    self.did(f"update role {name}: description")
             if step["spec"]["members"] is not None:
                 self.apply_members(step, entry)
             self.result["roles"][name] = entry
@@ -549,7 +571,8 @@ class Reconciler:
             return self.api.call("GET", "/users-by-email", query={"email": email})
 
         plan = auth0.plan_members(step["spec"], current, users_by_email, self.params["missing_members"])
-        self.warnings.extend(plan["warnings"])
+        for warning in plan["warnings"]:
+            self.run.module.warn(warning)
         if plan["diff"] is not None:
             entry["members_added"] = plan["added"]
             entry["members_removed"] = plan["removed"]
@@ -558,10 +581,12 @@ class Reconciler:
                 entry["action"] = "updated"
         if plan["add"] and entry.get("id") is not None:
             self.write("POST", f"/roles/{path_id(entry['id'])}/users", {"users": plan["add"]})
-        elif plan["add"]:
-            self.changed = True
+        if plan["add"]:
+            self.did(f"add {', '.join(plan['added'])} to role {step['name']}")
         for uid in plan["remove"]:
             self.write("DELETE", f"/users/{path_id(uid)}/roles", {"roles": [entry["id"]]})
+        if plan["remove"]:
+            self.did(f"remove {', '.join(plan['removed'])} from role {step['name']}")
         entry["members"] = plan["members"]
 
     # -------------------------------------------------------------- action
@@ -576,21 +601,25 @@ class Reconciler:
         if plan["diff"] is not None:
             self.before["action"], self.after["action"] = plan["diff"]
         action = current
+        name = spec["name"]
         if plan["op"] == "create":
             action = self.create("/actions/actions", plan["body"], self.read_action, shared=True)
+            self.did(f"create Action {name}")
         elif plan["op"] == "update" and current is not None:
             action = self.write("PATCH", f"/actions/actions/{path_id(current['id'])}", plan["body"]) or current
+            self.did(f"update Action {name}: {', '.join(sorted(plan['body']))}")
         version = (current or {}).get("deployed_version") or {}
         if plan["deploy"]:
-            self.changed = True
             if not self.check and action:
                 self.wait_built(action["id"], spec["wait_timeout"])
                 version = self.api.call("POST", f"/actions/actions/{path_id(action['id'])}/deploy") or {}
+            self.did(f"deploy Action {name}")
         action_id = action.get("id") if action else None
-        binding = auth0.plan_binding(bindings, action_id, spec["name"])
+        binding = auth0.plan_binding(bindings, action_id, name)
         if binding is not None:
             self.before["action"]["bindings"], self.after["action"]["bindings"] = binding["diff"]
             self.write("PATCH", f"/actions/triggers/{TRIGGER}/bindings", binding["body"])
+            self.did(f"bind Action {name} to the {TRIGGER} trigger")
         self.result["action"] = {"id": action_id, "name": spec["name"], "version": version.get("number"), "bound": True}
 
     def remove_action(self, current: dict[str, Any] | None, bindings: list[dict[str, Any]]) -> None:
@@ -606,7 +635,9 @@ class Reconciler:
         self.before["action"], self.after["action"] = plan["diff"]
         if plan["bindings"] is not None:
             self.write("PATCH", f"/actions/triggers/{TRIGGER}/bindings", plan["bindings"])
+            self.did(f"unbind Action {current['name']} from the {TRIGGER} trigger")
         self.write("DELETE", f"/actions/actions/{path_id(current['id'])}")
+        self.did(f"delete Action {current['name']}")
 
     def wait_built(self, action_id: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -631,16 +662,7 @@ def main() -> None:
     errors = auth0.validate_input(module.params)
     if errors:
         module.fail_json(msg="; ".join(errors))
-    api = Auth0Client.from_params(module.params)
-    reconciler = Reconciler(module, api)
-    try:
-        result = reconciler.run()
-    except ApiError as exc:
-        module.fail_json(msg=exc.message, status=exc.status, changed=reconciler.changed)
-    for warning in reconciler.warnings:
-        module.warn(warning)
-    diff = {"before": reconciler.before, "after": reconciler.after}
-    module.exit_json(changed=reconciler.changed, diff=diff, **result)
+    run_module(module, Auth0Client.from_params, lambda run: Reconciler(run).reconcile())
 
 
 if __name__ == "__main__":

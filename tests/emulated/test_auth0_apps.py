@@ -45,7 +45,9 @@ def declared(**over) -> dict:
 
 def test_create_from_empty(box: Sandbox, api: Api) -> None:
     api.user("alice@example.com")
+    seq = box.last_seq()
     result = run_module(box, **declared())
+    log = box.requests(seq)  # every attempt the emulator saw, the token request among the gets
     assert result["changed"] is True, result
     argocd = api.clients("argocd")
     assert len(argocd) == 1
@@ -64,6 +66,17 @@ def test_create_from_empty(box: Sandbox, api: Api) -> None:
     assert result["issuer"] == f"https://{box.auth0['domain']}/"
     assert result["groups_claim"] == CLAIM
     assert "client_secret" not in str(result["applications"])
+    assert result["actions"] == [
+        "create application argocd",
+        "create application grafana",
+        "create role gitops-admins",
+        "add alice@example.com to role gitops-admins",
+        "create role gitops-viewers",
+        "create Action gitops-groups-claim",
+        "deploy Action gitops-groups-claim",
+        "bind Action gitops-groups-claim to the post-login trigger",
+    ]
+    assert result["api_calls"] == {"get": len(log) - len(writes(log)), "write": len(writes(log))}
 
 
 def test_no_op_sends_no_write_and_one_token(box: Sandbox, api: Api) -> None:
@@ -86,7 +99,8 @@ def test_no_op_sends_no_write_and_one_token(box: Sandbox, api: Api) -> None:
             "/api/v2/actions/triggers/post-login/bindings",
         ]
     )
-    assert result["api_calls"] == {"POST": 1, "GET": 6}
+    assert result["api_calls"] == {"get": 7, "write": 0}  # the token request counts as a get
+    assert result["actions"] == []
 
 
 def test_field_change_patches_only_that_client(box: Sandbox, api: Api) -> None:

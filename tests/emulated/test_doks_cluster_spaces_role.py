@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from kubernetes import config as k8s_config
 
 from sandbox import client as sb
 from tests.emulated.doks_helpers import DoSandbox
-from tests.unit.role_render import ROOT, ansible_playbook, outputs, render_role
+from tests.unit.role_render import outputs, render_role, run_local_play
 
 pytestmark = pytest.mark.sandbox
 
@@ -47,8 +45,6 @@ PLAY = """
 def converge(do: DoSandbox, tmp_path: Path, bucket: str, *flags: str) -> dict[str, int]:
     """Run the role's Spaces steps for ``bucket``; the play recap's counts."""
     endpoints = do.endpoints
-    play = tmp_path / "play.yml"
-    play.write_text(PLAY)
     extra = {
         "sandbox_do_url": do.url,
         "sandbox_do_token": do.token,
@@ -63,29 +59,11 @@ def converge(do: DoSandbox, tmp_path: Path, bucket: str, *flags: str) -> dict[st
         "doks_cluster_spaces_access_key_id": "sandbox-admin",
         "doks_cluster_spaces_secret_access_key": "sandbox-admin-not-a-secret",
     }
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    proc = ansible_playbook(
-        [
-            "-i",
-            "local-1,",
-            "-c",
-            "local",
-            "-e",
-            json.dumps(extra),
-            "-e",
-            "ansible_python_interpreter=" + sys.executable,
-            *flags,
-            str(play),
-        ],
-        cwd=ROOT,
-        env=env,
-        timeout=300,
+    recap, printed = run_local_play(
+        tmp_path, PLAY, extra, *flags, never_printed=("secret_key", "AWS_SECRET_ACCESS_KEY: ")
     )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    (tmp_path / "last.out").write_text(proc.stdout)
-    assert "secret_key" not in proc.stdout and "AWS_SECRET_ACCESS_KEY: " not in proc.stdout
-    recap = next(line for line in proc.stdout.splitlines() if line.startswith("local-1"))
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap)}
+    (tmp_path / "last.out").write_text(printed)
+    return recap
 
 
 def checked_out(tmp_path: Path) -> str:

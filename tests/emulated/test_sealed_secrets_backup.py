@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
-import os
-import re
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +20,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from tests.emulated.doks_helpers import DoSandbox
-from tests.unit.role_render import ROOT, ansible_playbook
+from tests.unit.role_render import run_local_play
 
 pytestmark = pytest.mark.sandbox
 
@@ -47,8 +43,6 @@ PLAY = """
 
 
 def converge(do: DoSandbox, tmp_path: Path, step: str) -> dict[str, int]:
-    play = tmp_path / "play.yml"
-    play.write_text(PLAY)
     eps = do.endpoints
     extra = {
         "step": step,
@@ -62,27 +56,7 @@ def converge(do: DoSandbox, tmp_path: Path, step: str) -> dict[str, int]:
         "ingress_certmanager_sealed_secrets_backup_access_key_id": "sandbox-admin",
         "ingress_certmanager_sealed_secrets_backup_secret_access_key": "sandbox-admin-not-a-secret",
     }
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    proc = ansible_playbook(
-        [
-            "-i",
-            "local-1,",
-            "-c",
-            "local",
-            "-e",
-            json.dumps(extra),
-            "-e",
-            "ansible_python_interpreter=" + sys.executable,
-            str(play),
-        ],
-        cwd=ROOT,
-        env=env,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert PASSPHRASE not in proc.stdout + proc.stderr
-    recap = next(line for line in proc.stdout.splitlines() if line.startswith("local-1"))
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap)}
+    return run_local_play(tmp_path, PLAY, extra, never_printed=(PASSPHRASE,))[0]
 
 
 def core(do: DoSandbox) -> k8s_client.CoreV1Api:

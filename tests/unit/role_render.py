@@ -1,4 +1,5 @@
-"""Render a role's templates with Ansible itself (no cluster) and read the result back.
+"""Run Ansible itself from tests: render a role's templates (no cluster) and read the result back,
+or run a play on one local host against the sandbox (:func:`run_local_play`).
 
 A tiny playbook loads the shared and the role's defaults, runs the role's input checks as its
 first task does (doks.gitops.preflight for the shared settings and the role, then tasks/validate.yml
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,38 @@ def ansible_playbook(
         text=True,
         timeout=timeout,
     )
+
+
+LOCAL_HOST = "local-1"
+
+
+def run_local_play(
+    tmp_path: Path,
+    play: str,
+    extra: dict[str, Any],
+    *flags: str,
+    never_printed: Iterable[str] = (),
+    timeout: int = 300,
+) -> tuple[dict[str, int], str]:
+    """Run ``play`` (a playbook's YAML) on one host, :data:`LOCAL_HOST`, over the local connection
+    with this interpreter, from the repository root and with its ``ansible.cfg`` (the collection
+    from the working tree), ``extra`` as extra vars and ``flags`` (``--check``, ``--diff``) added.
+
+    Asserts that the run succeeds and that none of ``never_printed`` (a secret, the shape of one)
+    is in its output; returns the host's play recap counts (``{"ok": .., "changed": .., ...}``) and
+    what it printed.
+    """
+    path = tmp_path / "play.yml"
+    path.write_text(play)
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    args = ["-i", f"{LOCAL_HOST},", "-c", "local", "-e", json.dumps(extra)]
+    args += ["-e", "ansible_python_interpreter=" + sys.executable, *flags, str(path)]
+    proc = ansible_playbook(args, cwd=ROOT, env=env, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    for text in never_printed:
+        assert text not in proc.stdout + proc.stderr, f"the run printed {text!r}"
+    recap = next(line for line in proc.stdout.splitlines() if line.startswith(LOCAL_HOST))
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap)}, proc.stdout
 
 
 def render_role(

@@ -3,55 +3,28 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.role_render import ROOT, ansible_playbook, run_local_play
 
 
 def test_disabled_role_makes_no_call_and_changes_nothing(tmp_path: Path) -> None:
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
+    play = (
         "- name: Apply doks_cluster disabled\n"
         "  hosts: all\n"
         "  gather_facts: false\n"
         "  roles:\n"
         "    - role: doks.gitops.doks_cluster\n"
     )
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("ansible-playbook")),
-            "-i",
-            "local-1,",
-            "-c",
-            "local",
-            "-e",
-            "doks_cluster_enabled=false",
-            # an unreachable API: any call would fail the run
-            "-e",
-            "doks_cluster_api_url=https://127.0.0.1:9",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            str(playbook),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    recap = next(line for line in proc.stdout.splitlines() if line.startswith("local-1"))
-    counts = dict(re.findall(r"(\w+)=(\d+)", recap))
+    # an unreachable API: any call would fail the run
+    extra = {"doks_cluster_enabled": False, "doks_cluster_api_url": "https://127.0.0.1:9"}
+    counts, _printed = run_local_play(tmp_path, play, extra)
     # only the two argument-spec validations run (gitops and doks_cluster); every task is skipped
-    assert (counts["ok"], counts["changed"], counts["failed"]) == ("2", "0", "0"), recap
-    assert int(counts["skipped"]) >= 10, recap
+    assert (counts["ok"], counts["changed"], counts["failed"]) == (2, 0, 0), counts
+    assert counts["skipped"] >= 10, counts
 
 
 @pytest.mark.parametrize("host", ["one", "three"])
@@ -79,9 +52,8 @@ def test_teardown_refuses_an_owner_id_another_cluster_uses(tmp_path: Path, host:
         "        tasks_from: teardown\n"
     )
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    proc = subprocess.run(
+    proc = ansible_playbook(
         [
-            str(Path(sys.executable).with_name("ansible-playbook")),
             "-i",
             str(inventory),
             "-l",
@@ -101,10 +73,7 @@ def test_teardown_refuses_an_owner_id_another_cluster_uses(tmp_path: Path, host:
         ],
         cwd=ROOT,
         env=env,
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
     )
     assert proc.returncode != 0
     refused = "doks_cluster_teardown_dns_owner_id is shared, the external-dns owner id of two too"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import subprocess
@@ -13,6 +14,8 @@ import yaml
 from ansible.release import __version__ as core_version
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+
+from tests.tools.install_check import DEV_ONLY
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
@@ -72,13 +75,46 @@ def test_site_applies_every_role_in_order() -> None:
     assert names == PLATFORM_ROLES
 
 
-def test_galaxy_build_ignores_dev_only_paths() -> None:
-    """The dev tools (the sandbox package under tools/) and the tests stay out of the artifact;
-    build_ignore names the dev-tools folder, never the emulators' own paths."""
-    ignore = set(_load(ROOT / "galaxy.yml")["build_ignore"])
-    for path in ("tools", "tests", "molecule", ".venv", ".tools", ".sandbox"):
-        assert path in ignore, f"{path} would ship in the Galaxy artifact"
+def _tracked_files() -> list[str]:
+    """The files `make build` copies before ansible-galaxy builds: those git tracks."""
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    return [path for path in out.decode().split("\0") if path]
+
+
+def _build_ignored(path: str, patterns: list[str]) -> bool:
+    """ansible-galaxy's rule (ansible.galaxy.collection._build_files_manifest_walk): a pattern is
+    fnmatch'ed against each folder's and file's path relative to the collection, and an ignored
+    folder is not walked into."""
+    parts = path.split("/")
+    return any(fnmatch.fnmatch("/".join(parts[:n]), p) for n in range(1, len(parts) + 1) for p in patterns)
+
+
+def test_galaxy_build_ignores_the_dev_only_paths_and_only_paths_that_exist() -> None:
+    """What `make build` ships: the tracked files less build_ignore. The dev-only trees (the sandbox
+    package under tools/, the tests, install_check's DEV_ONLY) stay out, build_ignore names the
+    dev-tools folder as a whole, and every entry names a tracked path (local state never reaches
+    the build, which copies the tracked files only)."""
+    ignore = _load(ROOT / "galaxy.yml")["build_ignore"]
+    tracked = _tracked_files()
+    shipped = [path for path in tracked if not _build_ignored(path, ignore)]
+    for dev in DEV_ONLY:
+        assert not [p for p in shipped if p == dev or p.startswith(dev + "/")], f"{dev} would ship in the artifact"
     assert not [p for p in ignore if p.startswith("tools/")], "ignore the dev-tools folder as a whole"
+    unused = [p for p in ignore if not any(_build_ignored(path, [p]) for path in tracked)]
+    assert not unused, f"build_ignore names paths git does not track: {unused}"
+    covered = [
+        p
+        for p in ignore
+        if all(_build_ignored(t, [q for q in ignore if q != p]) for t in tracked if _build_ignored(t, [p]))
+    ]
+    assert not covered, f"build_ignore entries another entry already covers: {covered}"
+    for needed in (
+        "plugins/modules/doks_cluster.py",
+        "roles/gitops/tasks/helm_release.yml",
+        "meta/runtime.yml",
+        "LICENSE",
+    ):
+        assert needed in shipped
 
 
 # What would tie the collection to the sandbox package: importing it, or a path into it.

@@ -76,33 +76,6 @@ def test_no_secret_in_any_values(default_values: dict[str, Any]) -> None:
     assert grafana["admin"]["existingSecret"] == "grafana-admin"
 
 
-@pytest.mark.parametrize(
-    ("groups", "role"),
-    [
-        (["gitops-admins"], "Admin"),
-        (["gitops-developers", "gitops-admins"], "Admin"),
-        (["gitops-developers"], "Editor"),
-        (["gitops-viewers"], "Viewer"),
-        (["platform-admins", "developers"], None),
-        ([], None),
-        (None, None),
-    ],
-)
-def test_role_mapping_from_a_namespaced_claim(
-    default_values: dict[str, Any], groups: list[str] | None, role: str
-) -> None:
-    path = default_values["kube-prometheus-stack"]["grafana"]["grafana.ini"]["auth.generic_oauth"][
-        "role_attribute_path"
-    ]
-    claims = {"email": "a@b.c"} if groups is None else {CLAIM: groups, "groups": ["gitops-admins"]}
-    found = jmespath.search(path, claims)
-    if role is None:
-        # no valid role: with role_attribute_strict Grafana refuses the login (test_sso_group_mapping)
-        assert found not in ("Admin", "Editor", "Viewer", "None")
-    else:
-        assert found == role
-
-
 def test_group_names_with_quotes_and_backslashes(tmp_path: Path) -> None:
     odd = "o'brien\\ops`team\""
     ini = values(tmp_path, observability_grafana_editor_groups=[odd])["kube-prometheus-stack"]["grafana"]["grafana.ini"]

@@ -190,6 +190,14 @@ def test_grafana_roles_follow_the_auth0_role_names(
     assert grafana_login(ini, id_token(groups)) == role
 
 
+def test_grafana_reads_only_the_namespaced_claim(default_grafana: dict[str, Any]) -> None:
+    """The roles come from the post-login Action's namespaced claim alone: a plain ``groups`` claim
+    (which an identity provider or another Action may add) grants nothing."""
+    ini = default_grafana["kps"]["grafana"]["grafana.ini"]["auth.generic_oauth"]
+    assert grafana_login(ini, {**id_token([]), "groups": ["gitops-admins"]}) is None
+    assert grafana_login(ini, {**id_token(None), "groups": ["gitops-admins"]}) is None
+
+
 def grafana_login(ini: dict[str, Any], claims: dict[str, Any]) -> str | None:
     """The role Grafana gives, None when it refuses the login.
 

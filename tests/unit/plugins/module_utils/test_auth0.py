@@ -274,6 +274,7 @@ def test_a_named_connection_enables_ours_and_leaves_other_clients_out() -> None:
     assert (ours, pending) == ({"c1": "argocd", "c2": "grafana"}, ["kiali"])
     step = auth0.plan_connection("con_1", True, ours, pending, ["c1", "someone-elses"])
     assert step == {
+        "action": "enable grafana, kiali",
         "entry": {"id": "con_1", "applications": ["argocd", "grafana", "kiali"], "action": "updated"},
         "diff": (["argocd"], ["argocd", "grafana", "kiali"]),
         "patches": [[{"client_id": "c2", "status": True}]],
@@ -286,12 +287,14 @@ def test_an_unnamed_connection_disables_ours_and_one_without_ours_is_skipped() -
     assert step is not None
     assert step["patches"] == [[{"client_id": "c1", "status": False}]]
     assert step["diff"] == (["argocd"], [])
+    assert step["action"] == "disable argocd"
     assert auth0.plan_connection("con_db", False, ours, [], ["other"]) is None
 
 
 def test_a_converged_connection_sends_nothing() -> None:
     step = auth0.plan_connection("con_1", True, {"c1": "argocd"}, [], ["c1"])
     assert step == {
+        "action": "",
         "entry": {"id": "con_1", "applications": ["argocd"], "action": "unchanged"},
         "diff": None,
         "patches": [],
@@ -480,9 +483,22 @@ def test_return_secrets_needs_the_read_client_keys_scope() -> None:
     assert problem is not None and "read:client_keys" in problem
 
 
-def test_api_calls_count_attempts_by_method() -> None:
-    calls = [("POST", "/oauth/token", 200), ("GET", "/a", 200), ("GET", "/a", 429), ("PATCH", "/b", 200)]
-    assert auth0.api_calls(calls) == {"POST": 1, "GET": 2, "PATCH": 1}
+def test_api_calls_count_gets_and_writes_with_the_token_request_as_a_get() -> None:
+    """The DigitalOcean modules' ``api_calls`` contract: ``write`` is 0 when nothing that could change
+    the tenant was sent; the token request (client credentials grant) changes nothing."""
+    client = api()
+    base = "https://tenant.example.auth0.com"
+    client.http.calls.extend(
+        [
+            ("POST", base + "/oauth/token", 200),
+            ("GET", base + "/api/v2/clients?page=0", 200),
+            ("GET", base + "/api/v2/clients?page=0", 429),
+            ("POST", base + "/api/v2/roles", None),
+            ("PATCH", base + "/api/v2/clients/c1", 200),
+            ("DELETE", base + "/api/v2/roles/r1", 204),
+        ]
+    )
+    assert client.counts() == {"get": 3, "write": 3}
 
 
 # ---------------------------------------------------------------------- paging (client.call patched)
