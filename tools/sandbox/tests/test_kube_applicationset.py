@@ -11,7 +11,6 @@ Application CRDs of the stand-in chart (schemas from the registry package), whic
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +26,11 @@ import sandbox
 
 CRDS = sandbox.CHARTS / "argo-cd" / "crds"
 NS = "argocd"
-SERVERS = {"alpha": "https://alpha.example.com", "beta": "https://beta.example.com", "gamma": "https://gamma.example.com"}
+SERVERS = {
+    "alpha": "https://alpha.example.com",
+    "beta": "https://beta.example.com",
+    "gamma": "https://gamma.example.com",
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +73,11 @@ def _cluster_secret(name: str, server: str) -> dict[str, Any]:
     return {
         "metadata": {
             "name": f"cluster-{name}",
-            "labels": {"argocd.argoproj.io/secret-type": "cluster", "env": "prod" if name != "gamma" else "dev",
-                       "lofi": "enabled"},
+            "labels": {
+                "argocd.argoproj.io/secret-type": "cluster",
+                "env": "prod" if name != "gamma" else "dev",
+                "lofi": "enabled",
+            },
             "annotations": {"lofi/values": json.dumps(values)},
         },
         "stringData": {"name": name, "server": server, "config": "{}"},
@@ -110,7 +116,10 @@ def _owned(dyn: dynamic.DynamicClient, appset: str) -> dict[str, dict[str, Any]]
     return {
         a["metadata"]["name"]: a
         for a in items
-        if any(r.get("name") == appset and r.get("kind") == "ApplicationSet" for r in a["metadata"].get("ownerReferences") or [])
+        if any(
+            r.get("name") == appset and r.get("kind") == "ApplicationSet"
+            for r in a["metadata"].get("ownerReferences") or []
+        )
     }
 
 
@@ -120,12 +129,19 @@ def _conditions(dyn: dynamic.DynamicClient, name: str) -> dict[str, dict[str, An
 
 
 def _appset(name: str, generators: list[dict[str, Any]], template: dict[str, Any], **spec: Any) -> dict[str, Any]:
-    body = {"goTemplate": True, "goTemplateOptions": ["missingkey=error"], "generators": generators, "template": template}
+    body = {
+        "goTemplate": True,
+        "goTemplateOptions": ["missingkey=error"],
+        "generators": generators,
+        "template": template,
+    }
     body.update(spec)
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": name}, "spec": body}
 
 
-def _template(name: str, server: str = "{{.server}}", namespace: str = "lofi", label: str = "{{.name}}") -> dict[str, Any]:
+def _template(
+    name: str, server: str = "{{.server}}", namespace: str = "lofi", label: str = "{{.name}}"
+) -> dict[str, Any]:
     return {
         "metadata": {"name": name, "labels": {"cluster": label}},
         "spec": {
@@ -146,7 +162,10 @@ def test_cluster_generator_with_selector(dyn: dynamic.DynamicClient, clusters: c
     """Three cluster Secrets, a selector matching two by label and one by expression; the in-cluster is
     left out because a selector is set (cluster.go: ``ignoreLocalClusters``). Removing the label removes
     the Application (``deleteInCluster``), restoring it brings it back."""
-    selector = {"matchLabels": {"lofi": "enabled"}, "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "dev"]}]}
+    selector = {
+        "matchLabels": {"lofi": "enabled"},
+        "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "dev"]}],
+    }
     body = _appset("lofi", [{"clusters": {"selector": selector}}], _template("lofi-{{.nameNormalized}}"))
     _appsets(dyn).create(body=body, namespace=NS)
     apps = _wait(lambda: len(_owned(dyn, "lofi")) == 3 and _owned(dyn, "lofi"), "three Applications")
@@ -157,7 +176,12 @@ def test_cluster_generator_with_selector(dyn: dynamic.DynamicClient, clusters: c
         assert app["metadata"]["labels"] == {"cluster": name}
         assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
         (ref,) = app["metadata"]["ownerReferences"]
-        assert (ref["kind"], ref["name"], ref["controller"], ref["blockOwnerDeletion"]) == ("ApplicationSet", "lofi", True, True)
+        assert (ref["kind"], ref["name"], ref["controller"], ref["blockOwnerDeletion"]) == (
+            "ApplicationSet",
+            "lofi",
+            True,
+            True,
+        )
     conds = _wait(lambda: _conditions(dyn, "lofi").get("ResourcesUpToDate"), "conditions") and _conditions(dyn, "lofi")
     assert conds["ResourcesUpToDate"]["status"] == "True"
     assert conds["ResourcesUpToDate"]["reason"] == "ApplicationSetUpToDate"
@@ -200,7 +224,9 @@ def _settled(dyn: dynamic.DynamicClient, name: str) -> dict[str, dict[str, Any]]
     return again if same else None
 
 
-def test_cluster_generator_without_selector_adds_in_cluster(dyn: dynamic.DynamicClient, clusters: client.CoreV1Api) -> None:
+def test_cluster_generator_without_selector_adds_in_cluster(
+    dyn: dynamic.DynamicClient, clusters: client.CoreV1Api
+) -> None:
     """No selector: every cluster Secret plus the local cluster (cluster.go: in-cluster is added last when
     no Secret has its server)."""
     _appsets(dyn).create(body=_appset("all", [{"clusters": {}}], _template("all-{{.name}}")), namespace=NS)
@@ -223,7 +249,9 @@ def test_annotation_json_becomes_values_object(dyn: dynamic.DynamicClient, clust
     assert apps["values-alpha"]["spec"]["source"]["helm"]["valuesObject"] == {"replicas": 2, "region": "alpha"}
     assert apps["values-beta"]["spec"]["source"]["chart"] == "lofi"
     # a change of the annotation reaches the Application
-    clusters.patch_namespaced_secret("cluster-alpha", NS, {"metadata": {"annotations": {"lofi/values": '{"replicas": 5}'}}})
+    clusters.patch_namespaced_secret(
+        "cluster-alpha", NS, {"metadata": {"annotations": {"lofi/values": '{"replicas": 5}'}}}
+    )
     _wait(
         lambda: _owned(dyn, "values")["values-alpha"]["spec"]["source"]["helm"]["valuesObject"] == {"replicas": 5},
         "the new values",
@@ -233,7 +261,10 @@ def test_annotation_json_becomes_values_object(dyn: dynamic.DynamicClient, clust
 
 def test_list_generator(dyn: dynamic.DynamicClient) -> None:
     """List elements are the params (list.go); with goTemplate numbers are float64 and print as Go does."""
-    elements = [{"env": "dev", "replicas": 1, "url": "https://kubernetes.default.svc"}, {"env": "stage", "replicas": 100000000, "url": "https://kubernetes.default.svc"}]
+    elements = [
+        {"env": "dev", "replicas": 1, "url": "https://kubernetes.default.svc"},
+        {"env": "stage", "replicas": 100000000, "url": "https://kubernetes.default.svc"},
+    ]
     template = _template("list-{{.env}}", server="{{.url}}")
     template["metadata"]["annotations"] = {"replicas": "{{.replicas}}", "quoted": "{{ .env | upper | quote }}"}
     template["metadata"]["labels"] = {"env": "{{.env}}"}
@@ -246,7 +277,11 @@ def test_list_generator(dyn: dynamic.DynamicClient) -> None:
 
 def test_fasttemplate_without_go_template(dyn: dynamic.DynamicClient) -> None:
     """goTemplate false: fasttemplate replaces known string params and leaves unknown tags as written."""
-    body = _appset("fast", [{"list": {"elements": [{"env": "qa"}]}}], _template("fast-{{env}}", server="https://kubernetes.default.svc", label="{{env}}"))
+    body = _appset(
+        "fast",
+        [{"list": {"elements": [{"env": "qa"}]}}],
+        _template("fast-{{env}}", server="https://kubernetes.default.svc", label="{{env}}"),
+    )
     body["spec"]["goTemplate"] = False
     del body["spec"]["goTemplateOptions"]
     body["spec"]["template"]["metadata"]["annotations"] = {"cluster": "{{ unknown }}"}
@@ -262,7 +297,9 @@ def test_missing_key_is_an_error_and_creates_nothing(dyn: dynamic.DynamicClient,
     (reason RenderTemplateParamsError), no Application (GenerateApplications fails the whole set)."""
     template = _template("miss-{{.name}}")
     template["metadata"]["annotations"] = {"team": "{{ .metadata.annotations.team }}"}
-    _appsets(dyn).create(body=_appset("miss", [{"clusters": {"selector": {"matchLabels": {"env": "prod"}}}}], template), namespace=NS)
+    _appsets(dyn).create(
+        body=_appset("miss", [{"clusters": {"selector": {"matchLabels": {"env": "prod"}}}}], template), namespace=NS
+    )
     cond = _wait(lambda: _conditions(dyn, "miss").get("ErrorOccurred"), "the error condition")
     assert cond["status"] == "True"
     assert cond["reason"] == "RenderTemplateParamsError"
@@ -291,7 +328,13 @@ def test_unknown_function_is_an_error(dyn: dynamic.DynamicClient) -> None:
 
 def test_unsupported_generator_is_reported(dyn: dynamic.DynamicClient) -> None:
     """A generator the sandbox does not emulate fails loudly in the condition, nothing is generated."""
-    git = {"git": {"repoURL": "https://github.com/acme/gitops.git", "revision": "HEAD", "directories": [{"path": "apps/*"}]}}
+    git = {
+        "git": {
+            "repoURL": "https://github.com/acme/gitops.git",
+            "revision": "HEAD",
+            "directories": [{"path": "apps/*"}],
+        }
+    }
     _appsets(dyn).create(body=_appset("git", [git], _template("git-{{.path.basename}}")), namespace=NS)
     cond = _wait(lambda: _conditions(dyn, "git").get("ErrorOccurred"), "the error condition")
     assert cond["reason"] == "ApplicationGenerationFromParamsError"
@@ -302,8 +345,16 @@ def test_unsupported_generator_is_reported(dyn: dynamic.DynamicClient) -> None:
 def test_unknown_destination_is_a_validation_error(dyn: dynamic.DynamicClient) -> None:
     """validateGeneratedApplications: a server no cluster Secret registers is refused, other Applications
     are still created."""
-    elements = [{"env": "ok", "url": "https://kubernetes.default.svc"}, {"env": "bad", "url": "https://nowhere.example.com"}]
-    _appsets(dyn).create(body=_appset("dest", [{"list": {"elements": elements}}], _template("dest-{{.env}}", server="{{.url}}", label="{{.env}}")), namespace=NS)
+    elements = [
+        {"env": "ok", "url": "https://kubernetes.default.svc"},
+        {"env": "bad", "url": "https://nowhere.example.com"},
+    ]
+    _appsets(dyn).create(
+        body=_appset(
+            "dest", [{"list": {"elements": elements}}], _template("dest-{{.env}}", server="{{.url}}", label="{{.env}}")
+        ),
+        namespace=NS,
+    )
     cond = _wait(lambda: _conditions(dyn, "dest").get("ErrorOccurred"), "the error condition")
     assert cond["reason"] == "ApplicationValidationError"
     assert cond["message"] == (
@@ -317,7 +368,14 @@ def test_unknown_destination_is_a_validation_error(dyn: dynamic.DynamicClient) -
 def test_generated_application_is_judged_by_the_crd_schema(dyn: dynamic.DynamicClient) -> None:
     """The Application goes through the normal create path: an invalid name (a rendered value with an
     upper-case letter) is refused by the API server and reported as upstream reports a failed create."""
-    _appsets(dyn).create(body=_appset("schema", [{"list": {"elements": [{"env": "Dev"}]}}], _template("schema-{{.env}}", server="https://kubernetes.default.svc", label="{{.env}}")), namespace=NS)
+    _appsets(dyn).create(
+        body=_appset(
+            "schema",
+            [{"list": {"elements": [{"env": "Dev"}]}}],
+            _template("schema-{{.env}}", server="https://kubernetes.default.svc", label="{{.env}}"),
+        ),
+        namespace=NS,
+    )
     cond = _wait(lambda: _conditions(dyn, "schema").get("ErrorOccurred"), "the error condition")
     assert cond["reason"] == "UpdateApplicationError"
     assert 'Application.argoproj.io "schema-Dev" is invalid' in cond["message"]
@@ -337,18 +395,42 @@ def test_applicationset_schema_refuses_wrong_types(dyn: dynamic.DynamicClient) -
 def test_deleting_the_applicationset_deletes_its_applications(dyn: dynamic.DynamicClient) -> None:
     """Owner references (controller, blockOwnerDeletion) make the garbage collector delete the
     Applications; their resources finalizer is then removed by the application controller."""
-    _appsets(dyn).create(body=_appset("gone", [{"list": {"elements": [{"env": "a"}, {"env": "b"}]}}], _template("gone-{{.env}}", server="https://kubernetes.default.svc", label="{{.env}}")), namespace=NS)
+    _appsets(dyn).create(
+        body=_appset(
+            "gone",
+            [{"list": {"elements": [{"env": "a"}, {"env": "b"}]}}],
+            _template("gone-{{.env}}", server="https://kubernetes.default.svc", label="{{.env}}"),
+        ),
+        namespace=NS,
+    )
     _wait(lambda: len(_owned(dyn, "gone")) == 2, "two Applications")
     _appsets(dyn).delete(name="gone", namespace=NS)
-    _wait(lambda: not [a for a in _apps(dyn).get(namespace=NS).to_dict()["items"] if a["metadata"]["name"].startswith("gone-")], "the Applications to be gone")
+    _wait(
+        lambda: (
+            not [
+                a for a in _apps(dyn).get(namespace=NS).to_dict()["items"] if a["metadata"]["name"].startswith("gone-")
+            ]
+        ),
+        "the Applications to be gone",
+    )
 
 
 def test_create_only_policy_does_not_delete(dyn: dynamic.DynamicClient) -> None:
     """applicationsSync: create-only keeps an Application that is no longer generated."""
-    body = _appset("keep", [{"list": {"elements": [{"env": "a"}, {"env": "b"}]}}], _template("keep-{{.env}}", server="https://kubernetes.default.svc", label="{{.env}}"), syncPolicy={"applicationsSync": "create-only"})
+    body = _appset(
+        "keep",
+        [{"list": {"elements": [{"env": "a"}, {"env": "b"}]}}],
+        _template("keep-{{.env}}", server="https://kubernetes.default.svc", label="{{.env}}"),
+        syncPolicy={"applicationsSync": "create-only"},
+    )
     _appsets(dyn).create(body=body, namespace=NS)
     _wait(lambda: len(_owned(dyn, "keep")) == 2, "two Applications")
-    _appsets(dyn).patch(name="keep", namespace=NS, body={"spec": {"generators": [{"list": {"elements": [{"env": "a"}]}}]}}, content_type="application/merge-patch+json")
+    _appsets(dyn).patch(
+        name="keep",
+        namespace=NS,
+        body={"spec": {"generators": [{"list": {"elements": [{"env": "a"}]}}]}},
+        content_type="application/merge-patch+json",
+    )
     _wait(lambda: _conditions(dyn, "keep").get("ResourcesUpToDate"), "reconciled")
     time.sleep(0.5)
     assert sorted(_owned(dyn, "keep")) == ["keep-a", "keep-b"]

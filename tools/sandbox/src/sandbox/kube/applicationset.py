@@ -63,7 +63,7 @@ from sandbox.kube.gotemplate import StrMap, TemplateError
 
 APPSETS = "argoproj.io/applicationsets"
 MANAGER = "argocd-applicationset-controller"
-SECRET_TYPE = "argocd.argoproj.io/secret-type"
+SECRET_TYPE = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label key
 IN_CLUSTER_NAME = "in-cluster"
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -327,7 +327,7 @@ def _float64(value: Any) -> Any:
     return value
 
 
-def list_generator(gen: dict[str, Any], appset: dict[str, Any]) -> list[Any]:
+def list_generator(gen: dict[str, Any], appset: dict[str, Any]) -> list[Any]:  # noqa: PLR0912
     go = bool((appset.get("spec") or {}).get("goTemplate"))
     out: list[Any] = []
     for element in gen.get("elements") or []:
@@ -548,7 +548,7 @@ def _in_cluster_enabled(cluster: Cluster, control: str) -> bool:
     return str((cm.get("data") or {}).get("cluster.inClusterEnabled", "true")).lower() != "false"
 
 
-def destination_problem(cluster: Cluster, control: str, dest: dict[str, Any]) -> str | None:
+def destination_problem(cluster: Cluster, control: str, dest: dict[str, Any]) -> str | None:  # noqa: PLR0911, PLR0912 - one return per upstream error
     """``argo.GetDestinationCluster``'s error, or None."""
     name, server = str(dest.get("name") or ""), str(dest.get("server") or "")
     secrets = cluster_secrets(cluster, control)
@@ -744,7 +744,7 @@ class Reconciler:
             "blockOwnerDeletion": True,
         }
 
-    def create_or_update(self, apps: list[dict[str, Any]]) -> str | None:
+    def create_or_update(self, apps: list[dict[str, Any]]) -> str | None:  # noqa: PLR0912, PLR0915
         first: str | None = None
         spec = self.appset.get("spec") or {}
         preserved = spec.get("preservedFields") or {}
@@ -825,11 +825,11 @@ class Reconciler:
             finalizers = app["metadata"].get("finalizers") or []
             dest = (app.get("spec") or {}).get("destination") or {}
             if RESOURCES_FINALIZER in finalizers and destination_problem(self.cluster, self.control, dest):
-                new = copy.deepcopy(app)
+                new = copy.deepcopy(app)  # the finalizer goes first (removeFinalizerOnInvalidDestination)
                 new["metadata"]["finalizers"] = [f for f in finalizers if f != RESOURCES_FINALIZER]
                 if not new["metadata"]["finalizers"]:
                     del new["metadata"]["finalizers"]
-                app = self.cluster.update(rtype, self.namespace, app["metadata"]["name"], new, op=Op(manager=MANAGER))
+                self.cluster.update(rtype, self.namespace, app["metadata"]["name"], new, op=Op(manager=MANAGER))
                 if self.cluster.lookup(APPS, self.namespace, app["metadata"]["name"]) is None:
                     continue
             self.cluster.delete(rtype, self.namespace, app["metadata"]["name"], {}, Op(manager=MANAGER))

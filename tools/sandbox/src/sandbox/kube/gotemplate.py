@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,25 +64,235 @@ _NOFINAL: Any = object()
 NAME = "base"
 
 SPRIG = set(
-    "hello ago date dateInZone dateModify duration durationRound htmlDate htmlDateInZone mustDateModify mustToDate "
-    "now toDate unixEpoch abbrev abbrevboth trunc trim upper lower title untitle substr repeat trimall trimAll "
-    "trimSuffix trimPrefix nospace initials randAlphaNum randAlpha randAscii randNumeric swapcase shuffle snakecase "
-    "camelcase kebabcase wrap wrapWith contains hasPrefix hasSuffix quote squote cat indent nindent replace plural "
-    "sha1sum sha256sum sha512sum adler32sum toString atoi int64 int float64 seq toDecimal split splitList splitn "
-    "toStrings until untilStep add1 add sub div mod mul randInt add1f addf subf divf mulf biggest max min maxf minf "
-    "ceil floor round join sortAlpha default empty coalesce all any compact mustCompact fromJson toJson "
-    "toPrettyJson toRawJson mustFromJson mustToJson mustToPrettyJson mustToRawJson ternary deepCopy mustDeepCopy "
-    "typeOf typeIs typeIsLike kindOf kindIs deepEqual base dir clean ext isAbs osBase osClean osDir osExt osIsAbs "
-    "b64enc b64dec b32enc b32dec tuple list dict get set unset hasKey pluck keys pick omit merge mergeOverwrite "
-    "mustMerge mustMergeOverwrite values append mustAppend prepend mustPrepend first mustFirst rest mustRest last "
-    "mustLast initial mustInitial reverse mustReverse uniq mustUniq without mustWithout has mustHas slice mustSlice "
-    "concat dig chunk mustChunk bcrypt htpasswd genPrivateKey derivePassword buildCustomCert genCA genCAWithKey "
-    "genSelfSignedCert genSelfSignedCertWithKey genSignedCert genSignedCertWithKey encryptAES decryptAES randBytes "
-    "uuidv4 semver semverCompare fail regexMatch mustRegexMatch regexFindAll mustRegexFindAll regexFind "
-    "mustRegexFind regexReplaceAll mustRegexReplaceAll regexReplaceAllLiteral mustRegexReplaceAllLiteral regexSplit "
-    "mustRegexSplit regexQuoteMeta urlParse urlJoin".split()
+    [
+        "hello",
+        "ago",
+        "date",
+        "dateInZone",
+        "dateModify",
+        "duration",
+        "durationRound",
+        "htmlDate",
+        "htmlDateInZone",
+        "mustDateModify",
+        "mustToDate",
+        "now",
+        "toDate",
+        "unixEpoch",
+        "abbrev",
+        "abbrevboth",
+        "trunc",
+        "trim",
+        "upper",
+        "lower",
+        "title",
+        "untitle",
+        "substr",
+        "repeat",
+        "trimall",
+        "trimAll",
+        "trimSuffix",
+        "trimPrefix",
+        "nospace",
+        "initials",
+        "randAlphaNum",
+        "randAlpha",
+        "randAscii",
+        "randNumeric",
+        "swapcase",
+        "shuffle",
+        "snakecase",
+        "camelcase",
+        "kebabcase",
+        "wrap",
+        "wrapWith",
+        "contains",
+        "hasPrefix",
+        "hasSuffix",
+        "quote",
+        "squote",
+        "cat",
+        "indent",
+        "nindent",
+        "replace",
+        "plural",
+        "sha1sum",
+        "sha256sum",
+        "sha512sum",
+        "adler32sum",
+        "toString",
+        "atoi",
+        "int64",
+        "int",
+        "float64",
+        "seq",
+        "toDecimal",
+        "split",
+        "splitList",
+        "splitn",
+        "toStrings",
+        "until",
+        "untilStep",
+        "add1",
+        "add",
+        "sub",
+        "div",
+        "mod",
+        "mul",
+        "randInt",
+        "add1f",
+        "addf",
+        "subf",
+        "divf",
+        "mulf",
+        "biggest",
+        "max",
+        "min",
+        "maxf",
+        "minf",
+        "ceil",
+        "floor",
+        "round",
+        "join",
+        "sortAlpha",
+        "default",
+        "empty",
+        "coalesce",
+        "all",
+        "any",
+        "compact",
+        "mustCompact",
+        "fromJson",
+        "toJson",
+        "toPrettyJson",
+        "toRawJson",
+        "mustFromJson",
+        "mustToJson",
+        "mustToPrettyJson",
+        "mustToRawJson",
+        "ternary",
+        "deepCopy",
+        "mustDeepCopy",
+        "typeOf",
+        "typeIs",
+        "typeIsLike",
+        "kindOf",
+        "kindIs",
+        "deepEqual",
+        "base",
+        "dir",
+        "clean",
+        "ext",
+        "isAbs",
+        "osBase",
+        "osClean",
+        "osDir",
+        "osExt",
+        "osIsAbs",
+        "b64enc",
+        "b64dec",
+        "b32enc",
+        "b32dec",
+        "tuple",
+        "list",
+        "dict",
+        "get",
+        "set",
+        "unset",
+        "hasKey",
+        "pluck",
+        "keys",
+        "pick",
+        "omit",
+        "merge",
+        "mergeOverwrite",
+        "mustMerge",
+        "mustMergeOverwrite",
+        "values",
+        "append",
+        "mustAppend",
+        "prepend",
+        "mustPrepend",
+        "first",
+        "mustFirst",
+        "rest",
+        "mustRest",
+        "last",
+        "mustLast",
+        "initial",
+        "mustInitial",
+        "reverse",
+        "mustReverse",
+        "uniq",
+        "mustUniq",
+        "without",
+        "mustWithout",
+        "has",
+        "mustHas",
+        "slice",
+        "mustSlice",
+        "concat",
+        "dig",
+        "chunk",
+        "mustChunk",
+        "bcrypt",
+        "htpasswd",
+        "genPrivateKey",
+        "derivePassword",
+        "buildCustomCert",
+        "genCA",
+        "genCAWithKey",
+        "genSelfSignedCert",
+        "genSelfSignedCertWithKey",
+        "genSignedCert",
+        "genSignedCertWithKey",
+        "encryptAES",
+        "decryptAES",
+        "randBytes",
+        "uuidv4",
+        "semver",
+        "semverCompare",
+        "fail",
+        "regexMatch",
+        "mustRegexMatch",
+        "regexFindAll",
+        "mustRegexFindAll",
+        "regexFind",
+        "mustRegexFind",
+        "regexReplaceAll",
+        "mustRegexReplaceAll",
+        "regexReplaceAllLiteral",
+        "mustRegexReplaceAllLiteral",
+        "regexSplit",
+        "mustRegexSplit",
+        "regexQuoteMeta",
+        "urlParse",
+        "urlJoin",
+    ]
 ) - {"env", "expandenv", "getHostByName"}
-BUILTINS = set("and or not len index slice print printf println html js urlquery call eq ne lt le gt ge".split())
+BUILTINS = set(
+    [
+        "and",
+        "or",
+        "not",
+        "len",
+        "index",
+        "slice",
+        "print",
+        "printf",
+        "println",
+        "html",
+        "js",
+        "urlquery",
+        "call",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+    ]
+)
 ARGO = {"normalize", "slugify", "toYaml", "fromYaml", "fromYamlArray"}
 KNOWN = SPRIG | BUILTINS | ARGO
 
@@ -89,7 +300,7 @@ KNOWN = SPRIG | BUILTINS | ARGO
 # ---------------------------------------------------------------------------------------------- values
 
 
-def go_type(value: Any) -> str:
+def go_type(value: Any) -> str:  # noqa: PLR0911
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -108,7 +319,7 @@ def go_type(value: Any) -> str:
 
 
 def _digits(value: float) -> tuple[str, int]:
-    """Shortest round-trip digits of ``value`` (no sign) and its decimal exponent (d.ddd × 10^exp)."""
+    """Shortest round-trip digits of ``value`` (no sign) and its decimal exponent (d.ddd times 10**exp)."""
     _, digits, exp = Decimal(repr(abs(value))).as_tuple()
     text = "".join(str(d) for d in digits).rstrip("0") or "0"
     stripped = len("".join(str(d) for d in digits)) - len(text)
@@ -117,7 +328,7 @@ def _digits(value: float) -> tuple[str, int]:
 
 def go_float(value: float, json_style: bool = False) -> str:
     """``fmt.Sprint(float64)`` (%g, shortest) or encoding/json's float format."""
-    if value != value:
+    if math.isnan(value):
         return "NaN"
     if value in (float("inf"), float("-inf")):
         return "+Inf" if value > 0 else "-Inf"
@@ -138,7 +349,7 @@ def go_float(value: float, json_style: bool = False) -> str:
     return sign + "0." + "0" * (-exp - 1) + digits
 
 
-def go_str(value: Any) -> str:
+def go_str(value: Any) -> str:  # noqa: PLR0911
     """``fmt.Sprint(value)`` for the values templates handle."""
     if value is MISSING or value is None:
         return "<nil>" if value is None else "<no value>"
@@ -194,7 +405,7 @@ HTML_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028",
 def go_json(value: Any, indent: str | None = None, escape_html: bool = True) -> str:
     """encoding/json ``Marshal`` (sorted keys, HTML-escaped unless told, Go's float format)."""
 
-    def enc(v: Any, level: int) -> str:
+    def enc(v: Any, level: int) -> str:  # noqa: PLR0911
         pad = "" if indent is None else "\n" + indent * (level + 1)
         end = "" if indent is None else "\n" + indent * level
         sep = ":" if indent is None else ": "
@@ -337,7 +548,7 @@ class _Lexer:
                 return True, j + 3
         return None
 
-    def _action(self, pos: int, start: int) -> int:
+    def _action(self, pos: int, start: int) -> int:  # noqa: PLR0912, PLR0915 - one branch per token kind
         text = self.text
         skip = pos
         while skip < len(text) and text[skip] in " \t\r\n":
@@ -574,7 +785,7 @@ class _Parser:
             raise self.fail(tok, f"unexpected {tok.value or tok.kind} in {ctx.value}")
         return tok
 
-    def pipeline(self, head: _Tok, context: str, end: str = "close") -> Node:
+    def pipeline(self, head: _Tok, context: str, end: str = "close") -> Node:  # noqa: PLR0912
         node = Node("pipe", self.peek().pos)
         start = self.i
         # declarations: $x := / $x, $y := / $x =
@@ -638,7 +849,7 @@ class _Parser:
         j = self.tokens.index(tok) + 1
         return self.tokens[j].pos if j < len(self.tokens) else len(self.text)
 
-    def operand(self) -> Node:
+    def operand(self) -> Node:  # noqa: PLR0911, PLR0912 - one branch per operand kind
         tok = self.next()
         node: Node
         if tok.kind == "field":
@@ -822,7 +1033,7 @@ class _State:
                 return value
         raise self.error(node, f"undefined variable: {node.value}")
 
-    def arg(self, dot: Any, node: Node) -> Any:
+    def arg(self, dot: Any, node: Node) -> Any:  # noqa: PLR0911
         kind = node.kind
         if kind == "dot":
             return dot
@@ -846,7 +1057,7 @@ class _State:
             return self.call(dot, node, node, [], _NOFINAL)
         raise self.error(node, f"can't handle {node.source}")
 
-    def field_chain(self, dot: Any, receiver: Any, node: Node, names: list[str], args: list[Node], final: Any) -> Any:
+    def field_chain(self, dot: Any, receiver: Any, node: Node, names: list[str], args: list[Node], final: Any) -> Any:  # noqa: PLR0917
         if args or final is not _NOFINAL:
             raise self.error(node, f"{names[-1]} is not a method but has arguments")
         for name in names:
@@ -933,10 +1144,7 @@ def _index(item: Any, *indexes: Any) -> Any:
         if isinstance(item, dict):
             if not isinstance(key, str):
                 raise _FuncError(f"value has type {go_type(key)}; should be string")
-            if key in item:
-                item = item[key]
-            else:
-                item = "" if isinstance(item, StrMap) else MISSING
+            item = item[key] if key in item else "" if isinstance(item, StrMap) else MISSING
         elif isinstance(item, (list, str)):
             if isinstance(key, bool) or not isinstance(key, int):
                 raise _FuncError(f"cannot index slice/array with type {go_type(key)}")
@@ -1195,7 +1403,7 @@ del FUNCS["keys"]
 # ---------------------------------------------------------------------------------------------- entry
 
 
-def options(goTemplateOptions: list[str]) -> str:  # noqa: N803 - the field's name
+def options(goTemplateOptions: list[str]) -> str:
     """The ``missingkey`` mode; ``Template.Option`` panics on anything else (the controller then fails)."""
     mode = "default"
     for option in goTemplateOptions:
