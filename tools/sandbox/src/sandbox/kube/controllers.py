@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from sandbox import imageref
-from sandbox.kube import argocd
+from sandbox.kube import applicationset, argocd
 from sandbox.kube.cluster import NS_GR, Cluster, Op, now
 from sandbox.kube.errors import KubeError
 from sandbox.kube.scheduler import unschedulable_message, why_not
@@ -1041,4 +1041,5 @@ def _round(cluster: Cluster, ca_pem: str) -> None:
     released(cluster)
     tokens(cluster, ca_pem)
     sealed_secrets_keys(cluster)
+    applicationset.applicationsets(cluster)
     argocd.applications(cluster)
