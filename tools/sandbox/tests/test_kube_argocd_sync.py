@@ -134,7 +134,7 @@ def _key(obj: dict[str, Any], namespace: str) -> tuple[str, str, str]:
 
 def _live(dyn: dynamic.DynamicClient, obj: dict[str, Any], namespace: str) -> dict[str, Any] | None:
     resource = dyn.resources.search(api_version=obj["apiVersion"], kind=obj["kind"])[0]
-    kind, ns, name = _key(obj, namespace)
+    _, ns, name = _key(obj, namespace)
     try:
         return resource.get(name=name, namespace=ns or None).to_dict()
     except NotFoundError:
@@ -216,12 +216,16 @@ def test_prune_removes_what_the_render_no_longer_has(dyn: dynamic.DynamicClient)
 
 
 def test_drift_without_self_heal_is_only_out_of_sync(dyn: dynamic.DynamicClient, charts: str) -> None:
-    body = _app("sync-manual", charts, "sync-manual", syncPolicy={"automated": {}, "syncOptions": ["CreateNamespace=true"]})
+    body = _app(
+        "sync-manual", charts, "sync-manual", syncPolicy={"automated": {}, "syncOptions": ["CreateNamespace=true"]}
+    )
     _apps(dyn).create(body=body, namespace=NS)
     _healthy(dyn, "sync-manual")
     services = dyn.resources.get(api_version="v1", kind="Service")
     services.delete(name="sync-manual-metrics-server", namespace="sync-manual")
-    status = _wait(lambda: _status(dyn, "sync-manual")["sync"]["status"] == "OutOfSync" and _status(dyn, "sync-manual"), "drift")
+    status = _wait(
+        lambda: _status(dyn, "sync-manual")["sync"]["status"] == "OutOfSync" and _status(dyn, "sync-manual"), "drift"
+    )
     entry = next(r for r in status["resources"] if r["kind"] == "Service")
     assert entry["status"] == "OutOfSync"
     assert entry["health"]["status"] == "Missing"
@@ -246,7 +250,9 @@ def test_foreign_repository_is_a_comparison_error(dyn: dynamic.DynamicClient, ch
     body["spec"]["source"]["repoURL"] = "https://kubernetes-sigs.github.io/metrics-server"
     body["metadata"]["finalizers"] = []
     _apps(dyn).create(body=body, namespace=NS)
-    status = _wait(lambda: _status(dyn, "sync-foreign").get("conditions") and _status(dyn, "sync-foreign"), "a condition")
+    status = _wait(
+        lambda: _status(dyn, "sync-foreign").get("conditions") and _status(dyn, "sync-foreign"), "a condition"
+    )
     assert status["conditions"][0]["type"] == "ComparisonError"
     message = status["conditions"][0]["message"]
     assert message.startswith("Failed to load target state: failed to generate manifest for source 1 of 1: ")
@@ -256,10 +262,14 @@ def test_foreign_repository_is_a_comparison_error(dyn: dynamic.DynamicClient, ch
 
 def test_unknown_destination_server_is_an_invalid_spec(dyn: dynamic.DynamicClient, charts: str) -> None:
     """util/argo/argo.go GetDestinationCluster + util/db/cluster.go: an unregistered server."""
-    body = _app("sync-nowhere", charts, "sync-nowhere", destination={"server": "https://10.0.0.1:6443", "namespace": "x"})
+    body = _app(
+        "sync-nowhere", charts, "sync-nowhere", destination={"server": "https://10.0.0.1:6443", "namespace": "x"}
+    )
     body["metadata"]["finalizers"] = []
     _apps(dyn).create(body=body, namespace=NS)
-    status = _wait(lambda: _status(dyn, "sync-nowhere").get("conditions") and _status(dyn, "sync-nowhere"), "a condition")
+    status = _wait(
+        lambda: _status(dyn, "sync-nowhere").get("conditions") and _status(dyn, "sync-nowhere"), "a condition"
+    )
     assert status["conditions"][0] == {
         "type": "InvalidSpecError",
         "message": 'error getting cluster by server "https://10.0.0.1:6443": rpc error: code = NotFound '
@@ -283,7 +293,7 @@ def test_second_cluster_registered_by_a_cluster_secret(
         request = urllib.request.Request(f"{url}/{cid}/kubeconfig", headers={"Authorization": f"Bearer {do['token']}"})
         context = ssl.create_default_context(cafile=sandbox_endpoints["ca_file"])
         try:
-            with urllib.request.urlopen(request, context=context, timeout=10) as resp:  # noqa: S310
+            with urllib.request.urlopen(request, context=context, timeout=10) as resp:
                 return yaml.safe_load(resp.read())
         except urllib.error.HTTPError:
             return None
@@ -296,7 +306,9 @@ def test_second_cluster_registered_by_a_cluster_secret(
         "stringData": {
             "name": "spoke",
             "server": server,
-            "config": json.dumps({"bearerToken": token, "tlsClientConfig": {"caData": base64.b64encode(b"x").decode()}}),
+            "config": json.dumps(
+                {"bearerToken": token, "tlsClientConfig": {"caData": base64.b64encode(b"x").decode()}}
+            ),
         },
     }
     client.CoreV1Api(api).create_namespaced_secret(NS, secret)
@@ -313,8 +325,35 @@ def test_second_cluster_registered_by_a_cluster_secret(
     assert "sync-remote-metrics-server" not in hub
 
 
-def test_applications_pass_the_application_schema(sandbox_endpoints: dict[str, Any], dyn: dynamic.DynamicClient) -> None:
+def test_applications_pass_the_application_schema(
+    sandbox_endpoints: dict[str, Any], dyn: dynamic.DynamicClient
+) -> None:
     """The fidelity gate judges every stored object again, Applications against the real CRD schema."""
     del dyn
     problems = sb.admin(sandbox_endpoints, "kubernetes", "GET", "audit")["problems"]
     assert [p for p in problems if p["kind"] in {"Application", "Deployment", "Service", "APIService"}] == []
+
+
+def test_helm_post_install_hook_job_runs_after_the_sync_and_is_deleted(
+    dyn: dynamic.DynamicClient, charts: str
+) -> None:
+    """Argo CD maps Helm hooks (docs/user-guide/helm.md "Helm Hooks"): ``post-install`` runs as a
+    PostSync hook once the resources are healthy; ``hook-delete-policy: hook-succeeded`` deletes the
+    Job when it completes. Hooks are not listed in status.resources (the cert-manager stand-in's
+    startupapicheck Job)."""
+    source = {"repoURL": charts, "chart": "cert-manager", "targetRevision": "v1.21.1", "helm": {"valuesObject": {}}}
+    body = _app("sync-cm", charts, "cert-manager", source=source)
+    body["spec"]["source"]["helm"]["valuesObject"] = {"crds": {"enabled": True}}
+    _apps(dyn).create(body=body, namespace=NS)
+    status = _healthy(dyn, "sync-cm")
+    state = _wait(
+        lambda: _status(dyn, "sync-cm")["operationState"]["phase"] == "Succeeded" and _status(dyn, "sync-cm"),
+        "the sync operation to finish",
+    )["operationState"]
+    hooks = [r for r in state["syncResult"]["resources"] if r.get("hookType")]
+    assert [(r["kind"], r["hookType"]) for r in hooks if r["kind"] == "Job"] == [("Job", "PostSync")]
+    job_name = next(r["name"] for r in hooks if r["kind"] == "Job")
+    assert job_name not in {r["name"] for r in status["resources"]}
+    jobs = dyn.resources.get(api_version="batch/v1", kind="Job")
+    with pytest.raises(NotFoundError):
+        jobs.get(name=job_name, namespace="cert-manager")

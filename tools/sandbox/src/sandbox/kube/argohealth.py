@@ -27,27 +27,36 @@ def _cond(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == kind), None)
 
 
-def _deployment(obj: dict[str, Any]) -> Health:
+def _deployment(obj: dict[str, Any]) -> Health:  # noqa: PLR0911 - upstream's checks, one return each
     spec, st = obj.get("spec") or {}, obj.get("status") or {}
     if spec.get("paused"):
         return _h("Suspended", "Deployment is paused")
     if int(obj["metadata"].get("generation", 0)) > int(st.get("observedGeneration", 0)):
-        return _h("Progressing", "Waiting for rollout to finish: observed deployment generation less than desired generation")
+        return _h(
+            "Progressing", "Waiting for rollout to finish: observed deployment generation less than desired generation"
+        )
     cond = _cond(obj, "Progressing")
     replicas = spec.get("replicas", 1)
     updated, total, available = (int(st.get(k, 0)) for k in ("updatedReplicas", "replicas", "availableReplicas"))
     if cond and cond.get("reason") == "ProgressDeadlineExceeded":
         return _h("Degraded", f'Deployment "{obj["metadata"]["name"]}" exceeded its progress deadline')
     if updated < replicas:
-        return _h("Progressing", f"Waiting for rollout to finish: {updated} out of {replicas} new replicas have been updated...")
+        return _h(
+            "Progressing",
+            f"Waiting for rollout to finish: {updated} out of {replicas} new replicas have been updated...",
+        )
     if total > updated:
-        return _h("Progressing", f"Waiting for rollout to finish: {total - updated} old replicas are pending termination...")
+        return _h(
+            "Progressing", f"Waiting for rollout to finish: {total - updated} old replicas are pending termination..."
+        )
     if available < updated:
-        return _h("Progressing", f"Waiting for rollout to finish: {available} of {updated} updated replicas are available...")
+        return _h(
+            "Progressing", f"Waiting for rollout to finish: {available} of {updated} updated replicas are available..."
+        )
     return _h("Healthy")
 
 
-def _statefulset(obj: dict[str, Any]) -> Health:
+def _statefulset(obj: dict[str, Any]) -> Health:  # noqa: PLR0911 - upstream's checks, one return each
     spec, st = obj.get("spec") or {}, obj.get("status") or {}
     observed = int(st.get("observedGeneration", 0))
     if observed == 0 or int(obj["metadata"].get("generation", 0)) > observed:
@@ -71,29 +80,36 @@ def _statefulset(obj: dict[str, Any]) -> Health:
     if st.get("updateRevision") != st.get("currentRevision"):
         return _h(
             "Progressing",
-            f"waiting for statefulset rolling update to complete {updated} pods at revision {st.get('updateRevision')}...",
+            f"waiting for statefulset rolling update to complete {updated} pods at revision "
+            f"{st.get('updateRevision')}...",
         )
     current = int(st.get("currentReplicas", 0))
-    return _h("Healthy", f"statefulset rolling update complete {current} pods at revision {st.get('currentRevision')}...")
+    return _h(
+        "Healthy", f"statefulset rolling update complete {current} pods at revision {st.get('currentRevision')}..."
+    )
 
 
 def _daemonset(obj: dict[str, Any]) -> Health:
     spec, st, name = obj.get("spec") or {}, obj.get("status") or {}, obj["metadata"]["name"]
     if int(obj["metadata"].get("generation", 0)) > int(st.get("observedGeneration", 0)):
-        return _h("Progressing", "Waiting for rollout to finish: observed daemon set generation less than desired generation")
+        return _h(
+            "Progressing", "Waiting for rollout to finish: observed daemon set generation less than desired generation"
+        )
     updated, desired = int(st.get("updatedNumberScheduled", 0)), int(st.get("desiredNumberScheduled", 0))
     if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
         return _h("Healthy", f"daemon set {updated} out of {desired} new pods have been updated")
     if updated < desired:
         return _h(
             "Progressing",
-            f'Waiting for daemon set "{name}" rollout to finish: {updated} out of {desired} new pods have been updated...',
+            f'Waiting for daemon set "{name}" rollout to finish: {updated} out of {desired} new pods '
+            "have been updated...",
         )
     available = int(st.get("numberAvailable", 0))
     if available < desired:
         return _h(
             "Progressing",
-            f'Waiting for daemon set "{name}" rollout to finish: {available} of {desired} updated pods are available...',
+            f'Waiting for daemon set "{name}" rollout to finish: {available} of {desired} updated pods '
+            "are available...",
         )
     return _h("Healthy")
 
@@ -101,13 +117,17 @@ def _daemonset(obj: dict[str, Any]) -> Health:
 def _replicaset(obj: dict[str, Any]) -> Health:
     spec, st = obj.get("spec") or {}, obj.get("status") or {}
     if int(obj["metadata"].get("generation", 0)) > int(st.get("observedGeneration", 0)):
-        return _h("Progressing", "Waiting for rollout to finish: observed replica set generation less than desired generation")
+        return _h(
+            "Progressing", "Waiting for rollout to finish: observed replica set generation less than desired generation"
+        )
     failure = _cond(obj, "ReplicaFailure")
     if failure and failure.get("status") == "True":
         return _h("Degraded", str(failure.get("message", "")))
     replicas, available = spec.get("replicas", 1), int(st.get("availableReplicas", 0))
     if available < replicas:
-        return _h("Progressing", f"Waiting for rollout to finish: {available} out of {replicas} new replicas are available...")
+        return _h(
+            "Progressing", f"Waiting for rollout to finish: {available} out of {replicas} new replicas are available..."
+        )
     return _h("Healthy")
 
 
@@ -125,7 +145,7 @@ def _pod_failed(st: dict[str, Any]) -> Health:
     return _h("Degraded")
 
 
-def _pod(obj: dict[str, Any]) -> Health:
+def _pod(obj: dict[str, Any]) -> Health:  # noqa: PLR0911 - upstream's checks, one return each
     spec, st = obj.get("spec") or {}, obj.get("status") or {}
     policy = spec.get("restartPolicy", "Always")
     if policy == "Always":

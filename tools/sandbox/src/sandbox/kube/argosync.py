@@ -50,6 +50,7 @@ self-heal backoff are not modelled; only SyncFail hooks of Jobs are ignored.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import json
@@ -70,7 +71,7 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 TRACKING = "argocd.argoproj.io/tracking-id"
 WAVE = "argocd.argoproj.io/sync-wave"
 MANAGER = "argocd-controller"
-CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"
+CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label key, no secret
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 KIND_ORDER = [
     "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy", "PodDisruptionBudget",
@@ -81,7 +82,12 @@ KIND_ORDER = [
     "IngressClass", "Ingress", "APIService",
 ]  # fmt: skip
 PHASES = {"PreSync": -1, "Sync": 0, "PostSync": 1}
-HELM_HOOKS = {"pre-install": "PreSync", "pre-upgrade": "PreSync", "post-install": "PostSync", "post-upgrade": "PostSync"}
+HELM_HOOKS = {
+    "pre-install": "PreSync",
+    "pre-upgrade": "PreSync",
+    "post-install": "PostSync",
+    "post-upgrade": "PostSync",
+}
 
 
 @dataclass
@@ -208,7 +214,9 @@ def resolve(cluster: Cluster, app: dict[str, Any], control: str) -> Destination:
         return Destination(cluster=cluster, server=server)
     if secret is None:
         missing = f'cluster "{dest.get("server") or server}" not found'
-        return Destination(invalid=f'error getting cluster by server "{server}": rpc error: code = NotFound desc = {missing}')
+        return Destination(
+            invalid=f'error getting cluster by server "{server}": rpc error: code = NotFound desc = {missing}'
+        )
     return _reachable(env, cluster, server, secret)
 
 
@@ -217,15 +225,21 @@ def _reachable(env: SyncEnv, home: Cluster, server: str, secret: dict[str, Any])
     prefix = f'Failed to load live state: failed to get cluster info for "{server}": error synchronizing cache state : '
     if target is None:
         host = server.split("://", 1)[-1].split("/", 1)[0]
-        return Destination(server=server, unreachable=f'{prefix}Get "{server}/version": dial tcp: lookup {host}: no such host')
+        return Destination(
+            server=server, unreachable=f'{prefix}Get "{server}/version": dial tcp: lookup {host}: no such host'
+        )
     try:
         config = json.loads(_decode(secret, "config") or "{}")
     except ValueError:
         config = {}
     token = str(config.get("bearerToken") or "") if isinstance(config, dict) else ""
     expires = target.data["tokens"].get(token, 0) if token else 0
-    if server != IN_CLUSTER and (not token or token not in target.data["tokens"] or (expires and expires < time.time())):
-        return Destination(server=server, unreachable=f"{prefix}the server has asked for the client to provide credentials")
+    if server != IN_CLUSTER and (
+        not token or token not in target.data["tokens"] or (expires and expires < time.time())
+    ):
+        return Destination(
+            server=server, unreachable=f"{prefix}the server has asked for the client to provide credentials"
+        )
     return Destination(cluster=target, server=server)
 
 
@@ -247,7 +261,9 @@ def _values(helm: dict[str, Any]) -> str:
     return str(helm.get("values") or "")
 
 
-def render_request(env: SyncEnv, app: dict[str, Any], source: dict[str, Any], dest: Cluster) -> helmrender.RenderRequest:
+def render_request(
+    env: SyncEnv, app: dict[str, Any], source: dict[str, Any], dest: Cluster
+) -> helmrender.RenderRequest:
     helm = source.get("helm") or {}
     params = tuple(
         (str(p.get("name", "")), str(p.get("value", "")), bool(p.get("forceString")))
@@ -332,7 +348,11 @@ def _hook(annotations: dict[str, str]) -> tuple[str, bool, tuple[str, ...]] | No
     phases = [HELM_HOOKS[h] for h in helm if h in HELM_HOOKS]
     if not phases:
         return None
-    names = {"before-hook-creation": "BeforeHookCreation", "hook-succeeded": "HookSucceeded", "hook-failed": "HookFailed"}
+    names = {
+        "before-hook-creation": "BeforeHookCreation",
+        "hook-succeeded": "HookSucceeded",
+        "hook-failed": "HookFailed",
+    }
     raw = str(annotations.get("helm.sh/hook-delete-policy") or "before-hook-creation").split(",")
     return (phases[0], True, tuple(names.get(p.strip(), p.strip()) for p in raw))
 
@@ -386,10 +406,16 @@ def _subset(want: Any, have: Any) -> bool:
     if isinstance(want, dict):
         return isinstance(have, dict) and all(_subset(v, have.get(k)) for k, v in want.items() if v is not None)
     if isinstance(want, list):
-        return isinstance(have, list) and len(want) == len(have) and all(_subset(w, h) for w, h in zip(want, have))
+        return (
+            isinstance(have, list)
+            and len(want) == len(have)
+            and all(_subset(w, h) for w, h in zip(want, have, strict=True))
+        )
     if isinstance(want, (int, float)) and isinstance(have, (int, float)) and not isinstance(want, bool):
         return want == have
-    return want == have or (want is not None and have is not None and str(want) == str(have) and type(want) is type(have))
+    return want == have or (
+        want is not None and have is not None and str(want) == str(have) and type(want) is type(have)
+    )
 
 
 def matches(desired: dict[str, Any], current: dict[str, Any] | None) -> bool:
@@ -429,7 +455,9 @@ def _entry(group: str, version: str, kind: str, ns: str, name: str) -> dict[str,
 
 def _images(obj: dict[str, Any]) -> list[str]:
     spec = obj.get("spec") or {}
-    pod = spec if obj.get("kind") == "Pod" else ((spec.get("jobTemplate") or {}).get("spec") or spec).get("template", {})
+    pod = (
+        spec if obj.get("kind") == "Pod" else ((spec.get("jobTemplate") or {}).get("spec") or spec).get("template", {})
+    )
     pod_spec = pod.get("spec") or {} if obj.get("kind") != "Pod" else spec
     return [
         str(c.get("image"))
@@ -502,7 +530,7 @@ def apply(dest: Cluster, obj: dict[str, Any]) -> str:
         group = api_version.rpartition("/")[0]
         return (
             f"The Kubernetes API could not find {group}/{kind} for requested resource "
-            f"{meta.get('namespace', '')}/{meta.get('name')}. Make sure the \"{kind}\" CRD is installed on the "
+            f'{meta.get("namespace", "")}/{meta.get("name")}. Make sure the "{kind}" CRD is installed on the '
             "destination cluster."
         )
     body = json.dumps(obj).encode()
@@ -523,10 +551,8 @@ def apply(dest: Cluster, obj: dict[str, Any]) -> str:
 
 def delete(dest: Cluster, rtype: ResourceType, obj: dict[str, Any]) -> None:
     meta = obj["metadata"]
-    try:
+    with contextlib.suppress(KubeError):  # already gone
         dest.delete(rtype, str(meta.get("namespace") or ""), meta["name"], {"propagationPolicy": "Foreground"}, Op())
-    except KubeError:
-        pass
 
 
 def ensure_namespace(dest: Cluster, namespace: str) -> str:
@@ -556,7 +582,7 @@ def _groups(found: list[Item]) -> list[list[Item]]:
 
 
 def _healthy(dest: Cluster, group: list[Item]) -> str:
-    """"ok", "wait" or "failed" for a group just applied."""
+    """ "ok", "wait" or "failed" for a group just applied."""
     for item in group:
         current = live(dest, item.key, str(item.obj.get("apiVersion")))
         if current is None:
@@ -572,9 +598,11 @@ def _healthy(dest: Cluster, group: list[Item]) -> str:
 
 
 def _apply_hook(dest: Cluster, item: Item) -> str:
+    """A hook is created anew: ``BeforeHookCreation`` deletes the one a previous sync left."""
+    rtype = find_type(dest, str(item.obj.get("apiVersion")), item.key[1])
     current = live(dest, item.key, str(item.obj.get("apiVersion")))
-    if current is not None and "BeforeHookCreation" in item.delete_policies:
-        delete(dest, dest.by_gr[find_type(dest, str(item.obj.get("apiVersion")), item.key[1]).gr], current)  # type: ignore[union-attr]
+    if rtype is not None and current is not None and "BeforeHookCreation" in item.delete_policies:
+        delete(dest, dest.by_gr[rtype.gr], current)
     return apply(dest, item.obj)
 
 
@@ -662,7 +690,7 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
     if error:
         return _condition(status, "ComparisonError", error)
     found = items(app, objects, dest, control)
-    return _synced(cluster, app, status, dest, found, control)
+    return _synced(cluster, app, status, dest=dest, found=found, control=control)
 
 
 def _condition(status: dict[str, Any], kind: str, message: str) -> dict[str, Any]:
@@ -674,7 +702,7 @@ def _condition(status: dict[str, Any], kind: str, message: str) -> dict[str, Any
 
 
 def _synced(
-    cluster: Cluster, app: dict[str, Any], status: dict[str, Any], dest: Cluster, found: list[Item], control: str
+    cluster: Cluster, app: dict[str, Any], status: dict[str, Any], *, dest: Cluster, found: list[Item], control: str
 ) -> dict[str, Any]:
     uid = app["metadata"]["uid"]
     old = app.get("status") or {}

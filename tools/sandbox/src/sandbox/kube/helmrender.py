@@ -56,8 +56,10 @@ class RenderRequest:
     def key(self) -> str:
         """The cache key: a digest of the request (values included, so they never sit in a key in clear)."""
         text = json.dumps(
-            [self.repo, self.chart, self.version, self.release, self.namespace, self.values, self.parameters]
-            + [self.skip_crds, self.kube_version, self.api_versions],
+            [
+                *(self.repo, self.chart, self.version, self.release, self.namespace, self.values),
+                *(self.parameters, self.skip_crds, self.kube_version, self.api_versions),
+            ],
             sort_keys=True,
         )
         return hashlib.sha256(text.encode()).hexdigest()
@@ -117,7 +119,7 @@ def render(req: RenderRequest) -> RenderResult:
     """Run ``helm template`` (blocking); a failure becomes the error Argo CD's repo server reports."""
     Path(req.home).mkdir(parents=True, exist_ok=True)
     try:
-        done = subprocess.run(  # noqa: S603 - the pinned helm with arguments built above
+        done = subprocess.run(
             command(req),
             input=req.values,
             env=_environment(req.home),
@@ -129,9 +131,7 @@ def render(req: RenderRequest) -> RenderResult:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return RenderResult(error=f"`{shown_command(req)}` failed {exc}")
     if done.returncode != 0:
-        return RenderResult(
-            error=f"`{shown_command(req)}` failed exit status {done.returncode}: {done.stderr.strip()}"
-        )
+        return RenderResult(error=f"`{shown_command(req)}` failed exit status {done.returncode}: {done.stderr.strip()}")
     try:
         docs = [d for d in yaml.safe_load_all(done.stdout) if isinstance(d, dict) and d]
     except yaml.YAMLError as exc:
