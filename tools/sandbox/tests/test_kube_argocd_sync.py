@@ -334,9 +334,7 @@ def test_applications_pass_the_application_schema(
     assert [p for p in problems if p["kind"] in {"Application", "Deployment", "Service", "APIService"}] == []
 
 
-def test_helm_post_install_hook_job_runs_after_the_sync_and_is_deleted(
-    dyn: dynamic.DynamicClient, charts: str
-) -> None:
+def test_helm_post_install_hook_job_runs_after_the_sync_and_is_deleted(dyn: dynamic.DynamicClient, charts: str) -> None:
     """Argo CD maps Helm hooks (docs/user-guide/helm.md "Helm Hooks"): ``post-install`` runs as a
     PostSync hook once the resources are healthy; ``hook-delete-policy: hook-succeeded`` deletes the
     Job when it completes. Hooks are not listed in status.resources (the cert-manager stand-in's
