@@ -32,6 +32,9 @@ CRDS = sandbox.CHARTS / "argo-cd" / "crds"
 NS = "argocd"
 TRACKING = "argocd.argoproj.io/tracking-id"
 VALUES = {"replicas": 2, "args": ["--kubelet-insecure-tls"]}
+# The APIService v1beta1.metrics.k8s.io is cluster-scoped: two Applications rendering it would fight
+# over it (Argo CD's SharedResourceWarning), so the other metrics-server Applications leave it out.
+UNSHARED = {**VALUES, "apiService": {"create": False}}
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +222,7 @@ def test_drift_without_self_heal_is_only_out_of_sync(dyn: dynamic.DynamicClient,
     body = _app(
         "sync-manual", charts, "sync-manual", syncPolicy={"automated": {}, "syncOptions": ["CreateNamespace=true"]}
     )
+    body["spec"]["source"]["helm"]["valuesObject"] = UNSHARED
     _apps(dyn).create(body=body, namespace=NS)
     _healthy(dyn, "sync-manual")
     services = dyn.resources.get(api_version="v1", kind="Service")
@@ -355,3 +359,103 @@ def test_helm_post_install_hook_job_runs_after_the_sync_and_is_deleted(dyn: dyna
     jobs = dyn.resources.get(api_version="batch/v1", kind="Job")
     with pytest.raises(NotFoundError):
         jobs.get(name=job_name, namespace="cert-manager")
+
+
+def _index_fetches(endpoints: dict[str, Any], since: int) -> int:
+    """helm template --repo reads the repository index once per run: the chart server's log counts renders."""
+    return sum(1 for r in sb.requests(endpoints, "artifacts", since) if r["path"] == "/charts/index.yaml")
+
+
+def test_render_once_per_change_and_idle_status_is_not_rewritten(
+    dyn: dynamic.DynamicClient, charts: str, sandbox_endpoints: dict[str, Any]
+) -> None:
+    """helm runs once for a new spec; healing a deleted object re-applies the cached render (no helm
+    run); an idle Application's status is not rewritten (no watch events)."""
+    mark = sb.last_seq(sandbox_endpoints, "artifacts")
+    body = _app("sync-once", charts, "sync-once")
+    body["spec"]["source"]["helm"]["valuesObject"] = {**UNSHARED, "replicas": 3}
+    _apps(dyn).create(body=body, namespace=NS)
+    _healthy(dyn, "sync-once")
+    assert _index_fetches(sandbox_endpoints, mark) == 1
+    version = _apps(dyn).get(name="sync-once", namespace=NS).metadata.resourceVersion
+    time.sleep(1.5)
+    assert _apps(dyn).get(name="sync-once", namespace=NS).metadata.resourceVersion == version
+    mark = sb.last_seq(sandbox_endpoints, "artifacts")
+    services = dyn.resources.get(api_version="v1", kind="Service")
+    services.delete(name="sync-once-metrics-server", namespace="sync-once")
+    _wait(lambda: services.get(name="sync-once-metrics-server", namespace="sync-once"), "the Service to come back")
+    _healthy(dyn, "sync-once")
+    assert _index_fetches(sandbox_endpoints, mark) == 0
+
+
+def test_sync_waves_apply_a_later_wave_after_the_earlier_one(dyn: dynamic.DynamicClient, charts: str) -> None:
+    """gitops-engine pkg/sync/sync_tasks.go: tasks run by phase, then argocd.argoproj.io/sync-wave, then
+    kind; a wave starts once the previous one is healthy. The APIService in wave 1 comes after the
+    Deployment and Service of wave 0 (its syncResult entry is the last one)."""
+    body = _app("sync-waves", charts, "sync-waves")
+    values = {**VALUES, "apiService": {"create": True, "annotations": {"argocd.argoproj.io/sync-wave": "1"}}}
+    body["spec"]["source"]["helm"]["valuesObject"] = values
+    _apps(dyn).create(body=body, namespace=NS)
+    status = _healthy(dyn, "sync-waves")
+    applied = [r["kind"] for r in status["operationState"]["syncResult"]["resources"]]
+    assert applied[-1] == "APIService"
+    assert applied.index("ServiceAccount") < applied.index("ClusterRole") < applied.index("Service")
+    assert applied.index("Service") < applied.index("Deployment")
+    entry = next(r for r in status["resources"] if r["kind"] == "APIService")
+    assert entry["syncWave"] == 1
+
+
+def test_manual_sync_operation_applies_without_automation(dyn: dynamic.DynamicClient, charts: str) -> None:
+    """Without syncPolicy.automated nothing is applied (OutOfSync, Missing) until an operation asks
+    for a sync, as `argocd app sync` does; the operation is then cleared."""
+    body = _app("sync-manual-op", charts, "sync-manual-op", syncPolicy={"syncOptions": ["CreateNamespace=true"]})
+    body["spec"]["source"]["helm"]["valuesObject"] = UNSHARED
+    body["metadata"]["finalizers"] = []
+    _apps(dyn).create(body=body, namespace=NS)
+    status = _wait(lambda: _status(dyn, "sync-manual-op").get("sync") and _status(dyn, "sync-manual-op"), "status")
+    assert (status["sync"]["status"], status["health"]["status"]) == ("OutOfSync", "Missing")
+    assert "operationState" not in status
+    _apps(dyn).patch(
+        body={"operation": {"initiatedBy": {"username": "admin"}, "sync": {"revision": "3.13.1"}}},
+        name="sync-manual-op",
+        namespace=NS,
+        content_type="application/merge-patch+json",
+    )
+    status = _healthy(dyn, "sync-manual-op")
+    assert status["operationState"]["operation"]["initiatedBy"] == {"username": "admin"}
+    assert "operation" not in _apps(dyn).get(name="sync-manual-op", namespace=NS).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("name", "server_of", "token", "message"),
+    [
+        ("sync-gone", lambda url: f"{url}/clusters/no-such-cluster", "any", "dial tcp: lookup 127.0.0.1"),
+        ("sync-badtoken", lambda url: url, "not-a-token", "the server has asked for the client to provide credentials"),
+    ],
+)
+def test_registered_cluster_that_cannot_be_reached_is_a_comparison_error(
+    dyn: dynamic.DynamicClient,
+    api: client.ApiClient,
+    charts: str,
+    sandbox_endpoints: dict[str, Any],
+    name: str,
+    server_of: Callable[[str], str],
+    token: str,
+    message: str,
+) -> None:
+    """controller/state.go: the live state of a registered cluster cannot be loaded ("Failed to load live
+    state: failed to get cluster info for ..."), a ComparisonError, not an InvalidSpecError."""
+    server = server_of(sandbox_endpoints["kubernetes"]["url"])
+    secret = {
+        "metadata": {"name": name, "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
+        "stringData": {"name": name, "server": server, "config": json.dumps({"bearerToken": token})},
+    }
+    client.CoreV1Api(api).create_namespaced_secret(NS, secret)
+    body = _app(name, charts, "x", destination={"name": name, "namespace": "x"})
+    body["metadata"]["finalizers"] = []
+    _apps(dyn).create(body=body, namespace=NS)
+    status = _wait(lambda: _status(dyn, name).get("conditions") and _status(dyn, name), "a condition")
+    condition = status["conditions"][0]
+    assert condition["type"] == "ComparisonError"
+    assert condition["message"].startswith(f'Failed to load live state: failed to get cluster info for "{server}": ')
+    assert message in condition["message"]

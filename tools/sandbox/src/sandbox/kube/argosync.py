@@ -124,6 +124,7 @@ class Operation:
     """A sync operation in progress (kept between controller rounds)."""
 
     source_digest: str
+    prune: bool = False  # automated.prune, or the requested operation's sync.prune
     step: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
     applied: set[tuple[str, str, str, str]] = field(default_factory=set)
@@ -133,6 +134,8 @@ _ops: dict[str, Operation] = {}
 _synced_digest: dict[str, str] = {}  # app uid -> digest of the sources its last finished sync used
 # app uid -> (the Application's cluster, the destination, the destination's resourceVersion when compared)
 _watch: dict[str, tuple[Cluster, Cluster, int]] = {}
+# app uid -> ((app resourceVersion, its cluster's rv, destination's rv, destination), the status computed then)
+_memo: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
 
 # ------------------------------------------------------------------------------ sources
@@ -246,13 +249,21 @@ def _reachable(env: SyncEnv, home: Cluster, server: str, secret: dict[str, Any])
 # ------------------------------------------------------------------------------ render
 
 
+_served: dict[int, tuple[list[ResourceType], tuple[str, ...]]] = {}
+
+
 def _api_versions(dest: Cluster) -> tuple[str, ...]:
+    """Every served group/version and group/version/Kind (what Argo CD passes as --api-versions)."""
+    cached = _served.get(id(dest))
+    if cached is not None and cached[0] is dest.types:
+        return cached[1]
     found = set()
     for t in dest.types:
-        gv = t.api_version
-        found.add(gv)
-        found.add(f"{gv}/{t.kind}")
-    return tuple(sorted(found))
+        found.add(t.api_version)
+        found.add(f"{t.api_version}/{t.kind}")
+    result = tuple(sorted(found))
+    _served[id(dest)] = (dest.types, result)
+    return result
 
 
 def _values(helm: dict[str, Any]) -> str:
@@ -431,17 +442,24 @@ def matches(desired: dict[str, Any], current: dict[str, Any] | None) -> bool:
     )
 
 
+_index: dict[int, tuple[Cluster, int, dict[str, list[tuple[ResourceType, dict[str, Any]]]]]] = {}
+
+
 def tracked(dest: Cluster, instance: str) -> list[tuple[ResourceType, dict[str, Any]]]:
-    prefix = instance + ":"
-    found = []
-    for gr, bucket in list(dest.data["objects"].items()):
-        rtype = dest.by_gr.get(gr)
-        if rtype is None:
-            continue
-        for obj in list(bucket.values()):
-            if str((obj["metadata"].get("annotations") or {}).get(TRACKING, "")).startswith(prefix):
-                found.append((rtype, obj))
-    return found
+    """The objects of ``dest`` whose tracking annotation names ``instance`` (one scan per resourceVersion)."""
+    cached = _index.get(id(dest))
+    if cached is None or cached[0] is not dest or cached[1] != dest.rv:
+        by_app: dict[str, list[tuple[ResourceType, dict[str, Any]]]] = {}
+        for gr, bucket in list(dest.data["objects"].items()):
+            rtype = dest.by_gr.get(gr)
+            if rtype is None:
+                continue
+            for obj in list(bucket.values()):
+                value = (obj["metadata"].get("annotations") or {}).get(TRACKING)
+                if value:
+                    by_app.setdefault(str(value).split(":", 1)[0], []).append((rtype, obj))
+        cached = _index[id(dest)] = (dest, dest.rv, by_app)
+    return list(cached[2].get(instance, []))
 
 
 def _entry(group: str, version: str, kind: str, ns: str, name: str) -> dict[str, Any]:
@@ -668,6 +686,14 @@ def _want_sync(app: dict[str, Any], old: dict[str, Any], digest: str, synced: bo
     return bool(automated.get("selfHeal")) and last.get("phase") != "Failed"
 
 
+def _prune_wanted(app: dict[str, Any]) -> bool:
+    """A requested operation prunes when its sync says so; an automated one with automated.prune."""
+    if app.get("operation"):
+        return bool((app["operation"].get("sync") or {}).get("prune"))
+    automated = ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated") or {}
+    return bool(automated.get("prune"))
+
+
 def _options(app: dict[str, Any]) -> list[str]:
     return [str(o) for o in ((app.get("spec") or {}).get("syncPolicy") or {}).get("syncOptions") or []]
 
@@ -682,6 +708,11 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
     if target.unreachable or target.cluster is None:
         return _condition(status, "ComparisonError", target.unreachable)
     dest = target.cluster
+    uid = app["metadata"]["uid"]
+    seen = (app["metadata"].get("resourceVersion"), cluster.rv, dest.rv, id(dest))
+    memo = _memo.get(uid)
+    if memo is not None and memo[0] == seen and uid not in _ops:
+        return copy.deepcopy(memo[1])  # nothing changed since the last comparison
     rendered = render(env, app, dest)
     if rendered is None:
         cluster.timers = True
@@ -690,7 +721,9 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
     if error:
         return _condition(status, "ComparisonError", error)
     found = items(app, objects, dest, control)
-    return _synced(cluster, app, status, dest=dest, found=found, control=control)
+    result = _synced(cluster, app, status, dest=dest, found=found, control=control)
+    _memo[uid] = ((app["metadata"].get("resourceVersion"), cluster.rv, dest.rv, id(dest)), copy.deepcopy(result))
+    return result
 
 
 def _condition(status: dict[str, Any], kind: str, message: str) -> dict[str, Any]:
@@ -711,12 +744,11 @@ def _synced(
     comparison = compare(dest, found, instance)
     op = _ops.get(uid)
     if op is None and _want_sync(app, old, digest, comparison.synced):
-        op = _ops[uid] = Operation(digest)
+        op = _ops[uid] = Operation(digest, prune=_prune_wanted(app))
     if op is not None:
-        automated = ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated") or {}
         if "CreateNamespace=true" in _options(app):
             ensure_namespace(dest, str(((app.get("spec") or {}).get("destination") or {}).get("namespace") or ""))
-        phase, message = run(dest, op, found, comparison, bool(automated.get("prune")) or bool(app.get("operation")))
+        phase, message = run(dest, op, found, comparison, op.prune)
         status["operationState"] = _operation_state(app, status, op, phase, message)
         if phase == "Running":
             cluster.timers = True
@@ -786,6 +818,7 @@ def forget(uid: str) -> None:
     _ops.pop(uid, None)
     _synced_digest.pop(uid, None)
     _watch.pop(uid, None)
+    _memo.pop(uid, None)
 
 
 def stale(home: Cluster) -> bool:
