@@ -34,17 +34,20 @@ source. Rules, after Argo CD v3.4.4 (controller/, gitops-engine/ in argoproj/arg
 * Compare: an object is Synced when it exists and holds every field the render gives it (a subset
   compare: server defaults are not drift). The Application is Synced only if every rendered object
   is; tracked objects the render no longer contains are OutOfSync with ``requiresPruning``.
-* Automated sync: when OutOfSync and the source changed since the last sync, or with ``selfHeal``
-  at once (a deleted or changed object is re-applied on the next controller round). ``prune``
-  deletes tracked objects the render dropped; without it they stay (OutOfSync).
+* Automated sync (controller/appcontroller.go ``autoSync``): when OutOfSync and the source changed
+  since the last sync; for the same source only with ``selfHeal``, after the self-heal backoff (0 s,
+  2 s, 6 s, ... capped at 300 s, counted in ``operation.sync.autoHealAttemptsCount``), and never again
+  after a failed sync of that source (a ``SyncError`` condition "Failed last sync attempt to ...").
+  ``prune`` deletes tracked objects the render dropped; without it they stay (OutOfSync). A requested
+  ``operation`` (``argocd app sync``) runs once and prunes only with ``operation.sync.prune``.
 * Health (``argohealth.py``): the worst of the resources' health; a missing resource is Missing.
 * Deletion (``resources-finalizer.argocd.argoproj.io``): the tracked objects are deleted in reverse
   sync order, a wave at a time, before the finalizer goes; ``argocd.py`` leaves them without it.
 
 Known gaps: Applications with Git sources (``path``) keep the status-only behaviour of
 ``argocd.py``: the sandbox serves no Git repository yet. ``helm.valueFiles`` and ``$ref`` value files
-are not read; there is no client-side apply (no last-applied annotation); the retry policy and the
-self-heal backoff are not modelled; only SyncFail hooks of Jobs are ignored.
+are not read; there is no client-side apply (no last-applied annotation); ``syncPolicy.retry`` is not
+modelled; SyncFail and delete hooks are skipped; shared resources get no SharedResourceWarning.
 """
 
 from __future__ import annotations
@@ -125,6 +128,7 @@ class Operation:
 
     source_digest: str
     prune: bool = False  # automated.prune, or the requested operation's sync.prune
+    heal_attempts: int = 0  # operation.sync.autoHealAttemptsCount of a self-heal
     step: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
     applied: set[tuple[str, str, str, str]] = field(default_factory=set)
@@ -132,6 +136,8 @@ class Operation:
 
 _ops: dict[str, Operation] = {}
 _synced_digest: dict[str, str] = {}  # app uid -> digest of the sources its last finished sync used
+_finished: dict[str, float] = {}  # app uid -> when (monotonic) its last operation finished
+_heal_due: set[str] = set()  # apps waiting for the self-heal backoff (no memo: time decides)
 # app uid -> (the Application's cluster, the destination, the destination's resourceVersion when compared)
 _watch: dict[str, tuple[Cluster, Cluster, int]] = {}
 # app uid -> ((app resourceVersion, its cluster's rv, destination's rv, destination), the status computed then)
@@ -674,16 +680,48 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _want_sync(app: dict[str, Any], old: dict[str, Any], digest: str, synced: bool) -> bool:
+def _heal_delay(attempts: int) -> float:
+    """Self-heal backoff (cmd/argocd-application-controller: --self-heal-backoff-timeout-seconds 2,
+    factor 3, cap 300; appcontroller.go selfHealRemainingBackoff): the n-th heal of one revision waits
+    0 s, 2 s, 6 s, 18 s, ... after the previous operation finished."""
+    return 0.0 if attempts <= 0 else min(2.0 * 3 ** (attempts - 1), 300.0)
+
+
+def _auto_sync(cluster: Cluster, app: dict[str, Any], digest: str, synced: bool) -> Operation | None:
+    """The operation to start now, if any (appcontroller.go autoSync at v3.4.4)."""
+    uid = app["metadata"]["uid"]
     if app.get("operation"):
-        return True
+        return Operation(digest, prune=_prune_wanted(app))
     automated = ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated")
     if not isinstance(automated, dict) or automated.get("enabled", True) is False or synced:
-        return False
+        _heal_due.discard(uid)
+        return None
+    if _synced_digest.get(uid, "") != digest:
+        return Operation(digest, prune=_prune_wanted(app))  # a new source: synced once, whatever selfHeal says
+    last = (app.get("status") or {}).get("operationState") or {}
+    if last.get("phase") in {"Failed", "Error"} or not automated.get("selfHeal"):
+        return None  # already attempted: no retry of a failed sync, no heal without selfHeal
+    attempts = int(((last.get("operation") or {}).get("sync") or {}).get("autoHealAttemptsCount") or 0)
+    remaining = _heal_delay(attempts) - (time.monotonic() - _finished.get(uid, 0.0))
+    if remaining > 0:
+        _heal_due.add(uid)
+        cluster.timers = True  # come back when the backoff has passed
+        return None
+    _heal_due.discard(uid)
+    return Operation(digest, prune=_prune_wanted(app), heal_attempts=attempts + 1)
+
+
+def _sync_error(app: dict[str, Any], digest: str) -> str:
+    """The SyncError condition of an automated app whose last sync of this source failed."""
+    automated = ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated")
+    last = (app.get("status") or {}).get("operationState") or {}
+    if not isinstance(automated, dict) or last.get("phase") not in {"Failed", "Error"}:
+        return ""
     if _synced_digest.get(app["metadata"]["uid"], "") != digest:
-        return True  # the source changed since the last sync (or this controller never synced it)
-    last = old.get("operationState") or {}
-    return bool(automated.get("selfHeal")) and last.get("phase") != "Failed"
+        return ""
+    result = last.get("syncResult") or {}
+    revisions = result.get("revisions") or [result.get("revision", "")]
+    return f"Failed last sync attempt to [{' '.join(str(r) for r in revisions)}]: {last.get('message', '')}"
 
 
 def _prune_wanted(app: dict[str, Any]) -> bool:
@@ -711,7 +749,7 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
     uid = app["metadata"]["uid"]
     seen = (app["metadata"].get("resourceVersion"), cluster.rv, dest.rv, id(dest))
     memo = _memo.get(uid)
-    if memo is not None and memo[0] == seen and uid not in _ops:
+    if memo is not None and memo[0] == seen and uid not in _ops and uid not in _heal_due:
         return copy.deepcopy(memo[1])  # nothing changed since the last comparison
     rendered = render(env, app, dest)
     if rendered is None:
@@ -743,8 +781,10 @@ def _synced(
     digest = _digest([(app.get("spec") or {}).get("source"), (app.get("spec") or {}).get("sources")])
     comparison = compare(dest, found, instance)
     op = _ops.get(uid)
-    if op is None and _want_sync(app, old, digest, comparison.synced):
-        op = _ops[uid] = Operation(digest, prune=_prune_wanted(app))
+    if op is None:
+        op = _auto_sync(cluster, app, digest, comparison.synced)
+        if op is not None:
+            _ops[uid] = op
     if op is not None:
         if "CreateNamespace=true" in _options(app):
             ensure_namespace(dest, str(((app.get("spec") or {}).get("destination") or {}).get("namespace") or ""))
@@ -755,10 +795,14 @@ def _synced(
         else:
             _ops.pop(uid, None)
             _synced_digest[uid] = digest
+            _finished[uid] = time.monotonic()
         comparison = compare(dest, found, instance)
     elif old.get("operationState"):
         status["operationState"] = old["operationState"]
     _watch[uid] = (cluster, dest, dest.rv)
+    error = _sync_error(app, digest) if op is None else ""
+    if error:
+        status["conditions"] = [{"type": "SyncError", "message": error}]
     status["resources"] = comparison.resources
     status["summary"] = {"images": comparison.images} if comparison.images else {}
     status["sync"]["status"] = "Synced" if comparison.synced else "OutOfSync"
@@ -774,6 +818,8 @@ def _operation_state(
         "retry": {"limit": 5},
     }
     sync = status["sync"]
+    if op.heal_attempts:
+        operation.setdefault("sync", {})["autoHealAttemptsCount"] = op.heal_attempts
     result: dict[str, Any] = {"resources": copy.deepcopy(op.results)}
     if "revisions" in sync:
         operation.setdefault("sync", {})["revisions"] = list(sync["revisions"])
@@ -819,6 +865,8 @@ def forget(uid: str) -> None:
     _synced_digest.pop(uid, None)
     _watch.pop(uid, None)
     _memo.pop(uid, None)
+    _finished.pop(uid, None)
+    _heal_due.discard(uid)
 
 
 def stale(home: Cluster) -> bool:
