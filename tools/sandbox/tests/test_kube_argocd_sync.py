@@ -391,8 +391,8 @@ def _index_fetches(endpoints: dict[str, Any], since: int) -> int:
 def test_render_once_per_change_and_idle_status_is_not_rewritten(
     dyn: dynamic.DynamicClient, charts: str, sandbox_endpoints: dict[str, Any]
 ) -> None:
-    """helm runs once for a new spec; healing a deleted object re-applies the cached render (no helm
-    run); an idle Application's status is not rewritten (no watch events)."""
+    """helm runs once for a new spec; healing a changed object (replicas edited by hand) re-applies the
+    cached render (no helm run); an idle Application's status is not rewritten (no watch events)."""
     mark = sb.last_seq(sandbox_endpoints, "artifacts")
     body = _app("sync-once", charts, "sync-once")
     body["spec"]["source"]["helm"]["valuesObject"] = {**UNSHARED, "replicas": 3}
@@ -403,9 +403,18 @@ def test_render_once_per_change_and_idle_status_is_not_rewritten(
     time.sleep(1.5)
     assert _apps(dyn).get(name="sync-once", namespace=NS).metadata.resourceVersion == version
     mark = sb.last_seq(sandbox_endpoints, "artifacts")
-    services = dyn.resources.get(api_version="v1", kind="Service")
-    services.delete(name="sync-once-metrics-server", namespace="sync-once")
-    _wait(lambda: services.get(name="sync-once-metrics-server", namespace="sync-once"), "the Service to come back")
+    deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+    deployments.patch(
+        body={"spec": {"replicas": 5}},
+        name="sync-once-metrics-server",
+        namespace="sync-once",
+        content_type="application/merge-patch+json",
+    )
+    _wait(
+        lambda: deployments.get(name="sync-once-metrics-server", namespace="sync-once").spec.replicas == 3,
+        "the changed Deployment to be healed",
+        timeout=10,
+    )
     _healthy(dyn, "sync-once")
     assert _index_fetches(sandbox_endpoints, mark) == 0
 
