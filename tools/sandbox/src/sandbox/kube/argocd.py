@@ -42,6 +42,7 @@ import time
 from fnmatch import fnmatchcase
 from typing import Any
 
+from sandbox.kube import argosync
 from sandbox.kube.cluster import Cluster, now
 
 APPS = "argoproj.io/applications"
@@ -100,6 +101,11 @@ def _finalize(cluster: Cluster, app: dict[str, Any]) -> None:
     kept = [f for f in finalizers if not f.startswith(FINALIZER_PREFIXES)]
     if kept == finalizers:
         return
+    cascade = any(f.startswith(argosync.RESOURCES_FINALIZER) for f in finalizers)
+    if cascade and argosync.handles(cluster, app):
+        if not argosync.delete_resources(cluster, app, control_plane_namespace(cluster)):
+            return  # the managed objects go first (reverse wave order), then the finalizer
+        argosync.forget(app["metadata"]["uid"])
     rtype = cluster.rtype(APPS)
     if not kept:
         cluster.unstore(rtype, app)
@@ -213,8 +219,12 @@ def _compared(spec: dict[str, Any], sources: list[dict[str, Any]], multi: bool) 
     return compared
 
 
-def desired_status(cluster: Cluster, app: dict[str, Any]) -> dict[str, Any]:
-    """The status Argo CD's application controller would write for ``app`` (without timestamps set)."""
+def desired_status(cluster: Cluster, app: dict[str, Any]) -> dict[str, Any] | None:
+    """The status Argo CD's application controller would write for ``app`` (without timestamps set).
+
+    Helm chart Applications are rendered, applied and compared by ``argosync.py`` (None while the
+    chart renders); the others get a status from the spec alone.
+    """
     spec = app.get("spec") or {}
     old = app.get("status") or {}
     problem = spec_problem(cluster, app)
@@ -226,6 +236,8 @@ def desired_status(cluster: Cluster, app: dict[str, Any]) -> dict[str, Any]:
         return status
     multi = bool(spec.get("sources"))
     sources = _sources(spec)
+    if argosync.handles(cluster, app):
+        return argosync.sync_status(cluster, app, _base(status, spec, sources, multi), status["controllerNamespace"])
     # `automated: {}` turns auto-sync on: Argo CD looks at the key, not at what it holds
     automated = (spec.get("syncPolicy") or {}).get("automated")
     synced = (isinstance(automated, dict) and automated.get("enabled", True) is not False) or bool(app.get("operation"))
@@ -245,6 +257,18 @@ def desired_status(cluster: Cluster, app: dict[str, Any]) -> dict[str, Any]:
         status["operationState"] = _operation_state(app, sync, sources, multi)
     elif old.get("operationState"):
         status["operationState"] = old["operationState"]
+    return status
+
+
+def _base(status: dict[str, Any], spec: dict[str, Any], sources: list[dict[str, Any]], multi: bool) -> dict[str, Any]:
+    sync: dict[str, Any] = {"status": "Unknown", "comparedTo": _compared(spec, sources, multi)}
+    if multi:
+        sync["revisions"] = [_revision(s) for s in sources]
+        status["sourceTypes"] = [_source_type(s) for s in sources]
+    else:
+        sync["revision"] = _revision(sources[0])
+        status["sourceType"] = _source_type(sources[0])
+    status["sync"] = sync
     return status
 
 
@@ -292,6 +316,8 @@ def _stamp(status: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
 def _reconcile(cluster: Cluster, app: dict[str, Any]) -> None:
     old = app.get("status") or {}
     status = desired_status(cluster, app)
+    if status is None:
+        return
     if _strip(status) == _strip(old) and not app.get("operation"):
         return
     new = copy.copy(app)

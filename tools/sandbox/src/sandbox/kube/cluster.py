@@ -63,6 +63,7 @@ class Cluster:
         # server keeps no trace of them; the fidelity gate reports them (judge.audit_cluster).
         self.dropped: dict[tuple[str, str, str], dict[str, list[str]]] = {}
         self.timers = False
+        self.sync_env: Any = None  # argosync.SyncEnv: how Argo CD's sync reaches the other clusters
         self.types: list[ResourceType] = []
         self.by_path: dict[tuple[str, str, str], ResourceType] = {}
         self.by_gr: dict[str, ResourceType] = {}

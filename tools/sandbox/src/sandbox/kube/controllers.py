@@ -1008,6 +1008,31 @@ def sealed_secrets_keys(cluster: Cluster) -> None:
         )
 
 
+def apiservices(cluster: Cluster) -> None:
+    """kube-aggregator's AvailableConditionController (staging/src/k8s.io/kube-aggregator/pkg/controllers/
+    status/available_controller.go at v1.31): a local APIService is Available; one backed by a Service is
+    Available once the Service exists and its Endpoints have an address."""
+    for api in list(cluster.objects("apiregistration.k8s.io/apiservices")):
+        ref = (api.get("spec") or {}).get("service")
+        if not ref:
+            cond = ("True", "Local", "Local APIServices are always available")
+        else:
+            ns, name = ref.get("namespace", ""), ref.get("name", "")
+            endpoints = cluster.lookup("/endpoints", ns, name)
+            ready = any(s.get("addresses") for s in (endpoints or {}).get("subsets") or [])
+            if cluster.lookup("/services", ns, name) is None:
+                cond = ("False", "ServiceNotFound", f'service/{name} in "{ns}" is not present')
+            elif not ready:
+                cond = ("False", "MissingEndpoints", f'endpoints for service/{name} in "{ns}" have no addresses')
+            else:
+                cond = ("True", "Passed", "all checks passed")
+        old = api.get("status") or {}
+        condition = _condition("Available", cond[0], cond[1], cond[2], old, probe=False)
+        if condition.get("message") != cond[2]:
+            condition = {**condition, "message": cond[2]}
+        _set_status(cluster, "apiregistration.k8s.io/apiservices", api, {**old, "conditions": [condition]})
+
+
 def reconcile(cluster: Cluster, ca_pem: str, passes: int = 6) -> None:
     """Run the controllers until nothing changes (at most ``passes`` rounds).
 
@@ -1041,5 +1066,6 @@ def _round(cluster: Cluster, ca_pem: str) -> None:
     released(cluster)
     tokens(cluster, ca_pem)
     sealed_secrets_keys(cluster)
+    apiservices(cluster)
     applicationset.applicationsets(cluster)
     argocd.applications(cluster)

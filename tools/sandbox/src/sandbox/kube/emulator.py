@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.kube import controllers, judge, openapi, protobuf
+from sandbox.kube import argosync, controllers, judge, openapi, protobuf
 from sandbox.kube.cluster import Cluster, Op
 from sandbox.kube.errors import KubeError
 from sandbox.kube.errors import status as status_body
@@ -45,6 +45,14 @@ class KubeEmulator(Emulator):
         self.clusters: dict[str, Cluster] = {}
         self._openapi_cache: dict[Any, Any] = {}
         self.default_nodes = _nodes_setting(ctx.settings.get("nodes"))
+        # Argo CD's sync (argosync.py) reaches every virtual cluster and the chart server through this
+        self.sync_env = argosync.SyncEnv(
+            clusters=self.clusters,
+            kube_url=lambda: self.base_url,
+            charts_url=lambda: str((ctx.endpoints.get("artifacts") or {}).get("charts") or ""),
+            ca_file=lambda: str(ctx.endpoints.get("ca_file") or ""),
+            helm_home=str(self.store.path.parent / "argocd-helm"),
+        )
         with self.lock:
             self._load()
 
@@ -53,7 +61,7 @@ class KubeEmulator(Emulator):
     def _load(self) -> None:
         data = self.store.data.setdefault("clusters", {})
         for cid, cdata in data.items():
-            self.clusters[cid] = Cluster(cid, cdata, self.store.touch)
+            self.clusters[cid] = self._new_cluster(cid, cdata)
         if DEFAULT not in self.clusters:
             self.ensure_cluster(DEFAULT, secrets.token_urlsafe(32), self.default_nodes)
         else:
@@ -83,10 +91,15 @@ class KubeEmulator(Emulator):
         with self.lock:
             if cluster_id not in self.clusters:
                 cdata = self.store.data.setdefault("clusters", {}).setdefault(cluster_id, {})
-                cluster = self.clusters[cluster_id] = Cluster(cluster_id, cdata, self.store.touch)
+                cluster = self.clusters[cluster_id] = self._new_cluster(cluster_id, cdata)
                 _bootstrap(cluster)
             self.add_token(cluster_id, token, None)
             self.set_nodes(cluster_id, nodes)
+
+    def _new_cluster(self, cluster_id: str, cdata: dict[str, Any]) -> Cluster:
+        cluster = Cluster(cluster_id, cdata, self.store.touch)
+        cluster.sync_env = self.sync_env
+        return cluster
 
     def set_nodes(self, cluster_id: str, nodes: list[dict[str, Any]]) -> None:
         """Create, update or delete Node objects to match ``nodes`` (name, labels, taints)."""
@@ -184,7 +197,7 @@ class KubeEmulator(Emulator):
 
     def tick(self) -> None:
         for cluster in list(self.clusters.values()):
-            if not controllers.idle(cluster):
+            if not controllers.idle(cluster) or argosync.stale(cluster):
                 controllers.reconcile(cluster, self.ca_pem)
 
     def error(self, status: int, message: str, **extra: Any) -> Response:
