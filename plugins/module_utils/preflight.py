@@ -1875,8 +1875,11 @@ def check_falco_settings(get: Getter) -> list[Problem]:
     floor = str(get("falco_minimum_priority", "notice") or "").lower()
     if floor not in FALCO_PRIORITIES:
         return problems  # the argument spec's choices name it
-    for variable in ("falco_loki_minimum_priority", "falco_alertmanager_minimum_priority"):
-        level = str(get(variable, "") or "").lower()
+    for variable, default in (
+        ("falco_loki_minimum_priority", "notice"),
+        ("falco_alertmanager_minimum_priority", "critical"),
+    ):
+        level = str(get(variable, default) or "").lower()
         if not outputs or level not in FALCO_PRIORITIES:
             continue
         if FALCO_PRIORITIES.index(level) > FALCO_PRIORITIES.index(floor):
