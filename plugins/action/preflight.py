@@ -45,6 +45,7 @@ DEFAULT_ROLES = (
     "observability",
     "tekton",
     "kyverno",
+    "falco",
     "argocd",
     "lofi_pipeline",
 )

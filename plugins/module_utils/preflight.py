@@ -1841,6 +1841,61 @@ def check_delivery(get: Getter) -> list[Problem]:
     ]
 
 
+# Falco's priorities, most severe first (falcosecurity/charts falcosidekick-0.12.1 values.yaml
+# `minimumpriority`, falcosidekick 2.32.0 types/priority.go, which reads an unknown name as "": every event).
+FALCO_PRIORITIES = ("emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug")
+
+
+def check_falco_settings(get: Getter) -> list[Problem]:
+    """Falco's outputs need the observability stack, and each output's minimum priority must be one Falco
+    produces (at or above falco_minimum_priority, the rules Falco loads)."""
+    if str(get("falco_enabled", False)).lower() not in ("true", "1", "yes", "on"):
+        return []
+    problems = []
+    observability = _enabled(get, "observability")
+    outputs = _on(get, "falco_outputs_enabled", True)
+    if outputs and not observability:
+        problems.append(
+            Problem(
+                "falco_outputs_enabled",
+                "is true but observability_enabled is false: falcosidekick would push events to a Loki and "
+                "an Alertmanager that are not installed",
+                "set observability_enabled: true, or falco_outputs_enabled: false (Falco's stdout only)",
+            )
+        )
+    if _on(get, "falco_service_monitors_enabled", True) and not observability:
+        problems.append(
+            Problem(
+                "falco_service_monitors_enabled",
+                "is true but observability_enabled is false: the ServiceMonitor and PrometheusRule kinds "
+                "come from the observability role's Prometheus Operator",
+                "set observability_enabled: true, or falco_service_monitors_enabled: false",
+            )
+        )
+    floor = str(get("falco_minimum_priority", "notice") or "").lower()
+    if floor not in FALCO_PRIORITIES:
+        return problems  # the argument spec's choices name it
+    for variable, default in (
+        ("falco_loki_minimum_priority", "notice"),
+        ("falco_alertmanager_minimum_priority", "critical"),
+    ):
+        level = str(get(variable, default) or "").lower()
+        if not outputs or level not in FALCO_PRIORITIES:
+            continue
+        if FALCO_PRIORITIES.index(level) > FALCO_PRIORITIES.index(floor):
+            problems.append(
+                Problem(
+                    variable,
+                    f"is {level}, below falco_minimum_priority ({floor}): Falco does not load rules below "
+                    f"{floor}, so no {level} event would ever reach this output",
+                    f"set {variable} to {floor} or a more severe priority "
+                    f"({', '.join(FALCO_PRIORITIES[: FALCO_PRIORITIES.index(floor) + 1])}), "
+                    f"or lower falco_minimum_priority to {level}",
+                )
+            )
+    return problems
+
+
 # The cross-field inventory rules, keyed by the role that obeys them: site.yml's preflight runs every
 # key once before any write, and each role's first task runs its own key (with gitops's) when it runs
 # alone. Types, choices and required values are the roles' meta/argument_specs.yml; checks that need
@@ -1877,6 +1932,7 @@ RULES: dict[str, tuple[Check, ...]] = {
     ),
     "tekton": (check_release_checksums, check_tekton_settings, group_references("tekton")),
     "kyverno": (check_kyverno_settings,),
+    "falco": (check_falco_settings,),
     "argocd": (check_argocd_settings, check_argocd_projects, group_references("argocd")),
     "lofi_pipeline": (check_git_urls, check_app_credentials, check_apps, check_app_entries, check_scan),
 }

@@ -137,6 +137,11 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "kyverno_verify_images_enabled",
     ),
     (
+        "Falco output below the priorities Falco loads",
+        {"falco_enabled": True, "falco_minimum_priority": "error", "falco_loki_minimum_priority": "warning"},
+        "falco_loki_minimum_priority",
+    ),
+    (
         "singular where the role declares a plural",
         {"observability_grafana_admin_group": ["gitops-admins"]},
         "observability_grafana_admin_group",

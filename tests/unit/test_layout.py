@@ -26,6 +26,7 @@ PLATFORM_ROLES = [
     "ingress_certmanager",
     "tekton",
     "kyverno",
+    "falco",
     "argocd",
     "lofi_pipeline",
 ]

@@ -51,6 +51,8 @@ UPSTREAM_HOSTS = {
     "bitnami-labs.github.io",
     "kyverno.github.io",
     "kyverno.io",
+    "falcosecurity.github.io",
+    "falco.org",
 }
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")

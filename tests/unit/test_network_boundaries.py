@@ -42,6 +42,7 @@ ROLES = (
     "observability",
     "tekton",
     "kyverno",
+    "falco",
     "argocd",
     "lofi_pipeline",
 )
@@ -72,6 +73,7 @@ PLAY = """
           argocd: {{namespaces: "{{{{ argocd_namespaces_declared }}}}", kinds: [Namespace, NetworkPolicy]}}
           tekton: {{namespaces: "{{{{ tekton_namespaces_declared }}}}", kinds: [NetworkPolicy]}}
           kyverno: {{namespaces: "{{{{ kyverno_namespaces_declared }}}}", kinds: [Namespace, NetworkPolicy]}}
+          falco: {{namespaces: "{{{{ falco_namespaces_declared }}}}", kinds: [Namespace, NetworkPolicy]}}
           lofi_pipeline:
             namespaces: "{{{{ lofi_pipeline_pipeline_namespaces_declared }}}}"
             kinds: [NetworkPolicy]
@@ -291,6 +293,18 @@ KYVERNO_REPORTS = Pod(
     {"metrics-port": 8000},
 )
 LOFI_BUILD = Pod("lofi-ci", {"tekton.dev/pipelineRun": "lofi-run"})
+# falco chart 9.1.0: the DaemonSet's pods (selector labels name, instance; port web 8765, metrics too);
+# falcosidekick 0.12.1: name falcosidekick, component core, port http 2801 (events in, /metrics)
+FALCO = Pod("falco", {"app.kubernetes.io/name": "falco", "app.kubernetes.io/instance": "falco"}, {"web": 8765})
+FALCOSIDEKICK = Pod(
+    "falco",
+    {
+        "app.kubernetes.io/name": "falcosidekick",
+        "app.kubernetes.io/instance": "falco",
+        "app.kubernetes.io/component": "core",
+    },
+    {"http": 2801},
+)
 
 
 def _tekton_pods() -> dict[str, Pod]:
@@ -411,7 +425,7 @@ def test_every_platform_namespace_denies_by_default(rendered: dict[str, list[dic
     declared = {o["metadata"]["name"] for objs in rendered.values() for o in objs if o["kind"] == "Namespace"}
     assert declared <= namespaces
     expected = {"traefik", "cert-manager", "external-dns", "oauth2-proxy", "observability", "argocd", "argocd-apps"}
-    expected |= {"kyverno"}
+    expected |= {"kyverno", "falco"}
     assert expected | {"tekton-pipelines", "tekton-pipelines-resolvers", "tekton-chains", "lofi-ci"} == namespaces
     for namespace in namespaces:
         denies = [
@@ -436,6 +450,7 @@ def _documented_levels() -> dict[str, str]:
     argo = yaml.safe_load((ROOT / "roles/argocd/defaults/main.yml").read_text())
     tekton = yaml.safe_load((ROOT / "roles/tekton/defaults/main.yml").read_text())
     kyverno = yaml.safe_load((ROOT / "roles/kyverno/defaults/main.yml").read_text())
+    falco = yaml.safe_load((ROOT / "roles/falco/defaults/main.yml").read_text())
     levels = icm["ingress_certmanager_pod_security"]
     return {
         "traefik": levels["controller"],
@@ -448,6 +463,7 @@ def _documented_levels() -> dict[str, str]:
         "tekton-pipelines": tekton["tekton_pod_security"],
         "tekton-pipelines-resolvers": tekton["tekton_pod_security"],
         "kyverno": kyverno["kyverno_pod_security"],
+        "falco": falco["falco_pod_security"],
     }
 
 
@@ -455,7 +471,8 @@ def test_every_platform_namespace_enforces_its_documented_level(rendered: dict[s
     """enforce, enforce-version, audit and warn on each namespace, at the level its role documents.
 
     Pod Security Admission reads these labels (https://kubernetes.io/docs/concepts/security/pod-security-admission/).
-    The two host-level DaemonSets make observability privileged; every other namespace restricted.
+    The two host-level DaemonSets make observability privileged, Falco's privileged eBPF DaemonSet makes
+    falco privileged (roles/gitops/README.md says why); every other namespace restricted.
     """
     namespaces = {o["metadata"]["name"]: o for objs in rendered.values() for o in objs if o["kind"] == "Namespace"}
     documented = _documented_levels()
@@ -465,8 +482,8 @@ def test_every_platform_namespace_enforces_its_documented_level(rendered: dict[s
         for mode in ("enforce", "audit", "warn"):
             assert labels[f"pod-security.kubernetes.io/{mode}"] == level, (name, mode)
         assert labels["pod-security.kubernetes.io/enforce-version"] == "latest"
-    assert documented["observability"] == "privileged"
-    assert {level for name, level in documented.items() if name != "observability"} == {"restricted"}
+    assert documented["observability"] == documented["falco"] == "privileged"
+    assert {level for name, level in documented.items() if name not in {"observability", "falco"}} == {"restricted"}
 
 
 def test_ingress_nginx_gets_restricted(tmp_path: Path) -> None:
@@ -490,3 +507,32 @@ def test_ingress_nginx_gets_restricted(tmp_path: Path) -> None:
     assert allowed(policies, API, nginx, 443) and allowed(policies, API, nginx, 8443)
     assert allowed(policies, nginx, OAUTH2_PROXY, 4180)
     assert not allowed(policies, TRAEFIK, OAUTH2_PROXY, 4180)
+
+
+def test_falco_reaches_falcosidekick_and_prometheus_scrapes_both(policies: list[dict[str, Any]]) -> None:
+    assert allowed(policies, FALCO, FALCOSIDEKICK, 2801)
+    assert allowed(policies, PROMETHEUS, FALCO, 8765)
+    assert allowed(policies, PROMETHEUS, FALCOSIDEKICK, 2801)
+    for src in (LOFI, LOFI_BUILD, GRAFANA, TRAEFIK):
+        assert not allowed(policies, src, FALCOSIDEKICK, 2801), src
+    assert not allowed(policies, FALCOSIDEKICK, FALCO, 8765)
+
+
+def test_falcosidekick_reaches_loki_and_alertmanager_only_while_falco_is_on(
+    policies: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """observability admits gitops_network_peers_falcosidekick only with falco_enabled (off by default):
+    then to Loki's push port and Alertmanager's API, nothing else of the stack, and no other pod of
+    the falco namespace."""
+    assert not allowed(policies, FALCOSIDEKICK, LOKI, 3100)
+    assert not allowed(policies, FALCOSIDEKICK, ALERTMANAGER, 9093)
+    got = render(tmp_path, {"falco_enabled": True})
+    on = [o for objs in got.values() for o in objs if o["kind"] == "NetworkPolicy"]
+    assert allowed(on, FALCOSIDEKICK, LOKI, 3100)
+    assert allowed(on, FALCOSIDEKICK, ALERTMANAGER, 9093)
+    assert not allowed(on, FALCOSIDEKICK, LOKI, 9095)
+    assert not allowed(on, FALCOSIDEKICK, GRAFANA, 3000)
+    assert not allowed(on, FALCOSIDEKICK, PROMETHEUS, 9090)
+    for src in (FALCO, LOFI, LOFI_BUILD):
+        assert not allowed(on, src, LOKI, 3100), src
+        assert not allowed(on, src, ALERTMANAGER, 9093), src

@@ -5,7 +5,8 @@ The namespaces and their ``pod-security.kubernetes.io/*`` labels are those the r
 ``platform-namespaces.yml.j2``; Tekton's from its release through the role's transform; the
 application's from ``lofi_pipeline``'s levels). The pods are the pod templates of every workload the
 roles deploy: the charts rendered with the roles' values (as ``test_secret_readers.py`` renders them:
-the sandbox stand-ins, which carry the upstream securityContext defaults of the pinned versions), the
+the sandbox stand-ins, which carry the upstream securityContext defaults of the pinned versions; Falco's
+with the optional falco role switched on, whose privileged DaemonSet is why its namespace is privileged), the
 Tekton release manifests, the application chart (``application/deployment``) and the pipeline's Task
 steps (``application/tekton``: each Task's steps, with its ``stepTemplate``, as the containers of the
 TaskRun pod Tekton makes in the pipeline namespace).
@@ -28,10 +29,11 @@ import yaml
 
 import sandbox
 from sandbox.kube import podsecurity
+from tests.unit import test_falco_values as falco_values
 from tests.unit import test_ingress_certmanager_values as ingress_values
 from tests.unit import test_network_boundaries as boundaries
 from tests.unit import test_observability_values as observability_values
-from tests.unit.role_render import ROOT
+from tests.unit.role_render import ROOT, outputs
 
 HELM = shutil.which("helm") or str(ROOT / ".tools/bin/helm")
 RELEASES = sandbox.RELEASES / "tekton-releases"
@@ -134,6 +136,8 @@ def pods(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str, dict[
     tmp = tmp_path_factory.mktemp("pods")
     obs = observability_values.values(tmp_path_factory.mktemp("observability"))
     ing = ingress_values.rendered(tmp_path_factory.mktemp("ingress"))
+    falco_tmp = tmp_path_factory.mktemp("falco")
+    falco = outputs(falco_tmp, falco_values.render(falco_tmp))["values"]  # optional role, switched on
     charts = sandbox.CHARTS
     releases = [
         ("kube-prometheus-stack", charts / "kube-prometheus-stack", "observability", obs["kube-prometheus-stack"]),
@@ -144,6 +148,7 @@ def pods(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str, dict[
         ("external-dns", charts / "external-dns", "external-dns", ing["external-dns-values"]),
         ("oauth2-proxy", charts / "oauth2-proxy", "oauth2-proxy", ing["oauth2-proxy-values"]),
         ("argocd", charts / "argo-cd", "argocd", {}),
+        ("falco", charts / "falco", "falco", falco),
         ("lofi", ROOT / "application/deployment", "lofi", APP_VALUES),
     ]
     found: list[tuple[str, str, dict[str, Any]]] = []
@@ -162,7 +167,7 @@ def test_every_pod_meets_its_namespace_level(
 ) -> None:
     """Pod Security admission would admit every pod of the platform where its namespace enforces a level."""
     judged = [(ns, name, t) for ns, name, t in pods if ns in namespaces]
-    assert {ns for ns, _, _ in judged} >= {"observability", "traefik", "argocd", "tekton-pipelines", "lofi"}
+    assert {ns for ns, _, _ in judged} >= {"observability", "traefik", "argocd", "tekton-pipelines", "lofi", "falco"}
     refused = {}
     for ns, name, template in judged:
         enforce = podsecurity.policy(namespaces[ns]).enforce

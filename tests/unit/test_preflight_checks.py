@@ -1163,3 +1163,54 @@ def test_a_hub_needs_argocd_delivery() -> None:
     """gitops_hub means an Argo CD hub; with Helm delivery nothing would reach the spokes."""
     assert variables(run({**good(), "gitops_hub": "hub", "inventory_hostname": "hub"})) == ["gitops_hub"]
     assert run({**good(), "gitops_delivery": "argocd", "gitops_hub": "hub", "inventory_hostname": "hub"}) == []
+
+
+def test_falco_is_not_checked_while_off() -> None:
+    """falco_enabled defaults to false: an inventory that never names falco has nothing to fix."""
+    assert run({**good(), "observability_enabled": False, "falco_minimum_priority": "error"}) == [
+        p for p in run({**good(), "observability_enabled": False}) if not p.variable.startswith("falco_")
+    ]
+    assert not [p for p in run({**good(), "falco_loki_minimum_priority": "debug"}) if p.variable.startswith("falco_")]
+
+
+def test_falco_outputs_and_monitors_need_the_observability_role() -> None:
+    """falcosidekick pushes to observability's Loki and Alertmanager; the ServiceMonitor and
+    PrometheusRule kinds are its Prometheus Operator's (falco 9.1.0 renders its ServiceMonitor on
+    serviceMonitor.create alone, so the install would fail without the CRD)."""
+    on = {**good(), "falco_enabled": True}
+    assert run(on) == []
+    off = [p for p in run({**on, "observability_enabled": False}) if p.variable.startswith("falco_")]
+    assert variables(off) == ["falco_outputs_enabled", "falco_service_monitors_enabled"]
+    assert "falco_outputs_enabled: false" in off[0].fix
+    quiet = {
+        **on,
+        "observability_enabled": False,
+        "falco_outputs_enabled": False,
+        "falco_service_monitors_enabled": False,
+    }
+    assert not [p for p in run(quiet) if p.variable.startswith("falco_")]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, []),
+        ({"falco_minimum_priority": "error"}, ["falco_loki_minimum_priority"]),
+        ({"falco_minimum_priority": "alert"}, ["falco_loki_minimum_priority", "falco_alertmanager_minimum_priority"]),
+        ({"falco_minimum_priority": "error", "falco_loki_minimum_priority": "Critical"}, []),
+        ({"falco_minimum_priority": "debug", "falco_loki_minimum_priority": "debug"}, []),
+        # outputs off: no output priority to reach
+        ({"falco_minimum_priority": "emergency", "falco_outputs_enabled": False}, []),
+        # an unknown name is the argument spec's finding (choices), not reported twice
+        ({"falco_minimum_priority": "verbose"}, []),
+        ({"falco_loki_minimum_priority": "verbose"}, []),
+    ],
+)
+def test_falco_outputs_get_only_priorities_falco_produces(values: dict[str, Any], expected: list[str]) -> None:
+    """Falco loads only the rules at or above falco_minimum_priority, so an output asking for less severe
+    events would silently get nothing below it (priorities as falcosidekick 2.32.0 types/priority.go
+    orders them, case-insensitive)."""
+    problems = run({**good(), "falco_enabled": True, **values})
+    assert variables(problems) == expected
+    for problem in problems:
+        assert "falco_minimum_priority" in problem.message and problem.fix

@@ -83,8 +83,9 @@ def test_every_shipped_prometheus_rule_passes_promtool(rules_file: Path, default
     shipped = sorted(
         p.name for p in (ROOT / "roles").glob("*/*/**/*") if p.is_file() and "kind: PrometheusRule" in p.read_text()
     )
-    # kyverno-rules.yml.j2: tests/unit/test_kyverno_policies.py (promtool check and test rules)
-    assert shipped == ["kyverno-rules.yml.j2", "platform-rules.yml.j2"], (
+    # kyverno-rules.yml.j2: tests/unit/test_kyverno_policies.py, falco-rules.yml.j2: tests/unit/test_falco_values.py
+    # (promtool check and test rules)
+    assert shipped == ["falco-rules.yml.j2", "kyverno-rules.yml.j2", "platform-rules.yml.j2"], (
         f"render and check every PrometheusRule: {shipped}"
     )
     result = run(tool("promtool"), "check", "rules", rules_file)

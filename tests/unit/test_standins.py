@@ -47,6 +47,8 @@ PLACEMENT: dict[str, list[str]] = {
     ],
     # per controller, falling back to global.* like upstream (kubernetes.io/os: linux always merged)
     "kyverno": ["admissionController", "backgroundController", "cleanupController", "reportsController"],
+    # the Falco DaemonSet at the top level, the falcosidekick subchart's Deployment under falcosidekick.
+    "falco": ["", "falcosidekick"],
     "loki": ["singleBinary", "gateway", "chunksCache", "resultsCache", "lokiCanary"],
     "metrics-server": [""],
     "oauth2-proxy": [""],

@@ -87,7 +87,7 @@ def test_helm_search_finds_every_standin_at_its_pinned_version(helm) -> None:
     assert found.returncode == 0, found.stderr
     listed = {item["name"].removeprefix("sandbox/"): item["version"] for item in json.loads(found.stdout)}
     assert listed == STANDINS
-    assert len(listed) == 12
+    assert len(listed) == 13
 
 
 def test_index_lists_digests_that_match_the_packages(sandbox: dict) -> None:
