@@ -90,6 +90,8 @@ class Teardown:
         self.removed: Dict[str, List[str]] = {kind: [] for kind in KINDS}
         self.removed["records"] = []
         self.kept: List[Dict[str, str]] = []
+        # the cluster itself, once destroy_cluster ran (it is not an associated resource)
+        self.cluster: Optional[str] = None
 
     # ------------------------------------------------------------ associated resources
     def plan_cluster(self, cluster: Dict[str, Any]) -> Dict[str, List[str]]:
@@ -112,6 +114,7 @@ class Teardown:
     def destroy_cluster(self, cluster: Dict[str, Any], chosen: Dict[str, List[str]]) -> None:
         parts = ["%s %s" % (SINGULAR[k], ", ".join(self.removed[k])) for k in KINDS if self.removed[k]]
         self.actions.append("delete cluster %s" % cluster["name"] + (" with " + "; ".join(parts) if parts else ""))
+        self.cluster = cluster["name"]
         if self.check:
             return
         path = "%s/%s" % (CLUSTERS, cluster["id"])
@@ -189,7 +192,7 @@ class Teardown:
     def summary(self, cluster_name: str) -> List[str]:
         """One line per object: ``removed <kind> <name>`` / ``kept <kind> <name>: <reason>``."""
         verb = "would remove" if self.check else "removed"
-        lines = []
+        lines = ["%s cluster %s" % (verb, self.cluster)] if self.cluster else []
         for kind in KINDS:
             lines.extend("%s %s %s" % (verb, SINGULAR[kind], name) for name in self.removed[kind])
         lines.extend("%s record %s" % (verb, name) for name in self.removed["records"])

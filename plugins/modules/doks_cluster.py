@@ -468,12 +468,14 @@ kept:
     - {kind: record, name: app.gitops.example.com A, reason: "external-dns owner prod-ams3, not prod-fra1"}
 summary:
   description:
-    - "With O(state=absent), RV(removed) and RV(kept) as lines - C(removed <kind> <name>) (C(would remove) in check
-      mode), C(kept <kind> <name>: <reason>), or one C(nothing to remove) line."
+    - "With O(state=absent), the cluster, RV(removed) and RV(kept) as lines - C(removed cluster <name>) first,
+      then C(removed <kind> <name>) (C(would remove) in check mode), C(kept <kind> <name>: <reason>), or one
+      C(nothing to remove) line when there was no cluster and no record to delete."
   returned: state=absent
   type: list
   elements: str
   sample:
+    - removed cluster prod-fra1
     - removed load balancer a3f1c2d4e5f60718293a4b5c6d7e8f90
     - removed record grafana.gitops.example.com A
     - "kept record www.gitops.example.com A: not managed by external-dns"

@@ -83,6 +83,7 @@ def test_teardown_takes_this_clusters_objects_only(do: DoSandbox, capsys: pytest
     assert do.writes(mark) == []
     assert sorted(preview["removed"]["load_balancers"]) == mine["load_balancers"]
     assert preview["diff"]["before"]["volumes"] == mine["volumes"] and preview["diff"]["after"] == {}
+    assert preview["summary"][0] == "would remove cluster c1"
 
     mark = do.mark()
     result = teardown(do, capsys, "c1")
@@ -93,6 +94,8 @@ def test_teardown_takes_this_clusters_objects_only(do: DoSandbox, capsys: pytest
         "records": sorted([f"app-c1.{ZONE} A", f"a-app-c1.{ZONE} TXT"]),
     }
     assert result["removed"] == preview["removed"]
+    # the summary names the cluster it deleted, not "nothing to remove" (what the playbook prints)
+    assert result["summary"][0] == "removed cluster c1"
     kept = {k["name"]: k["reason"] for k in result["kept"]}
     assert kept[f"www.{ZONE} A"] == "not managed by external-dns"
     assert kept[f"old.{ZONE} A"] == kept[f"a-old.{ZONE} TXT"] == "external-dns owner elsewhere, not c1"
@@ -120,6 +123,9 @@ def test_teardown_takes_this_clusters_objects_only(do: DoSandbox, capsys: pytest
     assert not again["changed"], again["actions"]
     assert do.writes(mark) == []
     assert again["removed"] == {"load_balancers": [], "volumes": [], "volume_snapshots": [], "records": []}
+    assert again["summary"] == ["nothing to remove: no cluster c1 and no DNS record of its owner id"] + [
+        line for line in again["summary"] if line.startswith("kept ")
+    ]
 
 
 def test_kinds_not_named_are_left_and_reported(do: DoSandbox, capsys: pytest.CaptureFixture[str]) -> None:
