@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kube_tools import install_crds
 from kubernetes import client, config
 from sandbox_tools import CHARTS
 
@@ -48,16 +49,7 @@ def _crd(path: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def custom(kubeconfig: Path) -> Iterator[client.CustomObjectsApi]:
     api = config.new_client_from_config(str(kubeconfig))
-    ext = client.ApiextensionsV1Api(api)
-    for path in CRDS.values():
-        try:
-            ext.create_custom_resource_definition(_crd(path))
-        except client.ApiException as exc:
-            assert exc.status == 409
-    try:
-        client.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
-    except client.ApiException as exc:
-        assert exc.status == 409
+    install_crds(api, [_crd(path) for path in CRDS.values()], NS)
     objects = client.CustomObjectsApi(api)
     deadline = time.monotonic() + 15
     while True:
