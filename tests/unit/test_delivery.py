@@ -30,7 +30,7 @@ TASKS = """
         content: "{{{{ lookup('ansible.builtin.template', 'application.yml.j2') | from_yaml | to_json }}}}"
         mode: "0600"
       vars:
-        gitops_release_repo: {release_repo}
+        gitops_release_repo: {repo}
 """
 CHART = {"name": "metrics-server", "repo": "https://kubernetes-sigs.github.io/metrics-server/", "version": "3.13.0"}
 VALUES = {"args": ["--kubelet-preferred-address-types=InternalIP"], "nodeSelector": {"pool": "tools"}}
@@ -52,14 +52,8 @@ def release_repo() -> str:
 
 
 def application(tmp_path: Path, **variables: Any) -> dict[str, Any]:
-    result = render_role(
-        tmp_path,
-        "gitops",
-        TASKS,
-        {**COMPONENT, **variables},
-        defaults_of=("argocd",),
-        release_repo=json.dumps(release_repo()),
-    )
+    repo = json.dumps(release_repo())
+    result = render_role(tmp_path, "gitops", TASKS, {**COMPONENT, **variables}, defaults_of=("argocd",), repo=repo)
     return outputs(tmp_path, result)["app"]
 
 

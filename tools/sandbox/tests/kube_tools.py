@@ -52,6 +52,17 @@ def wait_for(probe: Callable[[], Any], what: str, timeout: float, interval: floa
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def listable(custom: client.CustomObjectsApi, namespace: str, *resources: tuple[str, str, str]) -> bool:
+    """Whether each ``(group, version, plural)`` lists in ``namespace`` yet: CRDs are served at once,
+    but give discovery a moment on a loaded machine (poll it with :func:`wait_for`)."""
+    try:
+        for group, version, plural in resources:
+            custom.list_namespaced_custom_object(group, version, namespace, plural)
+    except client.ApiException:
+        return False
+    return True
+
+
 def served_dynamic(
     api_client: client.ApiClient, api_version: str, kind: str, timeout: float, interval: float = 0.2
 ) -> dynamic.DynamicClient:

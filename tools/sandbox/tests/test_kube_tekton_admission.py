@@ -19,14 +19,13 @@ from __future__ import annotations
 import copy
 import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from kube_tools import install_crds
+from kube_tools import install_crds, listable, wait_for
 from kubernetes import client, config
 from sandbox_tools import RELEASES as ALL_RELEASES
 from sandbox_tools import REPO
@@ -60,15 +59,8 @@ def api(kubeconfig: Path) -> Iterator[client.ApiClient]:
     ]
     install_crds(api_client, crds, NS)
     custom = client.CustomObjectsApi(api_client)
-    deadline = time.monotonic() + 15
-    while True:  # CRDs are served at once, but give discovery a moment on a loaded machine
-        try:
-            custom.list_namespaced_custom_object("tekton.dev", "v1", NS, "tasks")
-            custom.list_namespaced_custom_object("triggers.tekton.dev", "v1beta1", NS, "eventlisteners")
-            break
-        except client.ApiException:
-            assert time.monotonic() < deadline, "Tekton CRDs not served"
-            time.sleep(0.2)
+    resources = [("tekton.dev", "v1", "tasks"), ("triggers.tekton.dev", "v1beta1", "eventlisteners")]
+    wait_for(lambda: listable(custom, NS, *resources), "the Tekton CRDs to be served", timeout=15)
     yield api_client
 
 
