@@ -11,6 +11,7 @@ Application CRDs of the stand-in chart (schemas from the registry package), whic
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import time
@@ -202,8 +203,13 @@ def test_cluster_generator_without_selector_adds_in_cluster(
 ) -> None:
     """No selector: every cluster Secret plus the local cluster (cluster.go: in-cluster is added last when
     no Secret has its server)."""
+    # Every cluster Secret of the namespace: this module's three, and any an earlier module of the
+    # session registered (test_kube_argocd_sync's spokes share the sandbox and the argocd namespace).
+    secrets = clusters.list_namespaced_secret(NS, label_selector="argocd.argoproj.io/secret-type=cluster").items
+    expected = sorted([f"all-{base64.b64decode(s.data['name']).decode()}" for s in secrets] + ["all-in-cluster"])
+    assert len(expected) >= 4
     _appsets(dyn).create(body=_appset("all", [{"clusters": {}}], _template("all-{{.name}}")), namespace=NS)
-    apps = _wait(lambda: len(_owned(dyn, "all")) == 4 and _owned(dyn, "all"), "four Applications")
+    apps = _wait(lambda: sorted(_owned(dyn, "all")) == expected and _owned(dyn, "all"), f"Applications {expected}")
     assert apps["all-in-cluster"]["spec"]["destination"]["server"] == "https://kubernetes.default.svc"
     _delete(dyn, "all")
 
