@@ -11,6 +11,7 @@ by the platform AppProject the argocd role applies, as the sandbox's Argo CD che
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import yaml
 
 import sandbox
 from sandbox.kube.argocd import _destination_problem
-from tests.unit.role_render import outputs, render_role
+from tests.unit.role_render import ROOT, outputs, render_role
 
 TASKS = """
     - name: Render the Application like tasks/application.yml
@@ -29,7 +30,7 @@ TASKS = """
         content: "{{{{ lookup('ansible.builtin.template', 'application.yml.j2') | from_yaml | to_json }}}}"
         mode: "0600"
       vars:
-        gitops_release_repo: "{{{{ gitops_helm_repo_mirror if gitops_helm_repo_mirror | length > 0 else gitops_release_chart.repo }}}}"
+        gitops_release_repo: {repo}
 """
 CHART = {"name": "metrics-server", "repo": "https://kubernetes-sigs.github.io/metrics-server/", "version": "3.13.0"}
 VALUES = {"args": ["--kubelet-preferred-address-types=InternalIP"], "nodeSelector": {"pool": "tools"}}
@@ -43,8 +44,16 @@ COMPONENT = {
 }
 
 
+def release_repo() -> str:
+    """The chart's repository or the mirror, as tasks/helm_release.yml chooses it for both deliveries
+    (read from the task file, so that this test renders what the role runs, not a copy of it)."""
+    (deliver,) = yaml.safe_load((ROOT / "roles/gitops/tasks/helm_release.yml").read_text())
+    return str(deliver["vars"]["gitops_release_repo"])
+
+
 def application(tmp_path: Path, **variables: Any) -> dict[str, Any]:
-    result = render_role(tmp_path, "gitops", TASKS, {**COMPONENT, **variables}, defaults_of=("argocd",))
+    repo = json.dumps(release_repo())
+    result = render_role(tmp_path, "gitops", TASKS, {**COMPONENT, **variables}, defaults_of=("argocd",), repo=repo)
     return outputs(tmp_path, result)["app"]
 
 

@@ -27,6 +27,7 @@ import yaml
 import sandbox
 from sandbox.kube import judge, resources, schema, structural
 from tests.unit import test_observability_values as observability_values
+from tests.unit.promtool_judge import judge_alert
 from tests.unit.role_render import ROOT, outputs, render_role
 
 HELM = shutil.which("helm") or str(ROOT / ".tools/bin/helm")
@@ -253,63 +254,44 @@ def test_the_critical_alert_passes_promtool_and_fires_on_a_new_critical_event(
     """``promtool check rules`` and ``promtool test rules``: a Critical event counted by falcosidekick
     (falcosecurity_falcosidekick_falco_events_total, labels as falcosidekick 2.32.0 handlers.go sets
     them) fires FalcoCriticalEvent once, a Warning one does not, and the alert ends after the window."""
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is not on PATH: run `make tools`"
-    rules = tmp_path / "falco.yml"
-    rules.write_text(yaml.safe_dump({"groups": rendered["rules"]["spec"]["groups"]}))
-    check = subprocess.run(
-        [promtool, "check", "rules", str(rules)], check=False, capture_output=True, text=True, timeout=60
-    )
-    assert check.returncode == 0 and "SUCCESS: 1 rules found" in check.stdout, check.stdout + check.stderr
     base = 'hostname="node-1",source="syscall",k8s_ns_name="lofi",k8s_pod_name="lofi-0"'
     metric = "falcosecurity_falcosidekick_falco_events_total"
     critical = f'{metric}{{{base},rule="Terminal shell in container",priority="6",priority_raw="critical"}}'
     warning = f'{metric}{{{base},rule="Read sensitive file untrusted",priority="4",priority_raw="warning"}}'
-    tests = {
-        "rule_files": [str(rules)],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "interval": "1m",
-                "input_series": [
-                    {"series": critical, "values": "0x10 1x30"},
-                    {"series": warning, "values": "0+1x40"},
-                ],
-                "alert_rule_test": [
-                    {"eval_time": "5m", "alertname": "FalcoCriticalEvent", "exp_alerts": []},
-                    {
-                        "eval_time": "12m",
-                        "alertname": "FalcoCriticalEvent",
-                        "exp_alerts": [
-                            {
-                                "exp_labels": {
-                                    "severity": "critical",
-                                    "rule": "Terminal shell in container",
-                                    "priority_raw": "critical",
-                                    "hostname": "node-1",
-                                    "k8s_ns_name": "lofi",
-                                    "k8s_pod_name": "lofi-0",
-                                },
-                                "exp_annotations": {
-                                    "summary": "Falco rule Terminal shell in container fired (critical) on node-1",
-                                    "description": "Falco raised critical events of rule Terminal shell in container"
-                                    " on node node-1 (pod lofi/lofi-0) in the last 10m. Read the events in Grafana"
-                                    ' (dashboard Falco, Loki {source="syscall"}).',
-                                },
-                            }
-                        ],
-                    },
-                    {"eval_time": "30m", "alertname": "FalcoCriticalEvent", "exp_alerts": []},
-                ],
-            }
+    judge_alert(
+        tmp_path,
+        rendered["rules"]["spec"]["groups"],
+        input_series=[
+            {"series": critical, "values": "0x10 1x30"},
+            {"series": warning, "values": "0+1x40"},
         ],
-    }
-    spec = tmp_path / "tests.yml"
-    spec.write_text(yaml.safe_dump(tests))
-    result = subprocess.run(
-        [promtool, "test", "rules", str(spec)], check=False, capture_output=True, text=True, timeout=60
+        alert_rule_test=[
+            {"eval_time": "5m", "alertname": "FalcoCriticalEvent", "exp_alerts": []},
+            {
+                "eval_time": "12m",
+                "alertname": "FalcoCriticalEvent",
+                "exp_alerts": [
+                    {
+                        "exp_labels": {
+                            "severity": "critical",
+                            "rule": "Terminal shell in container",
+                            "priority_raw": "critical",
+                            "hostname": "node-1",
+                            "k8s_ns_name": "lofi",
+                            "k8s_pod_name": "lofi-0",
+                        },
+                        "exp_annotations": {
+                            "summary": "Falco rule Terminal shell in container fired (critical) on node-1",
+                            "description": "Falco raised critical events of rule Terminal shell in container"
+                            " on node node-1 (pod lofi/lofi-0) in the last 10m. Read the events in Grafana"
+                            ' (dashboard Falco, Loki {source="syscall"}).',
+                        },
+                    }
+                ],
+            },
+            {"eval_time": "30m", "alertname": "FalcoCriticalEvent", "exp_alerts": []},
+        ],
     )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_defaults_are_documented_in_the_readme() -> None:

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from ansible_collections.doks.gitops.plugins.module_utils import cosign_keys
 from cloudcoil.models.kyverno import v1 as kyverno_v1
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.unit.promtool_judge import judge_alert
 from tests.unit.role_render import ROOT, outputs, render_role
 from tests.unit.test_cosign_keypair import PAYLOAD, judge_decrypt
 
@@ -205,67 +203,48 @@ def test_the_violation_alert_passes_promtool_and_fires_on_a_new_failure(
     PrometheusRule: a failed result counted in an app namespace fires KyvernoPolicyViolation, one in
     another namespace or a passing one does not. Series labels as Kyverno v1.19.0
     pkg/metrics/policy_engine.go records them (counter kyverno_policy_results, ``_total`` in Prometheus)."""
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is not on PATH: run `make tools`"
     out = render(tmp_path, {"tekton_chains_public_key": chains_key["cosign.pub"]})
-    rules = tmp_path / "kyverno.yml"
-    rules.write_text(yaml.safe_dump({"groups": out["rules"]["spec"]["groups"]}))
-    check = subprocess.run(
-        [promtool, "check", "rules", str(rules)], check=False, capture_output=True, text=True, timeout=60
-    )
-    assert check.returncode == 0 and "SUCCESS: 1 rules found" in check.stdout, check.stdout + check.stderr
     labels = 'policy_name="require-image-digests",rule_name="require-digest",policy_validation_mode="audit"'
-    tests = {
-        "rule_files": [str(rules)],
-        "evaluation_interval": "1m",
-        "tests": [
+    judge_alert(
+        tmp_path,
+        out["rules"]["spec"]["groups"],
+        input_series=[
             {
-                "interval": "1m",
-                "input_series": [
-                    {
-                        "series": f'kyverno_policy_results_total{{{labels},rule_result="fail",resource_namespace="lofi"}}',
-                        "values": "0x10 1x30",
-                    },
-                    {
-                        "series": f'kyverno_policy_results_total{{{labels},rule_result="fail",resource_namespace="kube-system"}}',
-                        "values": "0x10 5x30",
-                    },
-                    {
-                        "series": f'kyverno_policy_results_total{{{labels},rule_result="pass",resource_namespace="lofi"}}',
-                        "values": "0+1x40",
-                    },
-                ],
-                "alert_rule_test": [
-                    {"eval_time": "5m", "alertname": "KyvernoPolicyViolation", "exp_alerts": []},
-                    {
-                        "eval_time": "15m",
-                        "alertname": "KyvernoPolicyViolation",
-                        "exp_alerts": [
-                            {
-                                "exp_labels": {
-                                    "severity": "warning",
-                                    "policy_name": "require-image-digests",
-                                    "rule_name": "require-digest",
-                                    "resource_namespace": "lofi",
-                                    "policy_validation_mode": "audit",
-                                },
-                                "exp_annotations": {
-                                    "summary": "Kyverno policy require-image-digests failed in lofi",
-                                    "description": "Rule require-digest of require-image-digests failed for a resource"
-                                    " of namespace lofi in the last 15m (mode audit). See the policy reports (kubectl"
-                                    " get policyreports -n lofi) and the Grafana dashboard Kyverno.",
-                                },
-                            }
-                        ],
-                    },
-                    {"eval_time": "40m", "alertname": "KyvernoPolicyViolation", "exp_alerts": []},
-                ],
-            }
+                "series": f'kyverno_policy_results_total{{{labels},rule_result="fail",resource_namespace="lofi"}}',
+                "values": "0x10 1x30",
+            },
+            {
+                "series": f'kyverno_policy_results_total{{{labels},rule_result="fail",resource_namespace="kube-system"}}',
+                "values": "0x10 5x30",
+            },
+            {
+                "series": f'kyverno_policy_results_total{{{labels},rule_result="pass",resource_namespace="lofi"}}',
+                "values": "0+1x40",
+            },
         ],
-    }
-    spec = tmp_path / "tests.yml"
-    spec.write_text(yaml.safe_dump(tests))
-    result = subprocess.run(
-        [promtool, "test", "rules", str(spec)], check=False, capture_output=True, text=True, timeout=60
+        alert_rule_test=[
+            {"eval_time": "5m", "alertname": "KyvernoPolicyViolation", "exp_alerts": []},
+            {
+                "eval_time": "15m",
+                "alertname": "KyvernoPolicyViolation",
+                "exp_alerts": [
+                    {
+                        "exp_labels": {
+                            "severity": "warning",
+                            "policy_name": "require-image-digests",
+                            "rule_name": "require-digest",
+                            "resource_namespace": "lofi",
+                            "policy_validation_mode": "audit",
+                        },
+                        "exp_annotations": {
+                            "summary": "Kyverno policy require-image-digests failed in lofi",
+                            "description": "Rule require-digest of require-image-digests failed for a resource"
+                            " of namespace lofi in the last 15m (mode audit). See the policy reports (kubectl"
+                            " get policyreports -n lofi) and the Grafana dashboard Kyverno.",
+                        },
+                    }
+                ],
+            },
+            {"eval_time": "40m", "alertname": "KyvernoPolicyViolation", "exp_alerts": []},
+        ],
     )
-    assert result.returncode == 0, result.stdout + result.stderr

@@ -11,20 +11,18 @@ Application CRDs of the stand-in chart (schemas from the registry package), whic
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from kube_tools import argo_cd_crds, cluster_secret, install_crds, served_dynamic, wait_for
 from kubernetes import client, config, dynamic
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-import sandbox
-
-CRDS = sandbox.CHARTS / "argo-cd" / "crds"
 NS = "argocd"
 SERVERS = {
     "alpha": "https://alpha.example.com",
@@ -34,25 +32,15 @@ SERVERS = {
 
 
 @pytest.fixture(scope="module")
-def api(kubeconfig: Path) -> Iterator[client.ApiClient]:
+def api(kubeconfig: Path) -> client.ApiClient:
     api_client = config.new_client_from_config(str(kubeconfig))
-    ext = client.ApiextensionsV1Api(api_client)
-    for name in ("applications.argoproj.io", "appprojects.argoproj.io", "applicationsets.argoproj.io"):
-        body = yaml.safe_load((CRDS / f"{name}.yaml").read_text())
-        try:
-            ext.create_custom_resource_definition(body)
-        except client.ApiException as exc:
-            assert exc.status == 409
-    try:
-        client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NS}})
-    except client.ApiException as exc:
-        assert exc.status == 409
-    yield api_client
+    install_crds(api_client, argo_cd_crds("applications", "appprojects", "applicationsets"), NS)
+    return api_client
 
 
 @pytest.fixture(scope="module")
 def dyn(api: client.ApiClient) -> dynamic.DynamicClient:
-    return _wait(lambda: _dynamic(api), "the argoproj.io API to be served")
+    return served_dynamic(api, "argoproj.io/v1alpha1", "ApplicationSet", timeout=10.0, interval=0.1)
 
 
 @pytest.fixture
@@ -69,38 +57,13 @@ def clusters(api: client.ApiClient) -> Iterator[client.CoreV1Api]:
 
 
 def _cluster_secret(name: str, server: str) -> dict[str, Any]:
-    values = {"replicas": 2, "region": name}
-    return {
-        "metadata": {
-            "name": f"cluster-{name}",
-            "labels": {
-                "argocd.argoproj.io/secret-type": "cluster",
-                "env": "prod" if name != "gamma" else "dev",
-                "lofi": "enabled",
-            },
-            "annotations": {"lofi/values": json.dumps(values)},
-        },
-        "stringData": {"name": name, "server": server, "config": "{}"},
-    }
+    labels = {"env": "prod" if name != "gamma" else "dev", "lofi": "enabled"}
+    annotations = {"lofi/values": json.dumps({"replicas": 2, "region": name})}
+    return cluster_secret(name, server, {}, secret_name=f"cluster-{name}", labels=labels, annotations=annotations)
 
 
-def _dynamic(api: client.ApiClient) -> dynamic.DynamicClient | None:
-    dyn_client = dynamic.DynamicClient(api)
-    try:
-        dyn_client.resources.get(api_version="argoproj.io/v1alpha1", kind="ApplicationSet")
-    except ResourceNotFoundError:
-        return None
-    return dyn_client
-
-
-def _wait(probe: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+# this module's deadline for the controller's work
+_wait = functools.partial(wait_for, timeout=10.0, interval=0.1)
 
 
 def _appsets(dyn: dynamic.DynamicClient) -> Any:
@@ -240,8 +203,13 @@ def test_cluster_generator_without_selector_adds_in_cluster(
 ) -> None:
     """No selector: every cluster Secret plus the local cluster (cluster.go: in-cluster is added last when
     no Secret has its server)."""
+    # Every cluster Secret of the namespace: this module's three, and any an earlier module of the
+    # session registered (test_kube_argocd_sync's spokes share the sandbox and the argocd namespace).
+    secrets = clusters.list_namespaced_secret(NS, label_selector="argocd.argoproj.io/secret-type=cluster").items
+    expected = sorted([f"all-{base64.b64decode(s.data['name']).decode()}" for s in secrets] + ["all-in-cluster"])
+    assert len(expected) >= 4
     _appsets(dyn).create(body=_appset("all", [{"clusters": {}}], _template("all-{{.name}}")), namespace=NS)
-    apps = _wait(lambda: len(_owned(dyn, "all")) == 4 and _owned(dyn, "all"), "four Applications")
+    apps = _wait(lambda: sorted(_owned(dyn, "all")) == expected and _owned(dyn, "all"), f"Applications {expected}")
     assert apps["all-in-cluster"]["spec"]["destination"]["server"] == "https://kubernetes.default.svc"
     _delete(dyn, "all")
 

@@ -6,58 +6,28 @@ their status is read back: valid ones become Synced/Healthy, invalid ones never 
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from kube_tools import argo_cd_crds, install_crds, served_dynamic, wait_for
 from kubernetes import client, config, dynamic
-from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError
 
-import sandbox
-
-CRDS = sandbox.CHARTS / "argo-cd" / "crds"
 NS = "argocd"
 
 
 @pytest.fixture(scope="module")
-def dyn(kubeconfig: Path) -> Iterator[dynamic.DynamicClient]:
+def dyn(kubeconfig: Path) -> dynamic.DynamicClient:
     api = config.new_client_from_config(str(kubeconfig))
-    ext = client.ApiextensionsV1Api(api)
-    for name in ("applications.argoproj.io", "appprojects.argoproj.io"):
-        body = yaml.safe_load((CRDS / f"{name}.yaml").read_text())
-        try:
-            ext.create_custom_resource_definition(body)
-        except client.ApiException as exc:
-            assert exc.status == 409
-    core = client.CoreV1Api(api)
-    try:
-        core.create_namespace({"metadata": {"name": NS}})
-    except client.ApiException as exc:
-        assert exc.status == 409
-    dyn_client = _wait(lambda: _dynamic(api), "the argoproj.io API to be served")
-    yield dyn_client
+    install_crds(api, argo_cd_crds("applications", "appprojects"), NS)
+    return served_dynamic(api, "argoproj.io/v1alpha1", "Application", timeout=15.0)
 
 
-def _dynamic(api: client.ApiClient) -> dynamic.DynamicClient | None:
-    dyn_client = dynamic.DynamicClient(api)
-    try:
-        dyn_client.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
-    except ResourceNotFoundError:  # discovery not refreshed yet
-        return None
-    return dyn_client
-
-
-def _wait(probe: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+# this module's deadline for the controller's work
+_wait = functools.partial(wait_for, timeout=15.0)
 
 
 def _apps(dyn: dynamic.DynamicClient) -> Any:

@@ -9,26 +9,26 @@ carries them as Argo CD v3.4.4 writes it (controller/state.go, gitops-engine pkg
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import ssl
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kube_tools import argo_cd_crds, cluster_secret, install_crds, served_dynamic, wait_for
 from kubernetes import client, config, dynamic
-from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError
 from sandbox_tools import TOOLS
 
-import sandbox
 from sandbox import client as sb
 
-CRDS = sandbox.CHARTS / "argo-cd" / "crds"
 NS = "argocd"
 TRACKING = "argocd.argoproj.io/tracking-id"
 VALUES = {"replicas": 2, "args": ["--kubelet-insecure-tls"]}
@@ -38,24 +38,15 @@ UNSHARED = {**VALUES, "apiService": {"create": False}}
 
 
 @pytest.fixture(scope="module")
-def api(kubeconfig: Path) -> Iterator[client.ApiClient]:
+def api(kubeconfig: Path) -> client.ApiClient:
     api_client = config.new_client_from_config(str(kubeconfig))
-    ext = client.ApiextensionsV1Api(api_client)
-    for name in ("applications.argoproj.io", "appprojects.argoproj.io"):
-        try:
-            ext.create_custom_resource_definition(yaml.safe_load((CRDS / f"{name}.yaml").read_text()))
-        except client.ApiException as exc:
-            assert exc.status == 409
-    try:
-        client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NS}})
-    except client.ApiException as exc:
-        assert exc.status == 409
-    yield api_client
+    install_crds(api_client, argo_cd_crds("applications", "appprojects"), NS)
+    return api_client
 
 
 @pytest.fixture(scope="module")
 def dyn(api: client.ApiClient) -> dynamic.DynamicClient:
-    return _wait(lambda: _dynamic(api), "the argoproj.io API to be served")
+    return served_dynamic(api, "argoproj.io/v1alpha1", "Application", timeout=30.0)
 
 
 @pytest.fixture(scope="module")
@@ -63,23 +54,8 @@ def charts(sandbox_endpoints: dict[str, Any]) -> str:
     return str(sandbox_endpoints["artifacts"]["charts"])
 
 
-def _dynamic(api: client.ApiClient) -> dynamic.DynamicClient | None:
-    dyn_client = dynamic.DynamicClient(api)
-    try:
-        dyn_client.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
-    except ResourceNotFoundError:
-        return None
-    return dyn_client
-
-
-def _wait(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+# this module's deadline for the controller's work (a Helm render and apply per sync)
+_wait = functools.partial(wait_for, timeout=30.0)
 
 
 def _apps(dyn: dynamic.DynamicClient) -> Any:
@@ -325,16 +301,9 @@ def test_second_cluster_registered_by_a_cluster_secret(
     doc = _wait(kubeconfig, "the spoke's kubeconfig")
     server = doc["clusters"][0]["cluster"]["server"]
     token = doc["users"][0]["user"]["token"]
-    secret = {
-        "metadata": {"name": "spoke", "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
-        "stringData": {
-            "name": "spoke",
-            "server": server,
-            "config": json.dumps(
-                {"bearerToken": token, "tlsClientConfig": {"caData": base64.b64encode(b"x").decode()}}
-            ),
-        },
-    }
+    secret = cluster_secret(
+        "spoke", server, {"bearerToken": token, "tlsClientConfig": {"caData": base64.b64encode(b"x").decode()}}
+    )
     client.CoreV1Api(api).create_namespaced_secret(NS, secret)
     app = _app("sync-remote", charts, "metrics", destination={"name": "spoke", "namespace": "metrics"})
     _apps(dyn).create(body=app, namespace=NS)
@@ -477,10 +446,7 @@ def test_registered_cluster_that_cannot_be_reached_is_a_comparison_error(
     """controller/state.go: the live state of a registered cluster cannot be loaded ("Failed to load live
     state: failed to get cluster info for ..."), a ComparisonError, not an InvalidSpecError."""
     server = server_of(sandbox_endpoints["kubernetes"]["url"])
-    secret = {
-        "metadata": {"name": name, "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
-        "stringData": {"name": name, "server": server, "config": json.dumps({"bearerToken": token})},
-    }
+    secret = cluster_secret(name, server, {"bearerToken": token})
     client.CoreV1Api(api).create_namespaced_secret(NS, secret)
     body = _app(name, charts, "x", destination={"name": name, "namespace": "x"})
     body["metadata"]["finalizers"] = []

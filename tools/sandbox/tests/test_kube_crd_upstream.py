@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kube_tools import install_crds, listable, wait_for
 from kubernetes import client, config
 from sandbox_tools import CHARTS
 
@@ -48,25 +48,10 @@ def _crd(path: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def custom(kubeconfig: Path) -> Iterator[client.CustomObjectsApi]:
     api = config.new_client_from_config(str(kubeconfig))
-    ext = client.ApiextensionsV1Api(api)
-    for path in CRDS.values():
-        try:
-            ext.create_custom_resource_definition(_crd(path))
-        except client.ApiException as exc:
-            assert exc.status == 409
-    try:
-        client.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
-    except client.ApiException as exc:
-        assert exc.status == 409
+    install_crds(api, [_crd(path) for path in CRDS.values()], NS)
     objects = client.CustomObjectsApi(api)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            objects.list_namespaced_custom_object("bitnami.com", "v1alpha1", NS, "sealedsecrets")
-            break
-        except client.ApiException:
-            assert time.monotonic() < deadline, "CRDs not served"
-            time.sleep(0.2)
+    sealed = ("bitnami.com", "v1alpha1", "sealedsecrets")
+    wait_for(lambda: listable(objects, NS, sealed), "the CRDs to be served", timeout=15)
     yield objects
 
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import copy
 import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kube_tools import install_crds, listable, wait_for
 from kubernetes import client, config
 from sandbox_tools import RELEASES as ALL_RELEASES
 from sandbox_tools import REPO
@@ -51,28 +51,16 @@ PLURALS = {
 @pytest.fixture(scope="module")
 def api(kubeconfig: Path) -> Iterator[client.ApiClient]:
     api_client = config.new_client_from_config(str(kubeconfig))
-    ext = client.ApiextensionsV1Api(api_client)
-    for release in ("pipeline/previous/v1.15.0/release.yaml", "triggers/previous/v0.37.0/release.yaml"):
-        for doc in yaml.safe_load_all((RELEASES / release).read_text()):
-            if doc and doc["kind"] == "CustomResourceDefinition":
-                try:
-                    ext.create_custom_resource_definition(doc)
-                except client.ApiException as exc:
-                    assert exc.status == 409
-    try:
-        client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NS}})
-    except client.ApiException as exc:
-        assert exc.status == 409
+    crds = [
+        doc
+        for release in ("pipeline/previous/v1.15.0/release.yaml", "triggers/previous/v0.37.0/release.yaml")
+        for doc in yaml.safe_load_all((RELEASES / release).read_text())
+        if doc and doc["kind"] == "CustomResourceDefinition"
+    ]
+    install_crds(api_client, crds, NS)
     custom = client.CustomObjectsApi(api_client)
-    deadline = time.monotonic() + 15
-    while True:  # CRDs are served at once, but give discovery a moment on a loaded machine
-        try:
-            custom.list_namespaced_custom_object("tekton.dev", "v1", NS, "tasks")
-            custom.list_namespaced_custom_object("triggers.tekton.dev", "v1beta1", NS, "eventlisteners")
-            break
-        except client.ApiException:
-            assert time.monotonic() < deadline, "Tekton CRDs not served"
-            time.sleep(0.2)
+    resources = [("tekton.dev", "v1", "tasks"), ("triggers.tekton.dev", "v1beta1", "eventlisteners")]
+    wait_for(lambda: listable(custom, NS, *resources), "the Tekton CRDs to be served", timeout=15)
     yield api_client
 
 
