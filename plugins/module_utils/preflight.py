@@ -1814,6 +1814,69 @@ def check_kyverno_settings(get: Getter) -> list[Problem]:
     ]
 
 
+DOCR_HOST = "registry.digitalocean.com"
+
+
+def _docr_images(get: Getter) -> list[tuple[str, str]]:
+    """(variable, repository) of the application images that live in DigitalOcean's registry (DOCR):
+    ``lofi_pipeline_image_registry`` and each entry's ``image_repository`` (derived from it by default)."""
+    found: list[tuple[str, str]] = []
+    registry = str(get("lofi_pipeline_image_registry", "") or "").strip()
+    if registry:
+        found.append(("lofi_pipeline_image_registry", registry))
+    apps = get("lofi_pipeline_apps", [])
+    for index, app in enumerate(a for a in (apps if isinstance(apps, list) else []) if isinstance(a, dict)):
+        if "image_repository" in app:
+            found.append(_app_value(get, index, app, "image_repository"))
+    return [(var, repo) for var, repo in found if repo.split("/", 1)[0].lower() == DOCR_HOST]
+
+
+def check_kyverno_registry(get: Getter) -> list[Problem]:
+    """The read-only registry credential Kyverno reads signatures with (values never shown).
+
+    Kyverno fetches signatures and attestations from the registry itself, with the Secrets of its own
+    namespace named in the rule's ``imageRegistryCredentials.secrets``; DOCR refuses anonymous reads, so
+    in Enforce every Pod of a DOCR image would be refused without one."""
+    if not _enabled(get, "kyverno"):
+        return []
+    problems: list[Problem] = []
+    clear = str(get("kyverno_registry_dockerconfigjson", "") or "")
+    sealed = str(get("kyverno_sealed_registry", "") or "").strip()
+    if clear and sealed:
+        problems.append(
+            Problem(
+                "kyverno_registry_dockerconfigjson",
+                "and kyverno_sealed_registry are both set",
+                "give the credential in clear or sealed, not both",
+            )
+        )
+    if clear and not DOCKERCONFIG.fullmatch(clear):
+        problems.append(
+            Problem(
+                "kyverno_registry_dockerconfigjson",
+                'is not a docker config JSON with "auths"',
+                'give {"auths": {"<registry>": {...}}}',
+            )
+        )
+    enforce = get("kyverno_validation_failure_action", "Audit") == "Enforce"
+    verifying = _on(get, "kyverno_verify_images_enabled", True) and get("kyverno_app_namespaces", None) != []
+    docr = _docr_images(get)
+    if enforce and verifying and docr and not clear and not sealed:
+        var, repo = docr[0]
+        problems.append(
+            Problem(
+                "kyverno_registry_dockerconfigjson",
+                f"is empty (kyverno_sealed_registry too) while kyverno_validation_failure_action is Enforce and the "
+                f"images are in DOCR ({var}: {repo}): Kyverno cannot read their signatures anonymously and would "
+                "refuse every Pod",
+                "give a read-only DOCR credential (`doctl registry docker-config`, read-only without "
+                "--read-write) in kyverno_registry_dockerconfigjson (vault or environment) or sealed in "
+                "kyverno_sealed_registry, or keep kyverno_validation_failure_action: Audit",
+            )
+        )
+    return problems
+
+
 def _spoke(get: Getter) -> bool:
     hub = str(get("gitops_hub", "") or "")
     return get("gitops_delivery", "helm") == "argocd" and hub != "" and hub != get("inventory_hostname", None)
@@ -1931,7 +1994,7 @@ RULES: dict[str, tuple[Check, ...]] = {
         group_references("observability"),
     ),
     "tekton": (check_release_checksums, check_tekton_settings, group_references("tekton")),
-    "kyverno": (check_kyverno_settings,),
+    "kyverno": (check_kyverno_settings, check_kyverno_registry),
     "falco": (check_falco_settings,),
     "argocd": (check_argocd_settings, check_argocd_projects, group_references("argocd")),
     "lofi_pipeline": (check_git_urls, check_app_credentials, check_apps, check_app_entries, check_scan),

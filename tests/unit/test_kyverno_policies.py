@@ -31,6 +31,8 @@ from tests.unit.role_render import ROOT, outputs, render_role
 from tests.unit.test_cosign_keypair import PAYLOAD, judge_decrypt
 
 TASKS = """
+    - name: Load the role's vars as the role does
+      ansible.builtin.include_vars: {root}/roles/kyverno/vars/main.yml
     - name: Choose the key as the role does
       ansible.builtin.include_tasks: {root}/roles/kyverno/tasks/key.yml
       when: kyverno_verify_images_enabled | bool
@@ -248,3 +250,50 @@ def test_the_violation_alert_passes_promtool_and_fires_on_a_new_failure(
             {"eval_time": "40m", "alertname": "KyvernoPolicyViolation", "exp_alerts": []},
         ],
     )
+
+
+DOCKERCONFIG = '{"auths": {"registry.digitalocean.com": {"auth": "cmVhZC1vbmx5OnRva2Vu"}}}'
+
+
+@pytest.mark.parametrize(
+    "credential",
+    [{"kyverno_registry_dockerconfigjson": DOCKERCONFIG}, {"kyverno_sealed_registry": "AgBy3i4OJSWK+PiTySYZZA9rO43c"}],
+    ids=["clear", "sealed"],
+)
+@pytest.mark.parametrize("action", ["Audit", "Enforce"])
+def test_a_registry_credential_is_named_in_the_signature_rule(
+    tmp_path: Path, chains_key: dict[str, str], credential: dict[str, str], action: str
+) -> None:
+    """Kyverno fetches signatures and attestations with the Secrets of its own namespace that the rule
+    names in ``imageRegistryCredentials.secrets`` (kyverno.io docs, policy-types/cluster-policy/verify-images:
+    "imageRegistryCredentials: use specific registry credentials for this policy"; the CRD's
+    ImageRegistryCredentials: ``secrets``, ``providers``, ``allowInsecureRegistry``). The judge keeps the
+    field, so the API server would too; TLS to the registry stays on (``allowInsecureRegistry: false``)."""
+    out = render(
+        tmp_path,
+        {
+            "tekton_chains_public_key": chains_key["cosign.pub"],
+            "kyverno_validation_failure_action": action,
+            "kyverno_registry_secret_name": "docr-read",
+            **credential,
+        },
+    )
+    policies = by_name(out["policies"])
+    for policy in policies.values():
+        judge(policy)
+    (rule,) = policies["verify-image-signatures"]["spec"]["rules"][0]["verifyImages"]
+    assert rule["imageRegistryCredentials"] == {"secrets": ["docr-read"], "allowInsecureRegistry": False}
+    # the credential itself is never in a policy (only the Secret's name)
+    assert "cmVhZC1vbmx5OnRva2Vu" not in json.dumps(out) and "AgBy3i4O" not in json.dumps(out)
+    # the other policies read no registry
+    for name in ("require-image-digests", "require-restricted-pod-security"):
+        assert "imageRegistryCredentials" not in json.dumps(policies[name])
+
+
+def test_without_a_registry_credential_the_rule_names_none(tmp_path: Path, chains_key: dict[str, str]) -> None:
+    """No credential (a public registry): no Secret to name, Kyverno reads anonymously."""
+    out = render(tmp_path, {"tekton_chains_public_key": chains_key["cosign.pub"]})
+    policy = by_name(out["policies"])["verify-image-signatures"]
+    judge(policy)
+    (rule,) = policy["spec"]["rules"][0]["verifyImages"]
+    assert "imageRegistryCredentials" not in rule

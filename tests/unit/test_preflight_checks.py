@@ -1122,6 +1122,77 @@ def test_kyverno_without_app_namespaces_needs_no_key() -> None:
     ]
 
 
+DOCR_ENFORCE = {
+    **good(),
+    **LOFI_APP,
+    "lofi_pipeline_image_registry": "registry.digitalocean.com/acme",
+    "kyverno_validation_failure_action": "Enforce",
+}
+READ_ONLY = '{"auths": {"registry.digitalocean.com": {"auth": "cmVhZDp0b2tlbg=="}}}'
+
+
+def test_kyverno_enforce_on_docr_needs_a_registry_credential() -> None:
+    """Kyverno reads signatures from the registry with the Secrets its rule names
+    (``imageRegistryCredentials.secrets``); DOCR refuses anonymous reads, so Enforce without a credential
+    would refuse every Pod of the apps. The finding names the variable to set and how to get a
+    read-only credential."""
+    (problem,) = run(DOCR_ENFORCE)
+    assert problem.variable == "kyverno_registry_dockerconfigjson"
+    assert "Enforce" in problem.message and "registry.digitalocean.com/acme" in problem.message
+    assert "kyverno_sealed_registry" in problem.message
+    assert "doctl registry docker-config" in problem.fix and "--read-write" in problem.fix
+    assert "kyverno_validation_failure_action: Audit" in problem.fix
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"kyverno_registry_dockerconfigjson": READ_ONLY},
+        {"kyverno_sealed_registry": "AgBy3i4OJSWK+PiTySYZZA9rO43c"},
+        {"kyverno_validation_failure_action": "Audit"},
+        {"lofi_pipeline_image_registry": "ghcr.io/acme"},
+        {"kyverno_verify_images_enabled": False},
+        {"kyverno_app_namespaces": []},
+        {"kyverno_enabled": False},
+    ],
+    ids=["clear", "sealed", "audit", "not-docr", "no-verification", "no-app-namespace", "kyverno-off"],
+)
+def test_kyverno_enforce_on_docr_passes_with_a_credential_or_outside_the_case(over: dict[str, Any]) -> None:
+    assert run({**DOCR_ENFORCE, **over}) == []
+
+
+def test_kyverno_enforce_sees_an_entry_image_repository_in_docr() -> None:
+    """An entry's own image_repository (instead of the role-wide registry) is what Kyverno reads."""
+    apps = [{"name": "lofi", "image_repository": "registry.digitalocean.com/acme/lofi"}]
+    values = {**DOCR_ENFORCE, "lofi_pipeline_image_registry": "ghcr.io/acme", "lofi_pipeline_apps": apps}
+    (problem,) = run(values)
+    assert problem.variable == "kyverno_registry_dockerconfigjson"
+    assert "lofi_pipeline_apps[0].image_repository" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("over", "words"),
+    [
+        ({"kyverno_registry_dockerconfigjson": READ_ONLY, "kyverno_sealed_registry": "AgB"}, "both set"),
+        ({"kyverno_registry_dockerconfigjson": "user:password"}, '"auths"'),
+    ],
+)
+def test_kyverno_registry_credential_shape(over: dict[str, Any], words: str) -> None:
+    """One credential, clear or sealed; a clear one is a docker config JSON (the value never in the finding)."""
+    (problem,) = run({**good(), **over})
+    assert problem.variable == "kyverno_registry_dockerconfigjson"
+    assert words in problem.message
+    assert "password" not in problem.message + problem.fix and "cmVhZDp0b2tlbg" not in problem.message
+
+
+def test_kyverno_registry_credential_is_no_log_in_the_argument_spec() -> None:
+    spec = _yaml("roles/kyverno/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert spec["kyverno_registry_dockerconfigjson"].get("no_log") is True
+    gitops = _yaml("roles/gitops/meta/argument_specs.yml")["argument_specs"]["secret"]["options"]
+    assert gitops["gitops_secret_data"].get("no_log") is True
+    assert gitops["gitops_secret_sealed"].get("no_log") is True
+
+
 def test_site_preflight_checks_every_role_of_site_yml() -> None:
     """site.yml's preflight (no ``roles:``) checks DEFAULT_ROLES: every role the playbook runs, and every
     key of RULES, must be there, or a new role's inventory is only checked after the roles before it wrote."""
