@@ -57,6 +57,7 @@ attributes:
     description: Reads and waits in check mode as well; it never writes.
   diff_mode:
     support: none
+    description: It changes nothing, so there is no diff.
   platform:
     support: full
     platforms: all
