@@ -43,9 +43,17 @@ options:
   wait:
     description:
       - Wait until what was applied exists, and until every Deployment, DaemonSet, StatefulSet
-        and Pod among the definitions is ready and every CustomResourceDefinition Established,
-        applied now or not.
+        and Pod among the definitions is ready, every CustomResourceDefinition Established and
+        every Argo CD Application (C(argoproj.io/v1alpha1)) delivered, applied now or not.
+      - An Application is delivered when the controller compared its current spec
+        (C(status.sync.comparedTo) equals C(spec.source) or C(spec.sources), C(spec.destination)
+        and C(spec.ignoreDifferences), so the status of a spec it replaced does not count), no
+        sync operation is requested, running, or finished after the last reconciliation (as
+        C(argocd app wait) decides), and it is C(Synced) and C(Healthy), or C(Progressing) where
+        every resource that is not Healthy has a kind of O(wait_progressing_kinds).
       - Readiness of an unchanged object is read from its LIST; only a not-ready one is polled.
+      - When an Application is not delivered in time the module fails naming its sync and health,
+        the last sync message, its conditions and the resources not Synced or not Healthy.
     type: bool
     default: false
   wait_timeout:
@@ -56,6 +64,15 @@ options:
     description: Seconds between two polls while waiting.
     type: int
     default: 5
+  wait_progressing_kinds:
+    description:
+      - Kinds whose C(Progressing) health does not keep an Argo CD Application from being
+        delivered (with O(wait=true)), for example C(Ingress), which Argo CD reports Progressing
+        until an ingress controller publishes its address.
+      - An Application that is Progressing because of any other kind is waited for.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -151,6 +168,7 @@ import json
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ansible_collections.doks.gitops.plugins.module_utils import argocd_app
 from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
     ObjectKey,
     object_key,
@@ -199,6 +217,7 @@ def argspec() -> Dict[str, Any]:
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=120),
         wait_sleep=dict(type="int", default=5),
+        wait_progressing_kinds=dict(type="list", elements="str", default=[]),
     )
     return spec
 
@@ -282,11 +301,23 @@ def apply_all(module: AnsibleK8SModule, svc: K8sService, todo: List[Tuple[Dict, 
     return applied
 
 
-def readiness(kind: str) -> Optional[Callable[[Any], bool]]:
-    """The predicate of a kind that has a readiness, None for the others."""
-    if kind == "CustomResourceDefinition":
+def _as_dict(resource: Any) -> Optional[Dict[str, Any]]:
+    if resource is None:
+        return None
+    return resource.to_dict() if hasattr(resource, "to_dict") else dict(resource)
+
+
+def application_ready(progressing_kinds: List[str], resource: Any) -> bool:
+    return argocd_app.not_ready(_as_dict(resource), progressing_kinds) is None
+
+
+def readiness(obj: Dict[str, Any], progressing_kinds: Optional[List[str]] = None) -> Optional[Callable[[Any], bool]]:
+    """The predicate of an object whose kind has a readiness, None for the others."""
+    if argocd_app.is_application(obj):
+        return partial(application_ready, list(progressing_kinds or []))
+    if obj["kind"] == "CustomResourceDefinition":
         return partial(custom_condition, ESTABLISHED)
-    return RESOURCE_PREDICATES.get(kind)
+    return RESOURCE_PREDICATES.get(obj["kind"])
 
 
 def wait_ready(
@@ -296,31 +327,42 @@ def wait_ready(
     live: Dict[ObjectKey, Any],
     resources: Dict[Group, Any],
 ) -> None:
-    """Wait for every object with a readiness: Deployments, DaemonSets, StatefulSets, Pods, CRDs.
+    """Wait for every object with a readiness: Deployments, DaemonSets, StatefulSets, Pods, CRDs, Applications.
 
     An unchanged object is ready when its LIST says so; only a not-ready one is polled. An
     applied workload was already waited for by the apply; an applied CRD is polled until
-    Established.
+    Established, an applied Application until delivered (argocd_app.not_ready).
     """
+    kinds = module.params.get("wait_progressing_kinds") or []
     for obj in module.params["definitions"]:
         key = object_key(obj)
-        predicate = readiness(obj["kind"])
+        predicate = readiness(obj, kinds)
         if predicate is None:
             continue
         if key in applied:
-            if obj["kind"] != "CustomResourceDefinition":
+            if obj["kind"] != "CustomResourceDefinition" and not argocd_app.is_application(obj):
                 continue
         elif key in live and predicate(live[key]):
             continue
         resource = resources.get((obj["apiVersion"], obj["kind"])) or svc.find_resource(
             obj["kind"], obj["apiVersion"], fail=True
         )
-        ready, _instance, _elapsed = Waiter(svc.client, resource, predicate).wait(
+        ready, instance, _elapsed = Waiter(svc.client, resource, predicate).wait(
             timeout=module.params["wait_timeout"],
             sleep=module.params["wait_sleep"],
             name=obj["metadata"]["name"],
             namespace=obj["metadata"].get("namespace"),
         )
+        if not ready and argocd_app.is_application(obj):
+            raise CoreException(
+                argocd_app.timeout_message(
+                    instance or None,
+                    obj["metadata"].get("namespace") or "",
+                    obj["metadata"]["name"],
+                    module.params["wait_timeout"],
+                    kinds,
+                )
+            )
         if not ready:
             raise CoreException('"%s" "%s": Timed out waiting until ready' % (obj["kind"], obj["metadata"]["name"]))
 

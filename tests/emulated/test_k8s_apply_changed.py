@@ -12,15 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
     LAST_APPLIED,
     contains,
     difference,
     plan,
 )
-from ansible_collections.doks.gitops.plugins.modules import k8s_apply_changed
+from ansible_collections.doks.gitops.plugins.modules import argocd_app_wait, k8s_apply_changed
 from kubernetes.client.exceptions import ApiException
 
+import sandbox
 from sandbox import client
 from tests.emulated.doks_helpers import run_module
 
@@ -304,6 +306,126 @@ def test_unchanged_deployment_that_is_not_ready_is_waited_for(kube: dict[str, An
     polls = [c for c in calls if c == ("GET", "/apis/apps/v1/namespaces/stuck/deployments/ctl")]
     assert len(polls) >= 2, calls
     assert {m for m, _p in calls} == {"GET"}
+
+
+# ------------------------------------------------------------ Argo CD Applications
+ARGO_CRDS = sandbox.CHARTS / "argo-cd" / "crds"
+
+
+def argocd_objects() -> list[dict[str, Any]]:
+    """What the emulated Argo CD needs to act: its CRDs and its namespace."""
+    crds = [
+        yaml.safe_load((ARGO_CRDS / f"{n}.yaml").read_text())
+        for n in ("applications.argoproj.io", "appprojects.argoproj.io")
+    ]
+    return [*crds, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}]
+
+
+def application(kube: dict[str, Any], name: str, replicas: int = 1, version: str = "3.13.1") -> dict[str, Any]:
+    """A metrics-server Application on the sandbox's chart server, as roles/gitops/templates/application.yml.j2 writes one."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {
+            "project": "default",
+            "source": {
+                "repoURL": kube["artifacts"]["charts"],
+                "chart": "metrics-server",
+                "targetRevision": version,
+                "helm": {
+                    "releaseName": name,
+                    "valuesObject": {
+                        "replicas": replicas,
+                        "apiService": {"create": False},
+                        "args": ["--kubelet-insecure-tls"],
+                    },
+                },
+            },
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
+            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]},
+        },
+    }
+
+
+APP_PATH = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
+
+
+def test_applied_application_is_waited_for_until_delivered(kube: dict[str, Any], capsys) -> None:
+    """The module waits until the emulated Argo CD compared the spec just applied (status.sync.comparedTo,
+    ApplicationSpec.BuildComparedToStatus in argo-cd v3.4.4) and reports it Synced and Healthy; a second
+    call finds it delivered in its LIST: no write, no poll."""
+    assert not apply(kube, capsys, argocd_objects()).get("failed")
+    first = apply(kube, capsys, [application(kube, "ms-wait")], wait_timeout=60)
+    assert first["changed"] is True, first
+    live = api(kube, "GET", f"{APP_PATH}/ms-wait")
+    assert live["status"]["sync"]["comparedTo"]["source"] == live["spec"]["source"]
+    assert (live["status"]["sync"]["status"], live["status"]["health"]["status"]) == ("Synced", "Healthy")
+    assert (
+        api(kube, "GET", "/apis/apps/v1/namespaces/ms-wait/deployments/ms-wait-metrics-server")["spec"]["replicas"] == 1
+    )
+    seq = client.last_seq(kube, "kubernetes")
+    again = apply(kube, capsys, [application(kube, "ms-wait")])
+    assert (again["changed"], again["applied"], again["lists"]) == (False, [], 1), again
+    assert api_calls(requests_since(kube, seq)) == [("GET", APP_PATH)]
+
+
+def test_new_values_are_not_judged_on_the_old_status(kube: dict[str, Any], capsys) -> None:
+    """Right after the apply the status still reads Synced/Healthy for the previous values; the module
+    waits until Argo CD compared and synced the new ones (the Deployment has the new replicas)."""
+    apply(kube, capsys, argocd_objects())
+    assert apply(kube, capsys, [application(kube, "ms-values")], wait_timeout=60)["changed"] is True
+    seq = client.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, [application(kube, "ms-values", replicas=2)], wait_timeout=60)
+    assert [a["reason"] for a in result["applied"]] != [], result
+    assert (
+        api(kube, "GET", "/apis/apps/v1/namespaces/ms-values/deployments/ms-values-metrics-server")["spec"]["replicas"]
+        == 2
+    )
+    polls = [c for c in api_calls(requests_since(kube, seq)) if c == ("GET", f"{APP_PATH}/ms-values")]
+    assert len(polls) >= 2, "the first poll, right after the apply, must find the status stale"
+
+
+def test_application_not_delivered_in_time_fails_with_its_state(kube: dict[str, Any], capsys) -> None:
+    """A chart version the chart server does not have: Argo CD reports a ComparisonError (controller/state.go
+    CompareAppState); the failure names the Application, its sync/health and the condition."""
+    apply(kube, capsys, argocd_objects())
+    result = apply(
+        kube,
+        capsys,
+        [application(kube, "ms-missing", version="0.0.1")],
+        wait_timeout=3,
+        wait_progressing_kinds=["Ingress"],
+    )
+    assert result["failed"] is True
+    msg = result["msg"]
+    assert msg.startswith(
+        "Application argocd/ms-missing is Unknown/Unknown after 3s (wanted Synced/Healthy, or Progressing only for Ingress). "
+        "Not delivered: it is Unknown."
+    ), msg
+    assert (
+        "Conditions: ComparisonError: Failed to load target state: failed to generate manifest for source 1 of 1: "
+        in msg
+    )
+    assert msg.endswith("Resources not Synced/Healthy: none reported."), msg
+
+
+def test_argocd_app_wait_judges_an_application_it_did_not_apply(kube: dict[str, Any], capsys) -> None:
+    """doks.gitops.argocd_app_wait (the argocd role's wait gate) reads with the same rules and only reads."""
+    apply(kube, capsys, argocd_objects())
+    apply(kube, capsys, [application(kube, "ms-gate")], wait=False)
+    seq = client.last_seq(kube, "kubernetes")
+    args = {"kubeconfig": kube["kubernetes"]["kubeconfig"], "name": "ms-gate", "timeout": 60, "sleep": 1}
+    result = run_module(argocd_app_wait.main, capsys, args)
+    assert (result.get("failed"), result["sync"], result["health"], result["changed"]) == (
+        None,
+        "Synced",
+        "Healthy",
+        False,
+    )
+    assert {m for m, _p in api_calls(requests_since(kube, seq))} == {"GET"}
+    missing = run_module(argocd_app_wait.main, capsys, {**args, "name": "nowhere", "timeout": 1})
+    assert missing["msg"] == "Application argocd/nowhere does not exist after 1s."
 
 
 # ---------------------------------------------------------------------- messages

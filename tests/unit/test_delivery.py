@@ -157,3 +157,15 @@ def test_a_spoke_registration_carries_switches_and_metadata(tmp_path: Path) -> N
     assert all(isinstance(v, str) for v in {**labels, **annotations}.values())
     assert annotations["doks.gitops/domain"] == "spoke.example.com"
     assert yaml.safe_load(annotations["doks.gitops/placement-tools"])["nodeSelector"]
+
+
+def test_one_task_declares_the_application_and_waits_for_it() -> None:
+    """The argocd delivery of a component is one module run (apply, then wait on the same connection):
+    doks.gitops.k8s_apply_changed with wait, Ingresses allowed to stay Progressing; no separate wait gate."""
+    tasks = yaml.safe_load((Path(__file__).parents[2] / "roles/gitops/tasks/application.yml").read_text())
+    applies = [t for t in tasks if "doks.gitops.k8s_apply_changed" in t]
+    assert len(applies) == 1
+    args = applies[0]["doks.gitops.k8s_apply_changed"]
+    assert (args["wait"], args["wait_sleep"], args["wait_progressing_kinds"]) == (True, 2, ["Ingress"])
+    assert "gitops_delivery_wait_timeout" in args["wait_timeout"]
+    assert not [t for t in tasks if "wait_application" in str(t)]

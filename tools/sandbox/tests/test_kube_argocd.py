@@ -91,6 +91,36 @@ def test_spec_change_moves_the_revision(dyn: dynamic.DynamicClient) -> None:
     assert status["operationState"]["operation"]["sync"]["revision"] == "v2"
 
 
+def test_compared_to_is_the_spec_compared(dyn: dynamic.DynamicClient) -> None:
+    """ApplicationSpec.BuildComparedToStatus (pkg/apis/application/v1alpha1/types.go, v3.4.4) and
+    CompareAppState (controller/state.go) write the compared spec's destination, ignoreDifferences and
+    source into status.sync.comparedTo; a spec the controller then refuses (InvalidSpecError) is not
+    compared, so comparedTo and the last operationState stay those of the previous comparison
+    (processAppRefreshQueueItem, controller/appcontroller.go). Clients such as doks.gitops's
+    k8s_apply_changed rely on this to tell a status of the current spec from a stale one."""
+    ignore = [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]
+    _apps(dyn).create(body=_app("compared", ignoreDifferences=ignore), namespace=NS)
+    status = _settled(dyn, "compared")
+    spec = _apps(dyn).get(name="compared", namespace=NS).to_dict()["spec"]
+    assert status["sync"]["comparedTo"] == {
+        "source": spec["source"],
+        "destination": spec["destination"],
+        "ignoreDifferences": ignore,
+    }
+    finished = status["operationState"]["finishedAt"]
+    _apps(dyn).patch(
+        body={"spec": {"project": "missing"}},
+        name="compared",
+        namespace=NS,
+        content_type="application/merge-patch+json",
+    )
+    refused = _wait(lambda: _status(dyn, "compared").get("conditions") and _status(dyn, "compared"), "a condition")
+    assert [c["type"] for c in refused["conditions"]] == ["InvalidSpecError"]
+    assert (refused["sync"]["status"], refused["health"]["status"]) == ("Unknown", "Unknown")
+    assert refused["sync"]["comparedTo"] == status["sync"]["comparedTo"]
+    assert refused["operationState"]["finishedAt"] == finished
+
+
 def test_helm_chart_and_multiple_sources(dyn: dynamic.DynamicClient) -> None:
     """A chart on a repository the sandbox cannot reach: Argo CD v3.4.4's repo server fails its helm pull
     and the controller reports a ComparisonError with sync Unknown (controller/state.go CompareAppState:
@@ -133,10 +163,14 @@ def test_helm_chart_and_multiple_sources(dyn: dynamic.DynamicClient) -> None:
 def test_invalid_application_stays_not_synced(
     dyn: dynamic.DynamicClient, name: str, spec: dict[str, Any], message: str
 ) -> None:
+    """controller/appcontroller.go processAppRefreshQueueItem (v3.4.4): an error of refreshAppConditions
+    sets sync and health Unknown and persists the status without comparing, so comparedTo keeps its zero
+    value (destination and source are non-pointer structs, source.repoURL has no omitempty)."""
     _apps(dyn).create(body=_app(name, **spec), namespace=NS)
     status = _settled(dyn, name)
     assert status["sync"]["status"] == "Unknown"
-    assert status["health"]["status"] == "Missing"
+    assert status["health"]["status"] == "Unknown"
+    assert status["sync"]["comparedTo"] == {"destination": {}, "source": {"repoURL": ""}}
     assert "operationState" not in status
     assert [c["type"] for c in status["conditions"]] == ["InvalidSpecError"]
     assert message in status["conditions"][0]["message"]

@@ -13,8 +13,9 @@ has been unchanged for ``DELAY`` seconds (the real controller is asynchronous to
   ``repoURL`` and a ``path`` or ``chart`` (sources that only carry a ``ref`` are value sources), a
   destination ``server`` or ``name``, a namespace that is a DNS-1123 label, a project that exists
   (``default`` always exists) and whose ``sourceRepos`` and ``destinations`` admit the sources and the
-  destination. A failed check gives sync ``Unknown``, health ``Missing`` and an ``InvalidSpecError``
-  condition naming the problem; no sync operation is run.
+  destination. A failed check gives sync ``Unknown``, health ``Unknown`` and an ``InvalidSpecError``
+  condition naming the problem, and keeps ``sync.comparedTo`` and ``operationState`` of the last
+  comparison (``argosync.invalid_spec``); no sync operation is run.
 * a valid Application with ``spec.syncPolicy.automated`` (or with an ``operation`` requested, as
   ``argocd app sync`` does) is synced: sync ``Synced``, health ``Healthy``, ``operationState``
   ``Succeeded``; the requested ``operation`` is cleared. Without either it is ``OutOfSync``/``Missing``.
@@ -52,6 +53,8 @@ DELAY = 0.5
 FINALIZER_PREFIXES = ("resources-finalizer.argocd.argoproj.io", "post-delete-finalizer.argocd.argoproj.io")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 SYNCED_MESSAGE = "successfully synced (all tasks run)"
+# OperationPhase.Completed (gitops-engine pkg/sync/common/types.go)
+COMPLETED = ("Succeeded", "Failed", "Error")
 # Fields that change on every write; they do not make a status "different".
 VOLATILE = ("reconciledAt", "startedAt", "finishedAt", "lastTransitionTime")
 
@@ -211,7 +214,11 @@ def _revision(source: dict[str, Any]) -> str:
 
 
 def _compared(spec: dict[str, Any], sources: list[dict[str, Any]], multi: bool) -> dict[str, Any]:
+    """``status.sync.comparedTo``: ``ApplicationSpec.BuildComparedToStatus`` (pkg/apis/application/v1alpha1/
+    types.go, v3.4.4) copies the destination, the ignoreDifferences (omitempty) and the source or sources."""
     compared: dict[str, Any] = {"destination": copy.deepcopy(spec.get("destination") or {})}
+    if spec.get("ignoreDifferences"):
+        compared["ignoreDifferences"] = copy.deepcopy(spec["ignoreDifferences"])
     if multi:
         compared["sources"] = copy.deepcopy(sources)
     else:
@@ -230,10 +237,7 @@ def desired_status(cluster: Cluster, app: dict[str, Any]) -> dict[str, Any] | No
     problem = spec_problem(cluster, app)
     status: dict[str, Any] = {"controllerNamespace": control_plane_namespace(cluster), "summary": {}}
     if problem:
-        status["sync"] = {"status": "Unknown", "comparedTo": {"destination": {}, "source": {"repoURL": ""}}}
-        status["health"] = {"status": "Missing"}
-        status["conditions"] = [{"type": "InvalidSpecError", "message": problem}]
-        return status
+        return argosync.invalid_spec(status, old, problem)
     multi = bool(spec.get("sources"))
     sources = _sources(spec)
     if argosync.handles(cluster, app):
@@ -309,7 +313,9 @@ def _stamp(status: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
         kept = old.get("operationState") or {}
         same = _strip(kept) == _strip(state)
         state["startedAt"] = kept.get("startedAt", stamp) if same else stamp
-        state["finishedAt"] = kept.get("finishedAt", stamp) if same else stamp
+        # controller/appcontroller.go setOperationState: finishedAt only once the phase is Completed
+        if state.get("phase") in COMPLETED:
+            state["finishedAt"] = kept.get("finishedAt", stamp) if same else stamp
     return status
 
 

@@ -742,7 +742,7 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
     assert env is not None
     target = resolve(cluster, app, control)
     if target.invalid:
-        return _condition(status, "InvalidSpecError", target.invalid)
+        return invalid_spec(status, app.get("status") or {}, target.invalid)
     if target.unreachable or target.cluster is None:
         return _condition(status, "ComparisonError", target.unreachable)
     dest = target.cluster
@@ -762,6 +762,33 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
     result = _synced(cluster, app, status, dest=dest, found=found, control=control)
     _memo[uid] = ((app["metadata"].get("resourceVersion"), cluster.rv, dest.rv, id(dest)), copy.deepcopy(result))
     return result
+
+
+# ComparedTo's zero value as Go marshals it: destination and source are structs (never omitted),
+# source.repoURL has no omitempty (pkg/apis/application/v1alpha1/types.go).
+NEVER_COMPARED: dict[str, Any] = {"destination": {}, "source": {"repoURL": ""}}
+
+
+def invalid_spec(status: dict[str, Any], old: dict[str, Any], message: str) -> dict[str, Any]:
+    """The status of an Application whose spec the controller refuses before comparing.
+
+    controller/appcontroller.go ``processAppRefreshQueueItem`` (v3.4.4): when ``refreshAppConditions``
+    finds an error (``argo.ValidatePermissions``: sources, destination cluster, project) it sets sync
+    and health ``Unknown`` and persists the status without comparing, so ``sync.comparedTo`` (and
+    ``operationState``) stay what the last comparison (sync) wrote.
+    """
+    sync = old.get("sync") or {}
+    status["sync"] = {"status": "Unknown", "comparedTo": copy.deepcopy(sync.get("comparedTo") or NEVER_COMPARED)}
+    for key in ("revision", "revisions"):
+        if sync.get(key):
+            status["sync"][key] = sync[key]
+    status["health"] = {"status": "Unknown"}
+    status["conditions"] = [{"type": "InvalidSpecError", "message": message}]
+    if old.get("operationState"):
+        status["operationState"] = old["operationState"]
+    else:
+        status.pop("operationState", None)
+    return status
 
 
 def _condition(status: dict[str, Any], kind: str, message: str) -> dict[str, Any]:
