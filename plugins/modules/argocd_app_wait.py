@@ -49,7 +49,7 @@ options:
       - The C(spec.source) the Application must have before its status is judged (compared as
         Argo CD's Go types write it back, empty fields left out). For an Application another
         controller writes from what the play just changed (the ApplicationSet controller after a
-        spoke patched its registration): until that controller has written the new spec, the
+        spoke patched its registration) - until that controller has written the new spec, the
         status of the previous one, Synced and Healthy, would otherwise be accepted.
       - Not set - the spec is not looked at (only C(status.sync.comparedTo) against it).
     type: dict

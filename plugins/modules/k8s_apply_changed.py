@@ -44,7 +44,7 @@ options:
     description:
       - C(apply) (the default) applies each definition as described above.
       - C(merge) changes objects that exist and that something else owns (a cluster Secret another
-        task registered, say): each definition is the subset to set, compared with the live object
+        task registered, say) - each definition is the subset to set, compared with the live object
         only (no C(kubectl.kubernetes.io/last-applied-configuration)), and when a field differs the
         definition without C(apiVersion) and C(kind) is sent as a JSON merge patch (RFC 7386,
         C(application/merge-patch+json)). The annotation is neither written nor read, so a later
