@@ -82,6 +82,13 @@ def compared_with_spec(app: Dict[str, Any]) -> bool:
     return all(go_json({f: spec.get(f)}) == go_json({f: compared.get(f)}) for f in fields)
 
 
+def source_differs(app: Dict[str, Any], source: Optional[Dict[str, Any]]) -> bool:
+    """Whether ``spec.source`` is not ``source`` (None: not asked), both as Argo CD's Go types write them."""
+    if source is None:
+        return False
+    return go_json({"source": (app.get("spec") or {}).get("source")}) != go_json({"source": source})
+
+
 def _time(value: Any) -> Optional[datetime]:
     if not isinstance(value, str) or not value:
         return None

@@ -1904,6 +1904,31 @@ def check_delivery(get: Getter) -> list[Problem]:
     ]
 
 
+# A label key's name part (apimachinery pkg/util/validation IsQualifiedName): at most 63 characters.
+QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+
+
+def check_component_names(get: Getter) -> list[Problem]:
+    """With a hub, each component's release name is part of a label key of the spokes' cluster Secrets
+    (``doks.gitops/component.<name>``, the hub's ApplicationSet selector): the release names the
+    inventory can set must make a valid key name part."""
+    if get("gitops_delivery", "helm") != "argocd" or not str(get("gitops_hub", "") or ""):
+        return []
+    problems = []
+    for var, default in (("gitops_oauth2_proxy_service", "oauth2-proxy"), ("argocd_release_name", "argocd")):
+        name = str(get(var, default) or "")
+        if not QUALIFIED_NAME.match("component." + name):
+            problems.append(
+                Problem(
+                    var,
+                    "%r cannot be part of the label key doks.gitops/component.%s that switches the component on "
+                    "for a spoke (at most 53 characters, letters, digits, '-', '_' and '.')" % (name, name),
+                    "choose a shorter release name of letters, digits and '-'",
+                )
+            )
+    return problems
+
+
 # Falco's priorities, most severe first (falcosecurity/charts falcosidekick-0.12.1 values.yaml
 # `minimumpriority`, falcosidekick 2.32.0 types/priority.go, which reads an unknown name as "": every event).
 FALCO_PRIORITIES = ("emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug")
@@ -1964,7 +1989,7 @@ def check_falco_settings(get: Getter) -> list[Problem]:
 # alone. Types, choices and required values are the roles' meta/argument_specs.yml; checks that need
 # the cluster or an API stay in the role; modules keep their own input checks.
 RULES: dict[str, tuple[Check, ...]] = {
-    "gitops": (check_domain, check_pools, check_placement, check_delivery),
+    "gitops": (check_domain, check_pools, check_placement, check_delivery, check_component_names),
     "doks_cluster": (
         check_doks_credentials,
         check_spaces_bucket,

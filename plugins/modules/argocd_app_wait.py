@@ -44,6 +44,15 @@ options:
     description: Seconds between two reads.
     type: int
     default: 5
+  source:
+    description:
+      - The C(spec.source) the Application must have before its status is judged (compared as
+        Argo CD's Go types write it back, empty fields left out). For an Application another
+        controller writes from what the play just changed (the ApplicationSet controller after a
+        spoke patched its registration) - until that controller has written the new spec, the
+        status of the previous one, Synced and Healthy, would otherwise be accepted.
+      - Not set - the spec is not looked at (only C(status.sync.comparedTo) against it).
+    type: dict
   progressing_kinds:
     description:
       - Kinds whose C(Progressing) health does not keep the Application from being delivered,
@@ -95,7 +104,7 @@ elapsed:
 
 import copy
 from functools import partial
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ansible_collections.doks.gitops.plugins.module_utils import argocd_app
 
@@ -116,12 +125,15 @@ def argspec() -> Dict[str, Any]:
         timeout=dict(type="int", default=300),
         sleep=dict(type="int", default=5),
         progressing_kinds=dict(type="list", elements="str", default=[]),
+        source=dict(type="dict"),
     )
     return spec
 
 
-def delivered(progressing_kinds: List[str], resource: Any) -> bool:
+def delivered(progressing_kinds: List[str], source: Optional[Dict[str, Any]], resource: Any) -> bool:
     app = resource.to_dict() if resource is not None else None
+    if app is not None and argocd_app.source_differs(app, source):
+        return False
     return argocd_app.not_ready(app, progressing_kinds) is None
 
 
@@ -129,10 +141,16 @@ def run(module: AnsibleK8SModule) -> None:
     params = module.params
     svc = K8sService(get_api_client(module), module)
     resource = svc.find_resource(argocd_app.APPLICATION_KIND, argocd_app.APPLICATION_API_VERSION, fail=True)
-    ready, instance, elapsed = Waiter(svc.client, resource, partial(delivered, params["progressing_kinds"])).wait(
-        timeout=params["timeout"], sleep=params["sleep"], name=params["name"], namespace=params["namespace"]
-    )
+    ready, instance, elapsed = Waiter(
+        svc.client, resource, partial(delivered, params["progressing_kinds"], params["source"])
+    ).wait(timeout=params["timeout"], sleep=params["sleep"], name=params["name"], namespace=params["namespace"])
     if not ready:
+        if instance and argocd_app.source_differs(instance, params["source"]):
+            module.fail_json(
+                msg="Application %s/%s still has another spec.source after %ss than the one expected %s "
+                "(the controller that writes it has not caught up)."
+                % (params["namespace"], params["name"], params["timeout"], params["source"])
+            )
         module.fail_json(
             msg=argocd_app.timeout_message(
                 instance or None, params["namespace"], params["name"], params["timeout"], params["progressing_kinds"]

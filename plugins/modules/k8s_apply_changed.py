@@ -40,6 +40,19 @@ options:
     type: list
     elements: dict
     required: true
+  patch:
+    description:
+      - C(apply) (the default) applies each definition as described above.
+      - C(merge) changes objects that exist and that something else owns (a cluster Secret another
+        task registered, say) - each definition is the subset to set, compared with the live object
+        only (no C(kubectl.kubernetes.io/last-applied-configuration)), and when a field differs the
+        definition without C(apiVersion) and C(kind) is sent as a JSON merge patch (RFC 7386,
+        C(application/merge-patch+json)). The annotation is neither written nor read, so a later
+        client-side apply of the owner keeps the keys set here (its three-way merge removes only
+        keys of its own last-applied configuration). A missing object fails the task.
+    type: str
+    choices: [apply, merge]
+    default: apply
   wait:
     description:
       - Wait until what was applied exists, and until every Deployment, DaemonSet, StatefulSet
@@ -137,7 +150,7 @@ applied:
       description: Why it was applied (missing, live fields differ, definition differs from the one last applied ...).
       type: str
     method:
-      description: C(create) when it did not exist, else C(apply).
+      description: C(create) when it did not exist, C(merge) for O(patch=merge), else C(apply).
       type: str
     changed:
       description: Whether the apply changed the object (an apply may find nothing to change).
@@ -171,6 +184,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from ansible_collections.doks.gitops.plugins.module_utils import argocd_app
 from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
     ObjectKey,
+    contains,
     object_key,
     plan,
     project,
@@ -214,6 +228,7 @@ def argspec() -> Dict[str, Any]:
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(
         definitions=dict(type="list", elements="dict", required=True),
+        patch=dict(type="str", choices=["apply", "merge"], default="apply"),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=120),
         wait_sleep=dict(type="int", default=5),
@@ -296,6 +311,47 @@ def apply_all(module: AnsibleK8SModule, svc: K8sService, todo: List[Tuple[Dict, 
                 reason=reason,
                 method="create" if live is None else "apply",
                 changed=bool(result.get("changed")),
+            )
+        )
+    return applied
+
+
+def merge_plan(
+    definitions: List[Dict[str, Any]], live: Dict[ObjectKey, Dict[str, Any]]
+) -> Tuple[List[Tuple[Dict[str, Any], Optional[Dict[str, Any]], str]], Optional[str]]:
+    """patch=merge: each definition whose fields differ from the live object (a subset compare), or a problem."""
+    todo = []
+    for obj in definitions:
+        current = live.get(object_key(obj))
+        if current is None:
+            return [], "%s does not exist: patch=merge changes existing objects only" % describe(obj)
+        if not contains(obj, current):
+            todo.append((obj, current, "live fields differ"))
+    return todo, None
+
+
+def merge_patch_all(
+    module: AnsibleK8SModule, svc: K8sService, todo: List[Tuple[Dict, Optional[Dict], str]]
+) -> List[Dict]:
+    """Send each definition (without apiVersion and kind) as a JSON merge patch (dry run in check mode)."""
+    applied = []
+    for obj, _live, reason in todo:
+        api_version, kind, namespace, name = object_key(obj)
+        resource = svc.find_resource(kind, api_version, fail=True)
+        body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+        # kubernetes.core's client adds dryRun=All in check mode
+        svc.client.patch(
+            resource, body, name=name, namespace=namespace or None, content_type="application/merge-patch+json"
+        )
+        applied.append(
+            dict(
+                api_version=api_version,
+                kind=kind,
+                namespace=namespace,
+                name=name,
+                reason=reason,
+                method="merge",
+                changed=True,
             )
         )
     return applied
@@ -403,14 +459,20 @@ def run(module: AnsibleK8SModule) -> None:
         data.setdefault("apiVersion", key[0])
         data.setdefault("kind", key[1])
         live_dicts[key] = data
-    todo = plan(definitions, live_dicts)
+    merge = module.params["patch"] == "merge"
+    if merge:
+        todo, problem = merge_plan(definitions, live_dicts)
+        if problem:
+            module.fail_json(msg=problem)
+    else:
+        todo = plan(definitions, live_dicts)
     result: Dict[str, Any] = dict(changed=False, unchanged=len(definitions) - len(todo), lists=lists)
     if module._diff:
         result["diff"] = dict(
             before={describe(o): diff_entry(project(o, cur)) for o, cur, _r in todo if cur is not None},
             after={describe(o): diff_entry(o) for o, _cur, _r in todo},
         )
-    applied = apply_all(module, svc, todo)
+    applied = merge_patch_all(module, svc, todo) if merge else apply_all(module, svc, todo)
     result["applied"] = applied
     result["changed"] = any(a["changed"] for a in applied)
     if module.params["wait"] and not module.check_mode:

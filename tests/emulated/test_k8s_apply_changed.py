@@ -428,6 +428,88 @@ def test_argocd_app_wait_judges_an_application_it_did_not_apply(kube: dict[str, 
     assert missing["msg"] == "Application argocd/nowhere does not exist after 1s."
 
 
+def test_argocd_app_wait_does_not_take_the_previous_spec_for_the_expected_one(kube: dict[str, Any], capsys) -> None:
+    """An Application another controller rewrites after the play changed its input (the ApplicationSet
+    controller after a spoke patched its registration) is, until then, Synced and Healthy on its
+    previous spec.source: with ``source`` the wait holds until the spec is the expected one."""
+    apply(kube, capsys, argocd_objects())
+    apply(kube, capsys, [application(kube, "ms-src")])
+    args = {"kubeconfig": kube["kubernetes"]["kubeconfig"], "name": "ms-src", "timeout": 2, "sleep": 1}
+    expected = application(kube, "ms-src", replicas=2)["spec"]["source"]
+    stale = run_module(argocd_app_wait.main, capsys, {**args, "source": expected})
+    assert stale["failed"] is True and "another spec.source" in stale["msg"], stale
+    current = application(kube, "ms-src")["spec"]["source"]
+    assert run_module(argocd_app_wait.main, capsys, {**args, "timeout": 60, "source": current})["health"] == "Healthy"
+
+
+def cluster_secret(ns: str, token: str) -> dict[str, Any]:
+    """A spoke's cluster Secret as roles/argocd/tasks/register_spoke.yml applies it (client-side apply)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": "cluster-spoke",
+            "namespace": ns,
+            "labels": {"argocd.argoproj.io/secret-type": "cluster", "enable_observability": "true"},
+            "annotations": {"doks.gitops/domain": "spoke.example.com"},
+        },
+        "stringData": {"name": "spoke", "server": "https://spoke.example.com", "config": token},
+    }
+
+
+COMPONENT_PATCH = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {
+        "name": "cluster-spoke",
+        "labels": {"doks.gitops/component.metrics-server": "true"},
+        "annotations": {"doks.gitops/metrics-server.values": '{"replicas": 2}'},
+    },
+}
+
+
+def test_merge_patch_sets_metadata_only_and_a_reregistration_keeps_it(kube: dict[str, Any], capsys) -> None:
+    """patch=merge sends an RFC 7386 merge patch of the subset given, nothing of the Secret's data,
+    never the last-applied annotation; a later client-side apply of the registration (kubectl's
+    three-way merge, kubernetes.core's apply: it removes only keys of its own last-applied
+    configuration) keeps the keys, and the patch is then unchanged: no write."""
+    ns = "merge"
+    apply(
+        kube,
+        capsys,
+        [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, cluster_secret(ns, "tok-secret-1")],
+    )
+    patch = copy.deepcopy(COMPONENT_PATCH)
+    patch["metadata"]["namespace"] = ns
+    seq = client.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, [patch], patch="merge", _ansible_diff=True)
+    assert result["changed"] is True and [a["method"] for a in result["applied"]] == ["merge"], result
+    writes = [e for e in requests_since(kube, seq) if e["method"] != "GET"]
+    assert [(e["method"], e["path"]) for e in writes] == [("PATCH", f"/api/v1/namespaces/{ns}/secrets/cluster-spoke")]
+    assert "tok-secret" not in json.dumps(result["diff"]) and '"stringData"' not in json.dumps(result["diff"])
+    live = api(kube, "GET", f"/api/v1/namespaces/{ns}/secrets/cluster-spoke")
+    assert live["metadata"]["labels"]["doks.gitops/component.metrics-server"] == "true"
+    assert "doks.gitops/metrics-server.values" not in live["metadata"]["annotations"][LAST_APPLIED]
+    # the token is renewed: the registration is applied again, client-side
+    again = apply(kube, capsys, [cluster_secret(ns, "tok-secret-2")])
+    assert [a["method"] for a in again["applied"]] == ["apply"], again
+    live = api(kube, "GET", f"/api/v1/namespaces/{ns}/secrets/cluster-spoke")
+    assert live["metadata"]["labels"]["doks.gitops/component.metrics-server"] == "true"
+    assert live["metadata"]["annotations"]["doks.gitops/metrics-server.values"] == '{"replicas": 2}'
+    seq = client.last_seq(kube, "kubernetes")
+    unchanged = apply(kube, capsys, [patch], patch="merge")
+    assert (unchanged["changed"], unchanged["applied"]) == (False, [])
+    assert {e["method"] for e in requests_since(kube, seq)} == {"GET"}
+
+
+def test_merge_patch_of_a_missing_object_fails(kube: dict[str, Any], capsys) -> None:
+    patch = copy.deepcopy(COMPONENT_PATCH)
+    patch["metadata"]["namespace"] = "nowhere"
+    result = apply(kube, capsys, [patch], patch="merge")
+    assert result["failed"] is True and "patch=merge changes existing objects only" in result["msg"]
+
+
 # ---------------------------------------------------------------------- messages
 def test_a_refused_token_names_the_kubeconfig_and_the_renewal() -> None:
     exc = ApiException(status=401, reason="Unauthorized")

@@ -24,6 +24,7 @@ PLAY = """
   gather_facts: false
   vars_files:
     - {gitops_defaults}
+    - {gitops_vars}
 {other_defaults}    - {role_defaults}
   vars: {play_vars}
   tasks:
@@ -103,6 +104,8 @@ def render_role(
     (tmp_path / "play.yml").write_text(
         PLAY.format(
             gitops_defaults=ROOT / "roles/gitops/defaults/main.yml",
+            # the shared role's vars (gitops_components) every role sees through its dependency
+            gitops_vars=ROOT / "roles/gitops/vars/main.yml",
             other_defaults="".join(f"    - {ROOT / 'roles' / r / 'defaults/main.yml'}\n" for r in defaults_of),
             role_defaults=role_dir / "defaults/main.yml",
             play_vars=json.dumps(play_vars or {}),

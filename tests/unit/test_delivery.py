@@ -40,7 +40,6 @@ COMPONENT = {
     "gitops_release_namespace": "kube-system",
     "gitops_release_chart": CHART,
     "gitops_release_values": VALUES,
-    "gitops_release_wave": 1,
 }
 
 
@@ -68,7 +67,8 @@ def test_the_application_carries_the_release_helm_would_install(app: dict[str, A
     assert source["helm"] == {"releaseName": "metrics-server", "valuesObject": VALUES}
     assert app["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "kube-system"}
     assert app["metadata"]["namespace"] == "argocd"
-    assert app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "1"
+    # the wave is the catalogue's (roles/gitops/vars/main.yml gitops_components), the one place it is set
+    assert app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "0"
 
 
 def test_argo_cd_prunes_self_heals_and_cleans_up_by_default(app: dict[str, Any]) -> None:
@@ -160,12 +160,23 @@ def test_a_spoke_registration_carries_switches_and_metadata(tmp_path: Path) -> N
 
 
 def test_one_task_declares_the_application_and_waits_for_it() -> None:
-    """The argocd delivery of a component is one module run (apply, then wait on the same connection):
-    doks.gitops.k8s_apply_changed with wait, Ingresses allowed to stay Progressing; no separate wait gate."""
+    """The argocd delivery of a component on its own cluster's Argo CD is one module run (apply, then
+    wait on the same connection): doks.gitops.k8s_apply_changed with wait, Ingresses allowed to stay
+    Progressing. A spoke instead patches its registration (metadata only, a merge patch) and waits for
+    the Application the hub's ApplicationSet generates, judged on the spec.source it asked for."""
     tasks = yaml.safe_load((Path(__file__).parents[2] / "roles/gitops/tasks/application.yml").read_text())
     applies = [t for t in tasks if "doks.gitops.k8s_apply_changed" in t]
-    assert len(applies) == 1
-    args = applies[0]["doks.gitops.k8s_apply_changed"]
+    own, spoke = (
+        [t for t in applies if t["doks.gitops.k8s_apply_changed"].get("patch") != "merge"],
+        [t for t in applies if t["doks.gitops.k8s_apply_changed"].get("patch") == "merge"],
+    )
+    assert len(own) == len(spoke) == 1
+    args = own[0]["doks.gitops.k8s_apply_changed"]
     assert (args["wait"], args["wait_sleep"], args["wait_progressing_kinds"]) == (True, 2, ["Ingress"])
     assert "gitops_delivery_wait_timeout" in args["wait_timeout"]
+    assert "not gitops_delivery_spoke | bool" in own[0]["when"]
+    (patched,) = spoke[0]["doks.gitops.k8s_apply_changed"]["definitions"]
+    assert (patched["kind"], sorted(patched)) == ("Secret", ["apiVersion", "kind", "metadata"])
+    (wait,) = [t for t in tasks if "doks.gitops.argocd_app_wait" in t]
+    assert "application.yml.j2" in wait["doks.gitops.argocd_app_wait"]["source"]
     assert not [t for t in tasks if "wait_application" in str(t)]

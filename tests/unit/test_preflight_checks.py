@@ -1202,6 +1202,17 @@ def test_site_preflight_checks_every_role_of_site_yml() -> None:
     assert set(pf.RULES) <= set(action.DEFAULT_ROLES)
 
 
+def test_a_release_name_must_fit_the_component_label_of_a_spoke() -> None:
+    """A spoke switches a component on with the label ``doks.gitops/component.<release>`` on its cluster
+    Secret (the hub's ApplicationSet selector); a label key's name part is at most 63 characters
+    (apimachinery IsQualifiedName), so a release name the inventory sets must fit, with a hub only."""
+    hub = {**good(), "gitops_delivery": "argocd", "gitops_hub": "sandbox-1"}
+    assert run(hub) == []
+    assert variables(run({**hub, "gitops_oauth2_proxy_service": "x" * 54})) == ["gitops_oauth2_proxy_service"]
+    assert run({**hub, "gitops_oauth2_proxy_service": "x" * 53}) == []
+    assert run({**good(), "gitops_oauth2_proxy_service": "x" * 54}) == []
+
+
 def test_argocd_delivery_needs_argocd() -> None:
     """gitops_delivery=argocd hands every component to the cluster's Argo CD: with argocd_enabled false
     nothing would ever install them, so preflight refuses it naming gitops_delivery (helm is the fix)."""
