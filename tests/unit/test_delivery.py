@@ -179,4 +179,8 @@ def test_one_task_declares_the_application_and_waits_for_it() -> None:
     assert (patched["kind"], sorted(patched)) == ("Secret", ["apiVersion", "kind", "metadata"])
     (wait,) = [t for t in tasks if "doks.gitops.argocd_app_wait" in t]
     assert "application.yml.j2" in wait["doks.gitops.argocd_app_wait"]["source"]
+    # under --check the patch is a dry run: the source the wait asks for never comes, so the spoke's
+    # wait is skipped as the own cluster's apply skips its wait (else --check --diff of a changed
+    # value would time out)
+    assert "not ansible_check_mode" in wait["when"]
     assert not [t for t in tasks if "wait_application" in str(t)]
