@@ -301,19 +301,22 @@ def apply_all(module: AnsibleK8SModule, svc: K8sService, todo: List[Tuple[Dict, 
     applied = []
     for obj, live, reason in todo:
         result = perform_action(svc, copy.deepcopy(obj), params)
-        api_version, kind, namespace, name = object_key(obj)
-        applied.append(
-            dict(
-                api_version=api_version,
-                kind=kind,
-                namespace=namespace,
-                name=name,
-                reason=reason,
-                method="create" if live is None else "apply",
-                changed=bool(result.get("changed")),
-            )
-        )
+        applied.append(applied_entry(obj, reason, "create" if live is None else "apply", bool(result.get("changed"))))
     return applied
+
+
+def applied_entry(obj: Dict[str, Any], reason: str, method: str, changed: bool) -> Dict[str, Any]:
+    """One element of RV(applied): the object, why and how it was sent, and whether it changed."""
+    api_version, kind, namespace, name = object_key(obj)
+    return dict(
+        api_version=api_version,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        reason=reason,
+        method=method,
+        changed=changed,
+    )
 
 
 def merge_plan(
@@ -343,17 +346,7 @@ def merge_patch_all(
         svc.client.patch(
             resource, body, name=name, namespace=namespace or None, content_type="application/merge-patch+json"
         )
-        applied.append(
-            dict(
-                api_version=api_version,
-                kind=kind,
-                namespace=namespace,
-                name=name,
-                reason=reason,
-                method="merge",
-                changed=True,
-            )
-        )
+        applied.append(applied_entry(obj, reason, "merge", True))
     return applied
 
 
