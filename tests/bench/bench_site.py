@@ -10,7 +10,10 @@ On a fresh sandbox of its own (``.cache/sandbox-bench``) it runs ``playbooks/sit
 each in both delivery modes (``gitops_delivery``): ``helm`` (Ansible installs every chart) and
 ``argocd`` (every chart an Argo CD Application; with four clusters ``bench-1`` is the hub of the three
 others, ``gitops_hub``). In ``argocd`` mode it then deletes a Deployment Argo CD delivered (metrics-server,
-on a spoke when there is a hub) and times how long self-heal takes to bring it back, with no run.
+on a spoke when there is a hub) and times how long self-heal takes to bring it back, with no run. With
+a hub it then adds a fifth cluster to the inventory and runs once more: the new spoke must get the whole
+platform in that one run (every component's Application on the hub Synced and Healthy) while the clusters
+already there change nothing but the hub's platform project, which admits the new destination.
 
 For each run it measures the wall time, the API requests each emulator answered and the writes among
 them (read from the emulators' request logs and, for Kubernetes, from the clusters' resourceVersion),
@@ -75,6 +78,11 @@ class Run:
     kube_by_client: dict[str, int] = field(default_factory=dict)
     slowest: list[tuple[str, float]] = field(default_factory=list)
     drift: float | None = None
+    # the run that added a cluster: the new cluster's Applications on the hub (name -> sync/health)
+    # and the changed count of each host
+    added: dict[str, str] = field(default_factory=dict)
+    reference: int = 0  # how many Applications a spoke that was already there has
+    changed_by_host: dict[str, int] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -166,6 +174,7 @@ def measure(box: Sandbox, hosts: list[str], phase: str, inventory: str, delivery
         wall=wall,
         rc=rc,
         changed=sum(totals.get(host, {}).get("changed", 0) for host in hosts),
+        changed_by_host={host: totals.get(host, {}).get("changed", 0) for host in hosts},
         failed=sum(
             totals.get(host, {}).get("failed", 0) + totals.get(host, {}).get("unreachable", 0) for host in hosts
         ),
@@ -237,7 +246,40 @@ def scenario(box: Sandbox, clusters: int, delivery: str) -> list[Run]:
     if delivery == "argocd" and runs[-1].rc == 0:
         runs[-1].drift = drift_repair(box.state / f"{hosts[-1]}.kubeconfig")
         print(f"    drift repaired in {runs[-1].drift} s", flush=True)
+    if delivery == "argocd" and clusters > 1 and runs[-1].rc == 0:
+        runs.append(add_cluster(box, hosts, extra))
     return runs
+
+
+def hub_applications(kubeconfig: Path, cluster: str) -> dict[str, str]:
+    """The Applications the hub's ApplicationSets generated for one cluster: name -> "sync/health"."""
+    api = client.CustomObjectsApi(config.new_client_from_config(str(kubeconfig)))
+    found = api.list_namespaced_custom_object("argoproj.io", "v1alpha1", "argocd", "applications")["items"]
+    return {
+        app["metadata"]["name"]: "{}/{}".format(
+            app.get("status", {}).get("sync", {}).get("status", "?"),
+            app.get("status", {}).get("health", {}).get("status", "?"),
+        )
+        for app in found
+        if app["spec"].get("destination", {}).get("name") == cluster
+    }
+
+
+def add_cluster(box: Sandbox, hosts: list[str], extra: list[str]) -> Run:
+    """Add one cluster to the hub's inventory and run site.yml once (issue 20: a cluster added to the
+    inventory gets the whole platform in one run)."""
+    added = f"bench-{len(hosts) + 1}"
+    inventory = str(write_inventory(box.state, [*hosts, added]))
+    print(f"--- {len(hosts) + 1} cluster(s), argocd: {added} added to the inventory", flush=True)
+    run = measure(box, [*hosts, added], "cluster added", inventory, "argocd", extra)
+    run.added = hub_applications(box.state / f"{hosts[0]}.kubeconfig", added)
+    run.reference = len(hub_applications(box.state / f"{hosts[0]}.kubeconfig", hosts[1]))
+    print(
+        f"    {run.wall:.1f} s, rc={run.rc}, changed by host={run.changed_by_host}; "
+        f"{added}: {len(run.added)} Applications (a spoke already there has {run.reference}): {run.added}",
+        flush=True,
+    )
+    return run
 
 
 # ---------------------------------------------------------------- reporting
@@ -302,7 +344,22 @@ def ratios(runs: list[Run]) -> tuple[list[str], list[tuple[str, bool]]]:
         if ok is not None:
             targets.append((name, ok))
 
-    for clusters, delivery in sorted({(r.clusters, r.delivery) for r in runs}):
+    for added in (r for r in runs if r.phase == "cluster added"):
+        delivered = sum(state == "Synced/Healthy" for state in added.added.values())
+        row(
+            f"{added.label}: the added cluster's Applications Synced/Healthy after one run",
+            f"{delivered} of {added.reference} (as a spoke already there)",
+            "all",
+            added.rc == 0 and delivered == added.reference > 0,
+        )
+        others = {h: n for h, n in added.changed_by_host.items() if h != f"bench-{added.clusters}"}
+        row(
+            f"{added.label}: changed on the clusters already there",
+            ", ".join(f"{h} {n}" for h, n in others.items()),
+            "hub 1 (its project), spokes 0",
+            all(n == (1 if h == "bench-1" else 0) for h, n in others.items()),
+        )
+    for clusters, delivery in sorted({(r.clusters, r.delivery) for r in runs if r.phase != "cluster added"}):
         first, noop = by[(clusters, delivery, "first converge")], by[(clusters, delivery, "no-op re-run")]
         share = noop.total_requests / max(first.total_requests, 1)
         label = noop.label
