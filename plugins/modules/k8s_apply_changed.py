@@ -53,6 +53,40 @@ options:
     type: str
     choices: [apply, merge]
     default: apply
+  prune:
+    description:
+      - Delete the objects this task wrote earlier and no longer declares, as C(kubectl apply --prune)
+        does with a label selector, after the applies.
+      - An object is deleted when its kind is in O(prune.kinds), it carries every label of
+        O(prune.label_selectors), its namespace is in O(prune.namespaces) and it is not among
+        O(definitions). One LIST per kind; in check mode the deletes are server-side dry runs.
+      - An empty selector is refused, so an object without the task's labels is never deleted.
+    type: dict
+    suboptions:
+      label_selectors:
+        description: Label selectors (C(key=value)) every pruned object matches.
+        type: list
+        elements: str
+        required: true
+      namespaces:
+        description: The namespaces pruned.
+        type: list
+        elements: str
+        required: true
+      kinds:
+        description: The kinds pruned, each with C(api_version) and C(kind).
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          api_version:
+            description: apiVersion of the kind.
+            type: str
+            required: true
+          kind:
+            description: The kind.
+            type: str
+            required: true
   wait:
     description:
       - Wait until what was applied exists, and until every Deployment, DaemonSet, StatefulSet
@@ -173,6 +207,29 @@ lists:
   returned: always
   type: int
   sample: 24
+pruned:
+  description: The objects O(prune) deleted (in check mode, would delete).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    api_version:
+      description: apiVersion of the object.
+      type: str
+    kind:
+      description: Kind of the object.
+      type: str
+    namespace:
+      description: Namespace of the object.
+      type: str
+    name:
+      description: Name of the object.
+      type: str
+  sample:
+    - api_version: networking.k8s.io/v1
+      kind: NetworkPolicy
+      namespace: traefik
+      name: allow-metrics
 """
 
 import contextlib
@@ -233,6 +290,19 @@ def argspec() -> Dict[str, Any]:
         wait_timeout=dict(type="int", default=120),
         wait_sleep=dict(type="int", default=5),
         wait_progressing_kinds=dict(type="list", elements="str", default=[]),
+        prune=dict(
+            type="dict",
+            options=dict(
+                label_selectors=dict(type="list", elements="str", required=True),
+                namespaces=dict(type="list", elements="str", required=True),
+                kinds=dict(
+                    type="list",
+                    elements="dict",
+                    required=True,
+                    options=dict(api_version=dict(type="str", required=True), kind=dict(type="str", required=True)),
+                ),
+            ),
+        ),
     )
     return spec
 
@@ -350,6 +420,31 @@ def merge_patch_all(
     return applied
 
 
+def prune_problem(prune: Optional[Dict[str, Any]]) -> Optional[str]:
+    if prune is not None and not [s for s in prune["label_selectors"] if s.strip()]:
+        return "prune.label_selectors is empty: give the labels of the objects this task writes"
+    return None
+
+
+def prune_all(svc: K8sService, prune: Dict[str, Any], definitions: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Delete the labelled objects of the pruned kinds and namespaces that are not declared (dry run in check mode)."""
+    declared = {object_key(obj) for obj in definitions}
+    selector = ",".join(s.strip() for s in prune["label_selectors"] if s.strip())
+    namespaces = set(prune["namespaces"])
+    pruned = []
+    for entry in prune["kinds"]:
+        resource = svc.find_resource(entry["kind"], entry["api_version"])
+        if resource is None:
+            continue
+        for item in svc.client.get(resource, label_selector=selector).items or []:
+            key = (entry["api_version"], entry["kind"], item.metadata.namespace or "", item.metadata.name)
+            if key in declared or key[2] not in namespaces:
+                continue
+            svc.client.delete(resource, name=key[3], namespace=key[2] or None)
+            pruned.append(dict(api_version=key[0], kind=key[1], namespace=key[2], name=key[3]))
+    return pruned
+
+
 def _as_dict(resource: Any) -> Optional[Dict[str, Any]]:
     if resource is None:
         return None
@@ -441,7 +536,7 @@ def cluster_failure(exc: BaseException, kubeconfig: Any = None) -> Optional[str]
 
 def run(module: AnsibleK8SModule) -> None:
     definitions = module.params["definitions"]
-    problem = check_definitions(definitions)
+    problem = check_definitions(definitions) or prune_problem(module.params.get("prune"))
     if problem:
         module.fail_json(msg=problem)
     svc = K8sService(get_api_client(module), module)
@@ -467,7 +562,14 @@ def run(module: AnsibleK8SModule) -> None:
         )
     applied = merge_patch_all(module, svc, todo) if merge else apply_all(module, svc, todo)
     result["applied"] = applied
-    result["changed"] = any(a["changed"] for a in applied)
+    prune = module.params.get("prune")
+    result["pruned"] = prune_all(svc, prune, definitions) if prune else []
+    result["changed"] = any(a["changed"] for a in applied) or bool(result["pruned"])
+    if module._diff and result["pruned"]:
+        for gone in result["pruned"]:
+            name = "%s %s/%s" % (gone["kind"], gone["namespace"], gone["name"])
+            result["diff"]["before"][name] = "present"
+            result["diff"]["after"][name] = "absent (pruned)"
     if module.params["wait"] and not module.check_mode:
         wait_ready(module, svc, {object_key(o) for o, _c, _r in todo}, live, resources)
     module.exit_json(**result)

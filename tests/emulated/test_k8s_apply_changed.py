@@ -292,6 +292,71 @@ def test_incomplete_definition_fails_before_any_request(kube: dict[str, Any], ca
     assert requests_since(kube, seq) == []
 
 
+PRUNE_LABELS = {"app.kubernetes.io/managed-by": "doks.gitops", "app.kubernetes.io/component": "network-boundary"}
+
+
+def policy(ns: str, name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": ns, "labels": dict(PRUNE_LABELS if labels is None else labels)},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+    }
+
+
+def prune_of(*namespaces: str) -> dict[str, Any]:
+    return {
+        "label_selectors": [f"{k}={v}" for k, v in PRUNE_LABELS.items()],
+        "namespaces": list(namespaces),
+        "kinds": [{"api_version": "networking.k8s.io/v1", "kind": "NetworkPolicy"}],
+    }
+
+
+def test_prune_deletes_only_labelled_undeclared_objects_of_its_namespaces(kube: dict[str, Any], capsys) -> None:
+    """kubectl apply --prune -l semantics (kubectl reference, "apply --prune"): an object goes only
+    when it carries every selected label, is in a pruned namespace and is no longer declared; an
+    object of the user's (no label), another namespace's, and a declared one stay. A no-op sends
+    no write; check mode sends the delete as a dry run only."""
+    namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in ("prn-a", "prn-b")]
+    kept, old, other = policy("prn-a", "default-deny"), policy("prn-a", "allow-old"), policy("prn-b", "allow-old")
+    users = policy("prn-a", "users-own", labels={"team": "web"})
+    apply(kube, capsys, [*namespaces, kept, old, other, users])
+    seq = client.last_seq(kube, "kubernetes")
+    preview = apply(
+        kube, capsys, [*namespaces, kept], prune=prune_of("prn-a"), _ansible_check_mode=True, _ansible_diff=True
+    )
+    assert preview["changed"] is True
+    assert preview["pruned"] == [
+        {"api_version": "networking.k8s.io/v1", "kind": "NetworkPolicy", "namespace": "prn-a", "name": "allow-old"}
+    ]
+    assert preview["diff"]["after"] == {"NetworkPolicy prn-a/allow-old": "absent (pruned)"}
+    writes = [e for e in requests_since(kube, seq) if e["method"] != "GET"]
+    assert [e["method"] for e in writes] == ["DELETE"] and all("dryRun=All" in e["query"] for e in writes), writes
+    assert api(kube, "GET", "/apis/networking.k8s.io/v1/namespaces/prn-a/networkpolicies/allow-old")
+
+    result = apply(kube, capsys, [*namespaces, kept], prune=prune_of("prn-a"))
+    assert result["changed"] is True and result["pruned"] == preview["pruned"], result
+    names = {
+        (p["metadata"]["namespace"], p["metadata"]["name"])
+        for p in api(kube, "GET", "/apis/networking.k8s.io/v1/networkpolicies")["items"]
+        if p["metadata"]["namespace"].startswith("prn-")
+    }
+    assert names == {("prn-a", "default-deny"), ("prn-a", "users-own"), ("prn-b", "allow-old")}
+
+    seq = client.last_seq(kube, "kubernetes")
+    again = apply(kube, capsys, [*namespaces, kept], prune=prune_of("prn-a"))
+    assert (again["changed"], again["pruned"]) == (False, []), again
+    assert {e["method"] for e in requests_since(kube, seq)} == {"GET"}
+
+
+def test_prune_without_a_label_selector_is_refused_before_any_request(kube: dict[str, Any], capsys) -> None:
+    seq = client.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, [policy("prn-c", "x")], prune={**prune_of("prn-c"), "label_selectors": [" "]})
+    assert result["failed"] is True
+    assert "prune.label_selectors is empty" in result["msg"]
+    assert requests_since(kube, seq) == []
+
+
 def test_unchanged_deployment_that_is_not_ready_is_waited_for(kube: dict[str, Any], capsys) -> None:
     defs = objects("stuck")
     pod_spec = defs[-1]["spec"]["template"]["spec"]
