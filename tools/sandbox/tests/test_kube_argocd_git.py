@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from kubernetes import client, config, dynamic
 from kubernetes.dynamic.exceptions import NotFoundError
 from sandbox_tools import TOOLS
 
+from sandbox import client as sb
 from sandbox import gitserver
 
 NS = "argocd"
@@ -315,3 +317,83 @@ def test_deleted_application_leaves_no_objects(dyn: dynamic.DynamicClient, repo:
 
     _wait(gone, "the Application to go")
     assert _configmap(kubeconfig, "git-del", "kz-settings") is None
+
+
+def _lofi_root(endpoints: dict[str, Any], tag: str) -> dict[str, Any]:
+    image: dict[str, Any] = {"repository": "registry.digitalocean.com/example/lofi"}
+    if tag:
+        image["tag"] = tag
+    values = {
+        "applicationsNamespace": NS,
+        "project": "default",
+        "environment": "sandbox",
+        "gitops": {"repoURL": endpoints["git"]["doks_gitops"], "targetRevision": "main"},
+        "app": {
+            "name": "lofi-gt",
+            "namespace": "lofi-gt",
+            "values": {
+                "image": image,
+                "replicaCount": 1,
+                "ingress": {"enabled": False},
+                "networkPolicy": {"ingressControllerNamespace": "traefik", "prometheusNamespace": "observability"},
+            },
+        },
+        "pipeline": {"enabled": False},
+    }
+    return {
+        "repoURL": endpoints["git"]["doks_gitops"],
+        "path": "application/argocd",
+        "targetRevision": "main",
+        "helm": {"valuesObject": values},
+    }
+
+
+def test_lofi_app_of_apps_from_the_served_repository(
+    dyn: dynamic.DynamicClient, sandbox_endpoints: dict[str, Any], kubeconfig: Path
+) -> None:
+    """The lofi charts as Argo CD reads them from doks-gitops.git: the root (application/argocd)
+    renders the child Application whose source is application/deployment with the environment's
+    value file; the child renders too. Before the pipeline promoted a digest (environments/sandbox/
+    values.yaml has none) and without image.tag, the chart refuses to render (its ``required``), which
+    the child reports as the ComparisonError of the failed ``helm template``; with a tag it syncs and
+    its Deployment becomes Healthy."""
+    revision = sandbox_endpoints["git"]["doks_gitops_revision"]
+    _create(dyn, "lofi-root", _lofi_root(sandbox_endpoints, ""), namespace=NS)
+    status = _healthy(dyn, "lofi-root")
+    assert status["sync"]["revision"] == revision
+    assert [(r["kind"], r["name"]) for r in status["resources"]] == [("Application", "lofi-gt")]
+    child = _apps(dyn).get(name="lofi-gt", namespace=NS).to_dict()
+    source = child["spec"]["source"]
+    assert (source["path"], source["targetRevision"]) == ("application/deployment", "main")
+    assert source["helm"]["valueFiles"] == ["environments/sandbox/values.yaml"]
+    message = _condition(dyn, "lofi-gt")["message"]
+    assert message.startswith(PREFIX + "rpc error: code = Unknown desc = `helm template . --name-template lofi-gt")
+    assert "image.digest is empty and no image.tag is set" in message
+
+    _apps(dyn).patch(
+        name="lofi-root",
+        namespace=NS,
+        body={"spec": {"source": _lofi_root(sandbox_endpoints, "0.1.0")}},
+        content_type="application/merge-patch+json",
+    )
+    status = _healthy(dyn, "lofi-gt")
+    assert status["sync"]["revision"] == revision
+    kinds = sorted(r["kind"] for r in status["resources"])
+    assert kinds == ["Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service"]
+    apps = client.AppsV1Api(config.new_client_from_config(str(kubeconfig)))
+    deployment = apps.read_namespaced_deployment("lofi-gt", "lofi-gt")
+    assert deployment.spec.template.spec.containers[0].image == "registry.digitalocean.com/example/lofi:0.1.0"
+    assert deployment.status.ready_replicas == 1
+
+
+def test_idle_git_applications_only_list_refs(sandbox_endpoints: dict[str, Any], repo: Fixture) -> None:
+    """An unchanged repository costs one ``ls-remote`` per revision-cache period (3 s), shared by
+    every Application reading it (eight here), and no fetch: with protocol v2 a listing is one GET of
+    info/refs and one POST (``ls-refs``); a fetch would add a POST of its own."""
+    since = sb.last_seq(sandbox_endpoints, "git")
+    time.sleep(6.0)
+    log = [e for e in sb.requests(sandbox_endpoints, "git", since) if e["path"].startswith(f"/{repo.name}.git/")]
+    listings = [e for e in log if e["method"] == "GET"]
+    assert [e["path"] for e in listings] == [f"/{repo.name}.git/info/refs"] * len(listings)
+    assert 1 <= len(listings) <= 3, [(round(e["time"] % 1000, 2), e["method"]) for e in log]
+    assert len(log) == 2 * len(listings), "an unchanged repository was fetched again"

@@ -150,6 +150,8 @@ _watch: dict[str, tuple[Cluster, Cluster, int]] = {}
 _memo: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 # id(cluster) -> gitsource.GITS.generation when the cluster's Applications with git sources were compared
 _git_seen: dict[int, int] = {}
+# app uid -> the git requests its last render read (the ones gitsource keeps refreshing)
+_git_keys: dict[str, list[str]] = {}
 
 
 # ------------------------------------------------------------------------------ sources
@@ -354,6 +356,7 @@ class Rendered:
     error: str = ""
     revisions: dict[int, str] = field(default_factory=dict)  # source index -> commit of a git source
     types: dict[int, str] = field(default_factory=dict)  # source index -> discovered source type
+    keys: list[str] = field(default_factory=list)  # the git requests (gitsource keys) the render read
 
 
 def render(env: SyncEnv, app: dict[str, Any], dest: Cluster) -> Rendered | None:
@@ -364,11 +367,13 @@ def render(env: SyncEnv, app: dict[str, Any], dest: Cluster) -> Rendered | None:
     for index, source in enumerate(sources):
         prefix = f"Failed to load target state: failed to generate manifest for source {index + 1} of {len(sources)}: "
         if not source.get("chart") and source.get("path"):
-            git = gitsource.GITS.get(git_request(env, app, source, dest))
+            request = git_request(env, app, source, dest)
+            out.keys.append(request.key())
+            git = gitsource.GITS.get(request)
             if git is None:
                 return None
             if git.error:
-                return Rendered(error=prefix + git.error)
+                return Rendered(error=prefix + git.error, keys=out.keys)
             out.revisions[index], out.types[index] = git.revision, git.source_type
             out.objects += [copy.deepcopy(o) for o in git.objects]
             continue
@@ -808,6 +813,11 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
     if rendered is None:
         cluster.timers = True
         return None
+    if rendered.keys:
+        _git_keys[uid] = rendered.keys
+        _git_seen[id(cluster)] = gitsource.GITS.generation
+    else:
+        _git_keys.pop(uid, None)
     if rendered.error:
         return _condition(status, "ComparisonError", rendered.error)
     _git_status(status, rendered)
@@ -817,8 +827,6 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
         (app["metadata"].get("resourceVersion"), cluster.rv, dest.rv, id(dest), gitsource.GITS.generation),
         copy.deepcopy(result),
     )
-    if rendered.revisions:
-        _git_seen[id(cluster)] = gitsource.GITS.generation
     return result
 
 
@@ -966,6 +974,7 @@ def forget(uid: str) -> None:
     _synced_digest.pop(uid, None)
     _watch.pop(uid, None)
     _memo.pop(uid, None)
+    _git_keys.pop(uid, None)
     _finished.pop(uid, None)
     _heal_due.discard(uid)
 
@@ -974,7 +983,7 @@ def stale(home: Cluster) -> bool:
     """A destination other than ``home`` changed since its Applications were compared (self-heal, health),
     or a git source's result changed (a new commit) since they were."""
     if id(home) in _git_seen:
-        gitsource.GITS.poll()
+        gitsource.GITS.poll({key for keys in list(_git_keys.values()) for key in keys})
         if _git_seen[id(home)] != gitsource.GITS.generation:
             return True
     return any(h is home and d is not home and d.rv != rv for h, d, rv in list(_watch.values()))

@@ -33,8 +33,10 @@ util/app/discovery):
   (not a manifest). Jsonnet is not evaluated.
 
 Renders run on one worker thread outside the emulator's lock, like helmrender's. A result is
-reused for ``REVISION_TTL`` seconds (the repo server caches ``ls-remote`` too); after that the next
-``get`` answers the kept result and refreshes it in the background; ``generation`` grows whenever a
+reused for ``REVISION_TTL`` seconds, and so is a repository's ``ls-remote`` listing (the repo server
+caches git references too); after that the next
+``get`` answers the kept result and refreshes it in the background (a failed one is retried every
+``ERROR_RETRY`` seconds by the periodic refresh); ``generation`` grows whenever a
 refresh changes a result, so argosync compares again.
 """
 
@@ -60,7 +62,10 @@ import sandbox
 from sandbox.kube import helmrender
 
 REVISION_TTL = 3.0
-KEEP = 120.0  # a source nobody asked about for this long is no longer refreshed
+# A failed generation is retried this often by the periodic refresh (the repo server pauses
+# generation after repeated failures too: --repo-server-pause-generation-after-failed-attempts).
+ERROR_RETRY = 30.0
+KEEP = 30.0  # a result no Application uses any more is dropped this long after its last refresh
 TIMEOUT = 60.0
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 TRUNCATED_SHA = re.compile(r"^[0-9a-f]{7,39}$")
@@ -142,18 +147,39 @@ def clone_dir(req: GitRequest) -> Path:
     return clone
 
 
+# repoURL -> (when listed, ``git ls-remote`` output): one listing per repository and REVISION_TTL
+# (the repo server's git references cache), whatever the number of Applications reading it.
+# Only the worker thread touches it.
+_refs: dict[str, tuple[float, str]] = {}
+
+
+def peeled(repo: str, sha: str) -> str:
+    """The commit an annotated tag object of ``repo``'s last listing points to (``<tag>^{}``), else ``sha``."""
+    lines = [line.split("\t") for line in _refs.get(repo, (0.0, ""))[1].splitlines()]
+    tags = {ref: value for value, ref in lines if ref.startswith("refs/tags/")}
+    for ref, value in tags.items():
+        if value == sha and f"{ref}^{{}}" in tags:
+            return tags[f"{ref}^{{}}"]
+    return sha
+
+
 def resolve(req: GitRequest, clone: Path) -> str:
-    """``nativeGitClient.lsRemote``: the commit SHA of ``req.revision`` (or the SHA as given)."""
+    """``nativeGitClient.lsRemote``: the SHA ``req.revision`` names (or the SHA as given); for an
+    annotated tag the tag object's, as go-git lists it."""
     revision = req.revision
     if FULL_SHA.match(revision):
         return revision
-    done = _git(req, clone, "ls-remote", "origin")
-    if done.returncode != 0:
-        reason = "repository not found" if "not found" in done.stderr else done.stderr.strip()
-        raise RepoError(f"failed to list refs: {reason}")
+    listed = _refs.get(req.repo)
+    if listed is None or time.monotonic() - listed[0] >= REVISION_TTL:
+        done = _git(req, clone, "ls-remote", "origin")
+        if done.returncode != 0:
+            _refs.pop(req.repo, None)
+            reason = "repository not found" if "not found" in done.stderr else done.stderr.strip()
+            raise RepoError(f"failed to list refs: {reason}")
+        listed = _refs[req.repo] = (time.monotonic(), done.stdout)
     revision = revision or "HEAD"
     short = not revision.startswith("refs/")
-    for line in done.stdout.splitlines():
+    for line in listed[1].splitlines():
         sha, _, ref = line.partition("\t")
         if ref.endswith("^{}"):
             continue
@@ -356,7 +382,8 @@ def generate(req: GitRequest, known: GitResult | None = None) -> GitResult:
     try:
         clone = clone_dir(req)
         revision = resolve(req, clone)
-        if known is not None and known.revision == revision and not known.error:
+        # the same commit as last time: nothing to fetch or render (the repo server's manifest cache)
+        if known is not None and known.revision == peeled(req.repo, revision) and not known.error:
             return known
         commit = checkout(req, clone, revision)
         path = app_path(clone, req.path)
@@ -380,7 +407,6 @@ def generate(req: GitRequest, known: GitResult | None = None) -> GitResult:
 class _Entry:
     result: GitResult
     fetched: float
-    asked: float
     request: GitRequest
 
 
@@ -403,21 +429,22 @@ class GitRenderer:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
-                entry.asked = now
                 if now - entry.fetched >= self.ttl:
                     self._submit(key, req)
                 return entry.result
             self._submit(key, req)
         return None
 
-    def poll(self) -> None:
-        """Refresh the stale results of sources asked about lately (the controller's periodic refresh)."""
+    def poll(self, active: set[str]) -> None:
+        """Refresh the stale results of the sources Applications use (``active``: request keys), the
+        controller's periodic refresh; drop the others once they are ``KEEP`` seconds old."""
         now = time.monotonic()
         with self._lock:
             for key, entry in list(self._entries.items()):
-                if now - entry.asked > KEEP:
-                    del self._entries[key]
-                elif now - entry.fetched >= self.ttl:
+                if key not in active:
+                    if now - entry.fetched > KEEP and key not in self._pending:
+                        del self._entries[key]
+                elif now - entry.fetched >= (ERROR_RETRY if entry.result.error else self.ttl):
                     self._submit(key, entry.request)
 
     def _submit(self, key: str, req: GitRequest) -> None:
@@ -434,8 +461,7 @@ class GitRenderer:
             now = time.monotonic()
             if known is None or known.result != result:
                 self.generation += 1
-            asked = known.asked if known else now
-            self._entries[key] = _Entry(result, now, asked, req)
+            self._entries[key] = _Entry(result, now, req)
             self._pending.discard(key)
 
     def busy(self) -> bool:
