@@ -12,6 +12,7 @@ EMULATORS: dict[str, str] = {
     "auth0": "sandbox.auth0:Auth0Emulator",
     "digitalocean": "sandbox.digitalocean:DigitalOceanEmulator",
     "spaces": "sandbox.spaces:SpacesEmulator",
+    "git": "sandbox.gitserver:GitServer",
 }
 
 

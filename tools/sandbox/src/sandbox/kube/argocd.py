@@ -1,10 +1,11 @@
 """A minimal emulation of Argo CD's application controller.
 
 The sandbox runs no Argo CD, so nothing would ever report an Application as Synced or Healthy.
-This controller gives ``applications.argoproj.io`` objects the status the real controller writes,
-from the spec alone: it never fetches a repository and never renders or applies anything, so
-``status.resources`` stays empty and ``status.sync.revision`` is the spec's targetRevision (the
-real controller resolves it to a commit SHA).
+This controller gives ``applications.argoproj.io`` objects the status the real controller writes.
+Applications whose sources are Helm charts of the sandbox's chart server or git paths of its git
+server are rendered, applied and compared by ``argosync.py``; any other one gets a status from the
+spec alone: nothing is fetched, rendered or applied, ``status.resources`` stays empty and
+``status.sync.revision`` is the spec's targetRevision (the real controller resolves it to a commit SHA).
 
 It only acts while the Application CRD exists in the virtual cluster, and only after an object
 has been unchanged for ``DELAY`` seconds (the real controller is asynchronous too). Rules:

@@ -1,7 +1,9 @@
-"""Argo CD's sync of Helm chart Applications: render, apply, compare, prune, self-heal, health.
+"""Argo CD's sync of Helm chart and git Applications: render, apply, compare, prune, self-heal, health.
 
 Called by ``argocd.py`` (which keeps the spec and AppProject checks) for an Application whose
-every source is a Helm chart (``repoURL`` + ``chart`` + ``targetRevision``) or a ``ref``-only value
+every source is a Helm chart (``repoURL`` + ``chart`` + ``targetRevision``), a git source of the
+sandbox's git server (``repoURL`` under its URL + ``path``, rendered by ``gitsource.py``: Helm,
+Kustomize or Directory; ``status.sync.revision`` is the commit it rendered) or a ``ref``-only value
 source. Rules, after Argo CD v3.4.4 (controller/, gitops-engine/ in argoproj/argo-cd):
 
 * Destination (util/argo/argo.go ``GetDestinationCluster``, util/db/cluster.go): ``server:
@@ -44,10 +46,11 @@ source. Rules, after Argo CD v3.4.4 (controller/, gitops-engine/ in argoproj/arg
 * Deletion (``resources-finalizer.argocd.argoproj.io``): the tracked objects are deleted in reverse
   sync order, a wave at a time, before the finalizer goes; ``argocd.py`` leaves them without it.
 
-Known gaps: Applications with Git sources (``path``) keep the status-only behaviour of
-``argocd.py``: the sandbox serves no Git repository yet. ``helm.valueFiles`` and ``$ref`` value files
-are not read; there is no client-side apply (no last-applied annotation); ``syncPolicy.retry`` is not
-modelled; SyncFail and delete hooks are skipped; shared resources get no SharedResourceWarning.
+Known gaps: git sources of any other repository keep the status-only behaviour of ``argocd.py``
+(the sandbox fetches nothing from the network). ``helm.valueFiles`` of a chart-repository source
+and ``$ref`` value files are not read; there is no client-side apply (no last-applied annotation);
+``syncPolicy.retry`` is not modelled; SyncFail and delete hooks are skipped; shared resources get
+no SharedResourceWarning.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.kube import argohealth, helmrender
+from sandbox.kube import argohealth, gitsource, helmrender
 from sandbox.kube.cluster import Cluster, Op
 from sandbox.kube.discovery import VERSION
 from sandbox.kube.errors import KubeError
@@ -102,6 +105,9 @@ class SyncEnv:
     charts_url: Callable[[], str]
     ca_file: Callable[[], str]
     helm_home: str
+    # the sandbox's git server (its URL, "" when there is none) and where the cache clones go
+    git_url: Callable[[], str] = lambda: ""
+    git_cache: str = ""
 
 
 @dataclass
@@ -142,19 +148,31 @@ _heal_due: set[str] = set()  # apps waiting for the self-heal backoff (no memo: 
 _watch: dict[str, tuple[Cluster, Cluster, int]] = {}
 # app uid -> ((app resourceVersion, its cluster's rv, destination's rv, destination), the status computed then)
 _memo: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+# id(cluster) -> gitsource.GITS.generation when the cluster's Applications with git sources were compared
+_git_seen: dict[int, int] = {}
+# app uid -> the git requests its last render read (the ones gitsource keeps refreshing)
+_git_keys: dict[str, list[str]] = {}
 
 
 # ------------------------------------------------------------------------------ sources
 
 
-def chart_sources(spec: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The chart sources when every source is a chart (or a ref-only value source), else None."""
+def served(env: SyncEnv, repo: str) -> bool:
+    """A repoURL of the sandbox's git server (the only git repositories the sandbox reads)."""
+    base = env.git_url().rstrip("/")
+    return bool(base) and str(repo).startswith(base + "/")
+
+
+def rendered_sources(env: SyncEnv, spec: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The sources to render when every source is a chart, a git path the sandbox serves, or a
+    ref-only value source; else None (the Application keeps argocd.py's status-only behaviour)."""
     sources = spec.get("sources") or ([spec["source"]] if isinstance(spec.get("source"), dict) else [])
-    charts = [s for s in sources if isinstance(s, dict) and s.get("chart")]
-    rest = [s for s in sources if isinstance(s, dict) and not s.get("chart")]
-    if not charts or any(s.get("path") or not s.get("ref") for s in rest):
+    sources = [s for s in sources if isinstance(s, dict)]
+    found = [s for s in sources if s.get("chart") or (s.get("path") and served(env, str(s.get("repoURL") or "")))]
+    rest = [s for s in sources if not any(s is f for f in found)]
+    if not found or any(s.get("path") or not s.get("ref") for s in rest):
         return None
-    return charts
+    return found
 
 
 def _env(cluster: Cluster) -> SyncEnv | None:
@@ -163,7 +181,8 @@ def _env(cluster: Cluster) -> SyncEnv | None:
 
 
 def handles(cluster: Cluster, app: dict[str, Any]) -> bool:
-    return _env(cluster) is not None and chart_sources(app.get("spec") or {}) is not None
+    env = _env(cluster)
+    return env is not None and rendered_sources(env, app.get("spec") or {}) is not None
 
 
 # ------------------------------------------------------------------------------ destination
@@ -312,25 +331,64 @@ def _fetch_error(req: helmrender.RenderRequest) -> str:
     )
 
 
-def render(env: SyncEnv, app: dict[str, Any], dest: Cluster) -> tuple[list[dict[str, Any]], str] | None:
-    """(objects, "") or ([], ComparisonError message); None while a render runs."""
+def git_request(env: SyncEnv, app: dict[str, Any], source: dict[str, Any], dest: Cluster) -> gitsource.GitRequest:
+    blocks = {k: source[k] for k in ("helm", "kustomize", "directory", "plugin") if source.get(k) is not None}
+    return gitsource.GitRequest(
+        repo=str(source["repoURL"]),
+        revision=str(source.get("targetRevision") or ""),
+        path=str(source.get("path") or ""),
+        source=json.dumps(blocks, sort_keys=True),
+        release=str(app["metadata"]["name"]),
+        namespace=str(((app.get("spec") or {}).get("destination") or {}).get("namespace") or ""),
+        kube_version=VERSION["gitVersion"],
+        api_versions=_api_versions(dest),
+        ca_file=env.ca_file(),
+        cache=env.git_cache,
+        helm_home=env.helm_home,
+    )
+
+
+@dataclass
+class Rendered:
+    """What the repo server answered for every source: the objects, or the first error."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    revisions: dict[int, str] = field(default_factory=dict)  # source index -> commit of a git source
+    types: dict[int, str] = field(default_factory=dict)  # source index -> discovered source type
+    keys: list[str] = field(default_factory=list)  # the git requests (gitsource keys) the render read
+
+
+def render(env: SyncEnv, app: dict[str, Any], dest: Cluster) -> Rendered | None:
+    """The rendered objects or the ComparisonError message; None while a render runs."""
     spec = app.get("spec") or {}
     sources = spec.get("sources") or [spec.get("source") or {}]
-    objects: list[dict[str, Any]] = []
+    out = Rendered()
     for index, source in enumerate(sources):
+        prefix = f"Failed to load target state: failed to generate manifest for source {index + 1} of {len(sources)}: "
+        if not source.get("chart") and source.get("path"):
+            request = git_request(env, app, source, dest)
+            out.keys.append(request.key())
+            git = gitsource.GITS.get(request)
+            if git is None:
+                return None
+            if git.error:
+                return Rendered(error=prefix + git.error, keys=out.keys)
+            out.revisions[index], out.types[index] = git.revision, git.source_type
+            out.objects += [copy.deepcopy(o) for o in git.objects]
+            continue
         if not source.get("chart"):
             continue  # a ref-only value source renders nothing (controller/state.go GetRepoObjs)
         req = render_request(env, app, source, dest)
-        prefix = f"Failed to load target state: failed to generate manifest for source {index + 1} of {len(sources)}: "
         if req.repo != env.charts_url().rstrip("/"):
-            return [], prefix + "rpc error: code = Unknown desc = " + _fetch_error(req)
+            return Rendered(error=prefix + "rpc error: code = Unknown desc = " + _fetch_error(req))
         result = helmrender.RENDERER.get(req)
         if result is None:
             return None
         if result.error:
-            return [], prefix + "rpc error: code = Unknown desc = " + result.error
-        objects += [copy.deepcopy(o) for o in result.objects]
-    return objects, ""
+            return Rendered(error=prefix + "rpc error: code = Unknown desc = " + result.error)
+        out.objects += [copy.deepcopy(o) for o in result.objects]
+    return out
 
 
 # ------------------------------------------------------------------------------ items
@@ -747,7 +805,7 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
         return _condition(status, "ComparisonError", target.unreachable)
     dest = target.cluster
     uid = app["metadata"]["uid"]
-    seen = (app["metadata"].get("resourceVersion"), cluster.rv, dest.rv, id(dest))
+    seen = (app["metadata"].get("resourceVersion"), cluster.rv, dest.rv, id(dest), gitsource.GITS.generation)
     memo = _memo.get(uid)
     if memo is not None and memo[0] == seen and uid not in _ops and uid not in _heal_due:
         return copy.deepcopy(memo[1])  # nothing changed since the last comparison
@@ -755,13 +813,34 @@ def sync_status(cluster: Cluster, app: dict[str, Any], status: dict[str, Any], c
     if rendered is None:
         cluster.timers = True
         return None
-    objects, error = rendered
-    if error:
-        return _condition(status, "ComparisonError", error)
-    found = items(app, objects, dest, control)
+    if rendered.keys:
+        _git_keys[uid] = rendered.keys
+        _git_seen[id(cluster)] = gitsource.GITS.generation
+    else:
+        _git_keys.pop(uid, None)
+    if rendered.error:
+        return _condition(status, "ComparisonError", rendered.error)
+    _git_status(status, rendered)
+    found = items(app, rendered.objects, dest, control)
     result = _synced(cluster, app, status, dest=dest, found=found, control=control)
-    _memo[uid] = ((app["metadata"].get("resourceVersion"), cluster.rv, dest.rv, id(dest)), copy.deepcopy(result))
+    _memo[uid] = (
+        (app["metadata"].get("resourceVersion"), cluster.rv, dest.rv, id(dest), gitsource.GITS.generation),
+        copy.deepcopy(result),
+    )
     return result
+
+
+def _git_status(status: dict[str, Any], rendered: Rendered) -> None:
+    """A git source's revision is the commit it rendered (the repo server's ManifestResponse.Revision),
+    its type the discovered one (controller/state.go sets sourceType from the manifest response)."""
+    sync = status["sync"]
+    for index, revision in rendered.revisions.items():
+        if "revisions" in sync:
+            sync["revisions"][index] = revision
+            status["sourceTypes"][index] = rendered.types[index]
+        else:
+            sync["revision"] = revision
+            status["sourceType"] = rendered.types[index]
 
 
 # ComparedTo's zero value as Go marshals it: destination and source are structs (never omitted),
@@ -805,7 +884,10 @@ def _synced(
     uid = app["metadata"]["uid"]
     old = app.get("status") or {}
     instance = instance_name(app, control)
-    digest = _digest([(app.get("spec") or {}).get("source"), (app.get("spec") or {}).get("sources")])
+    # the source as written and the commits it resolved to: a new commit is a new source to sync
+    spec = app.get("spec") or {}
+    sync = status["sync"]
+    digest = _digest([spec.get("source"), spec.get("sources"), sync.get("revision"), sync.get("revisions")])
     comparison = compare(dest, found, instance)
     op = _ops.get(uid)
     if op is None:
@@ -892,10 +974,16 @@ def forget(uid: str) -> None:
     _synced_digest.pop(uid, None)
     _watch.pop(uid, None)
     _memo.pop(uid, None)
+    _git_keys.pop(uid, None)
     _finished.pop(uid, None)
     _heal_due.discard(uid)
 
 
 def stale(home: Cluster) -> bool:
-    """A destination other than ``home`` changed since its Applications were compared (self-heal, health)."""
+    """A destination other than ``home`` changed since its Applications were compared (self-heal, health),
+    or a git source's result changed (a new commit) since they were."""
+    if id(home) in _git_seen:
+        gitsource.GITS.poll({key for keys in list(_git_keys.values()) for key in keys})
+        if _git_seen[id(home)] != gitsource.GITS.generation:
+            return True
     return any(h is home and d is not home and d.rv != rv for h, d, rv in list(_watch.values()))

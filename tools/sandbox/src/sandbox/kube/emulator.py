@@ -52,6 +52,8 @@ class KubeEmulator(Emulator):
             charts_url=lambda: str((ctx.endpoints.get("artifacts") or {}).get("charts") or ""),
             ca_file=lambda: str(ctx.endpoints.get("ca_file") or ""),
             helm_home=str(self.store.path.parent / "argocd-helm"),
+            git_url=lambda: str((ctx.endpoints.get("git") or {}).get("url") or ""),
+            git_cache=str(self.store.path.parent / "argocd-git"),
         )
         with self.lock:
             self._load()

@@ -52,6 +52,10 @@ class RenderRequest:
     api_versions: tuple[str, ...]
     ca_file: str
     home: str  # HELM_*_HOME root (repository index cache), under the sandbox's state directory
+    # A chart checked out of a git source: its directory (helm runs there, no --repo) and the
+    # resolved helm.valueFiles, passed before the inline values as Argo CD does (util/helm/cmd.go)
+    chart_path: str = ""
+    value_files: tuple[str, ...] = ()
 
     def key(self) -> str:
         """The cache key: a digest of the request (values included, so they never sit in a key in clear)."""
@@ -59,6 +63,7 @@ class RenderRequest:
             [
                 *(self.repo, self.chart, self.version, self.release, self.namespace, self.values),
                 *(self.parameters, self.skip_crds, self.kube_version, self.api_versions),
+                *(self.chart_path, self.value_files),
             ],
             sort_keys=True,
         )
@@ -83,10 +88,16 @@ def helm_binary() -> str:
 
 
 def command(req: RenderRequest) -> list[str]:
-    args = [helm_binary(), "template", req.release, req.chart, "--repo", req.repo, "--version", req.version]
-    args += ["--namespace", req.namespace or "default", "--kube-version", req.kube_version, "--values", "-"]
+    if req.chart_path:
+        args = [helm_binary(), "template", ".", "--name-template", req.release]
+    else:
+        args = [helm_binary(), "template", req.release, req.chart, "--repo", req.repo, "--version", req.version]
+    args += ["--namespace", req.namespace or "default", "--kube-version", req.kube_version]
+    for value_file in req.value_files:
+        args += ["--values", value_file]
+    args += ["--values", "-"]
     args += ["--skip-crds"] if req.skip_crds else ["--include-crds"]
-    if req.ca_file:
+    if req.ca_file and not req.chart_path:
         args += ["--ca-file", req.ca_file]
     for api in req.api_versions:
         args += ["--api-versions", api]
@@ -127,6 +138,7 @@ def render(req: RenderRequest) -> RenderResult:
             text=True,
             timeout=TIMEOUT,
             check=False,
+            cwd=req.chart_path or None,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return RenderResult(error=f"`{shown_command(req)}` failed {exc}")
