@@ -27,6 +27,7 @@ import socket
 import socketserver
 import ssl
 import struct
+import sys
 import threading
 import time
 import urllib.parse
@@ -348,6 +349,13 @@ class EmulatorServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.faults = Faults()
         self.tls = context
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that refused the certificate or dropped the connection is no server error: it
+        gets no traceback on stderr (a TLS server logs a failed handshake, it does not crash on it)."""
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
