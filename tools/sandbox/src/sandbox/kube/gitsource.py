@@ -58,7 +58,6 @@ from typing import Any
 
 import yaml
 
-import sandbox
 from sandbox.kube import helmrender
 
 REVISION_TTL = 3.0
@@ -293,14 +292,8 @@ def render_helm(req: GitRequest, root: Path, path: Path) -> list[dict[str, Any]]
 
 
 def kubectl_binary() -> str:
-    """The pinned kubectl: ``$SANDBOX_TOOLS_BIN/kubectl``, else ``.tools/bin/kubectl`` above the package."""
-    if os.environ.get("SANDBOX_TOOLS_BIN"):
-        return str(Path(os.environ["SANDBOX_TOOLS_BIN"]) / "kubectl")
-    for parent in Path(sandbox.__file__).resolve().parents:
-        candidate = parent / ".tools" / "bin" / "kubectl"
-        if candidate.is_file():
-            return str(candidate)
-    return shutil.which("kubectl") or "kubectl"
+    """The pinned kubectl (:func:`helmrender.tool_binary`)."""
+    return helmrender.tool_binary("kubectl")
 
 
 def render_kustomize(req: GitRequest, root: Path, path: Path) -> list[dict[str, Any]]:

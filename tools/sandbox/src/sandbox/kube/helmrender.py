@@ -76,15 +76,21 @@ class RenderResult:
     error: str = ""
 
 
-def helm_binary() -> str:
-    """The pinned helm: ``$SANDBOX_TOOLS_BIN/helm``, else ``.tools/bin/helm`` above the package, else PATH."""
+def tool_binary(name: str) -> str:
+    """A pinned tool (helm, kubectl): ``$SANDBOX_TOOLS_BIN/<name>``, else ``.tools/bin/<name>`` above
+    the package, else PATH."""
     if os.environ.get("SANDBOX_TOOLS_BIN"):
-        return str(Path(os.environ["SANDBOX_TOOLS_BIN"]) / "helm")
+        return str(Path(os.environ["SANDBOX_TOOLS_BIN"]) / name)
     for parent in Path(sandbox.__file__).resolve().parents:
-        candidate = parent / ".tools" / "bin" / "helm"
+        candidate = parent / ".tools" / "bin" / name
         if candidate.is_file():
             return str(candidate)
-    return shutil.which("helm") or "helm"
+    return shutil.which(name) or name
+
+
+def helm_binary() -> str:
+    """The pinned helm (:func:`tool_binary`)."""
+    return tool_binary("helm")
 
 
 def command(req: RenderRequest) -> list[str]:
