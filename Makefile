@@ -199,7 +199,7 @@ units: ## ansible-test units: the pure tests of plugins under tests/unit/plugins
 	cd $(SANITY_DIR) && $(BIN)/ansible-test units --python 3.11 --color no $(UNITS_ARGS)
 
 unit: setup ## pytest: tests/unit (pure, render, rules), tests/emulated (modules on the emulators), emulator contracts (tools/sandbox/tests), the lofi app
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 # molecule and e2e each run on sandboxes of their own (state under .cache/), stopped afterwards.
 # Each scenario's molecule state (kept under ~/.ansible/tmp, e.g. "prepared") is reset first:
@@ -212,7 +212,7 @@ molecule: setup ## molecule test for every role scenario, in lanes of their own 
 
 e2e: setup ## End to end on the sandbox: the user journey, bad-input and fault matrices, leak scan
 	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then \
-	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder tests/e2e $(PYTEST_ARGS); \
+	  SANDBOX_STATE_DIR=$(E2E_SANDBOX) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 tests/e2e $(PYTEST_ARGS); \
 	else echo "e2e: no scenarios yet"; fi
 
 bench: setup ## site.yml on 1 and 4 clusters (first converge, no-op): the table in docs/benchmarks.md

@@ -100,3 +100,31 @@ def cluster_secret(
     if annotations:
         metadata["annotations"] = annotations
     return {"metadata": metadata, "stringData": {"name": name, "server": server, "config": json.dumps(config)}}
+
+
+def applications(dyn: dynamic.DynamicClient) -> Any:
+    """The Application resource of Argo CD's API group."""
+    return dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
+
+
+def app_status(dyn: dynamic.DynamicClient, name: str, namespace: str = "argocd") -> dict[str, Any]:
+    """The Application's status, ``{}`` before the controller wrote one."""
+    return applications(dyn).get(name=name, namespace=namespace).to_dict().get("status") or {}
+
+
+def wait_synced_healthy(
+    dyn: dynamic.DynamicClient, name: str, namespace: str = "argocd", timeout: float = 30.0
+) -> dict[str, Any]:
+    """The Application's status once it is Synced and Healthy; the last status in the failure."""
+
+    def probe() -> dict[str, Any] | None:
+        status = app_status(dyn, name, namespace)
+        ok = (status.get("sync") or {}).get("status") == "Synced" and status["health"]["status"] == "Healthy"
+        return status if ok else None
+
+    try:
+        return wait_for(probe, f"{name} to be Synced and Healthy", timeout)
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}; status: {json.dumps(app_status(dyn, name, namespace), indent=1)[:3000]}"
+        ) from None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_tools import argo_cd_crds, cluster_secret, install_crds, served_dynamic, wait_for
+from kube_tools import applications, argo_cd_crds, cluster_secret, install_crds, served_dynamic, wait_for
 from kubernetes import client, config, dynamic
 
 NS = "argocd"
@@ -70,12 +70,8 @@ def _appsets(dyn: dynamic.DynamicClient) -> Any:
     return dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="ApplicationSet")
 
 
-def _apps(dyn: dynamic.DynamicClient) -> Any:
-    return dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
-
-
 def _owned(dyn: dynamic.DynamicClient, appset: str) -> dict[str, dict[str, Any]]:
-    items = _apps(dyn).get(namespace=NS).to_dict()["items"]
+    items = applications(dyn).get(namespace=NS).to_dict()["items"]
     return {
         a["metadata"]["name"]: a
         for a in items
@@ -387,7 +383,9 @@ def test_deleting_the_applicationset_deletes_its_applications(dyn: dynamic.Dynam
     _wait(
         lambda: (
             not [
-                a for a in _apps(dyn).get(namespace=NS).to_dict()["items"] if a["metadata"]["name"].startswith("gone-")
+                a
+                for a in applications(dyn).get(namespace=NS).to_dict()["items"]
+                if a["metadata"]["name"].startswith("gone-")
             ]
         ),
         "the Applications to be gone",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_tools import argo_cd_crds, install_crds, served_dynamic, wait_for
+from kube_tools import app_status, applications, argo_cd_crds, install_crds, served_dynamic, wait_for
 from kubernetes import client, config, dynamic
 from kubernetes.dynamic.exceptions import NotFoundError
 
@@ -30,10 +30,6 @@ def dyn(kubeconfig: Path) -> dynamic.DynamicClient:
 _wait = functools.partial(wait_for, timeout=15.0)
 
 
-def _apps(dyn: dynamic.DynamicClient) -> Any:
-    return dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
-
-
 def _app(name: str, **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "project": "default",
@@ -45,16 +41,14 @@ def _app(name: str, **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": name}, "spec": body}
 
 
-def _status(dyn: dynamic.DynamicClient, name: str) -> dict[str, Any]:
-    return _apps(dyn).get(name=name, namespace=NS).to_dict().get("status") or {}
-
-
 def _settled(dyn: dynamic.DynamicClient, name: str) -> dict[str, Any]:
-    return _wait(lambda: _status(dyn, name).get("reconciledAt") and _status(dyn, name), f"{name} to be reconciled")
+    return _wait(
+        lambda: app_status(dyn, name).get("reconciledAt") and app_status(dyn, name), f"{name} to be reconciled"
+    )
 
 
 def test_valid_application_becomes_synced_and_healthy(dyn: dynamic.DynamicClient) -> None:
-    created = _apps(dyn).create(body=_app("good"), namespace=NS).to_dict()
+    created = applications(dyn).create(body=_app("good"), namespace=NS).to_dict()
     assert not created.get("status", {}).get("sync"), "the controller must not act at once"
     status = _settled(dyn, "good")
     assert status["sync"]["status"] == "Synced"
@@ -68,25 +62,27 @@ def test_valid_application_becomes_synced_and_healthy(dyn: dynamic.DynamicClient
 
 
 def test_idle_application_is_not_rewritten(dyn: dynamic.DynamicClient) -> None:
-    _apps(dyn).create(body=_app("idle"), namespace=NS)
+    applications(dyn).create(body=_app("idle"), namespace=NS)
     first = _settled(dyn, "idle")
-    version = _apps(dyn).get(name="idle", namespace=NS).metadata.resourceVersion
+    version = applications(dyn).get(name="idle", namespace=NS).metadata.resourceVersion
     time.sleep(1.0)
-    again = _apps(dyn).get(name="idle", namespace=NS)
+    again = applications(dyn).get(name="idle", namespace=NS)
     assert again.metadata.resourceVersion == version
     assert again.to_dict()["status"]["reconciledAt"] == first["reconciledAt"]
 
 
 def test_spec_change_moves_the_revision(dyn: dynamic.DynamicClient) -> None:
-    _apps(dyn).create(body=_app("moving"), namespace=NS)
+    applications(dyn).create(body=_app("moving"), namespace=NS)
     _settled(dyn, "moving")
-    _apps(dyn).patch(
+    applications(dyn).patch(
         body={"spec": {"source": {"targetRevision": "v2"}}},
         name="moving",
         namespace=NS,
         content_type="application/merge-patch+json",
     )
-    status = _wait(lambda: _status(dyn, "moving")["sync"].get("revision") == "v2" and _status(dyn, "moving"), "v2")
+    status = _wait(
+        lambda: app_status(dyn, "moving")["sync"].get("revision") == "v2" and app_status(dyn, "moving"), "v2"
+    )
     assert status["sync"]["status"] == "Synced"
     assert status["operationState"]["operation"]["sync"]["revision"] == "v2"
 
@@ -99,22 +95,24 @@ def test_compared_to_is_the_spec_compared(dyn: dynamic.DynamicClient) -> None:
     (processAppRefreshQueueItem, controller/appcontroller.go). Clients such as doks.gitops's
     k8s_apply_changed rely on this to tell a status of the current spec from a stale one."""
     ignore = [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]
-    _apps(dyn).create(body=_app("compared", ignoreDifferences=ignore), namespace=NS)
+    applications(dyn).create(body=_app("compared", ignoreDifferences=ignore), namespace=NS)
     status = _settled(dyn, "compared")
-    spec = _apps(dyn).get(name="compared", namespace=NS).to_dict()["spec"]
+    spec = applications(dyn).get(name="compared", namespace=NS).to_dict()["spec"]
     assert status["sync"]["comparedTo"] == {
         "source": spec["source"],
         "destination": spec["destination"],
         "ignoreDifferences": ignore,
     }
     finished = status["operationState"]["finishedAt"]
-    _apps(dyn).patch(
+    applications(dyn).patch(
         body={"spec": {"project": "missing"}},
         name="compared",
         namespace=NS,
         content_type="application/merge-patch+json",
     )
-    refused = _wait(lambda: _status(dyn, "compared").get("conditions") and _status(dyn, "compared"), "a condition")
+    refused = _wait(
+        lambda: app_status(dyn, "compared").get("conditions") and app_status(dyn, "compared"), "a condition"
+    )
     assert [c["type"] for c in refused["conditions"]] == ["InvalidSpecError"]
     assert (refused["sync"]["status"], refused["health"]["status"]) == ("Unknown", "Unknown")
     assert refused["sync"]["comparedTo"] == status["sync"]["comparedTo"]
@@ -128,7 +126,7 @@ def test_helm_chart_and_multiple_sources(dyn: dynamic.DynamicClient) -> None:
     type and revisions are still reported. Charts the sandbox serves are synced for real
     (test_kube_argocd_sync.py)."""
     chart = {"repoURL": "https://charts.example.com", "chart": "lofi", "targetRevision": "1.2.3"}
-    _apps(dyn).create(body=_app("chart", source=chart), namespace=NS)
+    applications(dyn).create(body=_app("chart", source=chart), namespace=NS)
     status = _settled(dyn, "chart")
     assert (status["sync"]["status"], status["sourceType"], status["sync"]["revision"]) == ("Unknown", "Helm", "1.2.3")
     assert [c["type"] for c in status["conditions"]] == ["ComparisonError"]
@@ -139,7 +137,7 @@ def test_helm_chart_and_multiple_sources(dyn: dynamic.DynamicClient) -> None:
     ]
     body = _app("multi", sources=sources)
     del body["spec"]["source"]
-    _apps(dyn).create(body=body, namespace=NS)
+    applications(dyn).create(body=body, namespace=NS)
     status = _settled(dyn, "multi")
     assert status["sync"]["status"] == "Unknown"
     assert status["sync"]["revisions"] == ["main", "1.2.3"]
@@ -166,7 +164,7 @@ def test_invalid_application_stays_not_synced(
     """controller/appcontroller.go processAppRefreshQueueItem (v3.4.4): an error of refreshAppConditions
     sets sync and health Unknown and persists the status without comparing, so comparedTo keeps its zero
     value (destination and source are non-pointer structs, source.repoURL has no omitempty)."""
-    _apps(dyn).create(body=_app(name, **spec), namespace=NS)
+    applications(dyn).create(body=_app(name, **spec), namespace=NS)
     status = _settled(dyn, name)
     assert status["sync"]["status"] == "Unknown"
     assert status["health"]["status"] == "Unknown"
@@ -190,15 +188,15 @@ def test_project_restrictions_apply(dyn: dynamic.DynamicClient) -> None:
             },
         },
     )
-    _apps(dyn).create(body=_app("allowed", project="applications"), namespace=NS)
+    applications(dyn).create(body=_app("allowed", project="applications"), namespace=NS)
     assert _settled(dyn, "allowed")["sync"]["status"] == "Synced"
     other_repo = {"repoURL": "https://gitlab.com/acme/gitops.git", "path": "apps"}
-    _apps(dyn).create(body=_app("foreign-repo", project="applications", source=other_repo), namespace=NS)
+    applications(dyn).create(body=_app("foreign-repo", project="applications", source=other_repo), namespace=NS)
     status = _settled(dyn, "foreign-repo")
     assert status["sync"]["status"] == "Unknown"
     assert "is not permitted in project 'applications'" in status["conditions"][0]["message"]
     dest = {"server": "https://kubernetes.default.svc", "namespace": "kube-system"}
-    _apps(dyn).create(body=_app("foreign-ns", project="applications", destination=dest), namespace=NS)
+    applications(dyn).create(body=_app("foreign-ns", project="applications", destination=dest), namespace=NS)
     assert "do not match any of the allowed destinations" in _settled(dyn, "foreign-ns")["conditions"][0]["message"]
 
 
@@ -234,14 +232,14 @@ def test_applications_in_another_namespace_only_use_projects_that_admit_it(
 
     def settled(name: str, namespace: str) -> dict[str, Any]:
         def status() -> dict[str, Any]:
-            return _apps(dyn).get(name=name, namespace=namespace).to_dict().get("status") or {}
+            return applications(dyn).get(name=name, namespace=namespace).to_dict().get("status") or {}
 
         return _wait(lambda: status().get("reconciledAt") and status(), f"{namespace}/{name} to be reconciled")
 
     try:
-        _apps(dyn).create(body=_app("tenant", project="tenants"), namespace="argocd-apps")
+        applications(dyn).create(body=_app("tenant", project="tenants"), namespace="argocd-apps")
         assert settled("tenant", "argocd-apps")["sync"]["status"] == "Synced"
-        _apps(dyn).create(body=_app("escalate", project="platform"), namespace="argocd-apps")
+        applications(dyn).create(body=_app("escalate", project="platform"), namespace="argocd-apps")
         status = settled("escalate", "argocd-apps")
         assert status["sync"]["status"] == "Unknown"
         assert status["conditions"][0]["message"] == (
@@ -249,13 +247,13 @@ def test_applications_in_another_namespace_only_use_projects_that_admit_it(
         )
         assert status["controllerNamespace"] == NS
         # the control plane's own namespace may use any project
-        _apps(dyn).create(body=_app("admin", project="platform"), namespace=NS)
+        applications(dyn).create(body=_app("admin", project="platform"), namespace=NS)
         assert _settled(dyn, "admin")["sync"]["status"] == "Synced"
         # a namespace Argo CD does not watch: the controller never writes a status
-        _apps(dyn).create(body=_app("unwatched", project="tenants"), namespace="elsewhere")
+        applications(dyn).create(body=_app("unwatched", project="tenants"), namespace="elsewhere")
         _settled(dyn, "admin")
         time.sleep(1.5)
-        assert not _apps(dyn).get(name="unwatched", namespace="elsewhere").to_dict().get("status")
+        assert not applications(dyn).get(name="unwatched", namespace="elsewhere").to_dict().get("status")
     finally:
         core.delete_namespaced_config_map("argocd-cmd-params-cm", NS)
 
@@ -263,31 +261,31 @@ def test_applications_in_another_namespace_only_use_projects_that_admit_it(
 def test_manual_sync_operation(dyn: dynamic.DynamicClient) -> None:
     body = _app("manual")
     del body["spec"]["syncPolicy"]
-    _apps(dyn).create(body=body, namespace=NS)
+    applications(dyn).create(body=body, namespace=NS)
     status = _settled(dyn, "manual")
     assert (status["sync"]["status"], status["health"]["status"]) == ("OutOfSync", "Missing")
-    _apps(dyn).patch(
+    applications(dyn).patch(
         body={"operation": {"initiatedBy": {"username": "admin"}, "sync": {"revision": "main"}}},
         name="manual",
         namespace=NS,
         content_type="application/merge-patch+json",
     )
-    status = _wait(lambda: _status(dyn, "manual").get("operationState") and _status(dyn, "manual"), "the sync")
+    status = _wait(lambda: app_status(dyn, "manual").get("operationState") and app_status(dyn, "manual"), "the sync")
     assert status["operationState"]["phase"] == "Succeeded"
     assert status["operationState"]["operation"]["initiatedBy"] == {"username": "admin"}
-    assert "operation" not in _apps(dyn).get(name="manual", namespace=NS).to_dict()
+    assert "operation" not in applications(dyn).get(name="manual", namespace=NS).to_dict()
 
 
 def test_resources_finalizer_is_released_on_delete(dyn: dynamic.DynamicClient) -> None:
     body = _app("finalized")
     body["metadata"]["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
-    _apps(dyn).create(body=body, namespace=NS)
+    applications(dyn).create(body=body, namespace=NS)
     _settled(dyn, "finalized")
-    _apps(dyn).delete(name="finalized", namespace=NS)
+    applications(dyn).delete(name="finalized", namespace=NS)
 
     def gone() -> bool:
         try:
-            _apps(dyn).get(name="finalized", namespace=NS)
+            applications(dyn).get(name="finalized", namespace=NS)
         except NotFoundError:
             return True
         return False

@@ -19,7 +19,15 @@ from typing import Any
 
 import pytest
 import yaml
-from kube_tools import argo_cd_crds, install_crds, served_dynamic, wait_for
+from kube_tools import (
+    app_status,
+    applications,
+    argo_cd_crds,
+    install_crds,
+    served_dynamic,
+    wait_for,
+    wait_synced_healthy,
+)
 from kubernetes import client, config, dynamic
 from kubernetes.dynamic.exceptions import NotFoundError
 from sandbox_tools import TOOLS
@@ -108,10 +116,6 @@ def dyn(kubeconfig: Path) -> dynamic.DynamicClient:
     return served_dynamic(api_client, "argoproj.io/v1alpha1", "Application", timeout=30.0)
 
 
-def _apps(dyn: dynamic.DynamicClient) -> Any:
-    return dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
-
-
 def _create(dyn: dynamic.DynamicClient, name: str, source: dict[str, Any], namespace: str | None = None) -> None:
     body = {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -124,27 +128,11 @@ def _create(dyn: dynamic.DynamicClient, name: str, source: dict[str, Any], names
             "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]},
         },
     }
-    _apps(dyn).create(body=body, namespace=NS)
-
-
-def _status(dyn: dynamic.DynamicClient, name: str) -> dict[str, Any]:
-    return _apps(dyn).get(name=name, namespace=NS).to_dict().get("status") or {}
-
-
-def _healthy(dyn: dynamic.DynamicClient, name: str) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        status = _status(dyn, name)
-        ok = (status.get("sync") or {}).get("status") == "Synced" and status["health"]["status"] == "Healthy"
-        return status if ok else None
-
-    try:
-        return _wait(probe, f"{name} to be Synced and Healthy")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; status: {json.dumps(_status(dyn, name), indent=1)[:3000]}") from None
+    applications(dyn).create(body=body, namespace=NS)
 
 
 def _condition(dyn: dynamic.DynamicClient, name: str) -> dict[str, Any]:
-    status = _wait(lambda: _status(dyn, name).get("conditions") and _status(dyn, name), f"a condition on {name}")
+    status = _wait(lambda: app_status(dyn, name).get("conditions") and app_status(dyn, name), f"a condition on {name}")
     assert status["sync"]["status"] == "Unknown"
     assert status["health"]["status"] == "Unknown"
     return dict(status["conditions"][0])
@@ -178,7 +166,7 @@ def test_helm_source_renders_the_chart_at_the_path_with_value_files(
         },
     }
     _create(dyn, "git-helm", source)
-    status = _healthy(dyn, "git-helm")
+    status = wait_synced_healthy(dyn, "git-helm")
     assert status["sync"]["revision"] == repo.main
     assert status["sourceType"] == "Helm"
     assert [(r["kind"], r["name"]) for r in status["resources"]] == [("ConfigMap", "web-rel-cm")]
@@ -202,11 +190,11 @@ def test_kustomize_and_directory_sources(dyn: dynamic.DynamicClient, repo: Fixtu
     a List, skips the skip-rendering marker and files that hold no Kubernetes object."""
     _create(dyn, "git-kz", {"repoURL": repo.url, "path": "kustomize", "targetRevision": "HEAD"})
     _create(dyn, "git-dir", {"repoURL": repo.url, "path": "plain"})
-    status = _healthy(dyn, "git-kz")
+    status = wait_synced_healthy(dyn, "git-kz")
     assert status["sourceType"] == "Kustomize"
     assert [r["name"] for r in status["resources"]] == ["kz-settings"]
     assert _configmap(kubeconfig, "git-kz", "kz-settings") is not None
-    status = _healthy(dyn, "git-dir")
+    status = wait_synced_healthy(dyn, "git-dir")
     assert status["sourceType"] == "Directory"
     assert status["sync"]["revision"] == repo.main
     assert sorted(r["name"] for r in status["resources"]) == ["plain-a", "plain-b", "plain-l1", "plain-l2"]
@@ -217,7 +205,7 @@ def test_directory_recurse_include_exclude(dyn: dynamic.DynamicClient, repo: Fix
     to the app path (util/glob: ``*`` spans ``/``, ``{a,b}`` alternatives), subdirectories with recurse."""
     directory = {"recurse": True, "include": "{sub/*,a.yaml}", "exclude": "sub/x-*"}
     _create(dyn, "git-rec", {"repoURL": repo.url, "path": "plain", "directory": directory})
-    status = _healthy(dyn, "git-rec")
+    status = wait_synced_healthy(dyn, "git-rec")
     assert sorted(r["name"] for r in status["resources"]) == ["plain-a", "plain-c"]
 
 
@@ -230,7 +218,7 @@ def test_target_revision_resolves_to_the_commit(
     name = f"git-rev-{revision.lower()}"
     target = repo.first if revision == "SHA" else revision
     _create(dyn, name, {"repoURL": repo.url, "path": "plain", "targetRevision": target})
-    status = _healthy(dyn, name)
+    status = wait_synced_healthy(dyn, name)
     assert status["sync"]["revision"] == getattr(repo, expected)
     live = _configmap(kubeconfig, name, "plain-a")
     assert live is not None and live["data"] == {"v": "feature" if expected == "feature" else "a"}
@@ -253,7 +241,7 @@ def test_unknown_repository_revision_and_path_are_comparison_errors(dyn: dynamic
     assert _condition(dyn, "git-err-repo") == {
         "type": "ComparisonError",
         "message": PREFIX + "rpc error: code = Unknown desc = failed to list refs: repository not found",
-        "lastTransitionTime": _status(dyn, "git-err-repo")["conditions"][0]["lastTransitionTime"],
+        "lastTransitionTime": app_status(dyn, "git-err-repo")["conditions"][0]["lastTransitionTime"],
     }
     message = _condition(dyn, "git-err-rev")["message"]
     assert message == PREFIX + "rpc error: code = Unknown desc = unable to resolve 'no-such-branch' to a commit SHA"
@@ -271,7 +259,7 @@ def test_repository_the_sandbox_does_not_serve_keeps_the_status_only_behaviour(d
     (argocd.py), the revision stays the targetRevision and nothing is applied."""
     source = {"repoURL": "https://github.com/example/doks-gitops.git", "path": "plain", "targetRevision": "main"}
     _create(dyn, "git-foreign", source)
-    status = _healthy(dyn, "git-foreign")
+    status = wait_synced_healthy(dyn, "git-foreign")
     assert status["sync"]["revision"] == "main"
     assert status["sourceType"] == "Directory"
     assert not status.get("resources")
@@ -281,11 +269,11 @@ def test_a_new_commit_is_synced(dyn: dynamic.DynamicClient, repo: Fixture, kubec
     """An automated Application follows its branch: a commit pushed to main is resolved (after the
     revision cache), synced, and reported as the new revision."""
     _create(dyn, "git-follow", {"repoURL": repo.url, "path": "plain", "targetRevision": "main"})
-    _healthy(dyn, "git-follow")
+    wait_synced_healthy(dyn, "git-follow")
     newer = repo.commit({"plain/a.yaml": CHART["plain/a.yaml"].replace("v: a", "v: newer")}, "newer")
     repo.push()
-    _wait(lambda: _status(dyn, "git-follow")["sync"].get("revision") == newer, "the new commit", timeout=20.0)
-    status = _healthy(dyn, "git-follow")
+    _wait(lambda: app_status(dyn, "git-follow")["sync"].get("revision") == newer, "the new commit", timeout=20.0)
+    status = wait_synced_healthy(dyn, "git-follow")
     assert status["sync"]["revision"] == newer
     live = _wait(
         lambda: ((_configmap(kubeconfig, "git-follow", "plain-a") or {}).get("data") or {}).get("v") == "newer",
@@ -299,18 +287,18 @@ def test_deleted_application_leaves_no_objects(dyn: dynamic.DynamicClient, repo:
     """resources-finalizer.argocd.argoproj.io: the git source's objects go before the Application."""
     body_source = {"repoURL": repo.url, "path": "kustomize"}
     _create(dyn, "git-del", body_source)
-    _healthy(dyn, "git-del")
-    _apps(dyn).patch(
+    wait_synced_healthy(dyn, "git-del")
+    applications(dyn).patch(
         name="git-del",
         namespace=NS,
         body={"metadata": {"finalizers": ["resources-finalizer.argocd.argoproj.io"]}},
         content_type="application/merge-patch+json",
     )
-    _apps(dyn).delete(name="git-del", namespace=NS)
+    applications(dyn).delete(name="git-del", namespace=NS)
 
     def gone() -> bool:
         try:
-            _apps(dyn).get(name="git-del", namespace=NS)
+            applications(dyn).get(name="git-del", namespace=NS)
         except NotFoundError:
             return True
         return False
@@ -359,10 +347,10 @@ def test_lofi_app_of_apps_from_the_served_repository(
     its Deployment becomes Healthy."""
     revision = sandbox_endpoints["git"]["doks_gitops_revision"]
     _create(dyn, "lofi-root", _lofi_root(sandbox_endpoints, ""), namespace=NS)
-    status = _healthy(dyn, "lofi-root")
+    status = wait_synced_healthy(dyn, "lofi-root")
     assert status["sync"]["revision"] == revision
     assert [(r["kind"], r["name"]) for r in status["resources"]] == [("Application", "lofi-gt")]
-    child = _apps(dyn).get(name="lofi-gt", namespace=NS).to_dict()
+    child = applications(dyn).get(name="lofi-gt", namespace=NS).to_dict()
     source = child["spec"]["source"]
     assert (source["path"], source["targetRevision"]) == ("application/deployment", "main")
     assert source["helm"]["valueFiles"] == ["environments/sandbox/values.yaml"]
@@ -370,13 +358,13 @@ def test_lofi_app_of_apps_from_the_served_repository(
     assert message.startswith(PREFIX + "rpc error: code = Unknown desc = `helm template . --name-template lofi-gt")
     assert "image.digest is empty and no image.tag is set" in message
 
-    _apps(dyn).patch(
+    applications(dyn).patch(
         name="lofi-root",
         namespace=NS,
         body={"spec": {"source": _lofi_root(sandbox_endpoints, "0.1.0")}},
         content_type="application/merge-patch+json",
     )
-    status = _healthy(dyn, "lofi-gt")
+    status = wait_synced_healthy(dyn, "lofi-gt")
     assert status["sync"]["revision"] == revision
     kinds = sorted(r["kind"] for r in status["resources"])
     assert kinds == ["Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service"]

@@ -22,7 +22,16 @@ from typing import Any
 
 import pytest
 import yaml
-from kube_tools import argo_cd_crds, cluster_secret, install_crds, served_dynamic, wait_for
+from kube_tools import (
+    app_status,
+    applications,
+    argo_cd_crds,
+    cluster_secret,
+    install_crds,
+    served_dynamic,
+    wait_for,
+    wait_synced_healthy,
+)
 from kubernetes import client, config, dynamic
 from kubernetes.dynamic.exceptions import NotFoundError
 from sandbox_tools import TOOLS
@@ -58,10 +67,6 @@ def charts(sandbox_endpoints: dict[str, Any]) -> str:
 _wait = functools.partial(wait_for, timeout=30.0)
 
 
-def _apps(dyn: dynamic.DynamicClient) -> Any:
-    return dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
-
-
 def _app(name: str, charts: str, namespace: str, **extra: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "project": "default",
@@ -81,19 +86,6 @@ def _app(name: str, charts: str, namespace: str, **extra: Any) -> dict[str, Any]
         "metadata": {"name": name, "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
         "spec": spec,
     }
-
-
-def _status(dyn: dynamic.DynamicClient, name: str) -> dict[str, Any]:
-    return _apps(dyn).get(name=name, namespace=NS).to_dict().get("status") or {}
-
-
-def _healthy(dyn: dynamic.DynamicClient, name: str) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        status = _status(dyn, name)
-        ok = (status.get("sync") or {}).get("status") == "Synced" and status["health"]["status"] == "Healthy"
-        return status if ok else None
-
-    return _wait(probe, f"{name} to be Synced and Healthy")
 
 
 def _helm_template(charts: str, ca_file: str, release: str, namespace: str) -> list[dict[str, Any]]:
@@ -127,8 +119,8 @@ def test_chart_application_is_applied_as_helm_renders_it_and_becomes_healthy(
     of v3 (util/argo/resource_tracking.go: ``<app>:<group>/<kind>:<ns>/<name>``), status.resources
     lists them, and the app turns Healthy once the workload controllers make the Deployment ready
     (gitops-engine pkg/health health_deployment.go) and the APIService Available."""
-    _apps(dyn).create(body=_app("sync-ms", charts, "metrics"), namespace=NS)
-    status = _healthy(dyn, "sync-ms")
+    applications(dyn).create(body=_app("sync-ms", charts, "metrics"), namespace=NS)
+    status = wait_synced_healthy(dyn, "sync-ms")
     rendered = _helm_template(charts, sandbox_endpoints["ca_file"], "sync-ms", "metrics")
     listed = {(r["kind"], r.get("namespace", ""), r["name"]) for r in status["resources"]}
     assert listed == {_key(o, "metrics") for o in rendered}
@@ -171,29 +163,29 @@ def test_self_heal_brings_a_deleted_deployment_back_within_ten_seconds(dyn: dyna
     backs off between heals of one revision (appcontroller.go selfHealRemainingBackoff, flags
     --self-heal-backoff-timeout-seconds=2, factor 3): the first heal is immediate, the second waits
     2 s after the first finished; the count is operation.sync.autoHealAttemptsCount (types.go SyncOperation.SelfHealAttemptsCount)."""
-    _healthy(dyn, "sync-ms")
+    wait_synced_healthy(dyn, "sync-ms")
     first = _heal(dyn, "sync-ms-metrics-server", "metrics")
     assert first < 10
-    state = _healthy(dyn, "sync-ms")["operationState"]
+    state = wait_synced_healthy(dyn, "sync-ms")["operationState"]
     assert state["operation"]["sync"]["autoHealAttemptsCount"] == 1
     second = _heal(dyn, "sync-ms-metrics-server", "metrics")
     assert 1.0 <= second < 10
     state = _wait(
         lambda: (
-            _status(dyn, "sync-ms")["operationState"]["operation"]["sync"].get("autoHealAttemptsCount") == 2
-            and _status(dyn, "sync-ms")
+            app_status(dyn, "sync-ms")["operationState"]["operation"]["sync"].get("autoHealAttemptsCount") == 2
+            and app_status(dyn, "sync-ms")
         ),
         "the second heal to be recorded",
     )["operationState"]
     assert state["phase"] == "Succeeded"
-    _healthy(dyn, "sync-ms")
+    wait_synced_healthy(dyn, "sync-ms")
 
 
 def test_prune_removes_what_the_render_no_longer_has(dyn: dynamic.DynamicClient) -> None:
     """automated.prune: the APIService dropped from the render (apiService.create=false) is deleted."""
-    _healthy(dyn, "sync-ms")
+    wait_synced_healthy(dyn, "sync-ms")
     values = {**VALUES, "apiService": {"create": False}}
-    _apps(dyn).patch(
+    applications(dyn).patch(
         body={"spec": {"source": {"helm": {"valuesObject": values}}}},
         name="sync-ms",
         namespace=NS,
@@ -209,7 +201,7 @@ def test_prune_removes_what_the_render_no_longer_has(dyn: dynamic.DynamicClient)
         return False
 
     _wait(gone, "the APIService to be pruned")
-    status = _healthy(dyn, "sync-ms")
+    status = wait_synced_healthy(dyn, "sync-ms")
     assert "APIService" not in {r["kind"] for r in status["resources"]}
     assert any(r["status"] == "Pruned" for r in status["operationState"]["syncResult"]["resources"])
 
@@ -219,12 +211,13 @@ def test_drift_without_self_heal_is_only_out_of_sync(dyn: dynamic.DynamicClient,
         "sync-manual", charts, "sync-manual", syncPolicy={"automated": {}, "syncOptions": ["CreateNamespace=true"]}
     )
     body["spec"]["source"]["helm"]["valuesObject"] = UNSHARED
-    _apps(dyn).create(body=body, namespace=NS)
-    _healthy(dyn, "sync-manual")
+    applications(dyn).create(body=body, namespace=NS)
+    wait_synced_healthy(dyn, "sync-manual")
     services = dyn.resources.get(api_version="v1", kind="Service")
     services.delete(name="sync-manual-metrics-server", namespace="sync-manual")
     status = _wait(
-        lambda: _status(dyn, "sync-manual")["sync"]["status"] == "OutOfSync" and _status(dyn, "sync-manual"), "drift"
+        lambda: app_status(dyn, "sync-manual")["sync"]["status"] == "OutOfSync" and app_status(dyn, "sync-manual"),
+        "drift",
     )
     entry = next(r for r in status["resources"] if r["kind"] == "Service")
     assert entry["status"] == "OutOfSync"
@@ -236,8 +229,11 @@ def test_drift_without_self_heal_is_only_out_of_sync(dyn: dynamic.DynamicClient,
 
 def test_finalizer_deletes_the_managed_resources(dyn: dynamic.DynamicClient) -> None:
     """resources-finalizer.argocd.argoproj.io: the objects go before the Application does."""
-    _apps(dyn).delete(name="sync-manual", namespace=NS)
-    _wait(lambda: not [a for a in _apps(dyn).get(namespace=NS).items if a.metadata.name == "sync-manual"], "deletion")
+    applications(dyn).delete(name="sync-manual", namespace=NS)
+    _wait(
+        lambda: not [a for a in applications(dyn).get(namespace=NS).items if a.metadata.name == "sync-manual"],
+        "deletion",
+    )
     deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
     with pytest.raises(NotFoundError):
         deployments.get(name="sync-manual-metrics-server", namespace="sync-manual")
@@ -249,9 +245,9 @@ def test_foreign_repository_is_a_comparison_error(dyn: dynamic.DynamicClient, ch
     body = _app("sync-foreign", charts, "sync-foreign")
     body["spec"]["source"]["repoURL"] = "https://kubernetes-sigs.github.io/metrics-server"
     body["metadata"]["finalizers"] = []
-    _apps(dyn).create(body=body, namespace=NS)
+    applications(dyn).create(body=body, namespace=NS)
     status = _wait(
-        lambda: _status(dyn, "sync-foreign").get("conditions") and _status(dyn, "sync-foreign"), "a condition"
+        lambda: app_status(dyn, "sync-foreign").get("conditions") and app_status(dyn, "sync-foreign"), "a condition"
     )
     assert status["conditions"][0]["type"] == "ComparisonError"
     message = status["conditions"][0]["message"]
@@ -266,9 +262,9 @@ def test_unknown_destination_server_is_an_invalid_spec(dyn: dynamic.DynamicClien
         "sync-nowhere", charts, "sync-nowhere", destination={"server": "https://10.0.0.1:6443", "namespace": "x"}
     )
     body["metadata"]["finalizers"] = []
-    _apps(dyn).create(body=body, namespace=NS)
+    applications(dyn).create(body=body, namespace=NS)
     status = _wait(
-        lambda: _status(dyn, "sync-nowhere").get("conditions") and _status(dyn, "sync-nowhere"), "a condition"
+        lambda: app_status(dyn, "sync-nowhere").get("conditions") and app_status(dyn, "sync-nowhere"), "a condition"
     )
     assert status["conditions"][0] == {
         "type": "InvalidSpecError",
@@ -306,8 +302,8 @@ def test_second_cluster_registered_by_a_cluster_secret(
     )
     client.CoreV1Api(api).create_namespaced_secret(NS, secret)
     app = _app("sync-remote", charts, "metrics", destination={"name": "spoke", "namespace": "metrics"})
-    _apps(dyn).create(body=app, namespace=NS)
-    status = _healthy(dyn, "sync-remote")
+    applications(dyn).create(body=app, namespace=NS)
+    status = wait_synced_healthy(dyn, "sync-remote")
     assert status["resources"]
     spoke = config.new_client_from_config_dict(doc)
     ca = sandbox_endpoints["ca_file"]
@@ -337,10 +333,10 @@ def test_helm_post_install_hook_job_runs_after_the_sync_and_is_deleted(dyn: dyna
     source = {"repoURL": charts, "chart": "cert-manager", "targetRevision": "v1.21.1", "helm": {"valuesObject": {}}}
     body = _app("sync-cm", charts, "cert-manager", source=source)
     body["spec"]["source"]["helm"]["valuesObject"] = {"crds": {"enabled": True}}
-    _apps(dyn).create(body=body, namespace=NS)
-    status = _healthy(dyn, "sync-cm")
+    applications(dyn).create(body=body, namespace=NS)
+    status = wait_synced_healthy(dyn, "sync-cm")
     state = _wait(
-        lambda: _status(dyn, "sync-cm")["operationState"]["phase"] == "Succeeded" and _status(dyn, "sync-cm"),
+        lambda: app_status(dyn, "sync-cm")["operationState"]["phase"] == "Succeeded" and app_status(dyn, "sync-cm"),
         "the sync operation to finish",
     )["operationState"]
     hooks = [r for r in state["syncResult"]["resources"] if r.get("hookType")]
@@ -365,12 +361,12 @@ def test_render_once_per_change_and_idle_status_is_not_rewritten(
     mark = sb.last_seq(sandbox_endpoints, "artifacts")
     body = _app("sync-once", charts, "sync-once")
     body["spec"]["source"]["helm"]["valuesObject"] = {**UNSHARED, "replicas": 3}
-    _apps(dyn).create(body=body, namespace=NS)
-    _healthy(dyn, "sync-once")
+    applications(dyn).create(body=body, namespace=NS)
+    wait_synced_healthy(dyn, "sync-once")
     assert _index_fetches(sandbox_endpoints, mark) == 1
-    version = _apps(dyn).get(name="sync-once", namespace=NS).metadata.resourceVersion
+    version = applications(dyn).get(name="sync-once", namespace=NS).metadata.resourceVersion
     time.sleep(1.5)
-    assert _apps(dyn).get(name="sync-once", namespace=NS).metadata.resourceVersion == version
+    assert applications(dyn).get(name="sync-once", namespace=NS).metadata.resourceVersion == version
     mark = sb.last_seq(sandbox_endpoints, "artifacts")
     deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
     deployments.patch(
@@ -384,7 +380,7 @@ def test_render_once_per_change_and_idle_status_is_not_rewritten(
         "the changed Deployment to be healed",
         timeout=10,
     )
-    _healthy(dyn, "sync-once")
+    wait_synced_healthy(dyn, "sync-once")
     assert _index_fetches(sandbox_endpoints, mark) == 0
 
 
@@ -395,8 +391,8 @@ def test_sync_waves_apply_a_later_wave_after_the_earlier_one(dyn: dynamic.Dynami
     body = _app("sync-waves", charts, "sync-waves")
     values = {**VALUES, "apiService": {"create": True, "annotations": {"argocd.argoproj.io/sync-wave": "1"}}}
     body["spec"]["source"]["helm"]["valuesObject"] = values
-    _apps(dyn).create(body=body, namespace=NS)
-    status = _healthy(dyn, "sync-waves")
+    applications(dyn).create(body=body, namespace=NS)
+    status = wait_synced_healthy(dyn, "sync-waves")
     applied = [r["kind"] for r in status["operationState"]["syncResult"]["resources"]]
     assert applied[-1] == "APIService"
     assert applied.index("ServiceAccount") < applied.index("ClusterRole") < applied.index("Service")
@@ -411,19 +407,21 @@ def test_manual_sync_operation_applies_without_automation(dyn: dynamic.DynamicCl
     body = _app("sync-manual-op", charts, "sync-manual-op", syncPolicy={"syncOptions": ["CreateNamespace=true"]})
     body["spec"]["source"]["helm"]["valuesObject"] = UNSHARED
     body["metadata"]["finalizers"] = []
-    _apps(dyn).create(body=body, namespace=NS)
-    status = _wait(lambda: _status(dyn, "sync-manual-op").get("sync") and _status(dyn, "sync-manual-op"), "status")
+    applications(dyn).create(body=body, namespace=NS)
+    status = _wait(
+        lambda: app_status(dyn, "sync-manual-op").get("sync") and app_status(dyn, "sync-manual-op"), "status"
+    )
     assert (status["sync"]["status"], status["health"]["status"]) == ("OutOfSync", "Missing")
     assert "operationState" not in status
-    _apps(dyn).patch(
+    applications(dyn).patch(
         body={"operation": {"initiatedBy": {"username": "admin"}, "sync": {"revision": "3.13.1"}}},
         name="sync-manual-op",
         namespace=NS,
         content_type="application/merge-patch+json",
     )
-    status = _healthy(dyn, "sync-manual-op")
+    status = wait_synced_healthy(dyn, "sync-manual-op")
     assert status["operationState"]["operation"]["initiatedBy"] == {"username": "admin"}
-    assert "operation" not in _apps(dyn).get(name="sync-manual-op", namespace=NS).to_dict()
+    assert "operation" not in applications(dyn).get(name="sync-manual-op", namespace=NS).to_dict()
 
 
 @pytest.mark.parametrize(
@@ -450,8 +448,8 @@ def test_registered_cluster_that_cannot_be_reached_is_a_comparison_error(
     client.CoreV1Api(api).create_namespaced_secret(NS, secret)
     body = _app(name, charts, "x", destination={"name": name, "namespace": "x"})
     body["metadata"]["finalizers"] = []
-    _apps(dyn).create(body=body, namespace=NS)
-    status = _wait(lambda: _status(dyn, name).get("conditions") and _status(dyn, name), "a condition")
+    applications(dyn).create(body=body, namespace=NS)
+    status = _wait(lambda: app_status(dyn, name).get("conditions") and app_status(dyn, name), "a condition")
     condition = status["conditions"][0]
     assert condition["type"] == "ComparisonError"
     assert condition["message"].startswith(f'Failed to load live state: failed to get cluster info for "{server}": ')
