@@ -361,9 +361,19 @@ def diff_entry(obj: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("data", "stringData")}
 
 
-def describe(obj: Dict[str, Any]) -> str:
-    _api, kind, namespace, name = object_key(obj)
+def describe_key(key: ObjectKey) -> str:
+    _api, kind, namespace, name = key
     return "%s %s" % (kind, "%s/%s" % (namespace, name) if namespace else name)
+
+
+def describe(obj: Dict[str, Any]) -> str:
+    return describe_key(object_key(obj))
+
+
+def key_fields(key: ObjectKey) -> Dict[str, Any]:
+    """The fields RV(applied) and RV(pruned) name an object with."""
+    api_version, kind, namespace, name = key
+    return dict(api_version=api_version, kind=kind, namespace=namespace, name=name)
 
 
 def apply_all(module: AnsibleK8SModule, svc: K8sService, todo: List[Tuple[Dict, Optional[Dict], str]]) -> List[Dict]:
@@ -377,16 +387,7 @@ def apply_all(module: AnsibleK8SModule, svc: K8sService, todo: List[Tuple[Dict, 
 
 def applied_entry(obj: Dict[str, Any], reason: str, method: str, changed: bool) -> Dict[str, Any]:
     """One element of RV(applied): the object, why and how it was sent, and whether it changed."""
-    api_version, kind, namespace, name = object_key(obj)
-    return dict(
-        api_version=api_version,
-        kind=kind,
-        namespace=namespace,
-        name=name,
-        reason=reason,
-        method=method,
-        changed=changed,
-    )
+    return dict(key_fields(object_key(obj)), reason=reason, method=method, changed=changed)
 
 
 def merge_plan(
@@ -426,7 +427,7 @@ def prune_problem(prune: Optional[Dict[str, Any]]) -> Optional[str]:
     return None
 
 
-def prune_all(svc: K8sService, prune: Dict[str, Any], definitions: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def prune_all(svc: K8sService, prune: Dict[str, Any], definitions: List[Dict[str, Any]]) -> List[ObjectKey]:
     """Delete the labelled objects of the pruned kinds and namespaces that are not declared (dry run in check mode)."""
     declared = {object_key(obj) for obj in definitions}
     selector = ",".join(s.strip() for s in prune["label_selectors"] if s.strip())
@@ -441,7 +442,7 @@ def prune_all(svc: K8sService, prune: Dict[str, Any], definitions: List[Dict[str
             if key in declared or key[2] not in namespaces:
                 continue
             svc.client.delete(resource, name=key[3], namespace=key[2] or None)
-            pruned.append(dict(api_version=key[0], kind=key[1], namespace=key[2], name=key[3]))
+            pruned.append(key)
     return pruned
 
 
@@ -563,13 +564,13 @@ def run(module: AnsibleK8SModule) -> None:
     applied = merge_patch_all(module, svc, todo) if merge else apply_all(module, svc, todo)
     result["applied"] = applied
     prune = module.params.get("prune")
-    result["pruned"] = prune_all(svc, prune, definitions) if prune else []
-    result["changed"] = any(a["changed"] for a in applied) or bool(result["pruned"])
-    if module._diff and result["pruned"]:
-        for gone in result["pruned"]:
-            name = "%s %s/%s" % (gone["kind"], gone["namespace"], gone["name"])
-            result["diff"]["before"][name] = "present"
-            result["diff"]["after"][name] = "absent (pruned)"
+    pruned = prune_all(svc, prune, definitions) if prune else []
+    result["pruned"] = [key_fields(key) for key in pruned]
+    result["changed"] = any(a["changed"] for a in applied) or bool(pruned)
+    if module._diff:
+        for key in pruned:
+            result["diff"]["before"][describe_key(key)] = "present"
+            result["diff"]["after"][describe_key(key)] = "absent (pruned)"
     if module.params["wait"] and not module.check_mode:
         wait_ready(module, svc, {object_key(o) for o, _c, _r in todo}, live, resources)
     module.exit_json(**result)
