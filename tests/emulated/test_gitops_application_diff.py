@@ -35,14 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-import sandbox
 from sandbox import client
+from tests.emulated.argocd_helpers import install_argocd_objects
 from tests.emulated.doks_helpers import DoSandbox
-from tests.unit.role_render import ROOT, run_local_play
+from tests.unit.role_render import run_local_play
 
 pytestmark = pytest.mark.sandbox
 
@@ -83,27 +82,7 @@ def deliver(do: DoSandbox, tmp_path: Path, args: list[str], *flags: str) -> tupl
 @pytest.fixture
 def argocd(do: DoSandbox) -> None:
     """What the argocd role leaves on a cluster for an Application of the platform: CRDs, namespace, project."""
-    crds = sandbox.CHARTS / "argo-cd" / "crds"
-    assert crds.is_dir(), "the Argo CD CRDs are missing: run `python -m sandbox.crdgen upstream`"
-    client_ = api(do)
-    extensions = k8s_client.ApiextensionsV1Api(client_)
-    present = {c.metadata.name for c in extensions.list_custom_resource_definition().items}
-    for name in ("applications.argoproj.io", "appprojects.argoproj.io"):
-        if name not in present:
-            extensions.create_custom_resource_definition(yaml.safe_load((crds / f"{name}.yaml").read_text()))
-    core = k8s_client.CoreV1Api(client_)
-    if "argocd" not in {n.metadata.name for n in core.list_namespace().items}:
-        core.create_namespace({"metadata": {"name": "argocd"}})
-    defaults = yaml.safe_load((ROOT / "roles/argocd/defaults/main.yml").read_text())
-    project = dict(defaults["argocd_platform_project"])
-    name = project.pop("name")
-    k8s_client.CustomObjectsApi(client_).create_namespaced_custom_object(
-        "argoproj.io",
-        "v1alpha1",
-        "argocd",
-        "appprojects",
-        {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": name}, "spec": project},
-    )
+    install_argocd_objects(api(do))
 
 
 def live_application(do: DoSandbox) -> dict[str, Any]:

@@ -20,10 +20,6 @@ list the new spoke; a second run writes nothing.
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +28,10 @@ import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-import sandbox
 from sandbox import client
+from tests.emulated.argocd_helpers import install_argocd_objects
 from tests.emulated.doks_helpers import DoSandbox
-from tests.unit.role_render import ROOT, ansible_playbook
+from tests.unit.role_render import run_local_play
 
 pytestmark = pytest.mark.sandbox
 
@@ -66,17 +62,8 @@ def platform_project(do: DoSandbox) -> dict[str, Any]:
 @pytest.fixture
 def hub(do: DoSandbox) -> None:
     """A hub where Argo CD runs and whose platform project admits the spokes of an earlier run."""
-    crds = sandbox.CHARTS / "argo-cd" / "crds"
-    assert crds.is_dir(), "the Argo CD CRDs are missing: run `python -m sandbox.crdgen upstream`"
     client_ = api(do)
-    extensions = k8s_client.ApiextensionsV1Api(client_)
-    present = {c.metadata.name for c in extensions.list_custom_resource_definition().items}
-    for name in ("applications.argoproj.io", "appprojects.argoproj.io", "applicationsets.argoproj.io"):
-        if name not in present:
-            extensions.create_custom_resource_definition(yaml.safe_load((crds / f"{name}.yaml").read_text()))
-    core = k8s_client.CoreV1Api(client_)
-    if "argocd" not in {n.metadata.name for n in core.list_namespace().items}:
-        core.create_namespace({"metadata": {"name": "argocd"}})
+    install_argocd_objects(client_, ("applications", "appprojects", "applicationsets"), spokes=OLD_SPOKES)
     labels = {"app.kubernetes.io/name": "argocd-application-controller"}
     k8s_client.AppsV1Api(client_).create_namespaced_stateful_set(
         "argocd",
@@ -92,40 +79,21 @@ def hub(do: DoSandbox) -> None:
             },
         },
     )
-    defaults = yaml.safe_load((ROOT / "roles/argocd/defaults/main.yml").read_text())
-    project = dict(defaults["argocd_platform_project"])
-    name = project.pop("name")
-    project["destinations"] = project.get("destinations", []) + [{"name": s, "namespace": "*"} for s in OLD_SPOKES]
-    k8s_client.CustomObjectsApi(client_).create_namespaced_custom_object(
-        "argoproj.io",
-        "v1alpha1",
-        "argocd",
-        "appprojects",
-        {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": name}, "spec": project},
-    )
 
 
 def bootstrap(do: DoSandbox, tmp_path: Path) -> tuple[dict[str, int], str]:
     """The bootstrap entry point on the hub of an inventory of the hub, the old spokes and a new one."""
     hosts = {h: {} for h in [HUB, *OLD_SPOKES, NEW_SPOKE]}
-    inventory = {"all": {"children": {"clusters": {"hosts": hosts}}}}
-    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory, sort_keys=False))
-    (tmp_path / "play.yml").write_text(PLAY)
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"clusters": {"hosts": hosts}}}}, sort_keys=False))
     extra = {
         "gitops_kubeconfig": do.endpoints["kubernetes"]["kubeconfig"],
         "gitops_ca_bundle": do.endpoints["ca_bundle"],
         "gitops_helm_repo_mirror": do.endpoints["artifacts"]["charts"],
         "gitops_delivery": "argocd",
         "gitops_hub": HUB,
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
     }
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    args = ["-i", str(tmp_path / "hosts.yml"), "-e", json.dumps(extra), str(tmp_path / "play.yml")]
-    proc = ansible_playbook(args, cwd=ROOT, env=env, timeout=240)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    recap = next(line for line in proc.stdout.splitlines() if line.startswith(HUB))
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap)}, proc.stdout
+    return run_local_play(tmp_path, PLAY, extra, timeout=240, inventory=inventory, host=HUB)
 
 
 @pytest.mark.usefixtures("hub")

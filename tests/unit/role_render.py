@@ -56,10 +56,13 @@ def run_local_play(
     *flags: str,
     never_printed: Iterable[str] = (),
     timeout: int = 300,
+    inventory: Path | None = None,
+    host: str = LOCAL_HOST,
 ) -> tuple[dict[str, int], str]:
     """Run ``play`` (a playbook's YAML) on one host, :data:`LOCAL_HOST`, over the local connection
     with this interpreter, from the repository root and with its ``ansible.cfg`` (the collection
     from the working tree), ``extra`` as extra vars and ``flags`` (``--check``, ``--diff``) added.
+    With ``inventory`` (a file whose hosts the play targets), ``host`` is the one whose recap counts.
 
     Asserts that the run succeeds and that none of ``never_printed`` (a secret, the shape of one)
     is in its output; returns the host's play recap counts (``{"ok": .., "changed": .., ...}``) and
@@ -68,13 +71,13 @@ def run_local_play(
     path = tmp_path / "play.yml"
     path.write_text(play)
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    args = ["-i", f"{LOCAL_HOST},", "-c", "local", "-e", json.dumps(extra)]
+    args = ["-i", str(inventory) if inventory else f"{LOCAL_HOST},", "-c", "local", "-e", json.dumps(extra)]
     args += ["-e", "ansible_python_interpreter=" + sys.executable, *flags, str(path)]
     proc = ansible_playbook(args, cwd=ROOT, env=env, timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     for text in never_printed:
         assert text not in proc.stdout + proc.stderr, f"the run printed {text!r}"
-    recap = next(line for line in proc.stdout.splitlines() if line.startswith(LOCAL_HOST))
+    recap = next(line for line in proc.stdout.splitlines() if line.startswith(host))
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap)}, proc.stdout
 
 
