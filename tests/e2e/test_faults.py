@@ -533,9 +533,9 @@ class References:
         scope = SCOPES[api]
         clean = self.of(scope)
         if api == "auth0":
-            if self.holds != scope:  # a case before left it otherwise: converge once more
-                self.states.pop(scope)
-                clean = self.of(scope)
+            if self.holds != scope:  # a case before left it otherwise: converge it again
+                self.box.wipe()
+                self._run(scope)
             self.box.reset_one("auth0")
         elif api == "kubernetes":
             self.box.restore(KUBE_BASE)
