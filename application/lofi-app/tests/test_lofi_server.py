@@ -127,6 +127,9 @@ def test_metrics_count_requests_and_durations(app: App, gif: bytes) -> None:
         app.request("/lofi.gif")
     app.request("/missing")
     app.request("/other-missing")
+    # a request is counted after its response is sent (the duration covers the write), and logged right
+    # after that: wait for the five log lines so the counters are complete before scraping
+    assert len(app.request_logs(5)) == 5
     status, headers, body = app.request("/metrics")
     assert status == 200
     assert headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
