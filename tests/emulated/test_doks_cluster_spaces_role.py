@@ -34,6 +34,9 @@ PLAY = """
       api_url: "{{ sandbox_do_url }}"
       api_token: "{{ sandbox_do_token }}"
       ca_path: "{{ doks_cluster_ca_path }}"
+    # as the role's body sets it for spaces.yml (meta/runtime.yml, group kubernetes)
+    group/doks.gitops.kubernetes:
+      kubeconfig: "{{ doks_cluster_kubeconfig_path }}"
   tasks:
     - name: Run tasks/spaces.yml of the role
       ansible.builtin.include_role:

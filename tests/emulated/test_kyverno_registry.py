@@ -38,6 +38,14 @@ PLAY = """
 - name: Write the registry credential as the kyverno role does
   hosts: all
   gather_facts: false
+  # The cluster connection the role's body sets for its inner task files (meta/runtime.yml).
+  module_defaults:
+    group/doks.gitops.kubernetes:
+      kubeconfig: "{{ gitops_kubeconfig }}"
+  environment: "{{ gitops_tls_environment }}"
+  roles:
+    # the shared settings (gitops_tls_environment); the role has no tasks
+    - role: doks.gitops.gitops
   tasks:
     - name: Run the step
       ansible.builtin.include_role:

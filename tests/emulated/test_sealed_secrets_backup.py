@@ -34,6 +34,14 @@ PLAY = """
 - name: Run a step of the sealed-secrets key backup
   hosts: all
   gather_facts: false
+  # The cluster connection the role's body sets for its inner task files (meta/runtime.yml).
+  module_defaults:
+    group/doks.gitops.kubernetes:
+      kubeconfig: "{{ gitops_kubeconfig }}"
+  environment: "{{ gitops_tls_environment }}"
+  roles:
+    # the shared settings (gitops_tls_environment); the role has no tasks
+    - role: doks.gitops.gitops
   tasks:
     - name: Run the step
       ansible.builtin.include_role:
