@@ -3,7 +3,7 @@
 The objects are those the roles apply: each role's namespace declaration (its defaults and vars,
 ``ingress_certmanager``'s ``namespaces.yml.j2``) rendered through the shared
 ``roles/gitops/templates/platform-namespaces.yml.j2`` by Ansible itself, and Tekton's namespaces
-from the release manifest through the role's own ``tasks/transform.yml``.
+from the release manifest through the role's own transform (``tekton_file_docs`` in ``vars/main.yml``).
 
 The NetworkPolicies are then evaluated as a reachability matrix with the semantics of
 https://kubernetes.io/docs/concepts/services-networking/network-policies/ : a pod is isolated for
@@ -78,22 +78,13 @@ PLAY = """
             namespaces: "{{{{ lofi_pipeline_pipeline_namespaces_declared }}}}"
             kinds: [NetworkPolicy]
 
-    - name: Read Tekton's Pipelines release
-      ansible.builtin.slurp:
-        src: {release}
-      register: tekton_raw
-
-    - name: Transform Tekton's Pipelines release like the role does
-      ansible.builtin.include_tasks: {transform}
-      vars:
-        tekton_component: {{name: pipeline}}
-        tekton_file: release.yaml
-
-    - name: Write the namespaces of Tekton's release
+    - name: Write the namespaces of Tekton's release, transformed like the role does
       ansible.builtin.copy:
         dest: "{out}/tekton_release.json"
-        content: "{{{{ tekton_docs | selectattr('kind', 'eq', 'Namespace') | list | to_json }}}}"
+        content: "{{{{ tekton_file_docs | selectattr('kind', 'eq', 'Namespace') | list | to_json }}}}"
         mode: "0600"
+      vars:
+        tekton_file: {{component: pipeline, file: release.yaml, cache: "{release}"}}
 """
 
 
@@ -116,7 +107,6 @@ def render(tmp_path: Path, variables: dict[str, Any] | None = None) -> dict[str,
             out=out,
             shared=ROOT / "roles/gitops/templates/platform-namespaces.yml.j2",
             icm=ROOT / "roles/ingress_certmanager/templates/namespaces.yml.j2",
-            transform=ROOT / "roles/tekton/tasks/transform.yml",
             release=TEKTON_RELEASE,
         )
     )

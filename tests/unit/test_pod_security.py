@@ -109,7 +109,7 @@ def namespaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, 
     }
     tekton = yaml.safe_load((ROOT / "roles/tekton/defaults/main.yml").read_text())
     for path in sorted(RELEASES.glob("*/previous/*/*.yaml")):
-        # roles/tekton/tasks/transform.yml: every release namespace at tekton_pod_security, Chains' at
+        # roles/tekton/vars/main.yml tekton_file_docs: every release namespace at tekton_pod_security, Chains' at
         # tekton_chains_pod_security (enforce-version latest)
         component = path.relative_to(RELEASES).parts[0]
         level = tekton["tekton_chains_pod_security" if component == "chains" else "tekton_pod_security"]

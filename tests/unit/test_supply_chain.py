@@ -32,7 +32,6 @@ from sandbox.kube.controllers import _image_id
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
 DOWNLOAD_MODULES = {"ansible.builtin.get_url", "get_url"}
-NAMES = re.compile(r"\b([a-z][a-z0-9_]*)\b")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # images pinned by tag only, with why (listed in the issue's report): no digest could be recorded
 BY_TAG_ONLY = {"ingress_certmanager_external_dns_webhook_image": "no published digest of 0.1.0 was found"}
@@ -61,19 +60,17 @@ def downloads() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
         role = task_file.parents[1]
         definitions = {**(load(role / "defaults" / "main.yml") or {}), **(load(role / "vars" / "main.yml") or {})}
         for task in tasks_of(load(task_file)):
-            for module in DOWNLOAD_MODULES & set(task):
+            if DOWNLOAD_MODULES & set(task):
                 where = f"{task_file.relative_to(ROOT)}: {task.get('name')}"
-                found.append((where, task[module], {**definitions, **(task.get("vars") or {})}))
+                found.append((where, task, {**definitions, **(task.get("vars") or {})}))
     return found
 
 
-def closure(expression: Any, definitions: dict[str, Any], depth: int = 6) -> set[str]:
-    """The variables an expression reads, through the role's variables that define them."""
-    names = {n for n in NAMES.findall(str(expression)) if n in definitions}
-    if depth:
-        for name in list(names):
-            names |= closure(definitions[name], definitions, depth - 1)
-    return names
+def render_with() -> dict[str, Any]:
+    return {
+        "tekton_cache_dir": "/cache",
+        "tekton_release_sha256": release_checksums(RELEASES_SOURCE)["tekton-releases"],
+    }
 
 
 def test_the_roles_have_download_tasks() -> None:
@@ -81,16 +78,29 @@ def test_the_roles_have_download_tasks() -> None:
     assert any("roles/tekton/" in where for where, _, _ in downloads())
 
 
-@pytest.mark.parametrize("where,args,definitions", downloads(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("where,task,definitions", downloads(), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_download_verifies_a_pinned_checksum_and_caches_by_url_and_checksum(
-    where: str, args: dict[str, Any], definitions: dict[str, Any]
+    where: str, task: dict[str, Any], definitions: dict[str, Any]
 ) -> None:
+    """Each download as it runs: its arguments rendered with the role's variables for every item of
+    its loop (all of Tekton's release files), pinned as inventories/sandbox pins them (the role
+    defaults pin nothing: preflight asks the inventory for every pin)."""
+    args = next(task[m] for m in DOWNLOAD_MODULES & set(task))
     checksum = str(args.get("checksum") or "")
-    assert checksum.startswith("sha256:"), f"{where}: no sha256 checksum"
     assert "omit" not in checksum and " if " not in checksum, f"{where}: the checksum is optional"
-    dest = closure(args["dest"], definitions)
-    assert closure(checksum, definitions) <= dest, f"{where}: the cache path does not hold the checksum"
-    assert closure(args["url"], definitions) <= dest, f"{where}: the cache path does not hold the URL"
+    # the controller's cache directory comes from its environment (lookup env), unknown to a bare
+    # Templar; the pins come from the inventory
+    definitions = {**definitions, **{k: v for k, v in render_with().items() if k in definitions}}
+    templar = Templar(loader=DataLoader(), variables=trust(definitions))
+    items = templar.template(trust_as_template(task["loop"])) if "loop" in task else [None]
+    loop_var = (task.get("loop_control") or {}).get("loop_var", "item")
+    assert items, f"{where}: the loop has no item, nothing was checked"
+    for item in items:
+        bound = Templar(loader=DataLoader(), variables=trust({**definitions, loop_var: item}))
+        url, dest, pin = (str(bound.template(trust_as_template(args[k]))) for k in ("url", "dest", "checksum"))
+        assert pin.startswith("sha256:") and HEX64.match(pin[7:]), f"{where}: {url}: no pinned sha256 ({pin!r})"
+        assert pin[7:] in dest, f"{where}: the cache path {dest} does not hold the checksum"
+        assert hashlib.sha256(url.encode()).hexdigest()[:16] in dest, f"{where}: the cache path does not hold the URL"
 
 
 # ---------------------------------------------------------------- tekton's cache path, rendered
@@ -107,7 +117,7 @@ def trust(value: Any) -> Any:
 
 
 def cache_path(base_url: str, sha256: str) -> str:
-    """tekton_file_cache of the pipeline's release.yaml, as the role's variables render it."""
+    """The cache path of the pipeline's release.yaml (tekton_release_files), as the role's variables render it."""
     tekton = ROLES / "tekton"
     variables = {
         **load(tekton / "defaults" / "main.yml"),
@@ -115,11 +125,10 @@ def cache_path(base_url: str, sha256: str) -> str:
         "tekton_cache_dir": "/cache",
         "tekton_release_base_url": base_url,
         "tekton_release_sha256": {"pipeline/previous/v1.15.0/release.yaml": sha256},
-        "tekton_component": {"name": "pipeline", "release": {"version": "v1.15.0", "files": ["release.yaml"]}},
-        "tekton_file": "release.yaml",
+        "tekton_components": [{"name": "pipeline", "release": {"version": "v1.15.0", "files": ["release.yaml"]}}],
     }
     templar = Templar(loader=DataLoader(), variables=trust(variables))
-    return str(templar.template(trust_as_template("{{ tekton_file_cache }}")))
+    return str(templar.template(trust_as_template("{{ tekton_release_files[0].cache }}")))
 
 
 def test_a_stand_in_is_never_cached_where_a_production_file_is_looked_for() -> None:
