@@ -280,3 +280,21 @@ MODULES = {"kubernetes.core.k8s", "kubernetes.core.k8s_info"}
 def test_the_scanner_finds_what_it_should(tmp_path: Path, files: dict[str, str], expected: list[str]) -> None:
     problems = scan(_role(tmp_path, files), [("r", "main")], MODULES)
     assert [next((e for e in expected if e in p), p) for p in problems] == expected
+
+
+def test_a_play_that_sets_the_tls_environment_loads_the_shared_settings() -> None:
+    """``environment`` is templated before the play's first task; ``gitops_tls_environment`` comes
+    from the gitops role's defaults, so a play that names it must load that role (a molecule cleanup
+    play without it failed: 'gitops_tls_environment' is undefined)."""
+    checked = 0
+    for path in sorted([*ROOT.glob("molecule/*/*.yml"), *ROOT.glob("playbooks/*.yml")]):
+        plays = yaml.safe_load(path.read_text())
+        if not isinstance(plays, list):
+            continue
+        for play in plays:
+            if not isinstance(play, dict) or "gitops_tls_environment" not in str(play.get("environment", "")):
+                continue
+            checked += 1
+            roles = [r if isinstance(r, str) else r.get("role") for r in play.get("roles") or []]
+            assert "doks.gitops.gitops" in roles, f"{path.relative_to(ROOT)}: {play.get('name')}"
+    assert checked, "no play sets the TLS environment: the check proves nothing"
