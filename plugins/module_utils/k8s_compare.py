@@ -15,6 +15,10 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# metadata the server sets: never in a field manager's set (Kubernetes "Server-Side Apply", Field management)
+SERVER_METADATA = frozenset(
+    ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink")
+)
 
 ObjectKey = Tuple[str, str, str, str]
 
@@ -137,6 +141,86 @@ def plan(
     for obj in desired:
         current = live.get(object_key(obj))
         reason = difference(obj, current)
+        if reason is not None:
+            todo.append((obj, current, reason))
+    return todo
+
+
+FieldPath = Tuple[str, ...]
+
+
+def owned_paths(fields_v1: Any, prefix: FieldPath = ()) -> List[FieldPath]:
+    """The field paths a ``fieldsV1`` set names, down to the first list element.
+
+    ``fieldsV1`` spells a field ``f:<name>``, a list element ``k:<keys>``, ``v:<value>`` or
+    ``i:<index>``, and ``.`` the element itself (Kubernetes API reference, ManagedFieldsEntry;
+    "Server-Side Apply", Field management). A path stops at its list: which elements of a list
+    are declared is judged by comparing the list itself.
+    """
+    found: List[FieldPath] = []
+    if not isinstance(fields_v1, dict):
+        return found
+    for key, sub in fields_v1.items():
+        if not key.startswith("f:"):
+            continue
+        path = (*prefix, key[2:])
+        deeper = owned_paths(sub, path) if isinstance(sub, dict) and any(k.startswith("f:") for k in sub) else []
+        found.extend(deeper or [path])
+    return found
+
+
+def _declares(desired: Any, path: FieldPath) -> bool:
+    node = desired
+    for name in path:
+        if not isinstance(node, dict) or name not in node or node[name] is None:
+            return False
+        node = node[name]
+    return True
+
+
+def _applied_fields(live: Dict[str, Any], manager: str) -> Optional[Any]:
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == manager and entry.get("operation") == "Apply" and not entry.get("subresource"):
+            return entry.get("fieldsV1") or {}
+    return None
+
+
+def server_side_difference(desired: Dict[str, Any], live: Optional[Dict[str, Any]], manager: str) -> Optional[str]:
+    """Why a server-side apply of ``desired`` as ``manager`` would change ``live``, or None.
+
+    A server-side apply changes the object when it is missing, when the manager never applied it
+    (the apply takes the fields over), when the manager owns a field the definition no longer sets
+    (the server removes a field "when the manager that applied it applies without it"), or when a
+    field the definition sets has another live value. Anything that cannot be compared counts as
+    a difference.
+    """
+    if live is None:
+        return "missing"
+    fields = _applied_fields(live, manager)
+    if fields is None:
+        return "not applied by %s before" % manager
+    try:
+        stored = _as_stored(desired)
+    except (TypeError, ValueError):
+        return "definition cannot be compared"
+    for path in owned_paths(fields):
+        if path[0] == "metadata" and len(path) > 1 and path[1] in SERVER_METADATA:
+            continue
+        if not _declares(stored, path):
+            return "%s applied %s, which the definition no longer sets" % (manager, ".".join(path))
+    if not contains(stored, live):
+        return "live fields differ"
+    return None
+
+
+def server_side_plan(
+    desired: List[Dict[str, Any]], live: Dict[ObjectKey, Dict[str, Any]], manager: str
+) -> List[Tuple[Dict[str, Any], Optional[Dict[str, Any]], str]]:
+    """Each desired object a server-side apply as ``manager`` would change, with its live object and why."""
+    todo = []
+    for obj in desired:
+        current = live.get(object_key(obj))
+        reason = server_side_difference(obj, current, manager)
         if reason is not None:
             todo.append((obj, current, reason))
     return todo

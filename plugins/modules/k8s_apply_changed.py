@@ -53,6 +53,28 @@ options:
     type: str
     choices: [apply, merge]
     default: apply
+  server_side_apply:
+    description:
+      - Apply server-side as O(server_side_apply.field_manager) (Kubernetes "Server-Side Apply"),
+        the way M(kubernetes.core.k8s) does with O(kubernetes.core.k8s#module:server_side_apply),
+        instead of client-side, for objects whose fields one manager owns (a later check may
+        select them by that manager).
+      - An object is unchanged when the manager applied it before (its C(metadata.managedFields)
+        entry of operation C(Apply)), every field that entry names is still set by the definition
+        (the server removes a field its manager applies without, so a dropped field needs an
+        apply), and every field the definition sets has the same live value, compared as above.
+        Anything else is applied; an object another manager wrote is taken over once.
+      - Not with O(patch=merge).
+    type: dict
+    suboptions:
+      field_manager:
+        description: The field manager of the applies (C(fieldManager)).
+        type: str
+        required: true
+      force_conflicts:
+        description: Take over fields another manager owns instead of failing on the conflict (C(force=true)).
+        type: bool
+        default: false
   prune:
     description:
       - Delete the objects this task wrote earlier and no longer declares, as C(kubectl apply --prune)
@@ -134,7 +156,7 @@ attributes:
     platforms: all
     description: Runs wherever the kubernetes Python client can reach the API server.
 notes:
-  - Only client-side apply is supported (the mode of M(kubernetes.core.k8s) with
+  - Without O(server_side_apply), the apply is client-side (the mode of M(kubernetes.core.k8s) with
     O(kubernetes.core.k8s#module:apply=true)); an object created by other means is applied
     once, which adds the annotation, and is compared from then on.
 seealso:
@@ -142,6 +164,16 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Write a role's ServiceAccounts server-side, as the role's field manager
+  doks.gitops.k8s_apply_changed:
+    definitions:
+      - apiVersion: v1
+        kind: ServiceAccount
+        metadata: {name: build, namespace: lofi-ci, labels: {app.kubernetes.io/managed-by: doks.gitops}}
+        automountServiceAccountToken: false
+    server_side_apply:
+      field_manager: doks.gitops.lofi_pipeline
+
 - name: Apply the Tekton Pipelines release, writing only what changed
   doks.gitops.k8s_apply_changed:
     kubeconfig: "{{ gitops_kubeconfig }}"
@@ -245,6 +277,7 @@ from ansible_collections.doks.gitops.plugins.module_utils.k8s_compare import (
     object_key,
     plan,
     project,
+    server_side_plan,
 )
 from ansible_collections.doks.gitops.plugins.module_utils.rest import describe_failure
 
@@ -290,6 +323,13 @@ def argspec() -> Dict[str, Any]:
         wait_timeout=dict(type="int", default=120),
         wait_sleep=dict(type="int", default=5),
         wait_progressing_kinds=dict(type="list", elements="str", default=[]),
+        server_side_apply=dict(
+            type="dict",
+            options=dict(
+                field_manager=dict(type="str", required=True),
+                force_conflicts=dict(type="bool", default=False),
+            ),
+        ),
         prune=dict(
             type="dict",
             options=dict(
@@ -421,6 +461,12 @@ def merge_patch_all(
     return applied
 
 
+def server_side_problem(params: Dict[str, Any]) -> Optional[str]:
+    if params.get("server_side_apply") and params["patch"] == "merge":
+        return "server_side_apply and patch=merge exclude each other: a merge patch is no apply"
+    return None
+
+
 def prune_problem(prune: Optional[Dict[str, Any]]) -> Optional[str]:
     if prune is not None and not [s for s in prune["label_selectors"] if s.strip()]:
         return "prune.label_selectors is empty: give the labels of the objects this task writes"
@@ -537,7 +583,11 @@ def cluster_failure(exc: BaseException, kubeconfig: Any = None) -> Optional[str]
 
 def run(module: AnsibleK8SModule) -> None:
     definitions = module.params["definitions"]
-    problem = check_definitions(definitions) or prune_problem(module.params.get("prune"))
+    problem = (
+        check_definitions(definitions)
+        or server_side_problem(module.params)
+        or prune_problem(module.params.get("prune"))
+    )
     if problem:
         module.fail_json(msg=problem)
     svc = K8sService(get_api_client(module), module)
@@ -553,6 +603,9 @@ def run(module: AnsibleK8SModule) -> None:
         todo, problem = merge_plan(definitions, live_dicts)
         if problem:
             module.fail_json(msg=problem)
+    elif module.params.get("server_side_apply"):
+        # kubernetes.core's apply reads the same option and sends the apply server-side
+        todo = server_side_plan(definitions, live_dicts, module.params["server_side_apply"]["field_manager"])
     else:
         todo = plan(definitions, live_dicts)
     result: Dict[str, Any] = dict(changed=False, unchanged=len(definitions) - len(todo), lists=lists)

@@ -575,6 +575,79 @@ def test_merge_patch_of_a_missing_object_fails(kube: dict[str, Any], capsys) -> 
     assert result["failed"] is True and "patch=merge changes existing objects only" in result["msg"]
 
 
+# ------------------------------------------------------------- server-side apply
+MANAGER = "doks.gitops.test"
+
+
+def ssa_objects(ns: str) -> list[dict[str, Any]]:
+    labels = {"app.kubernetes.io/managed-by": "doks.gitops", "tier": "ci"}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "build", "namespace": ns, "labels": dict(labels)},
+            "automountServiceAccountToken": False,
+        },
+    ]
+
+
+def managers(kube: dict[str, Any], path: str) -> list[tuple[str, str]]:
+    fields = api(kube, "GET", path)["metadata"].get("managedFields") or []
+    return sorted((f["manager"], f["operation"]) for f in fields)
+
+
+def test_server_side_apply_writes_once_as_its_manager_then_only_lists(kube: dict[str, Any], capsys) -> None:
+    """Kubernetes "Server-Side Apply": an apply (PATCH, application/apply-patch+yaml) records its
+    fieldManager with operation Apply in managedFields; the second run compares against that entry
+    and sends no write."""
+    defs = ssa_objects("ssa-once")
+    seq = client.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, defs, server_side_apply={"field_manager": MANAGER})
+    assert result["changed"] is True, result
+    writes = [e for e in requests_since(kube, seq) if e["method"] != "GET"]
+    assert [(e["method"], e["path"].split("?")[0]) for e in writes] == [
+        ("PATCH", "/api/v1/namespaces/ssa-once"),
+        ("PATCH", "/api/v1/namespaces/ssa-once/serviceaccounts/build"),
+    ]
+    assert all(f"fieldManager={MANAGER}" in e["query"] for e in writes), writes
+    assert managers(kube, "/api/v1/namespaces/ssa-once/serviceaccounts/build") == [(MANAGER, "Apply")]
+    seq = client.last_seq(kube, "kubernetes")
+    again = apply(kube, capsys, defs, server_side_apply={"field_manager": MANAGER})
+    assert (again["changed"], again["applied"], again["unchanged"]) == (False, [], 2), again
+    assert {e["method"] for e in requests_since(kube, seq)} == {"GET"}
+
+
+def test_server_side_apply_removes_a_dropped_label_and_takes_over_once(kube: dict[str, Any], capsys) -> None:
+    """A label the manager applied and no longer declares is removed by the server on the next apply
+    ("If a field was previously applied by a manager and that manager applies again without it, the
+    field is removed"); an object written by a client-side apply is applied once by the new manager."""
+    defs = ssa_objects("ssa-drop")
+    apply(kube, capsys, defs[:1])  # client-side: kubectl's manager, operation Update
+    result = apply(kube, capsys, defs, server_side_apply={"field_manager": MANAGER})
+    assert [(a["kind"], a["reason"]) for a in result["applied"]] == [
+        ("Namespace", f"not applied by {MANAGER} before"),
+        ("ServiceAccount", "missing"),
+    ]
+    dropped = copy.deepcopy(defs)
+    del dropped[1]["metadata"]["labels"]["tier"]
+    result = apply(kube, capsys, dropped, server_side_apply={"field_manager": MANAGER})
+    assert [(a["kind"], a["reason"]) for a in result["applied"]] == [
+        ("ServiceAccount", f"{MANAGER} applied metadata.labels.tier, which the definition no longer sets"),
+    ]
+    live = api(kube, "GET", "/api/v1/namespaces/ssa-drop/serviceaccounts/build")
+    assert live["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "doks.gitops"}
+    again = apply(kube, capsys, dropped, server_side_apply={"field_manager": MANAGER})
+    assert again["changed"] is False, again
+
+
+def test_server_side_apply_with_a_merge_patch_is_refused_before_any_request(kube: dict[str, Any], capsys) -> None:
+    seq = client.last_seq(kube, "kubernetes")
+    result = apply(kube, capsys, ssa_objects("ssa-merge"), patch="merge", server_side_apply={"field_manager": MANAGER})
+    assert result["failed"] is True and "exclude each other" in result["msg"]
+    assert requests_since(kube, seq) == []
+
+
 # ---------------------------------------------------------------------- messages
 def test_a_refused_token_names_the_kubeconfig_and_the_renewal() -> None:
     exc = ApiException(status=401, reason="Unauthorized")
