@@ -41,3 +41,22 @@ def install_argocd_objects(
         "appprojects",
         {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": name}, "spec": project},
     )
+
+
+def fake_application_controller(api: k8s_client.ApiClient) -> None:
+    """The StatefulSet by which the argocd role's bootstrap knows that Argo CD runs on a hub."""
+    labels = {"app.kubernetes.io/name": "argocd-application-controller"}
+    k8s_client.AppsV1Api(api).create_namespaced_stateful_set(
+        NAMESPACE,
+        {
+            "metadata": {"name": "argocd-application-controller"},
+            "spec": {
+                "serviceName": "argocd-application-controller",
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "application-controller", "image": "quay.io/argoproj/argocd"}]},
+                },
+            },
+        },
+    )

@@ -29,7 +29,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from sandbox import client
-from tests.emulated.argocd_helpers import install_argocd_objects
+from tests.emulated.argocd_helpers import fake_application_controller, install_argocd_objects
 from tests.emulated.doks_helpers import DoSandbox
 from tests.unit.role_render import run_local_play
 
@@ -64,21 +64,7 @@ def hub(do: DoSandbox) -> None:
     """A hub where Argo CD runs and whose platform project admits the spokes of an earlier run."""
     client_ = api(do)
     install_argocd_objects(client_, ("applications", "appprojects", "applicationsets"), spokes=OLD_SPOKES)
-    labels = {"app.kubernetes.io/name": "argocd-application-controller"}
-    k8s_client.AppsV1Api(client_).create_namespaced_stateful_set(
-        "argocd",
-        {
-            "metadata": {"name": "argocd-application-controller"},
-            "spec": {
-                "serviceName": "argocd-application-controller",
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "application-controller", "image": "quay.io/argoproj/argocd"}]},
-                },
-            },
-        },
-    )
+    fake_application_controller(client_)
 
 
 def bootstrap(do: DoSandbox, tmp_path: Path) -> tuple[dict[str, int], str]:
