@@ -563,7 +563,7 @@ def test_fault_then_rerun_converges(case: Case, box: FaultBox, references: Refer
         assert killed["fired"], "the run never reached the request that should trigger the restart"
     else:
         faulted = box.requests_since(marks)[case.api]
-        assert any(e["fault"] for e in faulted), f"the fault was never hit: {case.rules()}"
+        assert any(e["fault"] for e in faulted), f"the fault was never hit: {case.rules()}" + out[-5000:]
         if case.check:
             case.check(faulted, clean)
     if case.recovers:

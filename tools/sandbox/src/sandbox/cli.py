@@ -9,10 +9,10 @@ running sandbox whose settings differ is restarted (its state is kept).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -78,12 +78,51 @@ def _healthy(state: Path, endpoints: dict[str, Any]) -> dict[str, bool]:
     return result
 
 
-def _free_port(preferred: int | None) -> int:
+# How long a restart waits for the port it served on before (ports.json): a client's connection or
+# another process may hold it for a moment while the sandbox is down.
+PREFERRED_PORT_WAIT = 15.0
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+DEFAULT_EPHEMERAL = (32768, 60999)  # Linux's default ip_local_port_range
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives outgoing connections (``net.ipv4.ip_local_port_range``)."""
+    try:
+        low, high = (int(v) for v in EPHEMERAL_RANGE_FILE.read_text().split())
+    except (OSError, ValueError):
+        return DEFAULT_EPHEMERAL
+    return low, high
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(preferred: int | None, wait: float = PREFERRED_PORT_WAIT) -> int:
+    """The port an emulator serves on: the one it had (``preferred``, so that kubeconfigs and
+    inventories written earlier stay valid), waited for up to ``wait`` seconds; else a free port
+    below the ephemeral range, which no client connection can be holding when the sandbox restarts.
+    """
     if preferred:
-        with socket.socket() as sock, contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", preferred))
-            return preferred
+        deadline = time.monotonic() + wait
+        while True:
+            if _bindable(preferred):
+                return preferred
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+    low, _high = ephemeral_range()
+    candidates = list(range(max(1024, low - 12000), low))
+    random.SystemRandom().shuffle(candidates)
+    for port in candidates[:200]:
+        if _bindable(port):
+            return port
     return 0
 
 
