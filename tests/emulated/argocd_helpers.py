@@ -13,6 +13,18 @@ import sandbox
 from tests.unit.role_render import ROOT
 
 NAMESPACE = "argocd"
+# metrics-server delivered on every host as roles/observability/tasks/metrics_server.yml does it
+# (doks.gitops.gitops helm_release: with gitops_delivery argocd, an Application)
+DELIVER_METRICS_SERVER = """
+- name: Deliver metrics-server as the observability role does
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Run the step
+      ansible.builtin.include_role:
+        name: doks.gitops.observability
+        tasks_from: metrics_server.yml
+"""
 
 
 def install_argocd_objects(

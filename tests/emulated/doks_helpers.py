@@ -11,6 +11,7 @@ import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from botocore.config import Config
+from kubernetes import config as k8s_config
 
 from sandbox import client as sb
 from tests.emulated.module_runner import as_target
@@ -42,6 +43,10 @@ class DoSandbox:
         self.url = endpoints["digitalocean"]["url"]
         self.token = endpoints["digitalocean"]["token"]
         self.ca = endpoints["ca_file"]
+
+    def kube_api(self) -> Any:
+        """A kubernetes client (ApiClient) of the sandbox's default cluster."""
+        return k8s_config.new_client_from_config(self.endpoints["kubernetes"]["kubeconfig"])
 
     def conn(self, **extra: Any) -> dict[str, Any]:
         return {"api_url": self.url, "api_token": self.token, "ca_path": self.ca, **extra}

@@ -36,34 +36,19 @@ from typing import Any
 
 import pytest
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 
 from sandbox import client
-from tests.emulated.argocd_helpers import install_argocd_objects
+from tests.emulated.argocd_helpers import DELIVER_METRICS_SERVER, install_argocd_objects
 from tests.emulated.doks_helpers import DoSandbox
 from tests.unit.role_render import run_local_play
 
 pytestmark = pytest.mark.sandbox
 
-PLAY = """
-- name: Deliver metrics-server as the observability role does
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Run the step
-      ansible.builtin.include_role:
-        name: doks.gitops.observability
-        tasks_from: metrics_server.yml
-"""
 ARGO = ("argoproj.io", "v1alpha1", "argocd", "applications", "metrics-server")
 APP_PATH = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
 NAMESPACE = "kube-system"  # observability_metrics_server_namespace
 OLD = ["--kubelet-insecure-tls", "--kubelet-request-timeout=10s"]
 NEW = ["--kubelet-insecure-tls", "--kubelet-request-timeout=20s"]
-
-
-def api(do: DoSandbox) -> k8s_client.ApiClient:
-    return k8s_config.new_client_from_config(do.endpoints["kubernetes"]["kubeconfig"])
 
 
 def deliver(do: DoSandbox, tmp_path: Path, args: list[str], *flags: str) -> tuple[dict[str, int], str]:
@@ -76,21 +61,21 @@ def deliver(do: DoSandbox, tmp_path: Path, args: list[str], *flags: str) -> tupl
         "gitops_delivery_wait_timeout": 120,
         "observability_metrics_server_args": args,
     }
-    return run_local_play(tmp_path, PLAY, extra, *flags, timeout=240)
+    return run_local_play(tmp_path, DELIVER_METRICS_SERVER, extra, *flags, timeout=240)
 
 
 @pytest.fixture
 def argocd(do: DoSandbox) -> None:
     """What the argocd role leaves on a cluster for an Application of the platform: CRDs, namespace, project."""
-    install_argocd_objects(api(do))
+    install_argocd_objects(do.kube_api())
 
 
 def live_application(do: DoSandbox) -> dict[str, Any]:
-    return dict(k8s_client.CustomObjectsApi(api(do)).get_namespaced_custom_object(*ARGO))
+    return dict(k8s_client.CustomObjectsApi(do.kube_api()).get_namespaced_custom_object(*ARGO))
 
 
 def deployed_args(do: DoSandbox) -> list[str]:
-    deployment = k8s_client.AppsV1Api(api(do)).read_namespaced_deployment("metrics-server", NAMESPACE)
+    deployment = k8s_client.AppsV1Api(do.kube_api()).read_namespaced_deployment("metrics-server", NAMESPACE)
     return list(deployment.spec.template.spec.containers[0].args)
 
 
@@ -110,7 +95,7 @@ def test_preview_shows_the_values_diff_and_the_run_applies_exactly_that(do: DoSa
     recap, out = deliver(do, tmp_path, NEW, "--check", "--diff")
     assert recap["changed"] == 1, out
     task = out.split("TASK [doks.gitops.gitops : Declare the Argo CD Application", 1)[1]
-    task = re.split(r"\n(?:TASK|PLAY RECAP) ", task, maxsplit=1)[0]
+    task = re.split(r"\n(?:TASK|DELIVER_METRICS_SERVER RECAP) ", task, maxsplit=1)[0]
     assert "changed: [local-1]" in task, task
     lines = [line for line in task.splitlines() if re.match(r"^[-+](?![-+]{2} )", line)]
     assert len(lines) == 2, task

@@ -26,7 +26,6 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 
 from sandbox import client
 from tests.emulated.argocd_helpers import fake_application_controller, install_argocd_objects
@@ -50,19 +49,15 @@ PLAY = """
 """
 
 
-def api(do: DoSandbox) -> k8s_client.ApiClient:
-    return k8s_config.new_client_from_config(do.endpoints["kubernetes"]["kubeconfig"])
-
-
 def platform_project(do: DoSandbox) -> dict[str, Any]:
-    objects = k8s_client.CustomObjectsApi(api(do))
+    objects = k8s_client.CustomObjectsApi(do.kube_api())
     return dict(objects.get_namespaced_custom_object("argoproj.io", "v1alpha1", "argocd", "appprojects", "platform"))
 
 
 @pytest.fixture
 def hub(do: DoSandbox) -> None:
     """A hub where Argo CD runs and whose platform project admits the spokes of an earlier run."""
-    client_ = api(do)
+    client_ = do.kube_api()
     install_argocd_objects(client_, ("applications", "appprojects", "applicationsets"), spokes=OLD_SPOKES)
     fake_application_controller(client_)
 
@@ -93,7 +88,7 @@ def test_hub_admits_a_new_spoke_before_the_spokes_register(do: DoSandbox, tmp_pa
     spokes = [d["name"] for d in destinations if d.get("name") not in (None, "in-cluster")]
     assert spokes == [*OLD_SPOKES, NEW_SPOKE], destinations
     # the ApplicationSets that turn the registrations into Applications are there too
-    appsets = k8s_client.CustomObjectsApi(api(do)).list_namespaced_custom_object(
+    appsets = k8s_client.CustomObjectsApi(do.kube_api()).list_namespaced_custom_object(
         "argoproj.io", "v1alpha1", "argocd", "applicationsets"
     )["items"]
     assert "platform-metrics-server" in {a["metadata"]["name"] for a in appsets}

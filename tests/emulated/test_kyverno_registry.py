@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 
 from tests.emulated.doks_helpers import DoSandbox
-from tests.unit.role_render import ROOT, run_local_play
+from tests.unit.role_render import ROOT, inner_step_play, run_local_play
 
 pytestmark = pytest.mark.sandbox
 
@@ -34,28 +33,7 @@ SEALED = "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq-kyverno-test-sealed-registry"
 # what a leak would look like: the token, its auth entry, the whole config as the Secret stores it
 NEVER_PRINTED = (TOKEN, AUTH, base64.b64encode(DOCKERCONFIG.encode()).decode(), SEALED)
 
-PLAY = """
-- name: Write the registry credential as the kyverno role does
-  hosts: all
-  gather_facts: false
-  # The cluster connection the role's body sets for its inner task files (meta/runtime.yml).
-  module_defaults:
-    group/doks.gitops.kubernetes:
-      kubeconfig: "{{ gitops_kubeconfig }}"
-  environment: "{{ gitops_tls_environment }}"
-  roles:
-    # the shared settings (gitops_tls_environment); the role has no tasks
-    - role: doks.gitops.gitops
-  tasks:
-    - name: Run the step
-      ansible.builtin.include_role:
-        name: doks.gitops.kyverno
-        tasks_from: registry.yml
-"""
-
-
-def api(do: DoSandbox) -> k8s_client.ApiClient:
-    return k8s_config.new_client_from_config(do.endpoints["kubernetes"]["kubeconfig"])
+PLAY = inner_step_play("Write the registry credential as the kyverno role does", "kyverno", "registry.yml")
 
 
 def converge(do: DoSandbox, tmp_path: Path, credential: dict[str, str], *flags: str) -> dict[str, int]:
@@ -70,7 +48,7 @@ def converge(do: DoSandbox, tmp_path: Path, credential: dict[str, str], *flags: 
 @pytest.fixture
 def namespace(do: DoSandbox) -> None:
     """The namespace the role's platform_namespaces step creates, without what an earlier test wrote."""
-    core = k8s_client.CoreV1Api(api(do))
+    core = k8s_client.CoreV1Api(do.kube_api())
     if not [n for n in core.list_namespace().items if n.metadata.name == NS]:
         core.create_namespace({"metadata": {"name": NS}})
     for secret in core.list_namespaced_secret(NS).items:
@@ -80,7 +58,7 @@ def namespace(do: DoSandbox) -> None:
 @pytest.mark.usefixtures("namespace")
 def test_a_clear_credential_becomes_a_dockerconfigjson_secret(do: DoSandbox, tmp_path: Path) -> None:
     credential = {"kyverno_registry_dockerconfigjson": DOCKERCONFIG}
-    core = k8s_client.CoreV1Api(api(do))
+    core = k8s_client.CoreV1Api(do.kube_api())
     assert converge(do, tmp_path, credential, "--check")["changed"] == 1
     assert core.list_namespaced_secret(NS).items == []  # check mode wrote nothing
     assert converge(do, tmp_path, credential)["changed"] == 1
@@ -98,12 +76,12 @@ def test_a_clear_credential_becomes_a_dockerconfigjson_secret(do: DoSandbox, tmp
 def test_a_sealed_credential_becomes_a_sealedsecret_of_that_type(do: DoSandbox, tmp_path: Path) -> None:
     crd = ROOT / "tools/sandbox/src/sandbox/charts/sealed-secrets/crds/sealedsecrets.bitnami.com.yaml"
     assert crd.is_file(), "the sealed-secrets CRD is missing: run `python -m sandbox.crdgen upstream`"
-    extensions = k8s_client.ApiextensionsV1Api(api(do))
+    extensions = k8s_client.ApiextensionsV1Api(do.kube_api())
     if not [c for c in extensions.list_custom_resource_definition().items if c.metadata.name == crd.stem]:
         extensions.create_custom_resource_definition(yaml.safe_load(crd.read_text()))
     credential = {"kyverno_sealed_registry": SEALED, "kyverno_sealed_scope": "namespace-wide"}
     assert converge(do, tmp_path, credential)["changed"] == 1
-    sealed = k8s_client.CustomObjectsApi(api(do)).get_namespaced_custom_object(
+    sealed = k8s_client.CustomObjectsApi(do.kube_api()).get_namespaced_custom_object(
         "bitnami.com", "v1alpha1", NS, "sealedsecrets", NAME
     )
     assert sealed["spec"]["encryptedData"] == {".dockerconfigjson": SEALED}

@@ -20,7 +20,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from tests.emulated.doks_helpers import DoSandbox
-from tests.unit.role_render import run_local_play
+from tests.unit.role_render import inner_step_play, run_local_play
 
 pytestmark = pytest.mark.sandbox
 
@@ -30,24 +30,7 @@ BUCKET = "c1-logs"
 OBJECT = "backups/sealed-secrets-keys.json.enc"
 PASSPHRASE = "sandbox-only backup passphrase"
 
-PLAY = """
-- name: Run a step of the sealed-secrets key backup
-  hosts: all
-  gather_facts: false
-  # The cluster connection the role's body sets for its inner task files (meta/runtime.yml).
-  module_defaults:
-    group/doks.gitops.kubernetes:
-      kubeconfig: "{{ gitops_kubeconfig }}"
-  environment: "{{ gitops_tls_environment }}"
-  roles:
-    # the shared settings (gitops_tls_environment); the role has no tasks
-    - role: doks.gitops.gitops
-  tasks:
-    - name: Run the step
-      ansible.builtin.include_role:
-        name: doks.gitops.ingress_certmanager
-        tasks_from: "{{ step }}"
-"""
+PLAY = inner_step_play("Run a step of the sealed-secrets key backup", "ingress_certmanager", '"{{ step }}"')
 
 
 def converge(do: DoSandbox, tmp_path: Path, step: str) -> dict[str, int]:

@@ -29,10 +29,14 @@ import pytest
 import yaml
 from ansible_collections.doks.gitops.plugins.modules import doks_cluster
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 
 from sandbox import client
-from tests.emulated.argocd_helpers import NAMESPACE, fake_application_controller, install_argocd_objects
+from tests.emulated.argocd_helpers import (
+    DELIVER_METRICS_SERVER,
+    NAMESPACE,
+    fake_application_controller,
+    install_argocd_objects,
+)
 from tests.emulated.doks_helpers import DoSandbox, run_module
 from tests.unit.role_render import ROOT, run_local_play
 
@@ -40,20 +44,6 @@ pytestmark = pytest.mark.sandbox
 
 HUB = "hub-1"
 KEPT, GONE = "spoke-1", "spoke-2"
-DELIVER = """
-- name: Deliver metrics-server as the observability role does
-  hosts: clusters
-  gather_facts: false
-  tasks:
-    - name: Run the step
-      ansible.builtin.include_role:
-        name: doks.gitops.observability
-        tasks_from: metrics_server.yml
-"""
-
-
-def api(do: DoSandbox) -> k8s_client.ApiClient:
-    return k8s_config.new_client_from_config(do.endpoints["kubernetes"]["kubeconfig"])
 
 
 def spoke_cluster(do: DoSandbox, capsys: pytest.CaptureFixture[str], name: str, tmp_path: Path) -> str:
@@ -91,7 +81,7 @@ def settings(do: DoSandbox) -> dict[str, Any]:
 
 def applications(do: DoSandbox) -> dict[str, list[str]]:
     """The Applications on the hub by the cluster they deliver to (label doks.gitops/cluster)."""
-    items = k8s_client.CustomObjectsApi(api(do)).list_namespaced_custom_object(
+    items = k8s_client.CustomObjectsApi(do.kube_api()).list_namespaced_custom_object(
         "argoproj.io", "v1alpha1", NAMESPACE, "applications"
     )["items"]
     found: dict[str, list[str]] = {}
@@ -102,8 +92,8 @@ def applications(do: DoSandbox) -> dict[str, list[str]]:
 
 
 def state(do: DoSandbox) -> dict[str, Any]:
-    objects = k8s_client.CustomObjectsApi(api(do))
-    secrets = k8s_client.CoreV1Api(api(do)).list_namespaced_secret(
+    objects = k8s_client.CustomObjectsApi(do.kube_api())
+    secrets = k8s_client.CoreV1Api(do.kube_api()).list_namespaced_secret(
         NAMESPACE, label_selector="argocd.argoproj.io/secret-type=cluster"
     )
     return {
@@ -125,13 +115,13 @@ def state(do: DoSandbox) -> dict[str, Any]:
 @pytest.fixture
 def delivered(do: DoSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     """A hub whose Argo CD runs and two spoke clusters, each with metrics-server delivered by the hub."""
-    client_ = api(do)
+    client_ = do.kube_api()
     install_argocd_objects(client_, ("applications", "appprojects", "applicationsets"))
     fake_application_controller(client_)
     kubeconfigs = {HUB: do.endpoints["kubernetes"]["kubeconfig"]}
     kubeconfigs.update({name: spoke_cluster(do, capsys, name, tmp_path) for name in (KEPT, GONE)})
     hosts = inventory(tmp_path, kubeconfigs)
-    recap, out = run_local_play(tmp_path, DELIVER, settings(do), timeout=600, inventory=hosts, host=HUB)
+    recap, out = run_local_play(tmp_path, DELIVER_METRICS_SERVER, settings(do), timeout=600, inventory=hosts, host=HUB)
     assert recap["failed"] == 0, out
     before = state(do)
     assert before["clusters"] == [f"cluster-{KEPT}", f"cluster-{GONE}"], before

@@ -49,6 +49,28 @@ def ansible_playbook(
 LOCAL_HOST = "local-1"
 
 
+def inner_step_play(title: str, role: str, tasks_from: str) -> str:
+    """A play that runs one inner task file of ``role`` (not an entry point) with what the role's
+    body gives it: the cluster connection of meta/runtime.yml's group kubernetes, the TLS
+    environment, and the shared settings of doks.gitops.gitops they come from."""
+    return f"""
+- name: {title}
+  hosts: all
+  gather_facts: false
+  module_defaults:
+    group/doks.gitops.kubernetes:
+      kubeconfig: "{{{{ gitops_kubeconfig }}}}"
+  environment: "{{{{ gitops_tls_environment }}}}"
+  roles:
+    - role: doks.gitops.gitops
+  tasks:
+    - name: Run the step
+      ansible.builtin.include_role:
+        name: doks.gitops.{role}
+        tasks_from: {tasks_from}
+"""
+
+
 def run_local_play(
     tmp_path: Path,
     play: str,
