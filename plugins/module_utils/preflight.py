@@ -1904,6 +1904,40 @@ def check_delivery(get: Getter) -> list[Problem]:
     ]
 
 
+def check_platform_repo(get: Getter) -> list[Problem]:
+    """With gitops_delivery=argocd, Tekton's release files reach Argo CD through the platform GitOps
+    repository (the tekton role writes them there with doks.gitops.git_files): it must be named, by
+    an HTTPS clone URL (the token goes as an HTTP Basic password), with a token that may push."""
+    if get("gitops_delivery", "helm") != "argocd" or not _enabled(get, "tekton"):
+        return []
+    url = str(get("gitops_platform_repo_url", "") or "")
+    fix = (
+        "create a Git repository for the platform's rendered manifests and set gitops_platform_repo_url to its "
+        "HTTPS clone URL (e.g. https://github.com/acme/platform-gitops.git)"
+    )
+    if not url:
+        return [
+            Problem(
+                "gitops_platform_repo_url",
+                "is empty, but gitops_delivery is 'argocd' and tekton_enabled is true: Argo CD reads Tekton's "
+                "release files from that repository",
+                fix,
+            )
+        ]
+    if not re.match(r"^https://[^/@\s]+/\S+$", url):
+        return [Problem("gitops_platform_repo_url", f"{url!r} is not an https:// clone URL without credentials", fix)]
+    if not str(get("gitops_platform_repo_token", "") or ""):
+        return [
+            Problem(
+                "gitops_platform_repo_token",
+                "is empty: the tekton role cannot push its release files to gitops_platform_repo_url",
+                "set a token with write access to that repository only (GitHub: a fine-grained token with "
+                "Contents read and write), vaulted",
+            )
+        ]
+    return []
+
+
 # A label key's name part (apimachinery pkg/util/validation IsQualifiedName): at most 63 characters.
 QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
@@ -2018,7 +2052,7 @@ RULES: dict[str, tuple[Check, ...]] = {
         check_alertmanager_secrets,
         group_references("observability"),
     ),
-    "tekton": (check_release_checksums, check_tekton_settings, group_references("tekton")),
+    "tekton": (check_release_checksums, check_tekton_settings, check_platform_repo, group_references("tekton")),
     "kyverno": (check_kyverno_settings, check_kyverno_registry),
     "falco": (check_falco_settings,),
     "argocd": (check_argocd_settings, check_argocd_projects, group_references("argocd")),

@@ -89,8 +89,25 @@ def helm_release_includes() -> set[tuple[str, str]]:
 
 
 def test_the_catalogue_lists_every_helm_release_of_the_roles() -> None:
-    assert {(c["role"], c["name"]) for c in CATALOGUE} == helm_release_includes()
+    charts = {(c["role"], c["name"]) for c in CATALOGUE if c.get("source", "chart") == "chart"}
+    assert charts == helm_release_includes()
     assert len({c["name"] for c in CATALOGUE}) == len(CATALOGUE)
+
+
+def test_the_catalogue_lists_every_tekton_component_of_the_platform_repository() -> None:
+    """tekton delivers tekton-<component> through manifests_release for each entry of tekton_components
+    (the core ones and Chains): each is a `source: git` component of the catalogue, and nothing else is."""
+    tasks = yaml.safe_load((ROOT / "roles/tekton/tasks/argocd.yml").read_text())
+    deliver = next(
+        t for t in tasks if t.get("ansible.builtin.include_role", {}).get("tasks_from") == "manifests_release"
+    )
+    assert deliver["vars"]["gitops_release_name"] == "tekton-{{ tekton_component.name }}"
+    assert deliver["loop"] == "{{ tekton_components }}"
+    tekton_vars = yaml.safe_load((ROOT / "roles/tekton/vars/main.yml").read_text())
+    names = [c["name"] for c in tekton_vars["tekton_components_core"]] + ["chains"]
+    assert "'name': 'chains'" in tekton_vars["tekton_components"]
+    git = {(c["role"], c["name"]) for c in CATALOGUE if c.get("source", "chart") == "git"}
+    assert git == {("tekton", f"tekton-{name}") for name in names}
 
 
 def test_every_component_label_key_is_a_qualified_name() -> None:

@@ -37,6 +37,8 @@ def good() -> dict[str, Any]:
         "auth0_apps_client_secret": "secret",
         "auth0_apps_connections": ["corporate-sso"],
         "gitops_ingress_controller": "traefik",
+        "gitops_platform_repo_url": "https://github.com/acme/platform-gitops.git",
+        "gitops_platform_repo_token": "github_pat_x",
         "gitops_pool_label": LABEL,
         "gitops_pool_base": "base",
         "gitops_pool_tools": "tools",
@@ -1219,6 +1221,23 @@ def test_argocd_delivery_needs_argocd() -> None:
     assert run({**good(), "gitops_delivery": "argocd"}) == []
     assert variables(run({**good(), "gitops_delivery": "argocd", "argocd_enabled": False})) == ["gitops_delivery"]
     assert run({**good(), "gitops_delivery": "helm", "argocd_enabled": False}) == []
+
+
+def test_argocd_delivery_of_tekton_needs_the_platform_repository() -> None:
+    """With argocd delivery Argo CD reads Tekton's release files from the platform GitOps repository the
+    tekton role pushes them to (doks.gitops.git_files): an HTTPS clone URL without credentials in it,
+    and a token that may push. Helm delivery, or Tekton off, needs neither."""
+    argocd = {**good(), "gitops_delivery": "argocd"}
+    (empty,) = run({**argocd, "gitops_platform_repo_url": ""})
+    assert empty.variable == "gitops_platform_repo_url" and "Argo CD reads Tekton's release files" in empty.message
+    assert "HTTPS clone URL" in empty.fix
+    for url in ("git@github.com:acme/p.git", "https://user:pw@github.com/acme/p.git", "http://github.com/acme/p.git"):
+        assert variables(run({**argocd, "gitops_platform_repo_url": url})) == ["gitops_platform_repo_url"], url
+    (token,) = run({**argocd, "gitops_platform_repo_token": ""})
+    assert token.variable == "gitops_platform_repo_token" and "write access" in token.fix
+    assert run({**good(), "gitops_delivery": "helm", "gitops_platform_repo_url": ""}) == []
+    tekton_off = {**argocd, "tekton_enabled": False, "kyverno_verify_images_enabled": False}
+    assert run({**tekton_off, "gitops_platform_repo_url": ""}) == []
 
 
 def hub_spoke(hub: dict[str, Any] | None = None, spoke: dict[str, Any] | None = None) -> list[pf.Problem]:

@@ -8,6 +8,7 @@ refuses ``git-receive-pack`` when ``http.receivepack`` is false, git-http-backen
 
 from __future__ import annotations
 
+import base64
 import ssl
 import subprocess
 import urllib.error
@@ -104,3 +105,53 @@ def test_build_is_deterministic(tmp_path: Path) -> None:
     assert _git(env, "rev-list", "--count", "main").stdout.strip() == "1"
     with pytest.raises(FileNotFoundError):
         gitserver.build_repository(tmp_path / "three.git", tmp_path / "missing")
+
+
+def test_platform_repository_takes_pushes_with_the_token_only(
+    sandbox_endpoints: dict[str, Any], git_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A Git host over HTTPS: anonymous reads; receive-pack only with the token as the Basic password
+    (401 and ``WWW-Authenticate: Basic`` otherwise, git-http-backend(1): receive-pack needs REMOTE_USER)."""
+    git = sandbox_endpoints["git"]
+    url, token = git["platform"], git["platform_token"]
+    clone = tmp_path / "platform"
+    _git(git_env, "clone", "--quiet", url, str(clone))
+    assert (clone / "README.md").read_text() == gitserver.PLATFORM_README
+    before = _git(git_env, "ls-remote", url, "refs/heads/main").stdout.split("\t")[0]
+    (clone / "x.txt").write_text("x\n")
+    _git(git_env, "add", "-A", cwd=clone)
+    _git(git_env, "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "x", cwd=clone)
+
+    anonymous = _git(git_env, "push", "origin", "HEAD:main", cwd=clone, check=False)
+    assert anonymous.returncode == 128 and "could not read Username" in anonymous.stderr
+    wrong = base64.b64encode(b"x-access-token:wrong").decode()
+    refused = _git(
+        git_env,
+        "-c",
+        f"http.extraHeader=Authorization: Basic {wrong}",
+        "push",
+        "origin",
+        "HEAD:main",
+        cwd=clone,
+        check=False,
+    )
+    assert refused.returncode == 128
+    assert _git(git_env, "ls-remote", url, "refs/heads/main").stdout.split("\t")[0] == before
+
+    good = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    _git(git_env, "-c", f"http.extraHeader=Authorization: Basic {good}", "push", "origin", "HEAD:main", cwd=clone)
+    after = _git(git_env, "ls-remote", url, "refs/heads/main").stdout.split("\t")[0]
+    assert after == _git(git_env, "rev-parse", "HEAD", cwd=clone).stdout.strip() != before
+
+    context = ssl.create_default_context(cafile=sandbox_endpoints["ca_file"])
+    request = urllib.request.Request(f"{url}/info/refs?service=git-receive-pack")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, context=context, timeout=10)
+    assert caught.value.code == 401 and caught.value.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_build_platform_is_deterministic(tmp_path: Path) -> None:
+    """A fresh platform repository is always the same first commit (reset brings it back)."""
+    first = gitserver.build_platform(tmp_path / "one.git")
+    assert gitserver.build_platform(tmp_path / "two.git") == first
+    assert gitserver.build_platform(tmp_path / "one.git") == first
