@@ -61,11 +61,11 @@ def spoke_cluster(do: DoSandbox, capsys: pytest.CaptureFixture[str], name: str, 
     return str(path)
 
 
-def inventory(tmp_path: Path, kubeconfigs: dict[str, str]) -> Path:
+def inventory(tmp_path: Path, kubeconfigs: dict[str, str], hosts: tuple[str, ...] = (HUB, KEPT, GONE)) -> Path:
+    """Group clusters of ``hosts``, each with its kubeconfig and its own domain (preflight: a domain is one cluster's)."""
     path = tmp_path / "hosts.yml"
-    # each cluster its own domain (preflight: a domain is one cluster's)
-    hosts = {h: {"gitops_kubeconfig": kubeconfigs[h], "gitops_domain": f"{h}.example.com"} for h in (HUB, KEPT, GONE)}
-    path.write_text(yaml.safe_dump({"all": {"children": {"clusters": {"hosts": hosts}}}}, sort_keys=False))
+    hosts_vars = {h: {"gitops_kubeconfig": kubeconfigs[h], "gitops_domain": f"{h}.example.com"} for h in hosts}
+    path.write_text(yaml.safe_dump({"all": {"children": {"clusters": {"hosts": hosts_vars}}}}, sort_keys=False))
     return path
 
 
