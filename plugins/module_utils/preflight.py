@@ -559,6 +559,10 @@ def _owned_names(get: Getter) -> dict[str, Any]:
     return {name: value for name, value in owned.items() if isinstance(value, str) and value}
 
 
+# gitops_delivery's default (roles/gitops/defaults/main.yml), for a variable the checks are not given.
+DELIVERY = "argocd"
+
+
 def check_unique_across_hosts(get: Getter, others: dict[str, Getter]) -> list[Problem]:
     """Names a cluster owns (its DNS zone, host names, DOKS cluster, log bucket) belong to one host.
 
@@ -596,7 +600,7 @@ def check_hub(get: Getter, others: dict[str, Getter]) -> list[Problem]:
     if hub_get is None:
         return [Problem("gitops_hub", f"is {hub!r}, which is no other host of group clusters", fix)]
     problems = []
-    if hub_get("gitops_delivery", "helm") != "argocd" or str(hub_get("gitops_hub", "") or "") != hub:
+    if hub_get("gitops_delivery", DELIVERY) != "argocd" or str(hub_get("gitops_hub", "") or "") != hub:
         problems.append(
             Problem(
                 "gitops_hub",
@@ -1879,13 +1883,13 @@ def check_kyverno_registry(get: Getter) -> list[Problem]:
 
 def _spoke(get: Getter) -> bool:
     hub = str(get("gitops_hub", "") or "")
-    return get("gitops_delivery", "helm") == "argocd" and hub != "" and hub != get("inventory_hostname", None)
+    return get("gitops_delivery", DELIVERY) == "argocd" and hub != "" and hub != get("inventory_hostname", None)
 
 
 def check_delivery(get: Getter) -> list[Problem]:
     """gitops_delivery=argocd hands every component to the cluster's Argo CD, so the argocd role must run
     (on a spoke, the hub's: check_hub)."""
-    if str(get("gitops_hub", "") or "") and get("gitops_delivery", "helm") != "argocd":
+    if str(get("gitops_hub", "") or "") and get("gitops_delivery", DELIVERY) != "argocd":
         return [
             Problem(
                 "gitops_hub",
@@ -1893,7 +1897,7 @@ def check_delivery(get: Getter) -> list[Problem]:
                 "set gitops_delivery: argocd for the hub and its spokes, or leave gitops_hub empty",
             )
         ]
-    if get("gitops_delivery", "helm") != "argocd" or _spoke(get) or _enabled(get, "argocd"):
+    if get("gitops_delivery", DELIVERY) != "argocd" or _spoke(get) or _enabled(get, "argocd"):
         return []
     return [
         Problem(
@@ -1908,7 +1912,7 @@ def check_platform_repo(get: Getter) -> list[Problem]:
     """With gitops_delivery=argocd, Tekton's release files reach Argo CD through the platform GitOps
     repository (the tekton role writes them there with doks.gitops.git_files): it must be named, by
     an HTTPS clone URL (the token goes as an HTTP Basic password), with a token that may push."""
-    if get("gitops_delivery", "helm") != "argocd" or not _enabled(get, "tekton"):
+    if get("gitops_delivery", DELIVERY) != "argocd" or not _enabled(get, "tekton"):
         return []
     url = str(get("gitops_platform_repo_url", "") or "")
     fix = (
@@ -1946,7 +1950,7 @@ def check_component_names(get: Getter) -> list[Problem]:
     """With a hub, each component's release name is part of a label key of the spokes' cluster Secrets
     (``doks.gitops/component.<name>``, the hub's ApplicationSet selector): the release names the
     inventory can set must make a valid key name part."""
-    if get("gitops_delivery", "helm") != "argocd" or not str(get("gitops_hub", "") or ""):
+    if get("gitops_delivery", DELIVERY) != "argocd" or not str(get("gitops_hub", "") or ""):
         return []
     problems = []
     for var, default in (("gitops_oauth2_proxy_service", "oauth2-proxy"), ("argocd_release_name", "argocd")):

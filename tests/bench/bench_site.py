@@ -235,8 +235,13 @@ def scenario(box: Sandbox, clusters: int, delivery: str) -> list[Run]:
     else:
         hosts = [f"bench-{i}" for i in range(1, clusters + 1)]
         inventory = str(write_inventory(box.state, hosts))
-    extra = ["-e", json.dumps({"gitops_delivery": delivery} | ({"gitops_hub": hosts[0]} if clusters > 1 else {}))]
-    extra = extra if delivery != "helm" else []
+    # the mode always named: the default (argocd) is not assumed
+    extra = [
+        "-e",
+        json.dumps(
+            {"gitops_delivery": delivery} | ({"gitops_hub": hosts[0]} if clusters > 1 and delivery == "argocd" else {})
+        ),
+    ]
     runs = []
     for phase in ("first converge", "no-op re-run"):
         print(f"--- {clusters} cluster(s), {delivery}: {phase}", flush=True)

@@ -123,13 +123,17 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 
 
 def state_writes(requests: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str, str]]:
-    """Requests that can change state. Token requests (Auth0 /oauth/token) only read."""
+    """Requests that can change state. Token requests (Auth0 /oauth/token) and git fetches only read."""
     found = []
     for name, entries in requests.items():
         for entry in entries:
             if entry["method"] not in WRITE_METHODS or entry["status"] >= 400:
                 continue
             if name == "auth0" and entry["path"] == "/oauth/token":
+                continue
+            # git's smart HTTP fetches with a POST to git-upload-pack (gitprotocol-http(5)): a read;
+            # a push is the POST to git-receive-pack
+            if name == "git" and entry["path"].endswith("/git-upload-pack"):
                 continue
             if name == "kubernetes":
                 continue  # judged by resourceVersion instead: an unchanged apply is a PATCH that writes nothing

@@ -53,6 +53,8 @@ PRODUCTION_FILL_IN = {
     "auth0_apps_client_secret",
     "ingress_certmanager_digitalocean_token",
     "observability_alertmanager_secrets[alertmanager-slack].data.api-url",
+    # argocd delivery (the default): the token that pushes Tekton's release files to the platform repository
+    "gitops_platform_repo_token",
 }
 
 # The Tekton files the role defaults download, each of which needs a pin in tekton_release_sha256.
@@ -100,6 +102,7 @@ def sandbox_env(box: Sandbox) -> dict[str, str]:
         "GITHUB_TOKEN": "ghp_" + "0" * 36,
         "DOCR_DOCKERCONFIGJSON": '{"auths": {"registry.digitalocean.com": {"auth": "eDp5"}}}',
         "ALERTMANAGER_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/sandbox",
+        "PLATFORM_REPO_TOKEN": ep["git"]["platform_token"],
     }
 
 
@@ -135,7 +138,8 @@ def test_the_local_inventory_as_shipped_names_what_to_fill_in(sandbox: Sandbox) 
     marks = sandbox.log_marks()
     rc, out = preflight(sandbox, "inventories/local", {"KUBECONFIG": sandbox.endpoints["kubernetes"]["kubeconfig"]})
     assert rc != 0 and "Inventory check found" in out, out[-3000:]
-    assert named(out) == {"lofi_pipeline_gitops_repo_url", "lofi_pipeline_image_registry", *TEKTON_PINS}, out[-3000:]
+    fill_in = {"lofi_pipeline_gitops_repo_url", "lofi_pipeline_image_registry", "gitops_platform_repo_url"}
+    assert named(out) == fill_in | TEKTON_PINS, out[-3000:]
     assert "| sha256sum" in out, out[-3000:]
     assert writes(sandbox, marks) == []
 
@@ -147,6 +151,8 @@ def test_the_local_inventory_filled_in_passes_preflight(sandbox: Sandbox, tmp_pa
             {
                 "lofi_pipeline_gitops_repo_url": "https://github.com/example/doks-gitops.git",
                 "lofi_pipeline_image_registry": "registry.digitalocean.com/sandbox",
+                "gitops_platform_repo_url": sandbox.endpoints["git"]["platform"],
+                "gitops_platform_repo_token": sandbox.endpoints["git"]["platform_token"],
                 "gitops_helm_repo_mirror": sandbox.endpoints["artifacts"]["charts"],
                 "gitops_ca_bundle": sandbox.endpoints["ca_bundle"],
                 "tekton_release_base_url": f"{sandbox.endpoints['artifacts']['releases']}/tekton-releases",

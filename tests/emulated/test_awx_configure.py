@@ -80,6 +80,7 @@ def test_first_run_creates_everything(awx) -> None:
         "Container registry (lofi pipeline)",
         "Alertmanager Slack webhook",
         "Sealed-secrets key backup",
+        "Platform GitOps repository",
     }
     assert types["DigitalOcean API token"]["injectors"] == {"env": {"DIGITALOCEAN_TOKEN": "{{ token }}"}}
     assert types["DigitalOcean DNS token"]["injectors"] == {"env": {"DIGITALOCEAN_DNS_TOKEN": "{{ token }}"}}
@@ -148,6 +149,7 @@ LAUNCH_SECRETS = {
     "DOCR_DOCKERCONFIGJSON": '{"auths": {"registry.digitalocean.com": {"auth": "eDp5"}}}',
     "ALERTMANAGER_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/launch",
     "SEALED_SECRETS_BACKUP_PASSPHRASE": "backup-passphrase-5f0c2e",
+    "PLATFORM_REPO_TOKEN": "github_pat_" + "d4" * 20,
 }
 
 
