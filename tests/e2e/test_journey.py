@@ -45,7 +45,9 @@ TAGS = ("doks_cluster", "auth0_apps", "observability", "ingress_certmanager", "t
 CHANGE = {"doks_cluster_base_count": 2, "observability_grafana_oidc_scopes": "openid profile email offline_access"}
 CHANGED_TASKS = {
     "doks_cluster": [f"Create or reconcile the node pools and settings of cluster {FIRST}"],
-    "gitops": ["Install or upgrade Helm release observability/kube-prometheus-stack"],
+    # gitops_delivery defaults to argocd: the values change reaches the cluster as the Application's
+    # helm.valuesObject, which Argo CD then syncs
+    "gitops": ["Declare the Argo CD Application and wait until delivered: argocd/kube-prometheus-stack"],
 }
 # The zones live outside the inventory (gitops_manage_dns_zone is false); each cluster's external-dns
 # publishes into its own, and a record made by hand stays through every teardown.

@@ -1262,8 +1262,11 @@ def test_a_spoke_needs_a_hub_that_delivers_through_argo_cd() -> None:
 
 def test_a_hub_needs_argocd_delivery() -> None:
     """gitops_hub means an Argo CD hub; with Helm delivery nothing would reach the spokes."""
-    assert variables(run({**good(), "gitops_hub": "hub", "inventory_hostname": "hub"})) == ["gitops_hub"]
-    assert run({**good(), "gitops_delivery": "argocd", "gitops_hub": "hub", "inventory_hostname": "hub"}) == []
+    helm = {**good(), "gitops_delivery": "helm", "gitops_hub": "hub", "inventory_hostname": "hub"}
+    assert variables(run(helm)) == ["gitops_hub"]
+    assert run({**helm, "gitops_delivery": "argocd"}) == []
+    # argocd is the default: a hub that names no delivery is fine
+    assert run({key: value for key, value in helm.items() if key != "gitops_delivery"}) == []
 
 
 def test_falco_is_not_checked_while_off() -> None:
