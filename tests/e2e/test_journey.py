@@ -10,7 +10,8 @@ the state the previous one left.
 4. Each role alone with its tag, single sign-on on: 0 changed, nothing written, the same end
    summary as a full run (the roles read back what auth0_apps published).
 5. An application added to ``lofi_pipeline_apps`` is wired; removed, its objects are pruned.
-6. A second cluster in the same inventory: both converge, both exist.
+6. A second cluster in the same inventory, with Helm delivery where the first has Argo CD's: both
+   converge, both exist.
 7. Teardown of that second cluster with no kubeconfig on the controller: its cluster, key, bucket
    and Auth0 applications go; the first cluster keeps all of its own and the shared groups.
 8. The torn-down cluster is created again.
@@ -83,8 +84,15 @@ class Journey:
         (self.inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
         (self.inventory / "host_vars").mkdir(exist_ok=True)
         # the second cluster runs the platform without the CI/CD roles (Tekton, the lofi pipeline): what
-        # it adds to the journey (two hosts, shared tenant, teardown of one) needs only the platform
-        lighter = {"gitops_domain": domain, "tekton_enabled": False, "lofi_pipeline_enabled": False}
+        # it adds to the journey (two hosts, shared tenant, teardown of one) needs only the platform.
+        # It keeps Helm delivery, so the journey converges, tears down and re-creates a cluster in each
+        # mode, from one inventory that mixes them.
+        lighter = {
+            "gitops_domain": domain,
+            "gitops_delivery": "helm",
+            "tekton_enabled": False,
+            "lofi_pipeline_enabled": False,
+        }
         (self.inventory / "host_vars" / f"{host}.yml").write_text(yaml.safe_dump(lighter))
 
     def kubeconfig(self, host: str) -> Path:
@@ -367,6 +375,17 @@ def test_a_second_cluster_in_the_same_inventory(journey: Journey) -> None:
         assert {owners.get(f"{host}-{app}") for app in ("argocd", "grafana", "oauth2_proxy")} == {f"doks.gitops:{host}"}
     assert journey.kubeconfig(SECOND).is_file()
     assert box.audit() == []
+    # the first cluster's platform is Argo CD's (Helm holds its bootstrap only), the second's is Helm's
+    assert helm_releases(journey, FIRST) == {"argocd"}
+    assert {"argocd", "cert-manager", "kube-prometheus-stack", "loki", "metrics-server"} <= helm_releases(
+        journey, SECOND
+    )
+
+
+def helm_releases(journey: Journey, host: str) -> set[str]:
+    """Helm 3 stores each release revision as a Secret labelled owner=helm, name=<release>."""
+    secrets = journey.kube(host).list_secret_for_all_namespaces(label_selector="owner=helm").items
+    return {secret.metadata.labels["name"] for secret in secrets}
 
 
 # ------------------------------------------------------------------------------ 7. teardown of one
