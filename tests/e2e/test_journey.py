@@ -85,8 +85,8 @@ class Journey:
         (self.inventory / "host_vars").mkdir(exist_ok=True)
         # the second cluster runs the platform without the CI/CD roles (Tekton, the lofi pipeline): what
         # it adds to the journey (two hosts, shared tenant, teardown of one) needs only the platform.
-        # It keeps Helm delivery, so the journey converges, tears down and re-creates a cluster in each
-        # mode, from one inventory that mixes them.
+        # It keeps Helm delivery, so one inventory mixes the modes: the first cluster converges with
+        # Argo CD delivery, the second with Helm, and it is the second that is torn down and re-created.
         lighter = {
             "gitops_domain": domain,
             "gitops_delivery": "helm",
@@ -355,6 +355,12 @@ def test_a_removed_application_is_pruned(journey: Journey) -> None:
 
 
 # ------------------------------------------------------------------------------ 6. a second cluster
+def helm_releases(journey: Journey, host: str) -> set[str]:
+    """Helm 3 stores each release revision as a Secret labelled owner=helm, name=<release>."""
+    secrets = journey.kube(host).list_secret_for_all_namespaces(label_selector="owner=helm").items
+    return {secret.metadata.labels["name"] for secret in secrets}
+
+
 def test_a_second_cluster_in_the_same_inventory(journey: Journey) -> None:
     """Both hosts in one run (forks): the first changes nothing, the second is created."""
     box = journey.box
@@ -380,12 +386,6 @@ def test_a_second_cluster_in_the_same_inventory(journey: Journey) -> None:
     assert {"argocd", "cert-manager", "kube-prometheus-stack", "loki", "metrics-server"} <= helm_releases(
         journey, SECOND
     )
-
-
-def helm_releases(journey: Journey, host: str) -> set[str]:
-    """Helm 3 stores each release revision as a Secret labelled owner=helm, name=<release>."""
-    secrets = journey.kube(host).list_secret_for_all_namespaces(label_selector="owner=helm").items
-    return {secret.metadata.labels["name"] for secret in secrets}
 
 
 # ------------------------------------------------------------------------------ 7. teardown of one
