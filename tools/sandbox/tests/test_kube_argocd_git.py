@@ -34,6 +34,7 @@ from sandbox_tools import TOOLS
 
 from sandbox import client as sb
 from sandbox import gitserver
+from sandbox.kube import gitsource
 
 NS = "argocd"
 TRACKING = "argocd.argoproj.io/tracking-id"
@@ -129,6 +130,20 @@ def _create(dyn: dynamic.DynamicClient, name: str, source: dict[str, Any], names
         },
     }
     applications(dyn).create(body=body, namespace=NS)
+
+
+def _delete(dyn: dynamic.DynamicClient, name: str) -> None:
+    """Delete an Application and wait until it is gone (its finalizers done)."""
+    applications(dyn).delete(name=name, namespace=NS)
+
+    def gone() -> bool:
+        try:
+            applications(dyn).get(name=name, namespace=NS)
+        except NotFoundError:
+            return True
+        return False
+
+    _wait(gone, f"{name} to go")
 
 
 def _condition(dyn: dynamic.DynamicClient, name: str) -> dict[str, Any]:
@@ -233,6 +248,16 @@ def test_unknown_repository_revision_and_path_are_comparison_errors(dyn: dynamic
     "Failed to checkout revision <sha>: `git fetch origin <sha> --tags --force --prune` failed ..."
     (codes.Internal) for a SHA the remote does not have."""
     base = repo.url.rpartition("/")[0]
+    try:
+        _assert_comparison_errors(dyn, repo, base)
+    finally:
+        # a failing source is generated again every ERROR_RETRY seconds, git-err-sha with two
+        # fetches: leaving them would put fetches into test_idle_git_applications_only_list_refs
+        for name in ("git-err-repo", "git-err-rev", "git-err-path", "git-err-sha"):
+            _delete(dyn, name)
+
+
+def _assert_comparison_errors(dyn: dynamic.DynamicClient, repo: Fixture, base: str) -> None:
     _create(dyn, "git-err-repo", {"repoURL": f"{base}/missing.git", "path": "x"})
     _create(dyn, "git-err-rev", {"repoURL": repo.url, "path": "plain", "targetRevision": "no-such-branch"})
     _create(dyn, "git-err-path", {"repoURL": repo.url, "path": "no/such/dir"})
@@ -294,16 +319,7 @@ def test_deleted_application_leaves_no_objects(dyn: dynamic.DynamicClient, repo:
         body={"metadata": {"finalizers": ["resources-finalizer.argocd.argoproj.io"]}},
         content_type="application/merge-patch+json",
     )
-    applications(dyn).delete(name="git-del", namespace=NS)
-
-    def gone() -> bool:
-        try:
-            applications(dyn).get(name="git-del", namespace=NS)
-        except NotFoundError:
-            return True
-        return False
-
-    _wait(gone, "the Application to go")
+    _delete(dyn, "git-del")
     assert _configmap(kubeconfig, "git-del", "kz-settings") is None
 
 
@@ -374,10 +390,23 @@ def test_lofi_app_of_apps_from_the_served_repository(
     assert deployment.status.ready_replicas == 1
 
 
-def test_idle_git_applications_only_list_refs(sandbox_endpoints: dict[str, Any], repo: Fixture) -> None:
+def test_idle_git_applications_only_list_refs(
+    dyn: dynamic.DynamicClient, sandbox_endpoints: dict[str, Any], repo: Fixture
+) -> None:
     """An unchanged repository costs one ``ls-remote`` per revision-cache period (3 s), shared by
-    every Application reading it (eight here), and no fetch: with protocol v2 a listing is one GET of
-    info/refs and one POST (``ls-refs``); a fetch would add a POST of its own."""
+    every Application reading it (two of its own here, plus those the module's other tests left),
+    and no fetch: with protocol v2 a listing is one GET of info/refs and one POST (``ls-refs``); a
+    fetch would add a POST of its own."""
+    for name, path in (("git-idle-plain", "plain"), ("git-idle-kustomize", "kustomize")):
+        _create(dyn, name, {"repoURL": repo.url, "path": path, "targetRevision": "main"})
+        wait_synced_healthy(dyn, name)
+    failing = [
+        a["metadata"]["name"]
+        for a in applications(dyn).get(namespace=NS).to_dict()["items"]
+        if repo.url in {s.get("repoURL") for s in [a["spec"].get("source") or {}, *(a["spec"].get("sources") or [])]}
+        and any(c["type"].endswith("Error") for c in (a.get("status") or {}).get("conditions") or [])
+    ]
+    assert failing == [], "a failing Application is generated again (and fetches) every ERROR_RETRY seconds"
     since = sb.last_seq(sandbox_endpoints, "git")
     time.sleep(6.0)
     log = [e for e in sb.requests(sandbox_endpoints, "git", since) if e["path"].startswith(f"/{repo.name}.git/")]
@@ -385,3 +414,20 @@ def test_idle_git_applications_only_list_refs(sandbox_endpoints: dict[str, Any],
     assert [e["path"] for e in listings] == [f"/{repo.name}.git/info/refs"] * len(listings)
     assert 1 <= len(listings) <= 3, [(round(e["time"] % 1000, 2), e["method"]) for e in log]
     assert len(log) == 2 * len(listings), "an unchanged repository was fetched again"
+
+
+def test_a_deleted_application_is_no_longer_refreshed(
+    dyn: dynamic.DynamicClient, sandbox_endpoints: dict[str, Any], tmp_path: Path
+) -> None:
+    """The application controller refreshes the Applications its informer holds: once the only
+    Application reading a repository is deleted (no finalizer, so the API server removes it at
+    once), that repository is not listed or fetched again."""
+    alone = Fixture(sandbox_endpoints, tmp_path / "work")
+    _create(dyn, "git-gone", {"repoURL": alone.url, "path": "plain", "targetRevision": "main"})
+    wait_synced_healthy(dyn, "git-gone")
+    _delete(dyn, "git-gone")
+    time.sleep(1.0)  # a refresh already under way finishes
+    since = sb.last_seq(sandbox_endpoints, "git")
+    time.sleep(2 * gitsource.REVISION_TTL)
+    log = [e for e in sb.requests(sandbox_endpoints, "git", since) if e["path"].startswith(f"/{alone.name}.git/")]
+    assert log == []

@@ -60,6 +60,9 @@ COMPLETED = ("Succeeded", "Failed", "Error")
 VOLATILE = ("reconciledAt", "startedAt", "finishedAt", "lastTransitionTime")
 
 _seen: dict[tuple[str, int], float] = {}
+# id(cluster) -> the uids of the Applications its controller handled last time: one that is gone
+# (deleted, or in a namespace no longer watched) is forgotten, so its git sources stop being refreshed
+_handled: dict[int, set[str]] = {}
 
 
 def control_plane_namespace(cluster: Cluster) -> str:
@@ -87,9 +90,11 @@ def applications(cluster: Cluster) -> None:
         return
     control = control_plane_namespace(cluster)
     watched = _watched_namespaces(cluster, control)
+    handled: set[str] = set()
     for app in list(cluster.objects(APPS)):
         if not _watched(app, control, watched):
             continue  # the controller does not list this namespace: the object stays as written
+        handled.add(app["metadata"]["uid"])
         if app["metadata"].get("deletionTimestamp"):
             _finalize(cluster, app)
             continue
@@ -98,6 +103,12 @@ def applications(cluster: Cluster) -> None:
             cluster.timers = True  # come back once the delay has passed, even if nothing else is written
             continue
         _reconcile(cluster, app)
+    gone = _handled.get(id(cluster), set()) - handled
+    for uid in gone:
+        argosync.forget(uid)
+    for key in [k for k in _seen if k[0] in gone]:
+        del _seen[key]
+    _handled[id(cluster)] = handled
 
 
 def _finalize(cluster: Cluster, app: dict[str, Any]) -> None:
