@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 from kubernetes import client, dynamic
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 import sandbox
 
@@ -110,6 +110,20 @@ def applications(dyn: dynamic.DynamicClient) -> Any:
 def app_status(dyn: dynamic.DynamicClient, name: str, namespace: str = "argocd") -> dict[str, Any]:
     """The Application's status, ``{}`` before the controller wrote one."""
     return applications(dyn).get(name=name, namespace=namespace).to_dict().get("status") or {}
+
+
+def delete_application(dyn: dynamic.DynamicClient, name: str, namespace: str = "argocd", timeout: float = 30.0) -> None:
+    """Delete the Application and wait until it is gone (its finalizers done)."""
+    applications(dyn).delete(name=name, namespace=namespace)
+
+    def gone() -> bool:
+        try:
+            applications(dyn).get(name=name, namespace=namespace)
+        except NotFoundError:
+            return True
+        return False
+
+    wait_for(gone, f"{name} to be deleted", timeout)
 
 
 def wait_synced_healthy(

@@ -12,9 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_tools import app_status, applications, argo_cd_crds, install_crds, served_dynamic, wait_for
+from kube_tools import (
+    app_status,
+    applications,
+    argo_cd_crds,
+    delete_application,
+    install_crds,
+    served_dynamic,
+    wait_for,
+)
 from kubernetes import client, config, dynamic
-from kubernetes.dynamic.exceptions import NotFoundError
 
 NS = "argocd"
 
@@ -281,13 +288,4 @@ def test_resources_finalizer_is_released_on_delete(dyn: dynamic.DynamicClient) -
     body["metadata"]["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
     applications(dyn).create(body=body, namespace=NS)
     _settled(dyn, "finalized")
-    applications(dyn).delete(name="finalized", namespace=NS)
-
-    def gone() -> bool:
-        try:
-            applications(dyn).get(name="finalized", namespace=NS)
-        except NotFoundError:
-            return True
-        return False
-
-    _wait(gone, "the Application to be deleted")
+    delete_application(dyn, "finalized", NS, timeout=15.0)

@@ -23,13 +23,13 @@ from kube_tools import (
     app_status,
     applications,
     argo_cd_crds,
+    delete_application,
     install_crds,
     served_dynamic,
     wait_for,
     wait_synced_healthy,
 )
 from kubernetes import client, config, dynamic
-from kubernetes.dynamic.exceptions import NotFoundError
 from sandbox_tools import TOOLS
 
 from sandbox import client as sb
@@ -130,20 +130,6 @@ def _create(dyn: dynamic.DynamicClient, name: str, source: dict[str, Any], names
         },
     }
     applications(dyn).create(body=body, namespace=NS)
-
-
-def _delete(dyn: dynamic.DynamicClient, name: str) -> None:
-    """Delete an Application and wait until it is gone (its finalizers done)."""
-    applications(dyn).delete(name=name, namespace=NS)
-
-    def gone() -> bool:
-        try:
-            applications(dyn).get(name=name, namespace=NS)
-        except NotFoundError:
-            return True
-        return False
-
-    _wait(gone, f"{name} to go")
 
 
 def _condition(dyn: dynamic.DynamicClient, name: str) -> dict[str, Any]:
@@ -254,7 +240,7 @@ def test_unknown_repository_revision_and_path_are_comparison_errors(dyn: dynamic
         # a failing source is generated again every ERROR_RETRY seconds, git-err-sha with two
         # fetches: leaving them would put fetches into test_idle_git_applications_only_list_refs
         for name in ("git-err-repo", "git-err-rev", "git-err-path", "git-err-sha"):
-            _delete(dyn, name)
+            delete_application(dyn, name)
 
 
 def _assert_comparison_errors(dyn: dynamic.DynamicClient, repo: Fixture, base: str) -> None:
@@ -319,7 +305,7 @@ def test_deleted_application_leaves_no_objects(dyn: dynamic.DynamicClient, repo:
         body={"metadata": {"finalizers": ["resources-finalizer.argocd.argoproj.io"]}},
         content_type="application/merge-patch+json",
     )
-    _delete(dyn, "git-del")
+    delete_application(dyn, "git-del")
     assert _configmap(kubeconfig, "git-del", "kz-settings") is None
 
 
@@ -419,14 +405,16 @@ def test_idle_git_applications_only_list_refs(
 def test_a_deleted_application_is_no_longer_refreshed(
     dyn: dynamic.DynamicClient, sandbox_endpoints: dict[str, Any], tmp_path: Path
 ) -> None:
-    """The application controller refreshes the Applications its informer holds: once the only
-    Application reading a repository is deleted (no finalizer, so the API server removes it at
-    once), that repository is not listed or fetched again."""
+    """The application controller refreshes the Applications its informer holds
+    (controller/appcontroller.go processAppRefreshQueueItem: a key no longer in the informer's
+    index is dropped, "This happens after app was deleted"): once the only Application reading a
+    repository is deleted (no finalizer, so the API server removes it at once), that repository is
+    not listed or fetched again."""
     alone = Fixture(sandbox_endpoints, tmp_path / "work")
     _create(dyn, "git-gone", {"repoURL": alone.url, "path": "plain", "targetRevision": "main"})
     wait_synced_healthy(dyn, "git-gone")
     since = sb.last_seq(sandbox_endpoints, "git")
-    _delete(dyn, "git-gone")
+    delete_application(dyn, "git-gone")
     deleted = time.time()
 
     def reads() -> list[dict[str, Any]]:

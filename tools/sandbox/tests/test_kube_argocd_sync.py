@@ -27,6 +27,7 @@ from kube_tools import (
     applications,
     argo_cd_crds,
     cluster_secret,
+    delete_application,
     install_crds,
     served_dynamic,
     wait_for,
@@ -229,11 +230,7 @@ def test_drift_without_self_heal_is_only_out_of_sync(dyn: dynamic.DynamicClient,
 
 def test_finalizer_deletes_the_managed_resources(dyn: dynamic.DynamicClient) -> None:
     """resources-finalizer.argocd.argoproj.io: the objects go before the Application does."""
-    applications(dyn).delete(name="sync-manual", namespace=NS)
-    _wait(
-        lambda: not [a for a in applications(dyn).get(namespace=NS).items if a.metadata.name == "sync-manual"],
-        "deletion",
-    )
+    delete_application(dyn, "sync-manual", NS)
     deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
     with pytest.raises(NotFoundError):
         deployments.get(name="sync-manual-metrics-server", namespace="sync-manual")
