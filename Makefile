@@ -39,8 +39,9 @@ JUDGES     := $(ROOT)/.cache/judges
 # `site`: the e2e journey converges the whole platform, runs it twice and tears it down, and runs
 # molecule/site/verify.yml on it (`molecule test -s site` still works on its own).
 SCENARIOS  ?= $(filter-out site,$(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))))
-# pytest workers of `make unit` and `make e2e` (each worker starts sandboxes of its own; e2e
-# spreads whole files, each on its own sandbox)
+# pytest workers of `make unit` and `make e2e` (each worker starts sandboxes of its own). Both
+# spread whole files (--dist loadfile): a module's tests may build on the objects its earlier tests
+# left in the worker's sandbox, which per-test distribution would split across workers.
 PYTEST_WORKERS ?= 2
 # lanes of `make molecule`: scenarios run side by side, each lane on a sandbox of its own
 MOLECULE_LANES ?= 2
@@ -199,7 +200,7 @@ units: ## ansible-test units: the pure tests of plugins under tests/unit/plugins
 	cd $(SANITY_DIR) && $(BIN)/ansible-test units --python 3.11 --color no $(UNITS_ARGS)
 
 unit: setup ## pytest: tests/unit (pure, render, rules), tests/emulated (modules on the emulators), emulator contracts (tools/sandbox/tests), the lofi app
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # molecule and e2e each run on sandboxes of their own (state under .cache/), stopped afterwards.
 # Each scenario's molecule state (kept under ~/.ansible/tmp, e.g. "prepared") is reset first:
